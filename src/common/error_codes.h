@@ -1,0 +1,50 @@
+// Every Tencent error code the daemon answers with, in one registry (ClickHouse ErrorCodes style).
+// Use these constants instead of string literals so a typo cannot invent a new code.
+#pragma once
+
+#include <string_view>
+
+namespace cvm::err {
+
+// Common codes (REFERENCE.md 2.1).
+inline constexpr std::string_view kAuthFailureInvalidSecretId = "AuthFailure.InvalidSecretId";
+inline constexpr std::string_view kAuthFailureMFAFailure = "AuthFailure.MFAFailure";
+inline constexpr std::string_view kAuthFailureSecretIdNotFound = "AuthFailure.SecretIdNotFound";
+inline constexpr std::string_view kAuthFailureSignatureExpire = "AuthFailure.SignatureExpire";
+inline constexpr std::string_view kAuthFailureSignatureFailure = "AuthFailure.SignatureFailure";
+inline constexpr std::string_view kAuthFailureTokenFailure = "AuthFailure.TokenFailure";
+inline constexpr std::string_view kAuthFailureUnauthorizedOperation =
+    "AuthFailure.UnauthorizedOperation";
+inline constexpr std::string_view kDryRunOperation = "DryRunOperation";
+inline constexpr std::string_view kFailedOperation = "FailedOperation";
+inline constexpr std::string_view kInternalError = "InternalError";
+inline constexpr std::string_view kInvalidAction = "InvalidAction";
+inline constexpr std::string_view kInvalidParameter = "InvalidParameter";
+inline constexpr std::string_view kInvalidParameterValue = "InvalidParameterValue";
+inline constexpr std::string_view kInvalidParameterCombination = "InvalidParameterCombination";
+inline constexpr std::string_view kLimitExceeded = "LimitExceeded";
+inline constexpr std::string_view kMissingParameter = "MissingParameter";
+inline constexpr std::string_view kNoSuchVersion = "NoSuchVersion";
+inline constexpr std::string_view kRequestLimitExceeded = "RequestLimitExceeded";
+inline constexpr std::string_view kRequestSizeLimitExceeded = "RequestSizeLimitExceeded";
+inline constexpr std::string_view kResourceInUse = "ResourceInUse";
+inline constexpr std::string_view kResourceInsufficient = "ResourceInsufficient";
+inline constexpr std::string_view kResourceNotFound = "ResourceNotFound";
+inline constexpr std::string_view kResourceUnavailable = "ResourceUnavailable";
+inline constexpr std::string_view kUnauthorizedOperation = "UnauthorizedOperation";
+inline constexpr std::string_view kUnknownParameter = "UnknownParameter";
+inline constexpr std::string_view kUnsupportedOperation = "UnsupportedOperation";
+inline constexpr std::string_view kUnsupportedProtocol = "UnsupportedProtocol";
+inline constexpr std::string_view kUnsupportedRegion = "UnsupportedRegion";
+inline constexpr std::string_view kInvalidFilter = "InvalidFilter";
+
+// CVM instance codes (REFERENCE.md 4.3).
+inline constexpr std::string_view kInvalidInstanceIdNotFound = "InvalidInstanceId.NotFound";
+inline constexpr std::string_view kInvalidInstanceIdMalformed = "InvalidInstanceId.Malformed";
+inline constexpr std::string_view kInvalidZoneMismatchRegion = "InvalidZone.MismatchRegion";
+inline constexpr std::string_view kInvalidInstanceTypeUnsupported =
+    "InvalidInstanceType.Unsupported";
+inline constexpr std::string_view kOperationDeniedInstanceOperationInProgress =
+    "OperationDenied.InstanceOperationInProgress";
+
+}  // namespace cvm::err

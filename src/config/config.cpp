@@ -1,0 +1,160 @@
+#include "config/config.h"
+
+#include <toml++/toml.h>
+
+#include <set>
+
+#include "common/error_codes.h"
+
+namespace cvm {
+
+const RegionConfig* Config::FindRegion(std::string_view region) const {
+  for (const auto& r : regions) {
+    if (r.region == region) return &r;
+  }
+  return nullptr;
+}
+
+const ZoneConfig* Config::FindZone(std::string_view zone, const RegionConfig** region_out) const {
+  for (const auto& r : regions) {
+    for (const auto& z : r.zones) {
+      if (z.zone == zone) {
+        if (region_out) *region_out = &r;
+        return &z;
+      }
+    }
+  }
+  return nullptr;
+}
+
+const InstanceTypeConfig* Config::FindInstanceType(std::string_view type) const {
+  for (const auto& t : instance_types) {
+    if (t.type == type) return &t;
+  }
+  return nullptr;
+}
+
+Config DefaultConfig() {
+  Config c;
+  c.regions = {
+      {"ap-guangzhou",
+       "South China (Guangzhou)",
+       {{"ap-guangzhou-3", "100003", "Guangzhou Zone 3"},
+        {"ap-guangzhou-4", "100004", "Guangzhou Zone 4"}}},
+      {"ap-shanghai", "East China (Shanghai)", {{"ap-shanghai-2", "200002", "Shanghai Zone 2"}}},
+  };
+  // Tencent's names and sizes (REFERENCE.md 5.1), plus T1 types small enough for tests under
+  // software emulation. Tencent reports memory in whole GiB; T1 types round up to 1.
+  auto add = [&](std::string type, int cpu, int memory_mib) {
+    std::string family = type.substr(0, type.find('.'));
+    c.instance_types.push_back({std::move(type), std::move(family), cpu, memory_mib});
+  };
+  add("T1.NANO1", 1, 128);
+  add("T1.MICRO1", 1, 256);
+  add("T1.SMALL1", 2, 256);
+  add("S5.SMALL1", 1, 1024);
+  add("S5.SMALL2", 1, 2048);
+  add("S5.SMALL4", 1, 4096);
+  add("S5.MEDIUM2", 2, 2048);
+  add("S5.MEDIUM4", 2, 4096);
+  add("S5.MEDIUM8", 2, 8192);
+  add("S5.LARGE8", 4, 8192);
+  add("S5.LARGE16", 4, 16384);
+  add("S5.2XLARGE16", 8, 16384);
+  add("S5.2XLARGE32", 8, 32768);
+  add("SA2.SMALL1", 1, 1024);
+  add("SA2.MEDIUM4", 2, 4096);
+  add("M5.MEDIUM16", 2, 16384);
+  return c;
+}
+
+namespace {
+
+Status ConfigError(const std::string& msg) {
+  return Status(err::kInvalidParameterValue, "config: " + msg);
+}
+
+Status CheckKeys(const toml::table& t, const std::set<std::string>& allowed,
+                 const std::string& where) {
+  for (auto&& [k, v] : t) {
+    if (!allowed.count(std::string(k.str()))) {
+      return ConfigError("unknown key '" + std::string(k.str()) + "' in " + where);
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<Config> LoadConfig(const std::filesystem::path& path) {
+  toml::table root;
+  try {
+    root = toml::parse_file(path.string());
+  } catch (const toml::parse_error& e) {
+    return ConfigError(path.string() + ": " + std::string(e.description()));
+  }
+  Config c = DefaultConfig();
+  CVM_RETURN_IF_ERROR(
+      CheckKeys(root,
+                {"data_dir", "listen", "port", "tls_cert", "tls_key", "max_body_bytes",
+                 "api_threads", "cpu_overcommit", "memory_overcommit", "regions", "instance_types"},
+                "the top level"));
+  if (auto v = root["data_dir"].value<std::string>()) c.data_dir = *v;
+  if (auto v = root["listen"].value<std::string>()) c.listen_address = *v;
+  if (auto v = root["port"].value<int64_t>()) c.listen_port = static_cast<uint16_t>(*v);
+  if (auto v = root["tls_cert"].value<std::string>()) c.tls_cert_file = *v;
+  if (auto v = root["tls_key"].value<std::string>()) c.tls_key_file = *v;
+  if (auto v = root["max_body_bytes"].value<int64_t>()) c.max_body_bytes = *v;
+  if (auto v = root["api_threads"].value<int64_t>()) c.api_threads = static_cast<int>(*v);
+  if (auto v = root["cpu_overcommit"].value<double>()) c.cpu_overcommit = *v;
+  if (auto v = root["memory_overcommit"].value<double>()) c.memory_overcommit = *v;
+
+  if (auto regions = root["regions"].as_array()) {
+    c.regions.clear();
+    for (auto& node : *regions) {
+      auto t = node.as_table();
+      if (!t) return ConfigError("regions must be an array of tables");
+      CVM_RETURN_IF_ERROR(CheckKeys(*t, {"region", "name", "zones"}, "a region"));
+      RegionConfig r;
+      r.region = (*t)["region"].value_or(std::string());
+      r.name = (*t)["name"].value_or(r.region);
+      if (r.region.empty()) return ConfigError("a region needs 'region'");
+      if (auto zones = (*t)["zones"].as_array()) {
+        for (auto& zn : *zones) {
+          auto zt = zn.as_table();
+          if (!zt) return ConfigError("zones must be an array of tables");
+          CVM_RETURN_IF_ERROR(CheckKeys(*zt, {"zone", "zone_id", "name"}, "a zone"));
+          ZoneConfig z{(*zt)["zone"].value_or(std::string()),
+                       (*zt)["zone_id"].value_or(std::string()),
+                       (*zt)["name"].value_or(std::string())};
+          if (z.zone.rfind(r.region + "-", 0) != 0) {
+            return ConfigError("zone '" + z.zone + "' must start with its region's name");
+          }
+          r.zones.push_back(std::move(z));
+        }
+      }
+      c.regions.push_back(std::move(r));
+    }
+  }
+  if (auto types = root["instance_types"].as_array()) {
+    c.instance_types.clear();
+    for (auto& node : *types) {
+      auto t = node.as_table();
+      if (!t) return ConfigError("instance_types must be an array of tables");
+      CVM_RETURN_IF_ERROR(CheckKeys(*t, {"type", "cpu", "memory_mib"}, "an instance type"));
+      InstanceTypeConfig it;
+      it.type = (*t)["type"].value_or(std::string());
+      it.family = it.type.substr(0, it.type.find('.'));
+      it.cpu = static_cast<int>((*t)["cpu"].value_or(int64_t{1}));
+      it.memory_mib = static_cast<int>((*t)["memory_mib"].value_or(int64_t{1024}));
+      if (it.type.find('.') == std::string::npos || it.cpu < 1 || it.memory_mib < 64) {
+        return ConfigError("bad instance type '" + it.type + "'");
+      }
+      c.instance_types.push_back(std::move(it));
+    }
+  }
+  if (c.regions.empty()) return ConfigError("at least one region is required");
+  return c;
+}
+
+}  // namespace cvm

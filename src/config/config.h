@@ -1,0 +1,57 @@
+// Daemon configuration: one TOML file, every value with a default so cvmd runs with none.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace cvm {
+
+struct ZoneConfig {
+  std::string zone;     // "ap-guangzhou-3"
+  std::string zone_id;  // "100003"
+  std::string name;     // display name
+};
+
+struct RegionConfig {
+  std::string region;  // "ap-guangzhou"
+  std::string name;
+  std::vector<ZoneConfig> zones;
+};
+
+struct InstanceTypeConfig {
+  std::string type;    // "S5.SMALL1"
+  std::string family;  // part before the dot
+  int cpu = 1;
+  int memory_mib = 1024;
+};
+
+struct Config {
+  std::filesystem::path data_dir = "/var/lib/opencvm";
+  std::string listen_address = "127.0.0.1";
+  uint16_t listen_port = 9480;
+  std::string tls_cert_file;  // TLS is on when both are set
+  std::string tls_key_file;
+  size_t max_body_bytes = 1 << 20;
+  int api_threads = 0;  // 0: one per core
+  std::vector<RegionConfig> regions;
+  std::vector<InstanceTypeConfig> instance_types;
+  double cpu_overcommit = 4.0;
+  double memory_overcommit = 1.0;
+
+  const RegionConfig* FindRegion(std::string_view region) const;
+  const ZoneConfig* FindZone(std::string_view zone,
+                             const RegionConfig** region_out = nullptr) const;
+  const InstanceTypeConfig* FindInstanceType(std::string_view type) const;
+};
+
+// The embedded defaults, used as-is when no file is given and as the base a file overrides.
+Config DefaultConfig();
+// Reads a TOML file over the defaults. Unknown keys are errors, so typos do not pass silently.
+Result<Config> LoadConfig(const std::filesystem::path& path);
+
+}  // namespace cvm

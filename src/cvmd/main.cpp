@@ -1,0 +1,161 @@
+// cvmd: the OpenCVM daemon. With no arguments it runs on its embedded defaults; `cvmd account`
+// administers root accounts (tenants) directly in the store.
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+#include "api/http_server.h"
+#include "api/request_pipeline.h"
+#include "api/router.h"
+#include "api/schema.h"
+#include "config/config.h"
+#include "cvmd/bootstrap.h"
+#include "iam/accounts.h"
+#include "services/service_deps.h"
+#include "store/sqlite/sqlite_database.h"
+
+namespace {
+
+std::filesystem::path DefaultDataDir() {
+  if (::geteuid() == 0) return "/var/lib/opencvm";
+  const char* home = std::getenv("HOME");
+  return std::filesystem::path(home ? home : ".") / ".local/share/opencvm";
+}
+
+struct Opened {
+  std::unique_ptr<cvm::store::Database> db;
+  std::unique_ptr<cvm::iam::AccountStore> accounts;
+};
+
+cvm::Result<Opened> OpenState(const cvm::Config& config) {
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  std::filesystem::permissions(config.data_dir, std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::replace, ec);
+  auto db = cvm::store::OpenSqliteDatabase(config.data_dir / "cvmd.db");
+  if (!db.ok()) return db.status();
+  auto box = cvm::iam::SecretBox::LoadOrCreate(config.data_dir / "master.key");
+  if (!box.ok()) return box.status();
+  Opened o;
+  o.db = std::move(*db);
+  o.accounts = std::make_unique<cvm::iam::AccountStore>(*o.db, std::move(*box));
+  return o;
+}
+
+int Fail(const cvm::Status& st) {
+  std::cerr << "cvmd: " << st.ToString() << "\n";
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"cvmd - the OpenCVM daemon (Tencent Cloud API 3.0 compatible)"};
+  std::string config_file, data_dir, listen;
+  int port = -1;
+  app.add_option("-c,--config", config_file, "TOML configuration file");
+  app.add_option("--data-dir", data_dir, "data directory (database, disks, images, run state)");
+  app.add_option("--listen", listen, "listen address (default 127.0.0.1)");
+  app.add_option("--port", port, "listen port (default 9480; 0 picks a free one)");
+  app.fallthrough();
+
+  auto* account_cmd = app.add_subcommand("account", "administer root accounts (tenants)");
+  auto* create_cmd = account_cmd->add_subcommand("create", "create a root account and its key");
+  std::string account_name;
+  create_cmd->add_option("name", account_name, "account name")->required();
+  auto* list_cmd = account_cmd->add_subcommand("list", "list root accounts");
+  account_cmd->require_subcommand(1);
+  CLI11_PARSE(app, argc, argv);
+
+  cvm::Config config = cvm::DefaultConfig();
+  if (!config_file.empty()) {
+    auto loaded = cvm::LoadConfig(config_file);
+    if (!loaded.ok()) return Fail(loaded.status());
+    config = std::move(*loaded);
+  } else {
+    config.data_dir = DefaultDataDir();
+  }
+  if (!data_dir.empty()) config.data_dir = data_dir;
+  if (!listen.empty()) config.listen_address = listen;
+  if (port >= 0) config.listen_port = static_cast<uint16_t>(port);
+
+  // Block the stop signals in every thread; one thread below waits for them.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto state = OpenState(config);
+  if (!state.ok()) return Fail(state.status());
+  auto& accounts = *state->accounts;
+
+  if (create_cmd->parsed()) {
+    auto acct = accounts.CreateRootAccount(account_name, false);
+    if (!acct.ok()) return Fail(acct.status());
+    auto key = accounts.CreateAccessKey(acct->uin, acct->uin);
+    if (!key.ok()) return Fail(key.status());
+    nlohmann::json out = {{"Name", acct->name},
+                          {"Uin", acct->uin},
+                          {"AppId", acct->app_id},
+                          {"SecretId", key->secret_id},
+                          {"SecretKey", key->secret_key}};
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  if (list_cmd->parsed()) {
+    auto all = accounts.ListAccounts();
+    if (!all.ok()) return Fail(all.status());
+    for (const auto& a : *all) {
+      std::cout << a.uin << "  " << a.app_id << "  " << a.name << (a.is_admin ? "  (admin)" : "")
+                << "\n";
+    }
+    return 0;
+  }
+
+  cvm::api::ApiSchema::Embedded();  // parse the schema now, not on the first request
+  auto admin_key = cvm::EnsureAdminAccount(accounts);
+  if (!admin_key.ok()) return Fail(admin_key.status());
+
+  cvm::api::Router router;
+  cvm::services::ServiceDeps deps{config, *state->db, accounts};
+  cvm::services::RegisterAllHandlers(router, deps);
+  cvm::api::RequestPipeline pipeline(router, accounts, config);
+  cvm::api::HttpServer server(pipeline,
+                              {config.listen_address, config.listen_port, config.max_body_bytes,
+                               config.api_threads, config.tls_cert_file, config.tls_key_file});
+  if (auto st = server.Start(); !st.ok()) return Fail(st);
+
+  cvm::ClientCredentials creds{
+      admin_key->secret_id, admin_key->secret_key, config.regions.front().region,
+      config.listen_address + ":" + std::to_string(server.port()), !config.tls_cert_file.empty()};
+  if (auto st = cvm::WriteClientFiles(config.data_dir, creds); !st.ok()) {
+    spdlog::warn("could not write client files: {}", st.ToString());
+  }
+  // The one place the admin secret is shown: on the operator's terminal at start.
+  std::cout << "cvmd ready on " << (creds.https ? "https://" : "http://") << creds.endpoint
+            << "\n  admin SecretId:  " << creds.secret_id
+            << "\n  admin SecretKey: " << creds.secret_key << "\n  region: " << creds.region
+            << "\n  credentials written to "
+            << (config.data_dir / "admin-credentials.json").string()
+            << ", ~/.tccli and ~/.config/opencvm\n"
+            << std::flush;
+
+  // Signals are taken by a thread with sigwait, so stopping runs outside a signal handler.
+  std::thread([&server, sigs] {
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    spdlog::info("cvmd: signal {}, stopping", sig);
+    server.Stop();
+  }).detach();
+  server.Wait();
+  spdlog::info("cvmd: stopped");
+  return 0;
+}

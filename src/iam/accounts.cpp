@@ -1,0 +1,136 @@
+#include "iam/accounts.h"
+
+#include <mutex>
+
+#include "common/error_codes.h"
+#include "common/ids.h"
+#include "common/time_format.h"
+
+namespace cvm::iam {
+namespace {
+
+// Uins and AppIds are allocated from fixed bases so they have Tencent's shapes (12 and 10
+// digits) and stay unique and ordered.
+constexpr int64_t kFirstUin = 100000000001;
+constexpr int64_t kFirstAppId = 1250000001;
+
+Account AccountFromRow(const store::Row& r) {
+  return Account{r.Str(0), r.Int(1), r.Str(2), r.Int(3) != 0, r.Int(4)};
+}
+
+constexpr std::string_view kAccountColumns = "uin, app_id, name, is_admin, created_at";
+
+}  // namespace
+
+bool IsWellFormedSecretId(std::string_view id) {
+  if (id.size() < 12 || id.size() > 64 || id.substr(0, 4) != "AKID") return false;
+  for (char c : id) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+Result<Account> AccountStore::CreateRootAccount(const std::string& name, bool is_admin) {
+  if (name.empty() || name.size() > 64) {
+    return Status(err::kInvalidParameterValue, "account name must be 1 to 64 characters");
+  }
+  Account acct;
+  Status st = store::WithTransaction(db_, [&](store::Transaction& tx) -> Status {
+    auto exists = tx.Query("SELECT 1 FROM accounts WHERE name = ?", {name});
+    if (!exists.ok()) return exists.status();
+    if (!exists->empty()) {
+      return Status(err::kInvalidParameterValue, "account '" + name + "' already exists");
+    }
+    auto next = tx.Query("SELECT COUNT(*) FROM accounts", {});
+    if (!next.ok()) return next.status();
+    int64_t n = (*next)[0].Int(0);
+    acct = Account{std::to_string(kFirstUin + n), kFirstAppId + n, name, is_admin, NowUnix()};
+    return tx.Exec(
+        "INSERT INTO accounts(uin, app_id, name, is_admin, created_at) VALUES (?,?,?,?,?)",
+        {acct.uin, acct.app_id, acct.name, int64_t{is_admin ? 1 : 0}, acct.created_at});
+  });
+  if (!st.ok()) return st;
+  return acct;
+}
+
+Result<AccessKey> AccountStore::CreateAccessKey(const std::string& owner_uin,
+                                                const std::string& user_uin) {
+  AccessKey key{"AKID" + RandomAlnum(32), RandomAlnum(32), owner_uin, user_uin, "Active"};
+  Status st = store::WithTransaction(db_, [&](store::Transaction& tx) {
+    return tx.Exec(
+        "INSERT INTO access_keys(secret_id, owner_uin, user_uin, secret_enc, status, created_at) "
+        "VALUES (?,?,?,?,?,?)",
+        {key.secret_id, owner_uin, user_uin, box_.Seal(key.secret_key), key.status, NowUnix()});
+  });
+  if (!st.ok()) return st;
+  return key;
+}
+
+Result<Account> AccountStore::FindAccountByName(const std::string& name) {
+  auto rows =
+      db_.Query("SELECT " + std::string(kAccountColumns) + " FROM accounts WHERE name = ?", {name});
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return Status(err::kResourceNotFound, "no account named '" + name + "'");
+  return AccountFromRow(rows->front());
+}
+
+Result<Account> AccountStore::FindAccount(const std::string& uin) {
+  auto rows =
+      db_.Query("SELECT " + std::string(kAccountColumns) + " FROM accounts WHERE uin = ?", {uin});
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return Status(err::kResourceNotFound, "no account " + uin);
+  return AccountFromRow(rows->front());
+}
+
+Result<std::vector<Account>> AccountStore::ListAccounts() {
+  auto rows = db_.Query("SELECT " + std::string(kAccountColumns) + " FROM accounts ORDER BY uin");
+  if (!rows.ok()) return rows.status();
+  std::vector<Account> out;
+  for (const auto& r : *rows) out.push_back(AccountFromRow(r));
+  return out;
+}
+
+Result<std::vector<AccessKey>> AccountStore::ListKeys(const std::string& user_uin) {
+  auto rows = db_.Query(
+      "SELECT secret_id, secret_enc, owner_uin, user_uin, status FROM access_keys "
+      "WHERE user_uin = ? ORDER BY created_at",
+      {user_uin});
+  if (!rows.ok()) return rows.status();
+  std::vector<AccessKey> out;
+  for (const auto& r : *rows) {
+    auto secret = box_.Open(r.Str(1));
+    if (!secret.ok()) return secret.status();
+    out.push_back({r.Str(0), *secret, r.Str(2), r.Str(3), r.Str(4)});
+  }
+  return out;
+}
+
+Result<AccessKey> AccountStore::LookupActiveKey(const std::string& secret_id) {
+  {
+    std::shared_lock lock(cache_mu_);
+    if (auto it = key_cache_.find(secret_id); it != key_cache_.end()) return it->second;
+  }
+  auto rows = db_.Query(
+      "SELECT secret_id, secret_enc, owner_uin, user_uin, status FROM access_keys "
+      "WHERE secret_id = ?",
+      {secret_id});
+  if (!rows.ok()) return rows.status();
+  if (rows->empty() || rows->front().Str(4) != "Active") {
+    return Status(err::kAuthFailureSecretIdNotFound,
+                  "The SecretId is not found or is disabled; check that it is correct.");
+  }
+  const auto& r = rows->front();
+  auto secret = box_.Open(r.Str(1));
+  if (!secret.ok()) return secret.status();
+  AccessKey key{r.Str(0), *secret, r.Str(2), r.Str(3), r.Str(4)};
+  std::unique_lock lock(cache_mu_);
+  key_cache_[secret_id] = key;
+  return key;
+}
+
+void AccountStore::ForgetCachedKey(const std::string& secret_id) {
+  std::unique_lock lock(cache_mu_);
+  key_cache_.erase(secret_id);
+}
+
+}  // namespace cvm::iam

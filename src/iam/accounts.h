@@ -1,0 +1,58 @@
+// Root accounts (tenants) and their access keys. Key lookups sit on every request's path, so
+// decrypted keys are cached in memory and invalidated when a key changes.
+#pragma once
+
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/status.h"
+#include "iam/secret_box.h"
+#include "store/database.h"
+
+namespace cvm::iam {
+
+struct Account {
+  std::string uin;  // root account id, decimal digits
+  int64_t app_id = 0;
+  std::string name;
+  bool is_admin = false;
+  int64_t created_at = 0;
+};
+
+struct AccessKey {
+  std::string secret_id;
+  std::string secret_key;
+  std::string owner_uin;  // the root account whose resources the key acts on
+  std::string user_uin;   // the identity: the root account itself or a sub-user
+  std::string status;     // Active | Inactive
+};
+
+// SecretIds look like Tencent's: "AKID" followed by letters and digits.
+bool IsWellFormedSecretId(std::string_view secret_id);
+
+class AccountStore {
+ public:
+  AccountStore(store::Database& db, SecretBox box) : db_(db), box_(std::move(box)) {}
+
+  Result<Account> CreateRootAccount(const std::string& name, bool is_admin);
+  Result<AccessKey> CreateAccessKey(const std::string& owner_uin, const std::string& user_uin);
+  Result<Account> FindAccountByName(const std::string& name);
+  Result<Account> FindAccount(const std::string& uin);
+  Result<std::vector<Account>> ListAccounts();
+  Result<std::vector<AccessKey>> ListKeys(const std::string& user_uin);
+
+  // AuthFailure.SecretIdNotFound when the key does not exist or is not Active.
+  Result<AccessKey> LookupActiveKey(const std::string& secret_id);
+  void ForgetCachedKey(const std::string& secret_id);
+
+ private:
+  store::Database& db_;
+  SecretBox box_;
+  std::shared_mutex cache_mu_;
+  std::unordered_map<std::string, AccessKey> key_cache_;
+};
+
+}  // namespace cvm::iam
