@@ -96,10 +96,13 @@ Result<Config> LoadConfig(const std::filesystem::path& path) {
   Config c = DefaultConfig();
   CVM_RETURN_IF_ERROR(
       CheckKeys(root,
-                {"data_dir", "listen", "port", "tls_cert", "tls_key", "max_body_bytes",
-                 "api_threads", "cpu_overcommit", "memory_overcommit", "regions", "instance_types"},
+                {"data_dir", "public_images_dir", "soft_stop_timeout", "listen", "port", "tls_cert",
+                 "tls_key", "max_body_bytes", "api_threads", "cpu_overcommit", "memory_overcommit",
+                 "regions", "instance_types"},
                 "the top level"));
   if (auto v = root["data_dir"].value<std::string>()) c.data_dir = *v;
+  if (auto v = root["public_images_dir"].value<std::string>()) c.public_images_dir = *v;
+  if (auto v = root["soft_stop_timeout"].value<int64_t>()) c.soft_stop_timeout_seconds = *v;
   if (auto v = root["listen"].value<std::string>()) c.listen_address = *v;
   if (auto v = root["port"].value<int64_t>()) c.listen_port = static_cast<uint16_t>(*v);
   if (auto v = root["tls_cert"].value<std::string>()) c.tls_cert_file = *v;

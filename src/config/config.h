@@ -32,6 +32,8 @@ struct InstanceTypeConfig {
 
 struct Config {
   std::filesystem::path data_dir = "/var/lib/opencvm";
+  std::filesystem::path public_images_dir;  // empty: <data_dir>/images/public
+  int soft_stop_timeout_seconds = 60;
   std::string listen_address = "127.0.0.1";
   uint16_t listen_port = 9480;
   std::string tls_cert_file;  // TLS is on when both are set

@@ -16,7 +16,10 @@
 #include "api/schema.h"
 #include "config/config.h"
 #include "cvmd/bootstrap.h"
+#include "drivers/qemu/accel_probe.h"
+#include "engine/engine.h"
 #include "iam/accounts.h"
+#include "services/cvm/image_catalog.h"
 #include "services/service_deps.h"
 #include "store/sqlite/sqlite_database.h"
 
@@ -58,11 +61,14 @@ int Fail(const cvm::Status& st) {
 int main(int argc, char** argv) {
   CLI::App app{"cvmd - the OpenCVM daemon (Tencent Cloud API 3.0 compatible)"};
   std::string config_file, data_dir, listen;
+  std::string public_images;
   int port = -1;
   app.add_option("-c,--config", config_file, "TOML configuration file");
   app.add_option("--data-dir", data_dir, "data directory (database, disks, images, run state)");
   app.add_option("--listen", listen, "listen address (default 127.0.0.1)");
   app.add_option("--port", port, "listen port (default 9480; 0 picks a free one)");
+  app.add_option("--public-images", public_images,
+                 "directory of public image manifests (default DATA_DIR/images/public)");
   app.fallthrough();
 
   auto* account_cmd = app.add_subcommand("account", "administer root accounts (tenants)");
@@ -84,6 +90,9 @@ int main(int argc, char** argv) {
   if (!data_dir.empty()) config.data_dir = data_dir;
   if (!listen.empty()) config.listen_address = listen;
   if (port >= 0) config.listen_port = static_cast<uint16_t>(port);
+  if (!public_images.empty()) config.public_images_dir = public_images;
+  if (config.public_images_dir.empty())
+    config.public_images_dir = config.data_dir / "images/public";
 
   // Block the stop signals in every thread; one thread below waits for them.
   sigset_t sigs;
@@ -124,8 +133,19 @@ int main(int argc, char** argv) {
   auto admin_key = cvm::EnsureAdminAccount(accounts);
   if (!admin_key.ok()) return Fail(admin_key.status());
 
+  if (auto st = cvm::services::RegisterPublicImages(*state->db, config.public_images_dir);
+      !st.ok()) {
+    return Fail(st);
+  }
+  cvm::engine::EngineOptions engine_options;
+  engine_options.data_dir = config.data_dir;
+  engine_options.accel = cvm::drivers::qemu::ProbeAccelerator(std::chrono::seconds(3));
+  engine_options.soft_stop_timeout = std::chrono::seconds(config.soft_stop_timeout_seconds);
+  cvm::engine::Engine engine(*state->db, config, engine_options);
+  if (auto st = engine.Start(); !st.ok()) return Fail(st);
+
   cvm::api::Router router;
-  cvm::services::ServiceDeps deps{config, *state->db, accounts};
+  cvm::services::ServiceDeps deps{config, *state->db, accounts, engine};
   cvm::services::RegisterAllHandlers(router, deps);
   cvm::api::RequestPipeline pipeline(router, accounts, config);
   cvm::api::HttpServer server(pipeline,
@@ -156,6 +176,7 @@ int main(int argc, char** argv) {
     server.Stop();
   }).detach();
   server.Wait();
-  spdlog::info("cvmd: stopped");
+  engine.Stop();
+  spdlog::info("cvmd: stopped (instances keep running)");
   return 0;
 }

@@ -4,6 +4,7 @@
 
 #include "api/router.h"
 #include "config/config.h"
+#include "engine/engine.h"
 #include "iam/accounts.h"
 #include "store/database.h"
 
@@ -13,13 +14,20 @@ struct ServiceDeps {
   const Config& config;
   store::Database& db;
   iam::AccountStore& accounts;
+  engine::Engine& engine;
 };
 
 void RegisterCvmZoneHandlers(api::Router& router, ServiceDeps& deps);
+void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps);
+void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps);
+void RegisterCvmKeyPairHandlers(api::Router& router, ServiceDeps& deps);
 
 // Every service's handlers.
 inline void RegisterAllHandlers(api::Router& router, ServiceDeps& deps) {
   RegisterCvmZoneHandlers(router, deps);
+  RegisterCvmInstanceHandlers(router, deps);
+  RegisterCvmImageHandlers(router, deps);
+  RegisterCvmKeyPairHandlers(router, deps);
 }
 
 }  // namespace cvm::services

@@ -22,6 +22,103 @@ CREATE TABLE access_keys (
 );
 CREATE INDEX access_keys_by_user ON access_keys(user_uin);
 )sql"},
+      {2, "images, instances, disks, key pairs, operations", R"sql(
+CREATE TABLE images (
+  image_id     TEXT PRIMARY KEY,
+  owner_uin    TEXT,                 -- NULL for public images
+  image_type   TEXT NOT NULL,        -- PUBLIC_IMAGE | PRIVATE_IMAGE | MARKET_IMAGE
+  image_source TEXT NOT NULL,        -- OFFICIAL | CREATE_IMAGE | EXTERNAL_IMPORT
+  name         TEXT NOT NULL,
+  description  TEXT NOT NULL DEFAULT '',
+  os_name      TEXT NOT NULL,
+  platform     TEXT NOT NULL,
+  architecture TEXT NOT NULL,
+  state        TEXT NOT NULL,        -- CREATING | NORMAL | CREATEFAILED | IMPORTING | ...
+  size_gb      INTEGER NOT NULL,     -- virtual size, GiB (rounded up)
+  virtual_size INTEGER NOT NULL,     -- bytes
+  file_path    TEXT NOT NULL,
+  default_user TEXT NOT NULL DEFAULT 'root',
+  min_memory_mib INTEGER NOT NULL DEFAULT 128,
+  deleted      INTEGER NOT NULL DEFAULT 0,
+  created_at   INTEGER NOT NULL
+);
+CREATE TABLE instances (
+  instance_id  TEXT PRIMARY KEY,
+  uuid         TEXT NOT NULL,
+  owner_uin    TEXT NOT NULL,
+  name         TEXT NOT NULL,
+  host_name    TEXT NOT NULL,
+  instance_type TEXT NOT NULL,
+  cpu          INTEGER NOT NULL,
+  memory_mib   INTEGER NOT NULL,
+  zone         TEXT NOT NULL,
+  region       TEXT NOT NULL,
+  image_id     TEXT NOT NULL,
+  state        TEXT NOT NULL,
+  key_ids      TEXT NOT NULL DEFAULT '[]',   -- JSON array
+  password_hash TEXT,
+  user_data    TEXT NOT NULL DEFAULT '',
+  mac          TEXT NOT NULL,
+  private_ip   TEXT NOT NULL DEFAULT '',
+  ssh_port     INTEGER NOT NULL DEFAULT 0,
+  state_reason TEXT NOT NULL DEFAULT '',
+  client_token TEXT,
+  latest_operation TEXT NOT NULL DEFAULT '',
+  latest_operation_state TEXT NOT NULL DEFAULT '',
+  latest_operation_request_id TEXT NOT NULL DEFAULT '',
+  latest_operation_error TEXT NOT NULL DEFAULT '',
+  created_at   INTEGER NOT NULL,
+  started_at   INTEGER NOT NULL DEFAULT 0,
+  deleted      INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX instances_by_owner ON instances(owner_uin, deleted, created_at);
+CREATE UNIQUE INDEX instances_by_token ON instances(owner_uin, client_token, instance_id);
+CREATE TABLE disks (
+  disk_id      TEXT PRIMARY KEY,
+  owner_uin    TEXT NOT NULL,
+  name         TEXT NOT NULL,
+  usage        TEXT NOT NULL,        -- SYSTEM_DISK | DATA_DISK
+  disk_type    TEXT NOT NULL,
+  size_gb      INTEGER NOT NULL,
+  zone         TEXT NOT NULL,
+  state        TEXT NOT NULL,        -- UNATTACHED | ATTACHING | ATTACHED | DETACHING | ...
+  instance_id  TEXT,
+  image_id     TEXT,                 -- backing image of a system disk
+  delete_with_instance INTEGER NOT NULL DEFAULT 1,
+  file_path    TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  deleted      INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX disks_by_owner ON disks(owner_uin, deleted);
+CREATE INDEX disks_by_instance ON disks(instance_id);
+CREATE TABLE key_pairs (
+  key_id       TEXT PRIMARY KEY,
+  owner_uin    TEXT NOT NULL,
+  name         TEXT NOT NULL,
+  description  TEXT NOT NULL DEFAULT '',
+  public_key   TEXT NOT NULL,
+  created_at   INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX key_pairs_by_name ON key_pairs(owner_uin, name);
+CREATE TABLE operations (
+  operation_id TEXT PRIMARY KEY,
+  request_id   TEXT NOT NULL,
+  owner_uin    TEXT NOT NULL,
+  caller_uin   TEXT NOT NULL,
+  action       TEXT NOT NULL,        -- what the engine does: LAUNCH, START, STOP, ...
+  api_action   TEXT NOT NULL,        -- the API action that asked for it
+  resource_id  TEXT NOT NULL,
+  args         TEXT NOT NULL DEFAULT '{}',
+  step         TEXT NOT NULL DEFAULT '',
+  state        TEXT NOT NULL,        -- PENDING | RUNNING | SUCCESS | FAILED
+  error_code   TEXT NOT NULL DEFAULT '',
+  error_message TEXT NOT NULL DEFAULT '',
+  created_at   INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL
+);
+CREATE INDEX operations_unfinished ON operations(state, created_at);
+CREATE INDEX operations_by_resource ON operations(resource_id, created_at);
+)sql"},
   };
   return kMigrations;
 }

@@ -1,0 +1,560 @@
+#include "engine/engine.h"
+
+#include <netinet/in.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "common/error_codes.h"
+#include "common/subprocess.h"
+#include "common/time_format.h"
+#include "drivers/guest/nocloud_seed.h"
+
+namespace cvm::engine {
+
+namespace fs = std::filesystem;
+namespace qemu = drivers::qemu;
+using namespace std::chrono_literals;
+
+HostCapacity MeasureHostCapacity(const Config& config) {
+  HostCapacity c;
+  c.cpus = static_cast<double>(std::max(1u, std::thread::hardware_concurrency())) *
+           config.cpu_overcommit;
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  int64_t kib = 0;
+  while (meminfo >> key >> kib) {
+    if (key == "MemTotal:") break;
+    meminfo.ignore(256, '\n');
+  }
+  c.memory_mib = static_cast<double>(kib) / 1024.0 * config.memory_overcommit;
+  return c;
+}
+
+namespace {
+
+// A free loopback TCP port for an instance's SSH forward.
+int PickFreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+bool PortIsFree(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// States in which an operation owns the instance.
+bool IsTransitional(const std::string& s) {
+  return s == "PENDING" || s == "STARTING" || s == "STOPPING" || s == "REBOOTING" ||
+         s == "TERMINATING";
+}
+
+}  // namespace
+
+Engine::Engine(store::Database& db, const Config& config, EngineOptions options)
+    : db_(db),
+      config_(config),
+      options_(std::move(options)),
+      capacity_(MeasureHostCapacity(config)) {}
+
+Engine::~Engine() { Stop(); }
+
+fs::path Engine::RunDir(const std::string& id) const {
+  return options_.data_dir / "run/instances" / id;
+}
+fs::path Engine::DiskPath(const std::string& id) const {
+  return options_.data_dir / "disks" / (id + ".qcow2");
+}
+fs::path Engine::ConsoleLog(const std::string& id) const {
+  return qemu::ConsoleLogPath(RunDir(id));
+}
+
+std::mutex& Engine::InstanceLock(const std::string& id) {
+  std::lock_guard lock(locks_mu_);
+  auto& m = instance_locks_[id];
+  if (!m) m = std::make_unique<std::mutex>();
+  return *m;
+}
+
+Status Engine::Start() {
+  std::error_code ec;
+  fs::create_directories(options_.data_dir / "run/instances", ec);
+  fs::create_directories(options_.data_dir / "disks", ec);
+  spdlog::info("engine: accelerator {}, capacity {:.0f} vCPUs / {:.0f} MiB", options_.accel,
+               capacity_.cpus, capacity_.memory_mib);
+  for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+  Reconcile(/*at_start=*/true);
+  reconciler_ = std::thread([this] {
+    while (!stopping_) {
+      std::unique_lock lock(queue_mu_);
+      queue_cv_.wait_for(lock, options_.reconcile_interval, [this] { return stopping_.load(); });
+      lock.unlock();
+      if (!stopping_) Reconcile(/*at_start=*/false);
+    }
+  });
+  return Status::Ok();
+}
+
+void Engine::Stop() {
+  if (stopping_.exchange(true)) return;
+  queue_cv_.notify_all();
+  for (auto& t : workers_) t.join();
+  if (reconciler_.joinable()) reconciler_.join();
+  std::lock_guard lock(watch_mu_);
+  watchers_.clear();  // VMs keep running; a restarted daemon re-attaches
+}
+
+void Engine::Post(std::function<void()> task) {
+  {
+    std::lock_guard lock(queue_mu_);
+    queue_.push_back(std::move(task));
+  }
+  queue_cv_.notify_one();
+}
+
+void Engine::Submit(const std::string& operation_id) {
+  Post([this, operation_id] { Execute(operation_id); });
+}
+
+void Engine::WorkerLoop() {
+  for (;;) {
+    std::function<void()> task;
+    {
+      std::unique_lock lock(queue_mu_);
+      queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;  // unfinished operations stay recorded; the next start resumes
+      task = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    try {
+      task();
+    } catch (const std::exception& e) {
+      spdlog::error("engine: task failed with exception: {}", e.what());
+    }
+  }
+}
+
+Status Engine::SetState(const std::string& id, const std::string& state,
+                        const std::string& reason) {
+  return store::WithTransaction(db_, [&](store::Transaction& tx) {
+    return tx.Exec("UPDATE instances SET state = ?, state_reason = ? WHERE instance_id = ?",
+                   {state, reason, id});
+  });
+}
+
+void Engine::Execute(const std::string& operation_id) {
+  auto op = LoadOperation(db_, operation_id);
+  if (!op.ok() || op->state == "SUCCESS" || op->state == "FAILED") return;
+  std::lock_guard inst_lock(InstanceLock(op->resource_id));
+  auto loaded = store::LoadInstance(db_, op->resource_id);
+  if (!loaded.ok() || !loaded->has_value()) {
+    spdlog::warn("engine: operation {} names missing instance {}", operation_id, op->resource_id);
+    (void)store::WithTransaction(db_, [&](store::Transaction& tx) {
+      return tx.Exec(
+          "UPDATE operations SET state='FAILED', error_code=?, updated_at=? "
+          "WHERE operation_id=?",
+          {std::string(err::kInvalidInstanceIdNotFound), NowUnix(), operation_id});
+    });
+    return;
+  }
+  store::InstanceRecord inst = **loaded;
+  (void)store::WithTransaction(db_, [&](store::Transaction& tx) {
+    return tx.Exec("UPDATE operations SET state='RUNNING', updated_at=? WHERE operation_id=?",
+                   {NowUnix(), operation_id});
+  });
+  spdlog::info("engine: {} {} ({})", op->action, inst.instance_id, op->request_id);
+
+  std::string final_state;
+  Status st = RunOperation(*op, inst, final_state);
+  if (!st.ok()) {
+    spdlog::warn("engine: {} {} failed: {}", op->action, inst.instance_id, st.ToString());
+  }
+  (void)store::WithTransaction(db_, [&](store::Transaction& tx) -> Status {
+    CVM_RETURN_IF_ERROR(
+        tx.Exec("UPDATE operations SET state=?, error_code=?, error_message=?, updated_at=? "
+                "WHERE operation_id=?",
+                {std::string(st.ok() ? "SUCCESS" : "FAILED"), st.code(), st.message(), NowUnix(),
+                 operation_id}));
+    if (op->action == op::kTerminate && st.ok()) {
+      return tx.Exec("UPDATE instances SET deleted = 1, state = 'TERMINATED' WHERE instance_id=?",
+                     {inst.instance_id});
+    }
+    return tx.Exec(
+        "UPDATE instances SET state=?, state_reason=?, ssh_port=?, started_at=?, "
+        "latest_operation_state=?, latest_operation_error=? WHERE instance_id=? "
+        "AND latest_operation_request_id=?",
+        {final_state, st.ok() ? std::string() : st.message(), int64_t{inst.ssh_port},
+         inst.started_at, std::string(st.ok() ? "SUCCESS" : "FAILED"),
+         st.ok() ? std::string() : st.message(), inst.instance_id, op->request_id});
+  });
+}
+
+Status Engine::RunOperation(const OperationRecord& op, store::InstanceRecord& inst,
+                            std::string& final_state) {
+  const std::string& a = op.action;
+  if (a == op::kLaunch) {
+    final_state = "LAUNCH_FAILED";
+    CVM_RETURN_IF_ERROR(EnsureSystemDisk(inst, false, inst.image_id));
+    CVM_RETURN_IF_ERROR(WriteSeed(inst));
+    CVM_RETURN_IF_ERROR(BootVm(inst));
+    final_state = "RUNNING";
+    return Status::Ok();
+  }
+  if (a == op::kStart) {
+    final_state = "STOPPED";
+    CVM_RETURN_IF_ERROR(WriteSeed(inst));
+    CVM_RETURN_IF_ERROR(BootVm(inst));
+    final_state = "RUNNING";
+    return Status::Ok();
+  }
+  if (a == op::kStop) {
+    final_state = "RUNNING";
+    CVM_RETURN_IF_ERROR(ShutdownVm(inst, op.args.value("StopType", "SOFT_FIRST")));
+    final_state = "STOPPED";
+    return Status::Ok();
+  }
+  if (a == op::kReboot) {
+    final_state = "RUNNING";
+    std::string type = op.args.value("StopType", "SOFT_FIRST");
+    if (type == "HARD") return qemu::ResetVm(RunDir(inst.instance_id));
+    // Soft: the guest shuts down through ACPI and is booted again; SOFT_FIRST falls back to a
+    // reset when the guest ignores the button.
+    Status down = ShutdownVm(inst, "SOFT");
+    if (!down.ok()) {
+      if (type == "SOFT") return down;
+      return qemu::ResetVm(RunDir(inst.instance_id));
+    }
+    final_state = "STOPPED";
+    CVM_RETURN_IF_ERROR(WriteSeed(inst));
+    CVM_RETURN_IF_ERROR(BootVm(inst));
+    final_state = "RUNNING";
+    return Status::Ok();
+  }
+  if (a == op::kTerminate) {
+    final_state = "TERMINATING";
+    CVM_RETURN_IF_ERROR(ShutdownVm(inst, "HARD"));
+    return DestroyInstanceFiles(inst);
+  }
+  if (a == op::kReset) {
+    // Reinstall: a fresh system disk from the (possibly new) image; the instance keeps its id,
+    // so its settings come from the regenerated seed. It ends as it began (running or not).
+    bool was_running = op.args.value("WasRunning", false);
+    final_state = was_running ? "RUNNING" : "STOPPED";
+    CVM_RETURN_IF_ERROR(ShutdownVm(inst, "HARD"));
+    final_state = "STOPPED";
+    std::string image = op.args.value("ImageId", inst.image_id);
+    if (op.args.value("DiskRecreated", false) == false) {
+      CVM_RETURN_IF_ERROR(EnsureSystemDisk(inst, true, image));
+    }
+    inst.image_id = image;
+    CVM_RETURN_IF_ERROR(WriteSeed(inst));
+    if (was_running) {
+      CVM_RETURN_IF_ERROR(BootVm(inst));
+      final_state = "RUNNING";
+    }
+    return Status::Ok();
+  }
+  return Status(err::kInternalError, "unknown operation " + a);
+}
+
+Status Engine::EnsureSystemDisk(const store::InstanceRecord& inst, bool recreate,
+                                const std::string& image_id) {
+  auto rows = db_.Query(
+      "SELECT d.disk_id, d.size_gb, i.file_path FROM disks d, images i "
+      "WHERE d.instance_id = ? AND d.usage = 'SYSTEM_DISK' AND d.deleted = 0 AND i.image_id = ?",
+      {inst.instance_id, image_id});
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return Status(err::kInternalError, "system disk or image record missing");
+  std::string disk_id = rows->front().Str(0);
+  int64_t size_gb = rows->front().Int(1);
+  fs::path image_file = rows->front().Str(2);
+  fs::path disk = DiskPath(disk_id);
+  if (fs::exists(disk) && !recreate) return Status::Ok();
+  // Build under a temporary name and rename: a crash never leaves a half-made disk in place.
+  fs::path tmp = disk;
+  tmp += ".tmp";
+  auto r =
+      RunProcess({"qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b",
+                  fs::absolute(image_file).string(), tmp.string(), std::to_string(size_gb) + "G"},
+                 30s);
+  if (!r.ok()) return r.status();
+  if (r->exit_code != 0) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    return Status(err::kInternalError, "qemu-img create failed: " + r->stderr_data);
+  }
+  std::error_code ec;
+  fs::rename(tmp, disk, ec);
+  if (ec) return Status(err::kInternalError, "cannot place system disk: " + ec.message());
+  if (recreate) {
+    return store::WithTransaction(db_, [&](store::Transaction& tx) {
+      return tx.Exec("UPDATE disks SET image_id = ? WHERE disk_id = ?", {image_id, disk_id});
+    });
+  }
+  return Status::Ok();
+}
+
+Status Engine::WriteSeed(const store::InstanceRecord& inst) {
+  drivers::guest::SeedConfig seed;
+  seed.instance_id = inst.instance_id;
+  seed.hostname = inst.host_name;
+  for (const auto& key_id : inst.key_ids) {
+    auto rows = db_.Query("SELECT public_key FROM key_pairs WHERE key_id = ?", {key_id});
+    if (rows.ok() && !rows->empty()) seed.ssh_authorized_keys.push_back(rows->front().Str(0));
+  }
+  if (!inst.password_hash.empty()) seed.root_password_hash = inst.password_hash;
+  seed.user_data = inst.user_data;
+  drivers::guest::SeedConfig::Net nic;
+  nic.mac = inst.mac;
+  nic.dhcp = true;
+  seed.nics.push_back(nic);
+  fs::path run = RunDir(inst.instance_id);
+  std::error_code ec;
+  fs::create_directories(run, ec);
+  return drivers::guest::WriteSeedIso(seed, run / "seed.iso");
+}
+
+Status Engine::BootVm(store::InstanceRecord& inst) {
+  fs::path run = RunDir(inst.instance_id);
+  auto status = qemu::InspectVm(run);
+  if (status.ok() && status->running) {  // already booted (a resumed step)
+    Watch(inst.instance_id);
+    return Status::Ok();
+  }
+  auto disk = db_.Query(
+      "SELECT disk_id FROM disks WHERE instance_id = ? AND usage = 'SYSTEM_DISK' AND deleted = 0",
+      {inst.instance_id});
+  if (!disk.ok()) return disk.status();
+  if (disk->empty()) return Status(err::kInternalError, "instance has no system disk");
+  std::string disk_id = disk->front().Str(0);
+
+  // Interim data path until VPC networking: QEMU user networking, isolated from the host and
+  // the outside (restrict=on), with the guest's SSH forwarded to a loopback port.
+  if (inst.ssh_port == 0 || !PortIsFree(inst.ssh_port)) inst.ssh_port = PickFreePort();
+  qemu::VmSpec spec;
+  spec.instance_id = inst.instance_id;
+  spec.run_dir = run;
+  spec.vcpus = inst.cpu;
+  spec.memory_mib = inst.memory_mib;
+  spec.accel = options_.accel;
+  spec.system_disk = {disk_id, DiskPath(disk_id).string(), "qcow2", false, disk_id};
+  spec.seed_iso = (run / "seed.iso").string();
+  spec.extra_args = {
+      "-netdev",
+      "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:" + std::to_string(inst.ssh_port) + "-:22",
+      "-device", "virtio-net-pci,netdev=net0,mac=" + inst.mac};
+  {
+    std::lock_guard lock(watch_mu_);
+    guest_shutdowns_.erase(inst.instance_id);
+  }
+  CVM_RETURN_IF_ERROR(qemu::StartVm(spec));
+  inst.started_at = NowUnix();
+  inst.private_ip = "10.0.2.15";
+  Watch(inst.instance_id);
+  return store::WithTransaction(db_, [&](store::Transaction& tx) {
+    return tx.Exec(
+        "UPDATE instances SET ssh_port=?, started_at=?, private_ip=? "
+        "WHERE instance_id=?",
+        {int64_t{inst.ssh_port}, inst.started_at, inst.private_ip, inst.instance_id});
+  });
+}
+
+Status Engine::ShutdownVm(const store::InstanceRecord& inst, const std::string& stop_type) {
+  fs::path run = RunDir(inst.instance_id);
+  auto status = qemu::InspectVm(run);
+  if (status.ok() && !status->running) {
+    Unwatch(inst.instance_id);
+    return qemu::KillVm(run);  // tidies a stale pidfile
+  }
+  if (stop_type != "HARD") {
+    Status pd = qemu::PowerDownVm(run);
+    auto deadline = std::chrono::steady_clock::now() + options_.soft_stop_timeout;
+    while (pd.ok() && std::chrono::steady_clock::now() < deadline) {
+      auto s = qemu::InspectVm(run, 1s);
+      if (s.ok() && !s->running) break;
+      std::this_thread::sleep_for(100ms);
+    }
+    auto s = qemu::InspectVm(run, 1s);
+    if (s.ok() && s->running) {
+      if (stop_type == "SOFT") {
+        return Status("FailedOperation", "The guest did not shut down within " +
+                                             std::to_string(options_.soft_stop_timeout.count()) +
+                                             " s; use StopType HARD or SOFT_FIRST.");
+      }
+      spdlog::info("engine: {} ignored the power button; forcing it off", inst.instance_id);
+    }
+  }
+  Unwatch(inst.instance_id);
+  return qemu::KillVm(run, 3s);
+}
+
+Status Engine::DestroyInstanceFiles(const store::InstanceRecord& inst) {
+  auto disks = db_.Query(
+      "SELECT disk_id, usage, delete_with_instance FROM disks WHERE instance_id = ? AND "
+      "deleted = 0",
+      {inst.instance_id});
+  if (!disks.ok()) return disks.status();
+  std::error_code ec;
+  for (const auto& d : *disks) {
+    bool remove = d.Str(1) == "SYSTEM_DISK" || d.Int(2) != 0;
+    if (remove) fs::remove(DiskPath(d.Str(0)), ec);
+  }
+  fs::remove_all(RunDir(inst.instance_id), ec);
+  return store::WithTransaction(db_, [&](store::Transaction& tx) -> Status {
+    CVM_RETURN_IF_ERROR(
+        tx.Exec("UPDATE disks SET deleted = 1, state = 'TERMINATED' WHERE instance_id = ? AND "
+                "(usage = 'SYSTEM_DISK' OR delete_with_instance = 1)",
+                {inst.instance_id}));
+    return tx.Exec(
+        "UPDATE disks SET instance_id = NULL, state = 'UNATTACHED' WHERE "
+        "instance_id = ? AND deleted = 0",
+        {inst.instance_id});
+  });
+}
+
+void Engine::Watch(const std::string& id) {
+  std::lock_guard lock(watch_mu_);
+  if (watchers_.count(id)) return;
+  auto w = qemu::VmEventWatcher::Start(
+      RunDir(id),
+      [this, id](const qemu::VmEvent& ev) {
+        if (ev.name == "SHUTDOWN" && ev.data.value("guest", false)) {
+          std::lock_guard l(watch_mu_);
+          guest_shutdowns_.insert(id);
+        }
+      },
+      [this, id](const Status& why) { Post([this, id, why] { OnVmExited(id, why.message()); }); });
+  if (w.ok()) {
+    watchers_[id] = std::move(*w);
+  } else {
+    spdlog::warn("engine: cannot watch {}: {}", id, w.status().ToString());
+  }
+}
+
+void Engine::Unwatch(const std::string& id) {
+  std::unique_ptr<qemu::VmEventWatcher> w;
+  {
+    std::lock_guard lock(watch_mu_);
+    auto it = watchers_.find(id);
+    if (it == watchers_.end()) return;
+    w = std::move(it->second);
+    watchers_.erase(it);
+  }
+  w.reset();  // joins the watcher thread outside watch_mu_ (its callbacks take that lock)
+}
+
+void Engine::OnVmExited(const std::string& id, const std::string& why) {
+  std::lock_guard inst_lock(InstanceLock(id));
+  Unwatch(id);
+  auto inst = store::LoadInstance(db_, id);
+  if (!inst.ok() || !inst->has_value()) return;
+  // An operation in flight owns the outcome; only an instance at rest changes here.
+  if ((*inst)->state != "RUNNING") return;
+  auto s = qemu::InspectVm(RunDir(id));
+  if (s.ok() && s->running) {  // a stale disconnect; the VM is alive
+    Watch(id);
+    return;
+  }
+  bool by_guest;
+  {
+    std::lock_guard lock(watch_mu_);
+    by_guest = guest_shutdowns_.erase(id) > 0;
+  }
+  std::string reason =
+      by_guest ? "the guest powered itself off" : "QEMU exited unexpectedly (" + why + ")";
+  spdlog::info("engine: {} stopped: {}", id, reason);
+  (void)qemu::KillVm(RunDir(id), 1s);
+  (void)SetState(id, "STOPPED", reason);
+}
+
+void Engine::Reconcile(bool at_start) {
+  auto rows = db_.Query(std::string("SELECT ") + store::kInstanceColumns +
+                        " FROM instances WHERE deleted = 0");
+  if (!rows.ok()) {
+    spdlog::error("reconcile: {}", rows.status().ToString());
+    return;
+  }
+  std::set<std::string> known;
+  for (const auto& row : *rows) {
+    auto inst = store::InstanceFromRow(row);
+    known.insert(inst.instance_id);
+    if (IsTransitional(inst.state)) continue;  // its operation decides (resumed below)
+    auto s = qemu::InspectVm(RunDir(inst.instance_id));
+    bool running = s.ok() && s->running;
+    if (inst.state == "RUNNING") {
+      if (running) {
+        Watch(inst.instance_id);  // re-attach; never reboot a guest
+      } else {
+        std::lock_guard inst_lock(InstanceLock(inst.instance_id));
+        auto again = store::LoadInstance(db_, inst.instance_id);
+        if (again.ok() && again->has_value() && (*again)->state == "RUNNING" &&
+            !qemu::InspectVm(RunDir(inst.instance_id)).value().running) {
+          spdlog::warn("reconcile: {} is not running; marking it STOPPED", inst.instance_id);
+          Unwatch(inst.instance_id);
+          (void)SetState(
+              inst.instance_id, "STOPPED",
+              at_start ? "found stopped when the daemon started" : "QEMU was found not running");
+        }
+      }
+    } else if (running && (inst.state == "STOPPED" || inst.state == "LAUNCH_FAILED")) {
+      spdlog::warn("reconcile: {} is {} but QEMU runs; stopping it", inst.instance_id, inst.state);
+      (void)qemu::KillVm(RunDir(inst.instance_id));
+    }
+  }
+  if (!at_start) return;
+
+  // Resume what a crash interrupted: every step checks what is already done.
+  auto ops = db_.Query(
+      "SELECT operation_id FROM operations WHERE state IN ('PENDING','RUNNING') "
+      "ORDER BY created_at");
+  if (ops.ok()) {
+    for (const auto& r : *ops) {
+      spdlog::info("reconcile: resuming operation {}", r.Str(0));
+      Submit(r.Str(0));
+    }
+  }
+  // Orphans: a run directory the store does not know holds a QEMU nobody manages.
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(options_.data_dir / "run/instances", ec)) {
+    std::string id = entry.path().filename().string();
+    if (known.count(id)) continue;
+    spdlog::warn("reconcile: orphan run directory {}; stopping its QEMU and removing it", id);
+    (void)qemu::KillVm(entry.path(), 2s);
+    fs::remove_all(entry.path(), ec);
+  }
+  auto disk_ids = db_.Query("SELECT disk_id FROM disks WHERE deleted = 0");
+  if (disk_ids.ok()) {
+    std::set<std::string> disks;
+    for (const auto& r : *disk_ids) disks.insert(r.Str(0) + ".qcow2");
+    for (const auto& entry : fs::directory_iterator(options_.data_dir / "disks", ec)) {
+      std::string name = entry.path().filename().string();
+      if (!entry.is_regular_file() || disks.count(name)) continue;
+      // A leftover of an interrupted create, or of a deleted record: never data a user sees.
+      spdlog::warn("reconcile: removing orphan disk file {}", name);
+      fs::remove(entry.path(), ec);
+    }
+  }
+}
+
+}  // namespace cvm::engine

@@ -1,0 +1,37 @@
+// Operation records: one row per asynchronous action, written in the same transaction as the
+// intent it carries out, so a crash at any point leaves a record the next start can finish.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "api/request_context.h"
+#include "store/database.h"
+
+namespace cvm::engine {
+
+// What the engine does to an instance.
+namespace op {
+inline constexpr const char* kLaunch = "LAUNCH";
+inline constexpr const char* kStart = "START";
+inline constexpr const char* kStop = "STOP";
+inline constexpr const char* kReboot = "REBOOT";
+inline constexpr const char* kTerminate = "TERMINATE";
+inline constexpr const char* kReset = "RESET";
+}  // namespace op
+
+struct OperationRecord {
+  std::string operation_id, request_id, owner_uin, caller_uin, action, api_action, resource_id;
+  nlohmann::json args;
+  std::string step, state, error_code, error_message;
+};
+
+// Inserts a PENDING operation for `resource_id` and marks the instance's LatestOperation*
+// fields (OPERATING). Returns the operation id; the caller commits, then submits it.
+Result<std::string> RecordOperation(store::Transaction& tx, const api::RequestContext& ctx,
+                                    const std::string& action, const std::string& resource_id,
+                                    const nlohmann::json& args = nlohmann::json::object());
+
+Result<OperationRecord> LoadOperation(store::Database& db, const std::string& operation_id);
+
+}  // namespace cvm::engine

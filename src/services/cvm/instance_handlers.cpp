@@ -1,0 +1,714 @@
+// The instance lifecycle actions. Each write handler validates everything, then records the new
+// state and an operation in one transaction and answers; the engine does the work.
+#include <map>
+
+#include "common/error_codes.h"
+#include "common/ids.h"
+#include "common/time_format.h"
+#include "drivers/guest/nocloud_seed.h"
+#include "engine/engine.h"
+#include "engine/operations.h"
+#include "services/cvm/instance_rules.h"
+#include "services/filters.h"
+#include "services/service_deps.h"
+#include "store/instance_records.h"
+
+namespace cvm::services {
+namespace {
+
+using nlohmann::json;
+using store::InstanceRecord;
+
+constexpr size_t kMaxBatch = 100;
+const std::set<std::string> kSystemDiskTypes = {"LOCAL_BASIC", "LOCAL_SSD",     "CLOUD_BASIC",
+                                                "CLOUD_SSD",   "CLOUD_PREMIUM", "CLOUD_BSSD",
+                                                "CLOUD_HSSD",  "CLOUD_TSSD"};
+
+int MemoryGiB(int mib) { return (mib + 1023) / 1024; }
+
+// States that hold host resources (a stopped instance gives its CPU and memory back).
+constexpr const char* kConsumingStates =
+    "('PENDING','RUNNING','STARTING','STOPPING','REBOOTING','TERMINATING')";
+
+Status CheckCapacity(store::Transaction& tx, const engine::Engine& engine, int add_cpu,
+                     int add_mem) {
+  auto used = tx.Query(std::string("SELECT COALESCE(SUM(cpu),0), COALESCE(SUM(memory_mib),0) "
+                                   "FROM instances WHERE deleted = 0 AND state IN ") +
+                       kConsumingStates);
+  if (!used.ok()) return used.status();
+  double cpu = static_cast<double>((*used)[0].Int(0) + add_cpu);
+  double mem = static_cast<double>((*used)[0].Int(1) + add_mem);
+  const auto& cap = engine.capacity();
+  if (cpu > cap.cpus || mem > cap.memory_mib) {
+    return Status("ResourceInsufficient.SpecifiedInstanceType",
+                  "This host cannot fit the requested instances: " + std::to_string(add_cpu) +
+                      " vCPUs / " + std::to_string(add_mem) + " MiB more would exceed " +
+                      std::to_string(static_cast<int>(cap.cpus)) + " vCPUs / " +
+                      std::to_string(static_cast<int>(cap.memory_mib)) +
+                      " MiB (after overcommit).");
+  }
+  return Status::Ok();
+}
+
+// Instance ids of a batch: well-formed, at most 100, no duplicates.
+Result<std::vector<std::string>> InstanceIdsParam(const json& params, const char* name) {
+  std::vector<std::string> ids;
+  auto it = params.find(name);
+  if (it == params.end()) return ids;
+  if (it->size() > kMaxBatch) {
+    return Status(err::kInvalidParameterValue, "At most 100 instance ids per request.");
+  }
+  std::set<std::string> seen;
+  for (const auto& v : *it) {
+    std::string id = v.get<std::string>();
+    if (!IsWellFormedId("ins", id)) {
+      return Status(err::kInvalidInstanceIdMalformed,
+                    "The instance id `" + id.substr(0, 32) +
+                        "` is malformed; expected ins-xxxxxxxx (x: lower-case letter or digit).");
+    }
+    if (!seen.insert(id).second) {
+      return Status("InvalidParameterValue.InstanceIdDuplicated",
+                    "Instance id " + id + " is given twice.");
+    }
+    ids.push_back(id);
+  }
+  return ids;
+}
+
+// Loads the caller's instances of a batch inside `tx`; another account's instance is
+// indistinguishable from a missing one.
+Result<std::vector<InstanceRecord>> LoadOwned(store::Transaction& tx,
+                                              const api::RequestContext& ctx,
+                                              const std::vector<std::string>& ids) {
+  std::vector<InstanceRecord> out;
+  for (const auto& id : ids) {
+    auto inst = store::LoadInstance(tx, id);
+    if (!inst.ok()) return inst.status();
+    if (!inst->has_value() || (*inst)->owner_uin != ctx.owner_uin) {
+      return Status(err::kInvalidInstanceIdNotFound, "The instance " + id + " does not exist.");
+    }
+    out.push_back(**inst);
+  }
+  return out;
+}
+
+// One operation at a time per instance: checked after the state, so a transitional state
+// answers with its own code first.
+Status CheckNotBusy(const InstanceRecord& i) {
+  if (i.latest_operation_state == "OPERATING") {
+    return Status(err::kOperationDeniedInstanceOperationInProgress,
+                  "The instance " + i.instance_id + " is busy with " + i.latest_operation + ".");
+  }
+  return Status::Ok();
+}
+
+struct ImageRow {
+  std::string image_id, os_name, state, default_user, image_type;
+  int64_t size_gb = 0;
+};
+
+Result<ImageRow> FindUsableImage(store::Transaction& tx, const api::RequestContext& ctx,
+                                 const std::string& image_id) {
+  if (!IsWellFormedId("img", image_id)) {
+    return Status("InvalidImageId.Malformed",
+                  "The image id `" + image_id.substr(0, 32) + "` is malformed.");
+  }
+  auto rows = tx.Query(
+      "SELECT image_id, os_name, state, default_user, image_type, size_gb FROM images "
+      "WHERE image_id = ? AND deleted = 0 AND (owner_uin IS NULL OR owner_uin = ?)",
+      {image_id, ctx.owner_uin});
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) {
+    return Status("InvalidImageId.NotFound", "The image " + image_id + " does not exist.");
+  }
+  const auto& r = rows->front();
+  ImageRow img{r.Str(0), r.Str(1), r.Str(2), r.Str(3), r.Str(4), r.Int(5)};
+  if (img.state != "NORMAL") {
+    return Status("InvalidImageId.IncorrectState",
+                  "The image " + image_id + " is " + img.state + ", not NORMAL.");
+  }
+  return img;
+}
+
+struct LoginChoice {
+  std::vector<std::string> key_ids;
+  std::string password_hash;
+  bool given = false;
+};
+
+Result<LoginChoice> ParseLoginSettings(store::Transaction& tx, const api::RequestContext& ctx,
+                                       const json& params) {
+  LoginChoice out;
+  auto it = params.find("LoginSettings");
+  if (it == params.end()) return out;
+  const json& ls = *it;
+  bool has_pw = ls.contains("Password"), has_keys = ls.contains("KeyIds") && !ls["KeyIds"].empty();
+  if (has_pw && has_keys) {
+    return Status(err::kInvalidParameterCombination,
+                  "LoginSettings.Password and LoginSettings.KeyIds cannot be used together.");
+  }
+  if (has_pw) {
+    std::string pw = ls["Password"].get<std::string>();
+    CVM_RETURN_IF_ERROR(CheckPassword(pw));
+    auto hash = drivers::guest::HashPassword(pw);
+    if (!hash.ok()) return hash.status();
+    out.password_hash = *hash;
+    out.given = true;
+  }
+  if (has_keys) {
+    for (const auto& k : ls["KeyIds"]) {
+      std::string id = k.get<std::string>();
+      if (!IsWellFormedId("skey", id)) {
+        return Status("InvalidKeyPairId.Malformed",
+                      "The key pair id `" + id.substr(0, 32) + "` is malformed.");
+      }
+      auto rows = tx.Query("SELECT 1 FROM key_pairs WHERE key_id = ? AND owner_uin = ?",
+                           {id, ctx.owner_uin});
+      if (!rows.ok()) return rows.status();
+      if (rows->empty()) {
+        return Status("InvalidKeyPairId.NotFound", "The key pair " + id + " does not exist.");
+      }
+      out.key_ids.push_back(id);
+    }
+    out.given = true;
+  }
+  return out;
+}
+
+std::string NewMac() {
+  std::string id = NewResourceId("m");  // 8 random [a-z0-9]; hash them into 3 bytes
+  uint32_t h = 2166136261u;
+  for (char c : id) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "52:54:00:%02x:%02x:%02x", (h >> 16) & 0xff, (h >> 8) & 0xff,
+                h & 0xff);
+  return buf;
+}
+
+json InstanceJson(const InstanceRecord& i, const store::Database& /*db*/,
+                  const std::map<std::string, std::pair<std::string, int64_t>>& sys_disks,
+                  const std::map<std::string, std::string>& os_names,
+                  const std::map<std::string, std::string>& default_users) {
+  auto disk = sys_disks.count(i.instance_id) ? sys_disks.at(i.instance_id)
+                                             : std::pair<std::string, int64_t>{"", 0};
+  json private_ips = i.private_ip.empty() ? json::array() : json::array({i.private_ip});
+  return json{
+      {"Placement", {{"Zone", i.zone}, {"ProjectId", 0}}},
+      {"InstanceId", i.instance_id},
+      {"InstanceType", i.instance_type},
+      {"CPU", i.cpu},
+      {"Memory", MemoryGiB(i.memory_mib)},
+      {"RestrictState", "NORMAL"},
+      {"InstanceName", i.name},
+      {"InstanceChargeType", "POSTPAID_BY_HOUR"},
+      {"SystemDisk",
+       {{"DiskType", "CLOUD_PREMIUM"}, {"DiskId", disk.first}, {"DiskSize", disk.second}}},
+      {"DataDisks", json::array()},
+      {"PrivateIpAddresses", private_ips},
+      {"PublicIpAddresses", nullptr},
+      {"InternetAccessible",
+       {{"InternetChargeType", "TRAFFIC_POSTPAID_BY_HOUR"}, {"InternetMaxBandwidthOut", 0}}},
+      {"VirtualPrivateCloud", {{"VpcId", ""}, {"SubnetId", ""}, {"AsVpcGateway", false}}},
+      {"ImageId", i.image_id},
+      {"RenewFlag", nullptr},
+      {"CreatedTime", FormatIsoTime(i.created_at)},
+      {"ExpiredTime", nullptr},
+      {"OsName", os_names.count(i.image_id) ? os_names.at(i.image_id) : ""},
+      {"SecurityGroupIds", json::array()},
+      {"LoginSettings", {{"KeyIds", i.key_ids}}},
+      {"InstanceState", i.state},
+      {"Tags", json::array()},
+      {"StopChargingMode", "NOT_APPLICABLE"},
+      {"Uuid", i.uuid},
+      {"LatestOperation", i.latest_operation},
+      {"LatestOperationState", i.latest_operation_state},
+      {"LatestOperationRequestId", i.latest_operation_request_id},
+      {"LatestOperationErrorMsg", i.latest_operation_error},
+      {"DisasterRecoverGroupId", ""},
+      {"IPv6Addresses", nullptr},
+      {"CamRoleName", ""},
+      {"HpcClusterId", ""},
+      {"RdmaIpAddresses", nullptr},
+      {"IsolatedSource", "NOTISOLATED"},
+      {"DisableApiTermination", false},
+      {"DefaultLoginUser", default_users.count(i.image_id) ? default_users.at(i.image_id) : "root"},
+      {"DefaultLoginPort", 22},
+      {"LicenseType", "TencentCloud"},
+  };
+}
+
+}  // namespace
+
+void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
+  auto& db = deps.db;
+  auto& engine = deps.engine;
+  const Config& config = deps.config;
+
+  router.Register("RunInstances", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
+    std::string charge = p.value("InstanceChargeType", "POSTPAID_BY_HOUR");
+    if (charge != "POSTPAID_BY_HOUR" && charge != "PREPAID" && charge != "SPOTPAID") {
+      return Status(err::kInvalidParameterValue,
+                    "InstanceChargeType " + charge.substr(0, 32) + " is not supported.");
+    }
+    std::string zone = p.contains("Placement") ? p["Placement"].value("Zone", "") : "";
+    const RegionConfig* zone_region = nullptr;
+    if (!config.FindZone(zone, &zone_region)) {
+      return Status("InvalidParameterValue.ZoneNotSupported",
+                    "The zone `" + zone.substr(0, 32) + "` does not exist.");
+    }
+    if (zone_region->region != ctx.region) {
+      return Status(err::kInvalidZoneMismatchRegion,
+                    "The zone " + zone + " is not in region " + ctx.region + ".");
+    }
+    std::string type_name = p.value("InstanceType", "S5.SMALL1");
+    const InstanceTypeConfig* type = config.FindInstanceType(type_name);
+    if (!type) {
+      return Status("InvalidParameterValue.InstanceTypeNotFound",
+                    "The instance type `" + type_name.substr(0, 32) + "` does not exist.");
+    }
+    int64_t count = p.value("InstanceCount", int64_t{1});
+    if (count < 1 || count > 100) {
+      return Status(err::kInvalidParameterValue, "InstanceCount must be between 1 and 100.");
+    }
+    std::string name = p.value("InstanceName", "Unnamed");
+    CVM_RETURN_IF_ERROR(CheckInstanceName(name));
+    std::string host_pattern = p.value("HostName", "");
+    if (!host_pattern.empty())
+      CVM_RETURN_IF_ERROR(CheckHostName(ExpandNamePattern(host_pattern, 0, 1)));
+    std::string user_data;
+    if (p.contains("UserData")) {
+      auto ud = DecodeUserData(p["UserData"].get<std::string>());
+      if (!ud.ok()) return ud.status();
+      user_data = *ud;
+    }
+    std::string token = p.value("ClientToken", "");
+    if (token.size() > 64) {
+      return Status("InvalidClientToken.TooLong", "ClientToken is limited to 64 characters.");
+    }
+    std::string disk_type = "CLOUD_PREMIUM";
+    int64_t disk_size = -1;
+    if (p.contains("SystemDisk")) {
+      disk_type = p["SystemDisk"].value("DiskType", disk_type);
+      disk_size = p["SystemDisk"].value("DiskSize", int64_t{-1});
+      if (!kSystemDiskTypes.count(disk_type)) {
+        return Status(err::kInvalidParameterValue,
+                      "SystemDisk.DiskType `" + disk_type.substr(0, 32) + "` is not supported.");
+      }
+    }
+    if (p.contains("DataDisks") && !p["DataDisks"].empty()) {
+      return Status(err::kUnsupportedOperation,
+                    "DataDisks on RunInstances are not supported yet; create and attach disks "
+                    "with CreateDisks/AttachDisks once block storage lands.");
+    }
+    bool dry_run = p.value("DryRun", false);
+
+    std::vector<std::string> ids, ops;
+    Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
+      if (!token.empty()) {
+        auto prior = tx.Query(
+            "SELECT instance_id FROM instances WHERE owner_uin = ? AND client_token = ? "
+            "ORDER BY instance_id",
+            {ctx.owner_uin, token});
+        if (!prior.ok()) return prior.status();
+        if (!prior->empty()) {  // idempotent retry: the same answer, nothing new
+          for (const auto& r : *prior) ids.push_back(r.Str(0));
+          return Status::Ok();
+        }
+      }
+      auto image = FindUsableImage(tx, ctx, p.value("ImageId", ""));
+      if (!image.ok()) return image.status();
+      int64_t size = disk_size < 0 ? std::max<int64_t>(image->size_gb, 20) : disk_size;
+      if (size < image->size_gb) {
+        return Status(err::kInvalidParameterValue,
+                      "SystemDisk.DiskSize must be at least " + std::to_string(image->size_gb) +
+                          " GiB, the size of image " + image->image_id + ".");
+      }
+      if (size > 16384) {
+        return Status(err::kInvalidParameterValue, "SystemDisk.DiskSize is at most 16384 GiB.");
+      }
+      auto login = ParseLoginSettings(tx, ctx, p);
+      if (!login.ok()) return login.status();
+      CVM_RETURN_IF_ERROR(CheckCapacity(tx, engine, static_cast<int>(count) * type->cpu,
+                                        static_cast<int>(count) * type->memory_mib));
+      if (dry_run) {
+        return Status(err::kDryRunOperation, "The request would have succeeded (DryRun).");
+      }
+      int64_t now = NowUnix();
+      for (int i = 0; i < count; ++i) {
+        InstanceRecord r;
+        r.instance_id = NewResourceId("ins");
+        r.uuid = NewUuid();
+        r.owner_uin = ctx.owner_uin;
+        r.name = ExpandNamePattern(name, i, static_cast<int>(count));
+        r.host_name = host_pattern.empty()
+                          ? r.instance_id
+                          : ExpandNamePattern(host_pattern, i, static_cast<int>(count));
+        r.instance_type = type->type;
+        r.cpu = type->cpu;
+        r.memory_mib = type->memory_mib;
+        r.zone = zone;
+        r.region = ctx.region;
+        r.image_id = image->image_id;
+        r.state = "PENDING";
+        r.key_ids = login->key_ids;
+        r.password_hash = login->password_hash;
+        r.user_data = user_data;
+        r.mac = NewMac();
+        r.client_token = token;
+        r.created_at = now;
+        CVM_RETURN_IF_ERROR(store::InsertInstance(tx, r));
+        store::DiskRecord d;
+        d.disk_id = NewResourceId("disk");
+        d.owner_uin = ctx.owner_uin;
+        d.name = r.name + "-system";
+        d.usage = "SYSTEM_DISK";
+        d.disk_type = disk_type;
+        d.size_gb = size;
+        d.zone = zone;
+        d.state = "ATTACHED";
+        d.instance_id = r.instance_id;
+        d.image_id = image->image_id;
+        d.file_path = engine.DiskPath(d.disk_id).string();
+        d.created_at = now;
+        CVM_RETURN_IF_ERROR(store::InsertDisk(tx, d));
+        auto op = engine::RecordOperation(tx, ctx, engine::op::kLaunch, r.instance_id);
+        if (!op.ok()) return op.status();
+        ids.push_back(r.instance_id);
+        ops.push_back(*op);
+      }
+      return Status::Ok();
+    });
+    if (!st.ok()) return st;
+    for (const auto& op : ops) engine.Submit(op);
+    return json{{"InstanceIdSet", ids}};
+  });
+
+  router.Register(
+      "DescribeInstances", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
+        auto ids = InstanceIdsParam(p, "InstanceIds");
+        if (!ids.ok()) return ids.status();
+        auto filters = Filters::Parse(
+            p, {"instance-id", "instance-name", "instance-state", "zone", "image-id",
+                "private-ip-address", "instance-type", "instance-charge-type", "uuid"});
+        if (!filters.ok()) return filters.status();
+        if (!ids->empty() && !filters->empty()) {
+          return Status(err::kInvalidParameterCombination,
+                        "InstanceIds and Filters cannot be used together.");
+        }
+        auto paging = Paging::Parse(p);
+        if (!paging.ok()) return paging.status();
+
+        // Filters become SQL so paging happens in the database, whatever the table's size.
+        std::string where = " WHERE owner_uin = ? AND deleted = 0";
+        std::vector<store::Value> args = {ctx.owner_uin};
+        auto in_list = [&](const std::string& column, const std::vector<std::string>& values) {
+          where += " AND " + column + " IN (";
+          for (size_t i = 0; i < values.size(); ++i) {
+            where += i ? ",?" : "?";
+            args.emplace_back(values[i]);
+          }
+          where += ")";
+        };
+        if (!ids->empty()) in_list("instance_id", *ids);
+        static const std::map<std::string, std::string> kColumns = {
+            {"instance-id", "instance_id"},     {"instance-name", "name"},
+            {"instance-state", "state"},        {"zone", "zone"},
+            {"image-id", "image_id"},           {"private-ip-address", "private_ip"},
+            {"instance-type", "instance_type"}, {"uuid", "uuid"}};
+        for (const auto& [filter, column] : kColumns) {
+          if (auto v = filters->Values(filter)) in_list(column, *v);
+        }
+        if (auto v = filters->Values("instance-charge-type")) {
+          if (std::find(v->begin(), v->end(), "POSTPAID_BY_HOUR") == v->end()) where += " AND 0";
+        }
+        auto total = db.Query("SELECT COUNT(*) FROM instances" + where, args);
+        if (!total.ok()) return total.status();
+        auto page_args = args;
+        page_args.emplace_back(static_cast<int64_t>(paging->limit));
+        page_args.emplace_back(static_cast<int64_t>(paging->offset));
+        auto rows = db.Query(std::string("SELECT ") + store::kInstanceColumns + " FROM instances" +
+                                 where + " ORDER BY created_at DESC, instance_id LIMIT ? OFFSET ?",
+                             page_args);
+        if (!rows.ok()) return rows.status();
+
+        std::vector<InstanceRecord> page;
+        for (const auto& r : *rows) page.push_back(store::InstanceFromRow(r));
+        std::map<std::string, std::pair<std::string, int64_t>> sys_disks;
+        std::map<std::string, std::string> os_names, users;
+        for (const auto& i : page) {
+          auto d = db.Query(
+              "SELECT disk_id, size_gb FROM disks WHERE instance_id = ? AND "
+              "usage = 'SYSTEM_DISK' AND deleted = 0",
+              {i.instance_id});
+          if (d.ok() && !d->empty())
+            sys_disks[i.instance_id] = {d->front().Str(0), d->front().Int(1)};
+          if (!os_names.count(i.image_id)) {
+            auto img = db.Query("SELECT os_name, default_user FROM images WHERE image_id = ?",
+                                {i.image_id});
+            if (img.ok() && !img->empty()) {
+              os_names[i.image_id] = img->front().Str(0);
+              users[i.image_id] = img->front().Str(1);
+            }
+          }
+        }
+        json set = json::array();
+        for (const auto& i : page) set.push_back(InstanceJson(i, db, sys_disks, os_names, users));
+        return json{{"TotalCount", (*total)[0].Int(0)}, {"InstanceSet", std::move(set)}};
+      });
+
+  router.Register("DescribeInstancesStatus",
+                  [&](const api::RequestContext& ctx, json& p) -> Result<json> {
+                    auto ids = InstanceIdsParam(p, "InstanceIds");
+                    if (!ids.ok()) return ids.status();
+                    auto paging = Paging::Parse(p);
+                    if (!paging.ok()) return paging.status();
+                    auto rows = db.Query(
+                        "SELECT instance_id, state FROM instances WHERE owner_uin = ? AND "
+                        "deleted = 0 ORDER BY created_at DESC, instance_id",
+                        {ctx.owner_uin});
+                    if (!rows.ok()) return rows.status();
+                    std::set<std::string> wanted(ids->begin(), ids->end());
+                    json set = json::array();
+                    size_t matched = 0;
+                    for (const auto& r : *rows) {
+                      if (!wanted.empty() && !wanted.count(r.Str(0))) continue;
+                      if (matched++ < paging->offset || set.size() >= paging->limit) continue;
+                      set.push_back({{"InstanceId", r.Str(0)}, {"InstanceState", r.Str(1)}});
+                    }
+                    return json{{"TotalCount", matched}, {"InstanceStatusSet", std::move(set)}};
+                  });
+
+  // A batch action that moves every named instance from an allowed state to a transitional
+  // one and queues `op_action` for each; any instance in another state fails the whole batch.
+  auto batch = [&](const char* api_action, const std::set<std::string>& allowed,
+                   const std::string& transitional, const char* op_action,
+                   std::function<json(const json&, const InstanceRecord&)> args_of) {
+    router.Register(api_action,
+                    [&, allowed, transitional, op_action, args_of](const api::RequestContext& ctx,
+                                                                   json& p) -> Result<json> {
+                      auto ids = InstanceIdsParam(p, "InstanceIds");
+                      if (!ids.ok()) return ids.status();
+                      if (ids->empty())
+                        return Status(err::kMissingParameter, "InstanceIds is empty.");
+                      if (p.contains("StopType")) {
+                        std::string t = p["StopType"].get<std::string>();
+                        if (t != "SOFT" && t != "HARD" && t != "SOFT_FIRST") {
+                          return Status(err::kInvalidParameterValue,
+                                        "StopType must be SOFT, HARD or SOFT_FIRST.");
+                        }
+                      }
+                      std::vector<std::string> ops;
+                      Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
+                        auto insts = LoadOwned(tx, ctx, *ids);
+                        if (!insts.ok()) return insts.status();
+                        int add_cpu = 0, add_mem = 0;
+                        for (const auto& i : *insts) {
+                          if (!allowed.count(i.state))
+                            return Status(WrongStateCode(i.state),
+                                          "The instance " + i.instance_id + " is " + i.state + ".");
+                          CVM_RETURN_IF_ERROR(CheckNotBusy(i));
+                          add_cpu += i.cpu;
+                          add_mem += i.memory_mib;
+                        }
+                        if (transitional == "STARTING")
+                          CVM_RETURN_IF_ERROR(CheckCapacity(tx, engine, add_cpu, add_mem));
+                        for (const auto& i : *insts) {
+                          CVM_RETURN_IF_ERROR(
+                              tx.Exec("UPDATE instances SET state = ?, state_reason = '' "
+                                      "WHERE instance_id = ?",
+                                      {transitional, i.instance_id}));
+                          auto op = engine::RecordOperation(tx, ctx, op_action, i.instance_id,
+                                                            args_of(p, i));
+                          if (!op.ok()) return op.status();
+                          ops.push_back(*op);
+                        }
+                        return Status::Ok();
+                      });
+                      if (!st.ok()) return st;
+                      for (const auto& op : ops) engine.Submit(op);
+                      return json::object();
+                    });
+  };
+  auto no_args = [](const json&, const InstanceRecord&) { return json::object(); };
+  batch("StartInstances", {"STOPPED"}, "STARTING", engine::op::kStart, no_args);
+  batch("StopInstances", {"RUNNING"}, "STOPPING", engine::op::kStop,
+        [](const json& p, const InstanceRecord&) {
+          std::string type = p.value("StopType", p.value("ForceStop", false) ? "HARD" : "SOFT");
+          return json{{"StopType", type}};
+        });
+  batch("RebootInstances", {"RUNNING"}, "REBOOTING", engine::op::kReboot,
+        [](const json& p, const InstanceRecord&) {
+          std::string type = p.value("StopType", p.value("ForceReboot", false) ? "HARD" : "SOFT");
+          return json{{"StopType", type}};
+        });
+  batch("TerminateInstances", {"RUNNING", "STOPPED", "LAUNCH_FAILED", "SHUTDOWN"}, "TERMINATING",
+        engine::op::kTerminate, no_args);
+
+  router.Register("ResetInstance", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
+    std::string id = p.value("InstanceId", "");
+    if (!IsWellFormedId("ins", id)) {
+      return Status(err::kInvalidInstanceIdMalformed, "The instance id is malformed.");
+    }
+    std::string host_name = p.value("HostName", "");
+    if (!host_name.empty()) CVM_RETURN_IF_ERROR(CheckHostName(host_name));
+    std::optional<std::string> user_data;
+    if (p.contains("UserData")) {
+      auto ud = DecodeUserData(p["UserData"].get<std::string>());
+      if (!ud.ok()) return ud.status();
+      user_data = *ud;
+    }
+    std::string op_id;
+    Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
+      auto insts = LoadOwned(tx, ctx, {id});
+      if (!insts.ok()) return insts.status();
+      const auto& inst = insts->front();
+      if (inst.state != "RUNNING" && inst.state != "STOPPED") {
+        return Status(WrongStateCode(inst.state), "The instance " + id + " is " + inst.state + ".");
+      }
+      CVM_RETURN_IF_ERROR(CheckNotBusy(inst));
+      std::string image_id = p.value("ImageId", inst.image_id);
+      auto image = FindUsableImage(tx, ctx, image_id);
+      if (!image.ok()) return image.status();
+      auto disk = tx.Query(
+          "SELECT size_gb FROM disks WHERE instance_id = ? AND usage = "
+          "'SYSTEM_DISK' AND deleted = 0",
+          {id});
+      if (!disk.ok()) return disk.status();
+      int64_t size = disk->empty() ? 0 : disk->front().Int(0);
+      if (p.contains("SystemDisk") && p["SystemDisk"].contains("DiskSize")) {
+        int64_t want = p["SystemDisk"]["DiskSize"].get<int64_t>();
+        if (want < size) {
+          return Status(err::kInvalidParameterValue, "SystemDisk.DiskSize cannot shrink below " +
+                                                         std::to_string(size) + " GiB.");
+        }
+        size = want;
+      }
+      if (size < image->size_gb) {
+        return Status(err::kInvalidParameterValue,
+                      "The system disk (" + std::to_string(size) + " GiB) is smaller than image " +
+                          image_id + " (" + std::to_string(image->size_gb) + " GiB).");
+      }
+      auto login = ParseLoginSettings(tx, ctx, p);
+      if (!login.ok()) return login.status();
+      CVM_RETURN_IF_ERROR(
+          tx.Exec("UPDATE disks SET size_gb = ? WHERE instance_id = ? AND "
+                  "usage = 'SYSTEM_DISK' AND deleted = 0",
+                  {size, id}));
+      if (login->given) {
+        CVM_RETURN_IF_ERROR(
+            tx.Exec("UPDATE instances SET key_ids = ?, password_hash = ? WHERE instance_id = ?",
+                    {json(login->key_ids).dump(),
+                     login->password_hash.empty() ? store::Value(nullptr)
+                                                  : store::Value(login->password_hash),
+                     id}));
+      }
+      if (!host_name.empty()) {
+        CVM_RETURN_IF_ERROR(
+            tx.Exec("UPDATE instances SET host_name = ? WHERE instance_id = ?", {host_name, id}));
+      }
+      if (user_data) {
+        CVM_RETURN_IF_ERROR(
+            tx.Exec("UPDATE instances SET user_data = ? WHERE instance_id = ?", {*user_data, id}));
+      }
+      // A running instance shows REBOOTING while it is reinstalled; a stopped one stays
+      // STOPPED, held by its OPERATING LatestOperationState.
+      CVM_RETURN_IF_ERROR(
+          tx.Exec("UPDATE instances SET state = ?, image_id = ? WHERE "
+                  "instance_id = ?",
+                  {std::string(inst.state == "RUNNING" ? "REBOOTING" : "STOPPED"), image_id, id}));
+      auto op =
+          engine::RecordOperation(tx, ctx, engine::op::kReset, id,
+                                  {{"ImageId", image_id}, {"WasRunning", inst.state == "RUNNING"}});
+      if (!op.ok()) return op.status();
+      op_id = *op;
+      return Status::Ok();
+    });
+    if (!st.ok()) return st;
+    engine.Submit(op_id);
+    return json::object();
+  });
+
+  router.Register(
+      "ResetInstancesType", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
+        auto ids = InstanceIdsParam(p, "InstanceIds");
+        if (!ids.ok()) return ids.status();
+        if (ids->size() != 1) {
+          return Status(err::kInvalidParameterValue, "ResetInstancesType takes one instance.");
+        }
+        std::string type_name = p.value("InstanceType", "");
+        const InstanceTypeConfig* type = config.FindInstanceType(type_name);
+        if (!type) {
+          return Status("InvalidParameterValue.InstanceTypeNotFound",
+                        "The instance type `" + type_name.substr(0, 32) + "` does not exist.");
+        }
+        // Only the record changes: the new size applies at the next start.
+        Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
+          auto insts = LoadOwned(tx, ctx, *ids);
+          if (!insts.ok()) return insts.status();
+          const auto& inst = insts->front();
+          if (inst.state != "STOPPED") {
+            return Status(WrongStateCode(inst.state),
+                          "The instance must be STOPPED to change type.");
+          }
+          CVM_RETURN_IF_ERROR(CheckNotBusy(inst));
+          if (inst.instance_type == type->type) {
+            return Status("InvalidParameterValue.InvalidInstanceTypeUnderwrite",
+                          "The instance already has type " + type->type + ".");
+          }
+          return tx.Exec(
+              "UPDATE instances SET instance_type = ?, cpu = ?, memory_mib = ?, latest_operation = "
+              "?, "
+              "latest_operation_state = 'SUCCESS', latest_operation_request_id = ?, "
+              "latest_operation_error = '' WHERE instance_id = ?",
+              {type->type, int64_t{type->cpu}, int64_t{type->memory_mib}, ctx.action,
+               ctx.request_id, inst.instance_id});
+        });
+        if (!st.ok()) return st;
+        return json::object();
+      });
+
+  router.Register(
+      "ModifyInstancesAttribute", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
+        auto ids = InstanceIdsParam(p, "InstanceIds");
+        if (!ids.ok()) return ids.status();
+        if (ids->empty()) return Status(err::kMissingParameter, "InstanceIds is empty.");
+        std::optional<std::string> name, host_name;
+        if (p.contains("InstanceName")) {
+          name = p["InstanceName"].get<std::string>();
+          CVM_RETURN_IF_ERROR(CheckInstanceName(*name));
+        }
+        if (p.contains("HostName")) {
+          host_name = p["HostName"].get<std::string>();
+          CVM_RETURN_IF_ERROR(CheckHostName(*host_name));
+        }
+        for (const char* unsupported : {"SecurityGroups", "CamRoleName", "UserData"}) {
+          if (p.contains(unsupported)) {
+            return Status(err::kUnsupportedOperation,
+                          std::string(unsupported) + " cannot be modified by OpenCVM yet.");
+          }
+        }
+        if (!name && !host_name && !p.contains("DisableApiTermination")) {
+          return Status(err::kMissingParameter, "Nothing to modify.");
+        }
+        // The host name reaches the guest through the seed, rewritten at the next boot.
+        Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
+          auto insts = LoadOwned(tx, ctx, *ids);
+          if (!insts.ok()) return insts.status();
+          for (const auto& i : *insts) {
+            if (i.state == "TERMINATING" || i.state == "PENDING") {
+              return Status(WrongStateCode(i.state),
+                            "The instance " + i.instance_id + " is " + i.state + ".");
+            }
+            CVM_RETURN_IF_ERROR(CheckNotBusy(i));
+            CVM_RETURN_IF_ERROR(
+                tx.Exec("UPDATE instances SET name = ?, host_name = ? WHERE instance_id = ?",
+                        {name.value_or(i.name), host_name.value_or(i.host_name), i.instance_id}));
+          }
+          return Status::Ok();
+        });
+        if (!st.ok()) return st;
+        return json::object();
+      });
+}
+
+}  // namespace cvm::services

@@ -1,0 +1,99 @@
+#include "services/cvm/instance_rules.h"
+
+#include <openssl/evp.h>
+
+#include <cctype>
+#include <regex>
+
+#include "common/error_codes.h"
+
+namespace cvm::services {
+
+std::string ExpandNamePattern(const std::string& pattern, int index, int count) {
+  static const std::regex kPattern(R"(\{R:(\d{1,6})\})");
+  std::smatch m;
+  if (std::regex_search(pattern, m, kPattern)) {
+    int start = std::stoi(m[1].str());
+    return m.prefix().str() + std::to_string(start + index) + m.suffix().str();
+  }
+  return count > 1 ? pattern + std::to_string(index + 1) : pattern;
+}
+
+Status CheckInstanceName(const std::string& name) {
+  if (name.size() > 128) {
+    return Status("InvalidInstanceName.TooLong", "InstanceName is limited to 128 characters.");
+  }
+  for (unsigned char c : name) {
+    if (c < 0x20)
+      return Status(err::kInvalidParameterValue, "InstanceName has control characters.");
+  }
+  return Status::Ok();
+}
+
+Status CheckHostName(const std::string& h) {
+  static const std::regex kHost(R"(^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,58}[a-zA-Z0-9])?$)");
+  if (!std::regex_match(h, kHost) || h.find("..") != std::string::npos) {
+    return Status(err::kInvalidParameterValue,
+                  "HostName must be 2-60 characters of letters, digits, '.' and '-', starting "
+                  "and ending with a letter or digit.");
+  }
+  return Status::Ok();
+}
+
+Status CheckPassword(const std::string& p) {
+  static const std::string kSpecials = "()`~!@#$%^&*-+=|{}[]:;',.?/";
+  bool lower = false, upper = false, digit = false, special = false;
+  for (char c : p) {
+    if (std::islower(static_cast<unsigned char>(c))) {
+      lower = true;
+    } else if (std::isupper(static_cast<unsigned char>(c))) {
+      upper = true;
+    } else if (std::isdigit(static_cast<unsigned char>(c))) {
+      digit = true;
+    } else if (kSpecials.find(c) != std::string::npos) {
+      special = true;
+    } else {
+      return Status("InvalidPassword", "The password contains a character that is not allowed.");
+    }
+  }
+  if (p.size() < 8 || p.size() > 30 || lower + upper + digit + special < 2) {
+    return Status("InvalidPassword",
+                  "The password must be 8-30 characters with at least two of: lower-case "
+                  "letters, upper-case letters, digits, special characters.");
+  }
+  return Status::Ok();
+}
+
+Result<std::string> DecodeUserData(const std::string& b64) {
+  Status bad("InvalidParameterValue.InvalidUserDataFormat",
+             "UserData must be base64 of at most 16 KiB.");
+  if (b64.size() > 22 * 1024 || b64.size() % 4 != 0) return bad;
+  std::string out(b64.size() / 4 * 3, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(b64.data()),
+                          static_cast<int>(b64.size()));
+  if (n < 0) return bad;
+  size_t pad = 0;
+  if (!b64.empty() && b64.back() == '=') ++pad;
+  if (b64.size() > 1 && b64[b64.size() - 2] == '=') ++pad;
+  out.resize(n - pad);
+  if (out.size() > 16 * 1024) return bad;
+  return out;
+}
+
+std::string WrongStateCode(const std::string& state) {
+  // PENDING -> Pending, LAUNCH_FAILED -> LaunchFailed.
+  std::string camel;
+  bool upper = true;
+  for (char c : state) {
+    if (c == '_') {
+      upper = true;
+      continue;
+    }
+    camel.push_back(upper ? c : static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    upper = false;
+  }
+  return "UnsupportedOperation.InstanceState" + camel;
+}
+
+}  // namespace cvm::services

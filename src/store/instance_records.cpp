@@ -1,0 +1,132 @@
+#include "store/instance_records.h"
+
+#include <nlohmann/json.hpp>
+
+namespace cvm::store {
+
+const char* const kInstanceColumns =
+    "instance_id, uuid, owner_uin, name, host_name, instance_type, cpu, memory_mib, zone, "
+    "region, image_id, state, key_ids, password_hash, user_data, mac, private_ip, ssh_port, "
+    "state_reason, client_token, latest_operation, latest_operation_state, "
+    "latest_operation_request_id, latest_operation_error, created_at, started_at, deleted";
+
+InstanceRecord InstanceFromRow(const Row& r) {
+  InstanceRecord i;
+  size_t c = 0;
+  i.instance_id = r.Str(c++);
+  i.uuid = r.Str(c++);
+  i.owner_uin = r.Str(c++);
+  i.name = r.Str(c++);
+  i.host_name = r.Str(c++);
+  i.instance_type = r.Str(c++);
+  i.cpu = static_cast<int>(r.Int(c++));
+  i.memory_mib = static_cast<int>(r.Int(c++));
+  i.zone = r.Str(c++);
+  i.region = r.Str(c++);
+  i.image_id = r.Str(c++);
+  i.state = r.Str(c++);
+  auto keys = nlohmann::json::parse(r.Str(c++), nullptr, false);
+  if (keys.is_array()) {
+    for (const auto& k : keys) i.key_ids.push_back(k.get<std::string>());
+  }
+  i.password_hash = r.Str(c++);
+  i.user_data = r.Str(c++);
+  i.mac = r.Str(c++);
+  i.private_ip = r.Str(c++);
+  i.ssh_port = static_cast<int>(r.Int(c++));
+  i.state_reason = r.Str(c++);
+  i.client_token = r.Str(c++);
+  i.latest_operation = r.Str(c++);
+  i.latest_operation_state = r.Str(c++);
+  i.latest_operation_request_id = r.Str(c++);
+  i.latest_operation_error = r.Str(c++);
+  i.created_at = r.Int(c++);
+  i.started_at = r.Int(c++);
+  i.deleted = r.Int(c++) != 0;
+  return i;
+}
+
+namespace {
+template <typename Src>
+Result<std::optional<InstanceRecord>> Load(Src& src, const std::string& id) {
+  auto rows = src.Query(std::string("SELECT ") + kInstanceColumns +
+                            " FROM instances WHERE instance_id = ? AND deleted = 0",
+                        {id});
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return std::optional<InstanceRecord>();
+  return std::optional<InstanceRecord>(InstanceFromRow(rows->front()));
+}
+}  // namespace
+
+Result<std::optional<InstanceRecord>> LoadInstance(Database& db, const std::string& id) {
+  return Load(db, id);
+}
+Result<std::optional<InstanceRecord>> LoadInstance(Transaction& tx, const std::string& id) {
+  return Load(tx, id);
+}
+
+Status InsertInstance(Transaction& tx, const InstanceRecord& i) {
+  return tx.Exec(std::string("INSERT INTO instances(") + kInstanceColumns +
+                     ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                 {i.instance_id,
+                  i.uuid,
+                  i.owner_uin,
+                  i.name,
+                  i.host_name,
+                  i.instance_type,
+                  int64_t{i.cpu},
+                  int64_t{i.memory_mib},
+                  i.zone,
+                  i.region,
+                  i.image_id,
+                  i.state,
+                  nlohmann::json(i.key_ids).dump(),
+                  i.password_hash.empty() ? Value(nullptr) : Value(i.password_hash),
+                  i.user_data,
+                  i.mac,
+                  i.private_ip,
+                  int64_t{i.ssh_port},
+                  i.state_reason,
+                  i.client_token.empty() ? Value(nullptr) : Value(i.client_token),
+                  i.latest_operation,
+                  i.latest_operation_state,
+                  i.latest_operation_request_id,
+                  i.latest_operation_error,
+                  i.created_at,
+                  i.started_at,
+                  int64_t{i.deleted ? 1 : 0}});
+}
+
+const char* const kDiskColumns =
+    "disk_id, owner_uin, name, usage, disk_type, size_gb, zone, state, instance_id, image_id, "
+    "delete_with_instance, file_path, created_at";
+
+DiskRecord DiskFromRow(const Row& r) {
+  DiskRecord d;
+  size_t c = 0;
+  d.disk_id = r.Str(c++);
+  d.owner_uin = r.Str(c++);
+  d.name = r.Str(c++);
+  d.usage = r.Str(c++);
+  d.disk_type = r.Str(c++);
+  d.size_gb = r.Int(c++);
+  d.zone = r.Str(c++);
+  d.state = r.Str(c++);
+  d.instance_id = r.Str(c++);
+  d.image_id = r.Str(c++);
+  d.delete_with_instance = r.Int(c++) != 0;
+  d.file_path = r.Str(c++);
+  d.created_at = r.Int(c++);
+  return d;
+}
+
+Status InsertDisk(Transaction& tx, const DiskRecord& d) {
+  return tx.Exec(
+      std::string("INSERT INTO disks(") + kDiskColumns + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+      {d.disk_id, d.owner_uin, d.name, d.usage, d.disk_type, d.size_gb, d.zone, d.state,
+       d.instance_id.empty() ? Value(nullptr) : Value(d.instance_id),
+       d.image_id.empty() ? Value(nullptr) : Value(d.image_id),
+       int64_t{d.delete_with_instance ? 1 : 0}, d.file_path, d.created_at});
+}
+
+}  // namespace cvm::store

@@ -1,0 +1,50 @@
+// Instance rows as a value type, shared by the handlers (which record intent) and the engine
+// (which makes it real and records the outcome).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/database.h"
+
+namespace cvm::store {
+
+struct InstanceRecord {
+  std::string instance_id, uuid, owner_uin, name, host_name, instance_type;
+  int cpu = 1;
+  int memory_mib = 128;
+  std::string zone, region, image_id, state;
+  std::vector<std::string> key_ids;
+  std::string password_hash;  // SHA-512 crypt, empty when none
+  std::string user_data;      // decoded
+  std::string mac, private_ip;
+  int ssh_port = 0;
+  std::string state_reason, client_token;
+  std::string latest_operation, latest_operation_state, latest_operation_request_id,
+      latest_operation_error;
+  int64_t created_at = 0, started_at = 0;
+  bool deleted = false;
+};
+
+// Column list matching InstanceFromRow, for "SELECT <cols> FROM instances ...".
+extern const char* const kInstanceColumns;
+InstanceRecord InstanceFromRow(const Row& row);
+
+Result<std::optional<InstanceRecord>> LoadInstance(Database& db, const std::string& instance_id);
+Result<std::optional<InstanceRecord>> LoadInstance(Transaction& tx, const std::string& instance_id);
+Status InsertInstance(Transaction& tx, const InstanceRecord& r);
+
+struct DiskRecord {
+  std::string disk_id, owner_uin, name, usage, disk_type;
+  int64_t size_gb = 0;
+  std::string zone, state, instance_id, image_id;
+  bool delete_with_instance = true;
+  std::string file_path;
+  int64_t created_at = 0;
+};
+extern const char* const kDiskColumns;
+DiskRecord DiskFromRow(const Row& row);
+Status InsertDisk(Transaction& tx, const DiskRecord& d);
+
+}  // namespace cvm::store
