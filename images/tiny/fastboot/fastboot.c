@@ -10,9 +10,9 @@
  *
  *   struct fb_header | LZ4 legacy stream
  *
- * fastboot_main() moves the stream to the end of the destination range (plus a margin,
- * so that unpacking in place never overwrites unread input), unpacks it to the kernel's
- * physical load address, zeroes the rest of its memory image and returns its entry point.
+ * fastboot_main() unpacks it to the kernel's physical load address (moving it out of the
+ * way first if it reaches that address), zeroes the rest of the kernel's memory image
+ * and returns its entry point.
  * On any inconsistency it prints a message on the serial port and halts.
  */
 typedef unsigned long u64;
@@ -146,17 +146,22 @@ u64 fastboot_main(u8 *boot_params)
 	if (h->mem_size < h->image_size)
 		die("bad payload sizes");
 
-	/* in-place layout: input ends `margin` bytes after the end of the output */
-	u64 margin = (h->comp_size >> 7) + 65536;
-	u64 in = (h->dest + h->image_size + margin - h->comp_size) & ~15UL;
-	u64 top = in + h->comp_size;
-	if (top < h->dest + h->mem_size)
-		top = h->dest + h->mem_size;
+	/* The payload was loaded right after this stub (at 1 MiB).  If it ends below the
+	 * kernel's load address, unpack it from there; otherwise first move it to the end of
+	 * the destination range plus a margin, so that unpacking in place never overwrites
+	 * input not yet read. */
+	u64 src = (u64)(h + 1), in = src;
+	u64 top = h->dest + h->mem_size;
+	if (src + h->comp_size > h->dest) {
+		u64 margin = (h->comp_size >> 7) + 65536;
+		in = (h->dest + h->image_size + margin - h->comp_size) & ~15UL;
+		if (in + h->comp_size > top)
+			top = in + h->comp_size;
+	}
 	u64 rd = *(u32 *)(boot_params + 0x218), rd_size = *(u32 *)(boot_params + 0x21c);
 	if (rd_size && rd < top && rd + rd_size > h->dest)
 		die("the initramfs overlaps the kernel (too little RAM?)");
-
-	move((u8 *)in, (const u8 *)(h + 1), h->comp_size);
+	move((u8 *)in, (const u8 *)src, h->comp_size);
 
 	const u8 *ip = (const u8 *)in, *iend = ip + h->comp_size;
 	u8 *out = (u8 *)h->dest, *op = out, *oend = out + h->image_size;
