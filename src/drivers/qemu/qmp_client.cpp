@@ -1,0 +1,241 @@
+#include "drivers/qemu/qmp_client.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/error_codes.h"
+
+namespace cvm::drivers::qemu {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr std::string_view kQmpErrorPrefix = " failed: ";
+constexpr size_t kMaxLine = 64 << 20;  // a QMP reply larger than this is a broken peer
+
+Status Internal(std::string msg) { return Status(err::kInternalError, std::move(msg)); }
+
+int RemainingMs(std::chrono::steady_clock::time_point deadline) {
+  auto left =
+      std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  return static_cast<int>(std::max<long>(left.count(), 0));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<QmpClient>> QmpClient::Connect(const std::filesystem::path& socket_path,
+                                                      std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  const std::string path = socket_path.string();
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr.sun_path)) {
+    return Internal(fmt::format("QMP socket path too long ({} bytes): {}", path.size(), path));
+  }
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return Internal(fmt::format("socket: {}", std::strerror(errno)));
+  std::unique_ptr<QmpClient> client(new QmpClient(fd, path));
+
+  while (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EINPROGRESS) {
+      // Listen backlog full (unix sockets do not connect asynchronously): retry briefly.
+      if (Clock::now() >= deadline) {
+        return Internal(fmt::format("QMP connect to {} timed out", path));
+      }
+      ::poll(nullptr, 0, 10);
+      continue;
+    }
+    return Internal(fmt::format("QMP connect to {}: {}", path, std::strerror(errno)));
+  }
+
+  // Greeting: {"QMP": {"version": ..., "capabilities": [...]}}. Events cannot precede it.
+  auto greeting = client->ReadMessage(deadline);
+  if (!greeting.ok()) {
+    return Internal(fmt::format("QMP greeting from {}: {}", path, greeting.status().message()));
+  }
+  if (!greeting->is_object() || !greeting->contains("QMP")) {
+    return Internal(fmt::format("QMP greeting from {} is not QMP: {}", path, greeting->dump()));
+  }
+  client->greeting_ = std::move(*greeting);
+  auto caps = client->Execute("qmp_capabilities", json::object(),
+                              std::chrono::milliseconds(std::max(RemainingMs(deadline), 1)));
+  if (!caps.ok()) return caps.status();
+  return client;
+}
+
+QmpClient::~QmpClient() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Status QmpClient::WriteAll(std::string_view data, Clock::time_point deadline) {
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::send(fd_, data.data() + off, data.size() - off, MSG_NOSIGNAL);
+    if (n > 0) {
+      off += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      pollfd p{fd_, POLLOUT, 0};
+      int left = RemainingMs(deadline);
+      if (left == 0 || ::poll(&p, 1, left) == 0) {
+        return Internal(fmt::format("QMP write to {} timed out", path_));
+      }
+      continue;
+    }
+    closed_ = true;
+    return Internal(fmt::format("QMP write to {}: {}", path_, std::strerror(errno)));
+  }
+  return Status::Ok();
+}
+
+Status QmpClient::ReadSome() {
+  char buf[16384];
+  while (true) {
+    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n > 0) {
+      rbuf_.append(buf, static_cast<size_t>(n));
+      if (rbuf_.size() > kMaxLine) {
+        closed_ = true;
+        return Internal(fmt::format("QMP peer {} sent an oversized message", path_));
+      }
+      return Status::Ok();
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Status::Ok();
+    closed_ = true;
+    return Internal(n == 0 ? fmt::format("QMP connection {} closed", path_)
+                           : fmt::format("QMP read from {}: {}", path_, std::strerror(errno)));
+  }
+}
+
+std::optional<json> QmpClient::PopBuffered() {
+  while (true) {
+    size_t nl = rbuf_.find('\n');
+    if (nl == std::string::npos) return std::nullopt;
+    std::string line = rbuf_.substr(0, nl);
+    rbuf_.erase(0, nl + 1);
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    json msg = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (msg.is_discarded()) {
+      spdlog::warn("QMP {}: dropping unparsable line: {}", path_, line.substr(0, 200));
+      continue;
+    }
+    return msg;
+  }
+}
+
+Result<json> QmpClient::ReadMessage(Clock::time_point deadline) {
+  while (true) {
+    if (auto msg = PopBuffered()) return std::move(*msg);
+    if (closed_) return Internal(fmt::format("QMP connection {} closed", path_));
+    pollfd p{fd_, POLLIN, 0};
+    int left = RemainingMs(deadline);
+    int pr = left == 0 ? 0 : ::poll(&p, 1, left);
+    if (pr < 0 && errno == EINTR) continue;
+    if (pr == 0) return Internal(fmt::format("QMP read from {} timed out", path_));
+    if (pr < 0) return Internal(fmt::format("QMP poll {}: {}", path_, std::strerror(errno)));
+    CVM_RETURN_IF_ERROR(ReadSome());
+  }
+}
+
+Result<json> QmpClient::Execute(std::string_view command, const json& args,
+                                std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  if (closed_) return Internal(fmt::format("QMP connection {} closed", path_));
+  const std::string id = fmt::format("cvm-{}", next_id_++);
+  json req = {{"execute", command}, {"id", id}};
+  if (!args.is_null() && !(args.is_object() && args.empty())) req["arguments"] = args;
+  std::string wire = req.dump() + "\n";
+  if (Status s = WriteAll(wire, deadline); !s.ok()) {
+    return Internal(fmt::format("QMP {}: {}", command, s.message()));
+  }
+  while (true) {
+    auto msg = ReadMessage(deadline);
+    if (!msg.ok()) {
+      return Internal(fmt::format("QMP {} to {}: {}", command, path_, msg.status().message()));
+    }
+    if (msg->contains("event")) {
+      events_.push_back(std::move(*msg));
+      continue;
+    }
+    auto it = msg->find("id");
+    if (it == msg->end() || *it != id) continue;  // stale reply of a command that timed out
+    if (auto r = msg->find("return"); r != msg->end()) return std::move(*r);
+    if (auto e = msg->find("error"); e != msg->end()) {
+      return Internal(fmt::format("QMP {}{}{}: {}", command, kQmpErrorPrefix,
+                                  e->value("class", std::string("GenericError")),
+                                  e->value("desc", std::string())));
+    }
+    return Internal(fmt::format("QMP {}: unexpected reply {}", command, msg->dump()));
+  }
+}
+
+std::vector<json> QmpClient::TakeEvents() {
+  std::vector<json> out(std::make_move_iterator(events_.begin()),
+                        std::make_move_iterator(events_.end()));
+  events_.clear();
+  return out;
+}
+
+Result<json> QmpClient::WaitEvent(const std::function<bool(const json&)>& pred,
+                                  std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  for (auto it = events_.begin(); it != events_.end(); ++it) {
+    if (pred(*it)) {
+      json ev = std::move(*it);
+      events_.erase(it);
+      return ev;
+    }
+  }
+  while (true) {
+    auto msg = ReadMessage(deadline);
+    if (!msg.ok())
+      return Internal(fmt::format("waiting for QMP event: {}", msg.status().message()));
+    if (!msg->contains("event")) continue;  // stale command reply
+    if (pred(*msg)) return std::move(*msg);
+    events_.push_back(std::move(*msg));
+  }
+}
+
+Status QmpClient::Pump(std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  bool first = true;
+  while (true) {
+    while (auto msg = PopBuffered()) {
+      if (msg->contains("event")) events_.push_back(std::move(*msg));
+    }
+    if (closed_) return Internal(fmt::format("QMP connection {} closed", path_));
+    pollfd p{fd_, POLLIN, 0};
+    int pr = ::poll(&p, 1, first ? RemainingMs(deadline) : 0);
+    first = false;
+    if (pr < 0 && errno == EINTR) continue;
+    if (pr <= 0) return Status::Ok();
+    CVM_RETURN_IF_ERROR(ReadSome());
+  }
+}
+
+std::string QmpErrorClass(const Status& status) {
+  if (status.ok() || status.message().rfind("QMP ", 0) != 0) return {};
+  size_t p = status.message().find(kQmpErrorPrefix);
+  if (p == std::string::npos) return {};
+  p += kQmpErrorPrefix.size();
+  size_t end = status.message().find(':', p);
+  if (end == std::string::npos) return {};
+  return status.message().substr(p, end - p);
+}
+
+}  // namespace cvm::drivers::qemu
