@@ -70,6 +70,11 @@ bool IsTransitional(const std::string& s) {
          s == "TERMINATING";
 }
 
+bool IsRunning(const fs::path& run_dir) {
+  auto s = qemu::InspectVm(run_dir);
+  return s.ok() && s->running;
+}
+
 }  // namespace
 
 Engine::Engine(store::Database& db, const Config& config, EngineOptions options)
@@ -108,7 +113,7 @@ Status Engine::Start() {
   reconciler_ = std::thread([this] {
     while (!stopping_) {
       std::unique_lock lock(queue_mu_);
-      queue_cv_.wait_for(lock, options_.reconcile_interval, [this] { return stopping_.load(); });
+      stop_cv_.wait_for(lock, options_.reconcile_interval, [this] { return stopping_.load(); });
       lock.unlock();
       if (!stopping_) Reconcile(/*at_start=*/false);
     }
@@ -119,6 +124,7 @@ Status Engine::Start() {
 void Engine::Stop() {
   if (stopping_.exchange(true)) return;
   queue_cv_.notify_all();
+  stop_cv_.notify_all();
   for (auto& t : workers_) t.join();
   if (reconciler_.joinable()) reconciler_.join();
   std::lock_guard lock(watch_mu_);
@@ -509,7 +515,7 @@ void Engine::Reconcile(bool at_start) {
         std::lock_guard inst_lock(InstanceLock(inst.instance_id));
         auto again = store::LoadInstance(db_, inst.instance_id);
         if (again.ok() && again->has_value() && (*again)->state == "RUNNING" &&
-            !qemu::InspectVm(RunDir(inst.instance_id)).value().running) {
+            !IsRunning(RunDir(inst.instance_id))) {
           spdlog::warn("reconcile: {} is not running; marking it STOPPED", inst.instance_id);
           Unwatch(inst.instance_id);
           (void)SetState(

@@ -87,7 +87,8 @@ class Engine {
   HostCapacity capacity_;
 
   std::mutex queue_mu_;
-  std::condition_variable queue_cv_;
+  std::condition_variable queue_cv_;  // workers only: a notify_one must reach a worker
+  std::condition_variable stop_cv_;   // the reconciler's sleep
   std::deque<std::function<void()>> queue_;
   std::vector<std::thread> workers_;
   std::thread reconciler_;

@@ -1,0 +1,82 @@
+// Helpers for the end-to-end tests on real VMs: waiting for states, logging in over SSH.
+"use strict";
+const { spawnSync, execFileSync } = require("node:child_process");
+const fs = require("node:fs");
+const path = require("node:path");
+const { Daemon, expectCode } = require("../integration/lib/daemon");
+
+const IMAGES = process.env.CVM_PUBLIC_IMAGES || "/var/cache/opencvm/public-images";
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function startDaemon(opts = {}) {
+  const d = new Daemon({ ...opts, args: ["--public-images", IMAGES, ...(opts.args || [])],
+                         env: { OPENCVM_ACCEL: "tcg", ...(opts.env || {}) } });
+  await d.start();
+  return d;
+}
+
+async function tinyImageId(cvm) {
+  const r = await cvm.DescribeImages({ Filters: [{ Name: "image-name", Values: ["Tiny"] }] });
+  if (!r.ImageSet.length) throw new Error("tiny image not registered; run images/install-public");
+  return r.ImageSet[0].ImageId;
+}
+
+// Polls DescribeInstances until every id is in one of `states` (or gone, for "GONE").
+async function waitState(cvm, ids, states, timeoutMs = 240000) {
+  const want = new Set([].concat(states));
+  const deadline = Date.now() + timeoutMs;
+  let last = {};
+  while (Date.now() < deadline) {
+    const r = await cvm.DescribeInstances({ InstanceIds: ids, Limit: 100 });
+    last = Object.fromEntries(r.InstanceSet.map((i) => [i.InstanceId, i]));
+    const done = ids.every((id) => (last[id] ? want.has(last[id].InstanceState) : want.has("GONE")));
+    if (done) return last;
+    await sleep(500);
+  }
+  throw new Error(`timeout waiting for ${[...want]}: ` +
+                  JSON.stringify(Object.values(last).map((i) => [i.InstanceId, i.InstanceState,
+                                                                 i.LatestOperationErrorMsg])));
+}
+
+// The loopback port QEMU forwards to the guest's SSH (interim networking).
+function sshPort(d, id) {
+  const out = execFileSync("sqlite3", [path.join(d.dataDir, "cvmd.db"),
+                                       `select ssh_port from instances where instance_id='${id}'`]);
+  return Number(out.toString().trim());
+}
+
+// Runs `cmd` in the guest as root, retrying until SSH answers; returns stdout.
+async function ssh(d, id, cmd, { password, key, timeoutMs = 180000 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    const port = sshPort(d, id);
+    const base = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                  "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10", "-p", String(port)];
+    const args = key ? ["ssh", "-i", key, "-o", "PasswordAuthentication=no", ...base]
+                     : ["sshpass", "-p", password, "ssh", "-o", "PubkeyAuthentication=no", ...base];
+    last = spawnSync(args[0], [...args.slice(1), "root@127.0.0.1", cmd],
+                     { encoding: "utf8", timeout: 30000 });
+    if (last.status === 0) return last.stdout;
+    await sleep(1000);
+  }
+  throw new Error(`ssh to ${id} failed: ${last && (last.stderr || last.error)}`);
+}
+
+async function uptime(d, id, auth) {
+  return parseFloat((await ssh(d, id, "cat /proc/uptime", auth)).split(" ")[0]);
+}
+
+function qemuPids(dir) {
+  const r = spawnSync("pgrep", ["-f", `qemu-system-x86_64.*${dir}`], { encoding: "utf8" });
+  return r.stdout.split("\n").filter(Boolean).map(Number);
+}
+
+function makeKey(dir) {
+  const key = path.join(dir, "id_ed25519");
+  if (!fs.existsSync(key)) execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]);
+  return { key, pub: fs.readFileSync(key + ".pub", "utf8").trim() };
+}
+
+module.exports = { startDaemon, tinyImageId, waitState, ssh, uptime, sshPort, qemuPids,
+                   makeKey, sleep, expectCode };
