@@ -37,8 +37,7 @@ Status CheckPublicKey(const std::string& public_key) {
   if (public_key.size() > 16384 || public_key.find('\n') != std::string::npos) {
     return Status("InvalidParameterValue.InvalidPublicKey", "PublicKey must be one line.");
   }
-  auto r = RunProcess({"ssh-keygen", "-l", "-f", "/dev/stdin"}, std::chrono::seconds(10),
-                      public_key + "\n");
+  auto r = RunProcess({"ssh-keygen", "-l", "-f", "-"}, std::chrono::seconds(10), public_key + "\n");
   if (!r.ok() || r->exit_code != 0) {
     return Status("InvalidParameterValue.InvalidPublicKey",
                   "PublicKey is not an OpenSSH public key.");
