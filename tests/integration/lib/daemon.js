@@ -34,6 +34,7 @@ class Daemon {
       const timer = setTimeout(() => reject(new Error("cvmd did not start:\n" + this.log)), 30000);
       this.proc.stdout.on("data", (d) => {
         out += d;
+        this.log += d;
         const m = out.match(/cvmd ready on http:\/\/([\d.]+):(\d+)/);
         if (m) { clearTimeout(timer); resolve({ host: m[1], port: Number(m[2]) }); }
       });
