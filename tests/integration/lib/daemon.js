@@ -35,8 +35,8 @@ class Daemon {
       this.proc.stdout.on("data", (d) => {
         out += d;
         this.log += d;
-        const m = out.match(/cvmd ready on http:\/\/([\d.]+):(\d+)/);
-        if (m) { clearTimeout(timer); resolve({ host: m[1], port: Number(m[2]) }); }
+        const m = out.match(/cvmd ready on (https?):\/\/([\d.]+):(\d+)/);
+        if (m) { clearTimeout(timer); resolve({ scheme: m[1], host: m[2], port: Number(m[3]) }); }
       });
       this.proc.on("exit", (code) => {
         clearTimeout(timer);
@@ -44,6 +44,7 @@ class Daemon {
       });
     });
     this.port = ready.port;
+    this.scheme = ready.scheme;
     this.endpoint = `${ready.host}:${ready.port}`;
     this.admin = JSON.parse(fs.readFileSync(path.join(this.dataDir, "admin-credentials.json")));
     return this;
