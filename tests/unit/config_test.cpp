@@ -1,0 +1,221 @@
+// Configuration: the embedded defaults and a TOML file over them.
+#include "config/config.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "common/error_codes.h"
+
+namespace cvm {
+namespace {
+
+namespace fs = std::filesystem;
+
+class ConfigFileTest : public ::testing::Test {
+ protected:
+  ConfigFileTest() {
+    std::string t = "/tmp/cvm-config-XXXXXX";
+    dir_ = ::mkdtemp(t.data());
+  }
+  ~ConfigFileTest() override { fs::remove_all(dir_); }
+
+  Result<Config> Load(const std::string& toml) {
+    fs::path p = dir_ / "cvmd.toml";
+    std::ofstream(p) << toml;
+    return LoadConfig(p);
+  }
+
+  // The load fails with InvalidParameterValue and a message that names `needle`.
+  void ExpectRefused(const std::string& toml, const std::string& needle) {
+    auto c = Load(toml);
+    ASSERT_FALSE(c.ok()) << "accepted:\n" << toml;
+    EXPECT_EQ(c.status().code(), err::kInvalidParameterValue);
+    EXPECT_NE(c.status().message().find(needle), std::string::npos) << c.status().message();
+  }
+
+  fs::path dir_;
+};
+
+TEST(DefaultConfigTest, HasRegionsZonesAndTypes) {
+  Config c = DefaultConfig();
+  ASSERT_FALSE(c.regions.empty());
+  for (const auto& r : c.regions) {
+    EXPECT_FALSE(r.name.empty()) << r.region;
+    ASSERT_FALSE(r.zones.empty()) << r.region;
+    for (const auto& z : r.zones) {
+      EXPECT_EQ(z.zone.rfind(r.region + "-", 0), 0u) << z.zone << " outside " << r.region;
+      EXPECT_FALSE(z.zone_id.empty()) << z.zone;
+      const RegionConfig* owner = nullptr;
+      EXPECT_EQ(c.FindZone(z.zone, &owner), &z);
+      EXPECT_EQ(owner, &r);
+    }
+    EXPECT_EQ(c.FindRegion(r.region), &r);
+  }
+  EXPECT_NE(c.FindRegion("ap-guangzhou"), nullptr);
+  EXPECT_EQ(c.FindRegion("mars-north-1"), nullptr);
+  EXPECT_EQ(c.FindZone("mars-north-1-1"), nullptr);
+}
+
+TEST(DefaultConfigTest, InstanceTypesFollowTencentSizes) {
+  Config c = DefaultConfig();
+  const InstanceTypeConfig* small = c.FindInstanceType("S5.SMALL1");
+  ASSERT_NE(small, nullptr);
+  EXPECT_EQ(small->family, "S5");
+  EXPECT_EQ(small->cpu, 1);
+  EXPECT_EQ(small->memory_mib, 1024);
+  const InstanceTypeConfig* medium = c.FindInstanceType("S5.MEDIUM4");
+  ASSERT_NE(medium, nullptr);
+  EXPECT_EQ(medium->cpu, 2);
+  EXPECT_EQ(medium->memory_mib, 4096);
+  EXPECT_EQ(c.FindInstanceType("S5.HUGE999"), nullptr);
+  for (const auto& t : c.instance_types) {
+    EXPECT_EQ(t.family, t.type.substr(0, t.type.find('.'))) << t.type;
+    EXPECT_GE(t.cpu, 1) << t.type;
+    EXPECT_GE(t.memory_mib, 64) << t.type;
+  }
+}
+
+TEST(DefaultConfigTest, ListensOnLoopbackWithLimits) {
+  Config c = DefaultConfig();
+  EXPECT_EQ(c.listen_address, "127.0.0.1");
+  EXPECT_GT(c.listen_port, 0);
+  EXPECT_EQ(c.max_body_bytes, size_t{1} << 20);
+  EXPECT_TRUE(c.tls_cert_file.empty());
+}
+
+TEST_F(ConfigFileTest, FileOverridesDefaults) {
+  auto c = Load(R"(
+listen = "127.0.0.2"
+port = 12345
+max_body_bytes = 4096
+cpu_overcommit = 2.5
+
+[[regions]]
+region = "eu-test"
+name = "Test Europe"
+zones = [ { zone = "eu-test-1", zone_id = "900001", name = "Test Zone 1" },
+          { zone = "eu-test-2", zone_id = "900002", name = "Test Zone 2" } ]
+
+[[instance_types]]
+type = "X1.TINY"
+cpu = 1
+memory_mib = 128
+)");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->listen_address, "127.0.0.2");
+  EXPECT_EQ(c->listen_port, 12345);
+  EXPECT_EQ(c->max_body_bytes, 4096u);
+  EXPECT_DOUBLE_EQ(c->cpu_overcommit, 2.5);
+  // Lists are replaced, not merged.
+  ASSERT_EQ(c->regions.size(), 1u);
+  EXPECT_EQ(c->regions[0].region, "eu-test");
+  EXPECT_EQ(c->regions[0].name, "Test Europe");
+  ASSERT_EQ(c->regions[0].zones.size(), 2u);
+  EXPECT_EQ(c->regions[0].zones[1].zone_id, "900002");
+  EXPECT_EQ(c->FindRegion("ap-guangzhou"), nullptr);
+  ASSERT_EQ(c->instance_types.size(), 1u);
+  EXPECT_EQ(c->instance_types[0].family, "X1");
+  EXPECT_EQ(c->instance_types[0].memory_mib, 128);
+  // What the file does not mention keeps its default.
+  EXPECT_DOUBLE_EQ(c->memory_overcommit, DefaultConfig().memory_overcommit);
+}
+
+TEST_F(ConfigFileTest, PartialFileKeepsDefaultLists) {
+  auto c = Load("port = 9999\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->listen_port, 9999);
+  Config d = DefaultConfig();
+  EXPECT_EQ(c->regions.size(), d.regions.size());
+  EXPECT_EQ(c->instance_types.size(), d.instance_types.size());
+  EXPECT_NE(c->FindInstanceType("S5.SMALL1"), nullptr);
+}
+
+TEST_F(ConfigFileTest, EmptyFileIsTheDefaults) {
+  auto c = Load("");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->listen_port, DefaultConfig().listen_port);
+  EXPECT_EQ(c->regions.size(), DefaultConfig().regions.size());
+}
+
+TEST_F(ConfigFileTest, UnknownKeysAreRefused) {
+  ExpectRefused("prot = 1\n", "prot");
+  ExpectRefused(R"(
+[[regions]]
+region = "eu-test"
+zone = "eu-test-1"
+)",
+                "zone");
+  ExpectRefused(R"(
+[[regions]]
+region = "eu-test"
+zones = [ { zone = "eu-test-1", zoneid = "1" } ]
+)",
+                "zoneid");
+  ExpectRefused(R"(
+[[instance_types]]
+type = "X1.TINY"
+cpus = 2
+)",
+                "cpus");
+}
+
+TEST_F(ConfigFileTest, ZoneMustBelongToItsRegion) {
+  ExpectRefused(R"(
+[[regions]]
+region = "eu-test"
+zones = [ { zone = "ap-guangzhou-3", zone_id = "100003" } ]
+)",
+                "ap-guangzhou-3");
+  // A bare prefix without the dash is not enough: "eu-testing-1" is not in "eu-test".
+  ExpectRefused(R"(
+[[regions]]
+region = "eu-test"
+zones = [ { zone = "eu-testing-1" } ]
+)",
+                "eu-testing-1");
+}
+
+TEST_F(ConfigFileTest, StructuralMistakesAreRefused) {
+  ExpectRefused("regions = []\n", "at least one region");
+  ExpectRefused("regions = [ 1 ]\n", "regions");
+  ExpectRefused(R"(
+[[regions]]
+name = "no id"
+)",
+                "region");
+  ExpectRefused(R"(
+[[instance_types]]
+type = "NODOT"
+)",
+                "NODOT");
+  ExpectRefused(R"(
+[[instance_types]]
+type = "X1.ZERO"
+cpu = 0
+)",
+                "X1.ZERO");
+  ExpectRefused(R"(
+[[instance_types]]
+type = "X1.TINYMEM"
+memory_mib = 16
+)",
+                "X1.TINYMEM");
+}
+
+TEST_F(ConfigFileTest, SyntaxErrorIsReportedWithThePath) {
+  ExpectRefused("port = = 3\n", "cvmd.toml");
+}
+
+TEST_F(ConfigFileTest, MissingFileIsAnError) {
+  auto c = LoadConfig(dir_ / "absent.toml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), err::kInvalidParameterValue);
+}
+
+}  // namespace
+}  // namespace cvm
