@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "api/console_tokens.h"
 #include "api/request_pipeline.h"
 #include "common/status.h"
 
@@ -19,6 +20,7 @@ struct HttpServerOptions {
   size_t max_body_bytes = 1 << 20;
   int threads = 0;  // 0: one per core
   std::string tls_cert_file, tls_key_file;
+  ConsoleTokens* console_tokens = nullptr;  // enables the /vnc/ websocket proxy
 };
 
 class HttpServer {

@@ -18,6 +18,7 @@ struct RequestContext {
   std::string caller_uin;  // the signing identity (root or sub-user)
   std::string secret_id;
   std::string source_ip;
+  std::string host;       // the endpoint the caller used (Host header, scheme removed)
   int64_t timestamp = 0;  // the signed X-TC-Timestamp
 };
 

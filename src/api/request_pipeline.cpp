@@ -141,6 +141,8 @@ HttpResponse RequestPipeline::Handle(const HttpRequest& req) {
   RequestContext ctx;
   ctx.request_id = NewUuid();
   ctx.source_ip = req.peer_address;
+  ctx.host = req.Header("host");
+  if (auto p = ctx.host.find("://"); p != std::string::npos) ctx.host.erase(0, p + 3);
   HttpResponse resp;
 
   auto fail = [&](const Status& st) {
@@ -161,20 +163,24 @@ HttpResponse RequestPipeline::Handle(const HttpRequest& req) {
   if (ctx.action.empty()) return fail(Status(err::kMissingParameter, "Action is missing."));
   const ApiSchema& schema = ApiSchema::Embedded();
   const ActionSpec* spec = schema.FindAction(ctx.action);
-  if (!spec) {
+  // An OpenCVM extension action is accepted only where the Tencent schema has no such action,
+  // so an extension can never shadow or loosen a Tencent action's validation.
+  const Router::Extension* extension = spec ? nullptr : router_.FindExtension(ctx.action);
+  if (!spec && !extension) {
     return fail(Status(err::kInvalidAction, "The action " + ctx.action + " does not exist."));
   }
-  ctx.service = spec->service;
+  ctx.service = spec ? spec->service : extension->service;
+  const std::string& action_version = spec ? spec->version : extension->version;
   if (auto host_service = ServiceFromHost(req.Header("host"));
-      !host_service.empty() && host_service != spec->service) {
+      !host_service.empty() && host_service != ctx.service) {
     return fail(
         Status(err::kInvalidAction,
                "The action " + ctx.action + " does not exist in service " + host_service + "."));
   }
   const std::string version = is_v1 ? "" : req.Header("x-tc-version");
-  if (!version.empty() && version != spec->version) {
-    return fail(Status(err::kNoSuchVersion, "Version " + version + " of " + spec->service +
-                                                " does not exist; use " + spec->version + "."));
+  if (!version.empty() && version != action_version) {
+    return fail(Status(err::kNoSuchVersion, "Version " + version + " of " + ctx.service +
+                                                " does not exist; use " + action_version + "."));
   }
   if (ctx.service != "cam") {
     if (ctx.region.empty()) return fail(Status(err::kMissingParameter, "Region is missing."));
@@ -198,9 +204,25 @@ HttpResponse RequestPipeline::Handle(const HttpRequest& req) {
     } else {
       flat = ParseFormEncoded(req.Query());
     }
-    auto unflat = UnflattenParams(*spec, flat);
-    if (!unflat.ok()) return fail(unflat.status());
-    params = std::move(*unflat);
+    if (spec) {
+      auto unflat = UnflattenParams(*spec, flat);
+      if (!unflat.ok()) return fail(unflat.status());
+      params = std::move(*unflat);
+    } else {
+      // Without a schema there are no types to unflatten by: an extension gets flat string
+      // values (its handler accepts them where it takes numbers).
+      params = nlohmann::json::object();
+      for (auto& [k, v] : flat) {
+        if (params.contains(k)) {
+          return fail(Status(err::kInvalidParameter,
+                             "The parameter `" + k.substr(0, 64) + "` is given more than once."));
+        }
+        if (!IsValidUtf8(k) || !IsValidUtf8(v)) {
+          return fail(Status(err::kInvalidParameterValue, "Parameters must be valid UTF-8."));
+        }
+        params[k] = std::move(v);
+      }
+    }
   } else if (req.body.empty()) {
     params = nlohmann::json::object();
   } else {
@@ -208,8 +230,10 @@ HttpResponse RequestPipeline::Handle(const HttpRequest& req) {
     if (!parsed.ok()) return fail(parsed.status());
     params = std::move(*parsed);
   }
-  Status valid = ValidateParams(*spec, params);
-  if (!valid.ok()) return fail(valid);
+  if (spec) {
+    Status valid = ValidateParams(*spec, params);
+    if (!valid.ok()) return fail(valid);
+  }
 
   const Handler* handler = router_.Find(ctx.action);
   if (!handler) {

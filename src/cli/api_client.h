@@ -21,8 +21,9 @@ Result<ClientConfig> LoadClientConfig();
 class ApiClient {
  public:
   explicit ApiClient(ClientConfig config) : config_(std::move(config)) {}
-  // Calls `action` (service and version looked up in the embedded schema). An API error comes
-  // back as a Status whose message ends with the RequestId.
+  // Calls `action` (service and version looked up in the embedded schema; cvm 2017-03-12 for
+  // OpenCVM's extension actions). An API error comes back as a Status whose message ends with
+  // the RequestId.
   Result<nlohmann::json> Call(const std::string& action, const nlohmann::json& params);
   const ClientConfig& config() const { return config_; }
 

@@ -1,22 +1,18 @@
 // cvm: the OpenCVM command line. `cvm api ACTION --json '{...}'` calls any action, signed;
-// friendlier verbs build on the same client.
+// friendlier verbs (run, ls, ssh, ...) build on the same client (cli/instance_commands.h).
 #include <CLI/CLI.hpp>
 #include <iostream>
 
 #include "cli/api_client.h"
+#include "cli/instance_commands.h"
 #include "cli/output.h"
 
-namespace {
-
-int ReportError(const cvm::Status& st) {
-  std::cerr << "error: " << st.code() << ": " << st.message() << "\n";
-  return 1;
-}
-
-}  // namespace
+using cvm::cli::ReportError;
 
 int main(int argc, char** argv) {
   CLI::App app{"cvm - command line for OpenCVM (Tencent Cloud API 3.0 compatible)"};
+  // Global options work after the verb too (`cvm ls -o json`): subcommands inherit this.
+  app.fallthrough();
   std::string output = "table";
   std::string region;
   app.add_option("-o,--output", output, "table or json")->check(CLI::IsMember({"table", "json"}));
@@ -27,7 +23,13 @@ int main(int argc, char** argv) {
   std::string action, params_json = "{}";
   api_cmd->add_option("action", action, "action name, e.g. DescribeZones")->required();
   api_cmd->add_option("--json", params_json, "request parameters as a JSON object");
-  CLI11_PARSE(app, argc, argv);
+  cvm::cli::InstanceCommands verbs(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help exits 0; a command line that does not parse exits 2, as with most tools.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
 
   auto config = cvm::cli::LoadClientConfig();
   if (!config.ok()) return ReportError(config.status());
@@ -46,6 +48,7 @@ int main(int argc, char** argv) {
     } else {
       cvm::cli::PrintTable(std::cout, *r);
     }
+    return 0;
   }
-  return 0;
+  return verbs.Run(client, output).value_or(0);
 }

@@ -1,6 +1,7 @@
 #include "cli/output.h"
 
 #include <algorithm>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -70,6 +71,34 @@ void PrintTable(std::ostream& out, const nlohmann::json& response) {
   for (auto it = response.begin(); it != response.end(); ++it) {
     out << it.key() << ": " << Cell(*it) << "\n";
   }
+}
+
+void PrintColumns(std::ostream& out, const std::vector<std::string>& headers,
+                  const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width;
+  for (const auto& h : headers) width.push_back(h.size());
+  for (const auto& r : rows) {
+    for (size_t i = 0; i < r.size() && i < width.size(); ++i) {
+      width[i] = std::max(width[i], r[i].size());
+    }
+  }
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string text;
+    for (size_t i = 0; i < width.size(); ++i) {
+      const std::string cell = i < cells.size() && !cells[i].empty() ? cells[i] : "-";
+      text += cell;
+      if (i + 1 < width.size())
+        text += std::string(width[i] - std::min(width[i], cell.size()) + 2, ' ');
+    }
+    out << text << "\n";
+  };
+  line(headers);
+  for (const auto& r : rows) line(r);
+}
+
+int ReportError(const Status& st) {
+  std::cerr << "error: " << st.code() << ": " << st.message() << "\n";
+  return 1;
 }
 
 }  // namespace cvm::cli

@@ -145,12 +145,13 @@ int main(int argc, char** argv) {
   if (auto st = engine.Start(); !st.ok()) return Fail(st);
 
   cvm::api::Router router;
-  cvm::services::ServiceDeps deps{config, *state->db, accounts, engine};
+  cvm::api::ConsoleTokens console_tokens;
+  cvm::services::ServiceDeps deps{config, *state->db, accounts, engine, console_tokens};
   cvm::services::RegisterAllHandlers(router, deps);
   cvm::api::RequestPipeline pipeline(router, accounts, config);
-  cvm::api::HttpServer server(pipeline,
-                              {config.listen_address, config.listen_port, config.max_body_bytes,
-                               config.api_threads, config.tls_cert_file, config.tls_key_file});
+  cvm::api::HttpServer server(
+      pipeline, {config.listen_address, config.listen_port, config.max_body_bytes,
+                 config.api_threads, config.tls_cert_file, config.tls_key_file, &console_tokens});
   if (auto st = server.Start(); !st.ok()) return Fail(st);
 
   cvm::ClientCredentials creds{

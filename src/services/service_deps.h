@@ -2,6 +2,7 @@
 // deliberately absent: handlers record intent, the engine acts.
 #pragma once
 
+#include "api/console_tokens.h"
 #include "api/router.h"
 #include "config/config.h"
 #include "engine/engine.h"
@@ -15,12 +16,15 @@ struct ServiceDeps {
   store::Database& db;
   iam::AccountStore& accounts;
   engine::Engine& engine;
+  api::ConsoleTokens& console_tokens;
 };
 
 void RegisterCvmZoneHandlers(api::Router& router, ServiceDeps& deps);
 void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps);
 void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps);
 void RegisterCvmKeyPairHandlers(api::Router& router, ServiceDeps& deps);
+void RegisterCvmLoginEndpointHandlers(api::Router& router, ServiceDeps& deps);
+void RegisterCvmVncHandler(api::Router& router, ServiceDeps& deps);
 
 // Every service's handlers.
 inline void RegisterAllHandlers(api::Router& router, ServiceDeps& deps) {
@@ -28,6 +32,8 @@ inline void RegisterAllHandlers(api::Router& router, ServiceDeps& deps) {
   RegisterCvmInstanceHandlers(router, deps);
   RegisterCvmImageHandlers(router, deps);
   RegisterCvmKeyPairHandlers(router, deps);
+  RegisterCvmLoginEndpointHandlers(router, deps);
+  RegisterCvmVncHandler(router, deps);
 }
 
 }  // namespace cvm::services

@@ -115,6 +115,52 @@ test("another account can neither see nor touch these instances", async () => {
   await L.expectCode(eve.TerminateInstances({ InstanceIds: [ids.pw] }), "InvalidInstanceId.NotFound");
 });
 
+// A websocket client in a few lines (Node 20 has none built in): upgrade, then read one frame.
+function vncFirstFrame(url) {
+  const net = require("node:net");
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(Number(u.port), u.hostname);
+    let buf = Buffer.alloc(0);
+    let upgraded = false;
+    sock.setTimeout(20000, () => { sock.destroy(); reject(new Error("vnc timeout")); });
+    sock.on("connect", () => sock.write(
+      `GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\n` +
+      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
+      "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: binary\r\n\r\n"));
+    sock.on("data", (d) => {
+      buf = Buffer.concat([buf, d]);
+      if (!upgraded) {
+        const end = buf.indexOf("\r\n\r\n");
+        if (end < 0) return;
+        const head = buf.subarray(0, end).toString();
+        if (!head.startsWith("HTTP/1.1 101")) { sock.destroy(); return resolve({ status: head }); }
+        upgraded = true;
+        buf = buf.subarray(end + 4);
+      }
+      if (buf.length >= 2 && buf.length >= 2 + (buf[1] & 0x7f)) {
+        sock.destroy();
+        resolve({ opcode: buf[0] & 0x0f, payload: buf.subarray(2, 2 + (buf[1] & 0x7f)).toString() });
+      }
+    });
+    sock.on("error", reject);
+  });
+}
+
+test("DescribeInstanceVncUrl gives a one-time websocket URL to the guest's VNC display",
+     async () => {
+  const r = await cvm.DescribeInstanceVncUrl({ InstanceId: ids.key });
+  const url = decodeURIComponent(r.InstanceVncUrl);
+  assert.match(url, /^ws:\/\/127\.0\.0\.1:\d+\/vnc\/ins-[a-z0-9]{8}\?token=\w+$/);
+  const frame = await vncFirstFrame(url);
+  assert.equal(frame.opcode, 2);  // binary
+  assert.match(frame.payload, /^RFB 003\.00\d\n$/);
+  const reused = await vncFirstFrame(url);
+  assert.match(reused.status, /^HTTP\/1\.1 403/);
+  await L.expectCode(cvm.DescribeInstanceVncUrl({ InstanceId: "ins-1" }),
+                     "InvalidInstanceId.Malformed");
+});
+
 test("a hard reboot restarts the guest and it stays RUNNING", async () => {
   const before = await L.uptime(d, ids.key, { key: key.key });
   await cvm.RebootInstances({ InstanceIds: [ids.key], StopType: "HARD" });

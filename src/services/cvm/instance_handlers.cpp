@@ -105,7 +105,18 @@ Status CheckNotBusy(const InstanceRecord& i) {
 struct ImageRow {
   std::string image_id, os_name, state, default_user, image_type;
   int64_t size_gb = 0;
+  int64_t min_memory_mib = 0;
 };
+
+Status CheckImageFitsType(const ImageRow& image, int memory_mib) {
+  if (memory_mib < image.min_memory_mib) {
+    return Status(
+        "InvalidParameterValue.InvalidImageForGivenInstanceType",
+        "Image " + image.image_id + " needs at least " + std::to_string(image.min_memory_mib) +
+            " MiB of memory; the instance type has " + std::to_string(memory_mib) + " MiB.");
+  }
+  return Status::Ok();
+}
 
 Result<ImageRow> FindUsableImage(store::Transaction& tx, const api::RequestContext& ctx,
                                  const std::string& image_id) {
@@ -114,7 +125,8 @@ Result<ImageRow> FindUsableImage(store::Transaction& tx, const api::RequestConte
                   "The image id `" + image_id.substr(0, 32) + "` is malformed.");
   }
   auto rows = tx.Query(
-      "SELECT image_id, os_name, state, default_user, image_type, size_gb FROM images "
+      "SELECT image_id, os_name, state, default_user, image_type, size_gb, min_memory_mib "
+      "FROM images "
       "WHERE image_id = ? AND deleted = 0 AND (owner_uin IS NULL OR owner_uin = ?)",
       {image_id, ctx.owner_uin});
   if (!rows.ok()) return rows.status();
@@ -122,7 +134,7 @@ Result<ImageRow> FindUsableImage(store::Transaction& tx, const api::RequestConte
     return Status("InvalidImageId.NotFound", "The image " + image_id + " does not exist.");
   }
   const auto& r = rows->front();
-  ImageRow img{r.Str(0), r.Str(1), r.Str(2), r.Str(3), r.Str(4), r.Int(5)};
+  ImageRow img{r.Str(0), r.Str(1), r.Str(2), r.Str(3), r.Str(4), r.Int(5), r.Int(6)};
   if (img.state != "NORMAL") {
     return Status("InvalidImageId.IncorrectState",
                   "The image " + image_id + " is " + img.state + ", not NORMAL.");
@@ -317,6 +329,7 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
       }
       auto image = FindUsableImage(tx, ctx, p.value("ImageId", ""));
       if (!image.ok()) return image.status();
+      CVM_RETURN_IF_ERROR(CheckImageFitsType(*image, type->memory_mib));
       int64_t size = disk_size < 0 ? std::max<int64_t>(image->size_gb, 20) : disk_size;
       if (size < image->size_gb) {
         return Status(err::kInvalidParameterValue,
@@ -433,21 +446,33 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
 
         std::vector<InstanceRecord> page;
         for (const auto& r : *rows) page.push_back(store::InstanceFromRow(r));
+        // The page's system disks and images in one query each (not one per row): the ids go in
+        // as one JSON array, so each statement is prepared once whatever the page size. The
+        // first row per instance wins, in index order, as a per-instance lookup would return.
         std::map<std::string, std::pair<std::string, int64_t>> sys_disks;
         std::map<std::string, std::string> os_names, users;
-        for (const auto& i : page) {
+        if (!page.empty()) {
+          json instance_ids = json::array(), image_ids = json::array();
+          std::set<std::string> seen_images;
+          for (const auto& i : page) {
+            instance_ids.push_back(i.instance_id);
+            if (seen_images.insert(i.image_id).second) image_ids.push_back(i.image_id);
+          }
           auto d = db.Query(
-              "SELECT disk_id, size_gb FROM disks WHERE instance_id = ? AND "
-              "usage = 'SYSTEM_DISK' AND deleted = 0",
-              {i.instance_id});
-          if (d.ok() && !d->empty())
-            sys_disks[i.instance_id] = {d->front().Str(0), d->front().Int(1)};
-          if (!os_names.count(i.image_id)) {
-            auto img = db.Query("SELECT os_name, default_user FROM images WHERE image_id = ?",
-                                {i.image_id});
-            if (img.ok() && !img->empty()) {
-              os_names[i.image_id] = img->front().Str(0);
-              users[i.image_id] = img->front().Str(1);
+              "SELECT instance_id, disk_id, size_gb FROM disks WHERE instance_id IN "
+              "(SELECT value FROM json_each(?)) AND usage = 'SYSTEM_DISK' AND deleted = 0 "
+              "ORDER BY instance_id, rowid",
+              {instance_ids.dump()});
+          if (d.ok()) {
+            for (const auto& r : *d) sys_disks.emplace(r.Str(0), std::pair{r.Str(1), r.Int(2)});
+          }
+          auto img = db.Query(
+              "SELECT image_id, os_name, default_user FROM images WHERE image_id IN "
+              "(SELECT value FROM json_each(?)) ORDER BY image_id, rowid",
+              {image_ids.dump()});
+          if (img.ok()) {
+            for (const auto& r : *img) {
+              if (os_names.emplace(r.Str(0), r.Str(1)).second) users.emplace(r.Str(0), r.Str(2));
             }
           }
         }
@@ -569,6 +594,7 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
       std::string image_id = p.value("ImageId", inst.image_id);
       auto image = FindUsableImage(tx, ctx, image_id);
       if (!image.ok()) return image.status();
+      CVM_RETURN_IF_ERROR(CheckImageFitsType(*image, inst.memory_mib));
       auto disk = tx.Query(
           "SELECT size_gb FROM disks WHERE instance_id = ? AND usage = "
           "'SYSTEM_DISK' AND deleted = 0",
