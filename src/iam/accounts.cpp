@@ -75,11 +75,19 @@ Result<Account> AccountStore::FindAccountByName(const std::string& name) {
 }
 
 Result<Account> AccountStore::FindAccount(const std::string& uin) {
+  {
+    // Every request looks up its account; root accounts never change once created.
+    std::shared_lock lock(cache_mu_);
+    if (auto it = account_cache_.find(uin); it != account_cache_.end()) return it->second;
+  }
   auto rows =
       db_.Query("SELECT " + std::string(kAccountColumns) + " FROM accounts WHERE uin = ?", {uin});
   if (!rows.ok()) return rows.status();
   if (rows->empty()) return Status(err::kResourceNotFound, "no account " + uin);
-  return AccountFromRow(rows->front());
+  Account a = AccountFromRow(rows->front());
+  std::unique_lock lock(cache_mu_);
+  account_cache_[uin] = a;
+  return a;
 }
 
 Result<std::vector<Account>> AccountStore::ListAccounts() {

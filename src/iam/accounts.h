@@ -53,6 +53,7 @@ class AccountStore {
   SecretBox box_;
   std::shared_mutex cache_mu_;
   std::unordered_map<std::string, AccessKey> key_cache_;
+  std::unordered_map<std::string, Account> account_cache_;
 };
 
 }  // namespace cvm::iam
