@@ -11,6 +11,7 @@
 #include <map>
 #include <thread>
 
+#include "cli/cli_support.h"
 #include "cli/output.h"
 #include "cli/ssh_support.h"
 #include "common/error_codes.h"
@@ -20,79 +21,9 @@ namespace cvm::cli {
 namespace {
 
 using nlohmann::json;
-using Clock = std::chrono::steady_clock;
-
-constexpr auto kPollInterval = std::chrono::milliseconds(500);
-
-std::string Str(const json& obj, const char* key) {
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
 std::string Lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
-}
-
-// Every item of a paged Describe action's `set_name`, following Offset/Limit to the end.
-Result<json> DescribeAll(ApiClient& client, const std::string& action, json params,
-                         const std::string& set_name) {
-  json all = json::array();
-  for (int64_t offset = 0;;) {
-    params["Offset"] = offset;
-    params["Limit"] = 100;
-    auto r = client.Call(action, params);
-    if (!r.ok()) return r.status();
-    auto set = r->find(set_name);
-    if (set == r->end() || !set->is_array() || set->empty()) break;
-    for (auto& item : *set) all.push_back(std::move(item));
-    offset += static_cast<int64_t>(set->size());
-    if (offset >= r->value("TotalCount", int64_t{0})) break;
-  }
-  return all;
-}
-
-// Progress of a wait on stderr: one line rewritten in place on a terminal, otherwise a plain
-// line per change, so logs of scripted runs stay readable.
-class Progress {
- public:
-  Progress() : tty_(::isatty(STDERR_FILENO) == 1), start_(Clock::now()) {}
-  ~Progress() { Finish(); }
-
-  void Show(const std::string& status, bool with_elapsed = true) {
-    std::string text = with_elapsed ? status + "  " + Elapsed() : status;
-    if (tty_) {
-      std::cerr << "\r\033[K" << text << std::flush;
-      open_ = true;
-    } else if (status != last_) {
-      std::cerr << text << "\n";
-    }
-    last_ = status;
-  }
-  // Ends the rewritten line so what follows starts on its own.
-  void Finish() {
-    if (open_) std::cerr << "\n";
-    open_ = false;
-  }
-  double Seconds() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
-
- private:
-  std::string Elapsed() const {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.1fs", Seconds());
-    return buf;
-  }
-
-  bool tty_;
-  bool open_ = false;
-  Clock::time_point start_;
-  std::string last_;
-};
-
-Status TimedOut(const std::string& what, double seconds) {
-  return Status(
-      err::kFailedOperation,
-      "timed out after " + std::to_string(static_cast<int>(seconds)) + " s waiting for " + what);
 }
 
 // --image: an image id as given, else the one image whose name or OS name contains the text
@@ -131,16 +62,6 @@ Result<std::string> ResolveImage(ApiClient& client, const std::string& wanted) {
   for (const auto* m : matches) names += "\n  " + Str(*m, "ImageId") + "  " + Str(*m, "ImageName");
   return Status(err::kInvalidParameterValue,
                 "`" + wanted + "` matches several images; give one of their ids:" + names);
-}
-
-Result<std::string> DefaultZone(ApiClient& client) {
-  auto r = client.Call("DescribeZones", json::object());
-  if (!r.ok()) return r.status();
-  for (const auto& z : r->value("ZoneSet", json::array())) {
-    if (Str(z, "ZoneState") == "AVAILABLE") return Str(z, "Zone");
-  }
-  return Status("InvalidParameterValue.ZoneNotSupported",
-                "the region offers no available zone; give one with --zone");
 }
 
 // The id of a key pair holding the user's ~/.ssh/id_ed25519.pub: an existing one with the same

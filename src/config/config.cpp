@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <set>
 
 #include "common/error_codes.h"
@@ -32,6 +33,23 @@ const InstanceTypeConfig* Config::FindInstanceType(std::string_view type) const 
     if (t.type == type) return &t;
   }
   return nullptr;
+}
+
+const StorageTypeConfig* Config::FindStorageType(std::string_view type) const {
+  for (const auto& t : storage_types) {
+    if (t.type == type) return &t;
+  }
+  return nullptr;
+}
+
+int64_t StorageTypeConfig::Iops(int64_t size_gb) const {
+  if (max_iops <= 0) return 0;
+  return std::min<int64_t>(max_iops, base_iops + static_cast<int64_t>(iops_per_gb * size_gb));
+}
+
+int64_t StorageTypeConfig::ThroughputMBps(int64_t size_gb) const {
+  if (max_mbps <= 0) return 0;
+  return static_cast<int64_t>(std::min(max_mbps, base_mbps + mbps_per_gb * size_gb));
 }
 
 Config DefaultConfig() {
@@ -65,6 +83,18 @@ Config DefaultConfig() {
   add("SA2.SMALL1", 1, 1024);
   add("SA2.MEDIUM4", 2, 4096);
   add("M5.MEDIUM16", 2, 16384);
+  // Performance classes after Tencent's published per-type formulas (IOPS and MB/s growing with
+  // the size up to each type's ceiling); local disks are not throttled.
+  c.storage_types = {
+      {"CLOUD_BASIC", true, 10, 32000, 1000, 2200, 2, 100, 0.1, 150},
+      {"CLOUD_PREMIUM", true, 10, 32000, 1800, 6000, 30, 120, 0.2, 150},
+      {"CLOUD_BSSD", true, 20, 32000, 1800, 15000, 30, 120, 0.2, 200},
+      {"CLOUD_SSD", true, 20, 32000, 1800, 26000, 30, 120, 0.2, 260},
+      {"CLOUD_HSSD", true, 20, 32000, 1800, 50000, 50, 120, 0.5, 350},
+      {"CLOUD_TSSD", true, 20, 32000, 1800, 100000, 50, 120, 0.5, 1000},
+      {"LOCAL_BASIC", false, 10, 16000},
+      {"LOCAL_SSD", false, 10, 16000},
+  };
   return c;
 }
 
@@ -96,13 +126,17 @@ Result<Config> LoadConfig(const std::filesystem::path& path) {
   Config c = DefaultConfig();
   CVM_RETURN_IF_ERROR(
       CheckKeys(root,
-                {"data_dir", "public_images_dir", "soft_stop_timeout", "listen", "port", "tls_cert",
-                 "tls_key", "max_body_bytes", "api_threads", "cpu_overcommit", "memory_overcommit",
-                 "regions", "instance_types"},
+                {"data_dir", "public_images_dir", "soft_stop_timeout", "disk_detach_timeout",
+                 "listen", "port", "tls_cert", "tls_key", "max_body_bytes", "api_threads",
+                 "cpu_overcommit", "memory_overcommit", "regions", "instance_types",
+                 "storage_types", "storage_capacity_gb", "max_data_disks_per_instance"},
                 "the top level"));
   if (auto v = root["data_dir"].value<std::string>()) c.data_dir = *v;
   if (auto v = root["public_images_dir"].value<std::string>()) c.public_images_dir = *v;
   if (auto v = root["soft_stop_timeout"].value<int64_t>()) c.soft_stop_timeout_seconds = *v;
+  if (auto v = root["disk_detach_timeout"].value<int64_t>()) {
+    c.disk_detach_timeout_seconds = static_cast<int>(*v);
+  }
   if (auto v = root["listen"].value<std::string>()) c.listen_address = *v;
   if (auto v = root["port"].value<int64_t>()) c.listen_port = static_cast<uint16_t>(*v);
   if (auto v = root["tls_cert"].value<std::string>()) c.tls_cert_file = *v;
@@ -111,6 +145,10 @@ Result<Config> LoadConfig(const std::filesystem::path& path) {
   if (auto v = root["api_threads"].value<int64_t>()) c.api_threads = static_cast<int>(*v);
   if (auto v = root["cpu_overcommit"].value<double>()) c.cpu_overcommit = *v;
   if (auto v = root["memory_overcommit"].value<double>()) c.memory_overcommit = *v;
+  if (auto v = root["storage_capacity_gb"].value<int64_t>()) c.storage_capacity_gb = *v;
+  if (auto v = root["max_data_disks_per_instance"].value<int64_t>()) {
+    c.max_data_disks_per_instance = static_cast<int>(*v);
+  }
 
   if (auto regions = root["regions"].as_array()) {
     c.regions.clear();
@@ -154,6 +192,33 @@ Result<Config> LoadConfig(const std::filesystem::path& path) {
         return ConfigError("bad instance type '" + it.type + "'");
       }
       c.instance_types.push_back(std::move(it));
+    }
+  }
+  if (auto types = root["storage_types"].as_array()) {
+    c.storage_types.clear();
+    for (auto& node : *types) {
+      auto t = node.as_table();
+      if (!t) return ConfigError("storage_types must be an array of tables");
+      CVM_RETURN_IF_ERROR(
+          CheckKeys(*t,
+                    {"type", "cloud", "min_size_gb", "max_size_gb", "base_iops", "max_iops",
+                     "iops_per_gb", "base_mbps", "mbps_per_gb", "max_mbps"},
+                    "a storage type"));
+      StorageTypeConfig st;
+      st.type = (*t)["type"].value_or(std::string());
+      st.cloud = (*t)["cloud"].value_or(true);
+      st.min_size_gb = (*t)["min_size_gb"].value_or(int64_t{10});
+      st.max_size_gb = (*t)["max_size_gb"].value_or(int64_t{32000});
+      st.base_iops = (*t)["base_iops"].value_or(int64_t{0});
+      st.max_iops = (*t)["max_iops"].value_or(int64_t{0});
+      st.iops_per_gb = (*t)["iops_per_gb"].value_or(0.0);
+      st.base_mbps = (*t)["base_mbps"].value_or(0.0);
+      st.mbps_per_gb = (*t)["mbps_per_gb"].value_or(0.0);
+      st.max_mbps = (*t)["max_mbps"].value_or(0.0);
+      if (st.type.empty() || st.min_size_gb < 1 || st.max_size_gb < st.min_size_gb) {
+        return ConfigError("bad storage type '" + st.type + "'");
+      }
+      c.storage_types.push_back(std::move(st));
     }
   }
   if (c.regions.empty()) return ConfigError("at least one region is required");

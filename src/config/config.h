@@ -30,10 +30,27 @@ struct InstanceTypeConfig {
   int memory_mib = 1024;
 };
 
+// A disk type as a performance class: IOPS and throughput grow with the size up to a ceiling,
+// min(base + per_gb * size, max), the shape of Tencent's published formulas. Zero limits mean
+// unthrottled (local disks).
+struct StorageTypeConfig {
+  std::string type;   // "CLOUD_PREMIUM"
+  bool cloud = true;  // a CBS type: CreateDisks, portable data disks
+  int64_t min_size_gb = 10;
+  int64_t max_size_gb = 32000;
+  int64_t base_iops = 0, max_iops = 0;
+  double iops_per_gb = 0;
+  double base_mbps = 0, mbps_per_gb = 0, max_mbps = 0;  // MB/s (MiB/s here)
+
+  int64_t Iops(int64_t size_gb) const;
+  int64_t ThroughputMBps(int64_t size_gb) const;
+};
+
 struct Config {
   std::filesystem::path data_dir = "/var/lib/opencvm";
   std::filesystem::path public_images_dir;  // empty: <data_dir>/images/public
   int soft_stop_timeout_seconds = 60;
+  int disk_detach_timeout_seconds = 20;  // how long a guest may take to release a disk
   std::string listen_address = "127.0.0.1";
   uint16_t listen_port = 9480;
   std::string tls_cert_file;  // TLS is on when both are set
@@ -44,11 +61,16 @@ struct Config {
   std::vector<InstanceTypeConfig> instance_types;
   double cpu_overcommit = 4.0;
   double memory_overcommit = 1.0;
+  std::vector<StorageTypeConfig> storage_types;
+  // Provisioned GiB the storage pool (DATA_DIR/disks) may hold; 0: the size of its file system.
+  int64_t storage_capacity_gb = 0;
+  int max_data_disks_per_instance = 20;
 
   const RegionConfig* FindRegion(std::string_view region) const;
   const ZoneConfig* FindZone(std::string_view zone,
                              const RegionConfig** region_out = nullptr) const;
   const InstanceTypeConfig* FindInstanceType(std::string_view type) const;
+  const StorageTypeConfig* FindStorageType(std::string_view type) const;
 };
 
 // The embedded defaults, used as-is when no file is given and as the base a file overrides.

@@ -141,6 +141,7 @@ int main(int argc, char** argv) {
   engine_options.data_dir = config.data_dir;
   engine_options.accel = cvm::drivers::qemu::ProbeAccelerator(std::chrono::seconds(3));
   engine_options.soft_stop_timeout = std::chrono::seconds(config.soft_stop_timeout_seconds);
+  engine_options.detach_timeout = std::chrono::seconds(config.disk_detach_timeout_seconds);
   cvm::engine::Engine engine(*state->db, config, engine_options);
   if (auto st = engine.Start(); !st.ok()) return Fail(st);
 

@@ -11,6 +11,7 @@
 #include "common/subprocess.h"
 #include "common/time_format.h"
 #include "drivers/guest/nocloud_seed.h"
+#include "drivers/qemu/block_devices.h"
 
 namespace cvm::engine {
 
@@ -94,6 +95,9 @@ fs::path Engine::DiskPath(const std::string& id) const {
 fs::path Engine::ConsoleLog(const std::string& id) const {
   return qemu::ConsoleLogPath(RunDir(id));
 }
+fs::path Engine::SnapshotPath(const std::string& id) const {
+  return options_.data_dir / "snapshots" / (id + ".qcow2");
+}
 
 std::mutex& Engine::InstanceLock(const std::string& id) {
   std::lock_guard lock(locks_mu_);
@@ -106,6 +110,7 @@ Status Engine::Start() {
   std::error_code ec;
   fs::create_directories(options_.data_dir / "run/instances", ec);
   fs::create_directories(options_.data_dir / "disks", ec);
+  fs::create_directories(options_.data_dir / "snapshots", ec);
   spdlog::info("engine: accelerator {}, capacity {:.0f} vCPUs / {:.0f} MiB", options_.accel,
                capacity_.cpus, capacity_.memory_mib);
   for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
@@ -172,6 +177,7 @@ Status Engine::SetState(const std::string& id, const std::string& state,
 void Engine::Execute(const std::string& operation_id) {
   auto op = LoadOperation(db_, operation_id);
   if (!op.ok() || op->state == "SUCCESS" || op->state == "FAILED") return;
+  if (IsDiskOperation(op->action)) return ExecuteDiskOperation(*op);
   std::lock_guard inst_lock(InstanceLock(op->resource_id));
   auto loaded = store::LoadInstance(db_, op->resource_id);
   if (!loaded.ok() || !loaded->has_value()) {
@@ -222,6 +228,7 @@ Status Engine::RunOperation(const OperationRecord& op, store::InstanceRecord& in
   if (a == op::kLaunch) {
     final_state = "LAUNCH_FAILED";
     CVM_RETURN_IF_ERROR(EnsureSystemDisk(inst, false, inst.image_id));
+    CVM_RETURN_IF_ERROR(EnsureDataDisks(inst));
     CVM_RETURN_IF_ERROR(WriteSeed(inst));
     CVM_RETURN_IF_ERROR(BootVm(inst));
     final_state = "RUNNING";
@@ -321,6 +328,19 @@ Status Engine::EnsureSystemDisk(const store::InstanceRecord& inst, bool recreate
   return Status::Ok();
 }
 
+Status Engine::EnsureDataDisks(const store::InstanceRecord& inst) {
+  auto rows = db_.Query(
+      "SELECT disk_id, size_gb, source_snapshot_id FROM disks WHERE instance_id = ? AND "
+      "usage = 'DATA_DISK' AND deleted = 0",
+      {inst.instance_id});
+  if (!rows.ok()) return rows.status();
+  for (const auto& r : *rows) {
+    if (fs::exists(DiskPath(r.Str(0)))) continue;
+    CVM_RETURN_IF_ERROR(CreateDiskFile(r.Str(0), r.Int(1), r.Str(2)));
+  }
+  return Status::Ok();
+}
+
 Status Engine::WriteSeed(const store::InstanceRecord& inst) {
   drivers::guest::SeedConfig seed;
   seed.instance_id = inst.instance_id;
@@ -349,11 +369,13 @@ Status Engine::BootVm(store::InstanceRecord& inst) {
     return Status::Ok();
   }
   auto disk = db_.Query(
-      "SELECT disk_id FROM disks WHERE instance_id = ? AND usage = 'SYSTEM_DISK' AND deleted = 0",
+      "SELECT disk_id, disk_type, size_gb FROM disks WHERE instance_id = ? AND "
+      "usage = 'SYSTEM_DISK' AND deleted = 0",
       {inst.instance_id});
   if (!disk.ok()) return disk.status();
   if (disk->empty()) return Status(err::kInternalError, "instance has no system disk");
-  std::string disk_id = disk->front().Str(0);
+  auto data_disks = DataDiskSpecs(inst.instance_id);
+  if (!data_disks.ok()) return data_disks.status();
 
   // Interim data path until VPC networking: QEMU user networking, isolated from the host and
   // the outside (restrict=on), with the guest's SSH forwarded to a loopback port.
@@ -364,7 +386,8 @@ Status Engine::BootVm(store::InstanceRecord& inst) {
   spec.vcpus = inst.cpu;
   spec.memory_mib = inst.memory_mib;
   spec.accel = options_.accel;
-  spec.system_disk = {disk_id, DiskPath(disk_id).string(), "qcow2", false, disk_id};
+  spec.system_disk = DiskSpecFor(disk->front().Str(0), disk->front().Str(1), disk->front().Int(2));
+  spec.data_disks = std::move(*data_disks);
   spec.seed_iso = (run / "seed.iso").string();
   spec.extra_args = {
       "-netdev",
@@ -449,6 +472,11 @@ void Engine::Watch(const std::string& id) {
           std::lock_guard l(watch_mu_);
           guest_shutdowns_.insert(id);
         }
+        // A guest may release a disk after DetachDisks gave up waiting (e.g. it was paused).
+        std::string device = ev.data.value("device", "");
+        if (ev.name == "DEVICE_DELETED" && device.rfind("disk-", 0) == 0) {
+          Post([this, id, device] { OnDiskReleased(id, device); });
+        }
       },
       [this, id](const Status& why) { Post([this, id, why] { OnVmExited(id, why.message()); }); });
   if (w.ok()) {
@@ -492,6 +520,30 @@ void Engine::OnVmExited(const std::string& id, const std::string& why) {
   spdlog::info("engine: {} stopped: {}", id, reason);
   (void)qemu::KillVm(RunDir(id), 1s);
   (void)SetState(id, "STOPPED", reason);
+}
+
+void Engine::OnDiskReleased(const std::string& instance_id, const std::string& disk_id) {
+  std::lock_guard inst_lock(InstanceLock(instance_id));
+  auto disk = store::LoadDisk(db_, disk_id);
+  // A detach in flight finishes it itself; only a disk the store still calls ATTACHED is late.
+  if (!disk.ok() || !disk->has_value() || (*disk)->instance_id != instance_id ||
+      (*disk)->state != "ATTACHED") {
+    return;
+  }
+  Status st = qemu::HotUnplugDisk(RunDir(instance_id), disk_id, 1s);
+  if (!st.ok()) {
+    spdlog::warn("engine: {} released by {} but not removed: {}", disk_id, instance_id,
+                 st.ToString());
+    return;
+  }
+  spdlog::info("engine: the guest of {} released {} late; it is detached now", instance_id,
+               disk_id);
+  (void)store::WithTransaction(db_, [&](store::Transaction& tx) {
+    return tx.Exec(
+        "UPDATE disks SET state='UNATTACHED', instance_id=NULL, attached_at=0, "
+        "last_instance_id=?, error_prompt='' WHERE disk_id=? AND state='ATTACHED'",
+        {instance_id, disk_id});
+  });
 }
 
 void Engine::Reconcile(bool at_start) {
@@ -558,6 +610,17 @@ void Engine::Reconcile(bool at_start) {
       if (!entry.is_regular_file() || disks.count(name)) continue;
       // A leftover of an interrupted create, or of a deleted record: never data a user sees.
       spdlog::warn("reconcile: removing orphan disk file {}", name);
+      fs::remove(entry.path(), ec);
+    }
+  }
+  auto snapshot_ids = db_.Query("SELECT snapshot_id FROM snapshots WHERE deleted = 0");
+  if (snapshot_ids.ok()) {
+    std::set<std::string> snapshots;
+    for (const auto& r : *snapshot_ids) snapshots.insert(r.Str(0) + ".qcow2");
+    for (const auto& entry : fs::directory_iterator(options_.data_dir / "snapshots", ec)) {
+      std::string name = entry.path().filename().string();
+      if (!entry.is_regular_file() || snapshots.count(name)) continue;
+      spdlog::warn("reconcile: removing orphan snapshot file {}", name);
       fs::remove(entry.path(), ec);
     }
   }

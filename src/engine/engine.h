@@ -31,6 +31,8 @@ struct EngineOptions {
   int workers = 4;
   std::chrono::seconds soft_stop_timeout{60};
   std::chrono::seconds reconcile_interval{15};
+  // How long a guest may take to release a hot-unplugged disk before DetachDisks gives up.
+  std::chrono::seconds detach_timeout{20};
 };
 
 // Host resources available to instances, after overcommit.
@@ -57,6 +59,15 @@ class Engine {
   std::filesystem::path RunDir(const std::string& instance_id) const;
   std::filesystem::path DiskPath(const std::string& disk_id) const;
   std::filesystem::path ConsoleLog(const std::string& instance_id) const;
+  std::filesystem::path SnapshotPath(const std::string& snapshot_id) const;
+
+  // Provisioned GiB the storage pool may hold (config, or the size of its file system).
+  int64_t StorageCapacityGb() const;
+  // Makes a data disk's file: empty, or holding a snapshot's contents grown to `size_gb`. Built
+  // under a temporary name, so a crash never leaves a half-made disk (synchronous: milliseconds
+  // for an empty disk).
+  Status CreateDiskFile(const std::string& disk_id, int64_t size_gb,
+                        const std::string& snapshot_id = "");
 
  private:
   void Post(std::function<void()> task);
@@ -68,14 +79,23 @@ class Engine {
   // Steps (each idempotent: it checks what is already true before acting).
   Status EnsureSystemDisk(const store::InstanceRecord& inst, bool recreate,
                           const std::string& image_id);
+  Status EnsureDataDisks(const store::InstanceRecord& inst);
   Status WriteSeed(const store::InstanceRecord& inst);
   Status BootVm(store::InstanceRecord& inst);
   Status ShutdownVm(const store::InstanceRecord& inst, const std::string& stop_type);
   Status DestroyInstanceFiles(const store::InstanceRecord& inst);
 
+  // Disk operations (engine/disk_operations.cpp).
+  void ExecuteDiskOperation(const OperationRecord& op);
+  Status RunDiskOperation(const OperationRecord& op, const store::DiskRecord& disk);
+  drivers::qemu::DiskSpec DiskSpecFor(const std::string& disk_id, const std::string& disk_type,
+                                      int64_t size_gb) const;
+  Result<std::vector<drivers::qemu::DiskSpec>> DataDiskSpecs(const std::string& instance_id);
+
   void Watch(const std::string& instance_id);
   void Unwatch(const std::string& instance_id);
   void OnVmExited(const std::string& instance_id, const std::string& why);
+  void OnDiskReleased(const std::string& instance_id, const std::string& disk_id);
   Status SetState(const std::string& instance_id, const std::string& state,
                   const std::string& reason = "");
   void Reconcile(bool at_start);

@@ -18,7 +18,18 @@ inline constexpr const char* kStop = "STOP";
 inline constexpr const char* kReboot = "REBOOT";
 inline constexpr const char* kTerminate = "TERMINATE";
 inline constexpr const char* kReset = "RESET";
+// ... and to a disk (the operation's resource is the disk; its instance is serialized with it).
+inline constexpr const char* kAttachDisk = "ATTACH_DISK";
+inline constexpr const char* kDetachDisk = "DETACH_DISK";
+inline constexpr const char* kResizeDisk = "RESIZE_DISK";
+inline constexpr const char* kCreateSnapshot = "CREATE_SNAPSHOT";
+inline constexpr const char* kApplySnapshot = "APPLY_SNAPSHOT";
 }  // namespace op
+
+inline bool IsDiskOperation(const std::string& action) {
+  return action == op::kAttachDisk || action == op::kDetachDisk || action == op::kResizeDisk ||
+         action == op::kCreateSnapshot || action == op::kApplySnapshot;
+}
 
 struct OperationRecord {
   std::string operation_id, request_id, owner_uin, caller_uin, action, api_action, resource_id;
@@ -26,8 +37,9 @@ struct OperationRecord {
   std::string step, state, error_code, error_message;
 };
 
-// Inserts a PENDING operation for `resource_id` and marks the instance's LatestOperation*
-// fields (OPERATING). Returns the operation id; the caller commits, then submits it.
+// Inserts a PENDING operation for `resource_id` and, when it is an instance, marks its
+// LatestOperation* fields (OPERATING). Returns the operation id; the caller commits, then submits
+// it.
 Result<std::string> RecordOperation(store::Transaction& tx, const api::RequestContext& ctx,
                                     const std::string& action, const std::string& resource_id,
                                     const nlohmann::json& args = nlohmann::json::object());

@@ -25,6 +25,8 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps);
 void RegisterCvmKeyPairHandlers(api::Router& router, ServiceDeps& deps);
 void RegisterCvmLoginEndpointHandlers(api::Router& router, ServiceDeps& deps);
 void RegisterCvmVncHandler(api::Router& router, ServiceDeps& deps);
+void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps);
+void RegisterCbsSnapshotHandlers(api::Router& router, ServiceDeps& deps);
 
 // Every service's handlers.
 inline void RegisterAllHandlers(api::Router& router, ServiceDeps& deps) {
@@ -34,6 +36,8 @@ inline void RegisterAllHandlers(api::Router& router, ServiceDeps& deps) {
   RegisterCvmKeyPairHandlers(router, deps);
   RegisterCvmLoginEndpointHandlers(router, deps);
   RegisterCvmVncHandler(router, deps);
+  RegisterCbsDiskHandlers(router, deps);
+  RegisterCbsSnapshotHandlers(router, deps);
 }
 
 }  // namespace cvm::services

@@ -99,7 +99,8 @@ Status InsertInstance(Transaction& tx, const InstanceRecord& i) {
 
 const char* const kDiskColumns =
     "disk_id, owner_uin, name, usage, disk_type, size_gb, zone, state, instance_id, image_id, "
-    "delete_with_instance, file_path, created_at";
+    "delete_with_instance, file_path, created_at, portable, attached_at, last_instance_id, "
+    "error_prompt, source_snapshot_id, client_token";
 
 DiskRecord DiskFromRow(const Row& r) {
   DiskRecord d;
@@ -117,16 +118,43 @@ DiskRecord DiskFromRow(const Row& r) {
   d.delete_with_instance = r.Int(c++) != 0;
   d.file_path = r.Str(c++);
   d.created_at = r.Int(c++);
+  d.portable = r.Int(c++) != 0;
+  d.attached_at = r.Int(c++);
+  d.last_instance_id = r.Str(c++);
+  d.error_prompt = r.Str(c++);
+  d.source_snapshot_id = r.Str(c++);
+  d.client_token = r.Str(c++);
   return d;
 }
 
 Status InsertDisk(Transaction& tx, const DiskRecord& d) {
+  auto optional = [](const std::string& s) { return s.empty() ? Value(nullptr) : Value(s); };
   return tx.Exec(
-      std::string("INSERT INTO disks(") + kDiskColumns + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+      std::string("INSERT INTO disks(") + kDiskColumns +
+          ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
       {d.disk_id, d.owner_uin, d.name, d.usage, d.disk_type, d.size_gb, d.zone, d.state,
-       d.instance_id.empty() ? Value(nullptr) : Value(d.instance_id),
-       d.image_id.empty() ? Value(nullptr) : Value(d.image_id),
-       int64_t{d.delete_with_instance ? 1 : 0}, d.file_path, d.created_at});
+       optional(d.instance_id), optional(d.image_id), int64_t{d.delete_with_instance ? 1 : 0},
+       d.file_path, d.created_at, int64_t{d.portable ? 1 : 0}, d.attached_at, d.last_instance_id,
+       d.error_prompt, d.source_snapshot_id, optional(d.client_token)});
+}
+
+namespace {
+template <typename Source>
+Result<std::optional<DiskRecord>> LoadDiskFrom(Source& src, const std::string& disk_id) {
+  auto rows = src.Query(
+      std::string("SELECT ") + kDiskColumns + " FROM disks WHERE disk_id = ? AND deleted = 0",
+      {disk_id});
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return std::optional<DiskRecord>();
+  return std::optional<DiskRecord>(DiskFromRow(rows->front()));
+}
+}  // namespace
+
+Result<std::optional<DiskRecord>> LoadDisk(Database& db, const std::string& disk_id) {
+  return LoadDiskFrom(db, disk_id);
+}
+Result<std::optional<DiskRecord>> LoadDisk(Transaction& tx, const std::string& disk_id) {
+  return LoadDiskFrom(tx, disk_id);
 }
 
 }  // namespace cvm::store

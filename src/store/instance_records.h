@@ -42,9 +42,14 @@ struct DiskRecord {
   bool delete_with_instance = true;
   std::string file_path;
   int64_t created_at = 0;
+  bool portable = true;  // an elastic data disk; system disks are not
+  int64_t attached_at = 0;
+  std::string last_instance_id, error_prompt, source_snapshot_id, client_token;
 };
 extern const char* const kDiskColumns;
 DiskRecord DiskFromRow(const Row& row);
 Status InsertDisk(Transaction& tx, const DiskRecord& d);
+Result<std::optional<DiskRecord>> LoadDisk(Database& db, const std::string& disk_id);
+Result<std::optional<DiskRecord>> LoadDisk(Transaction& tx, const std::string& disk_id);
 
 }  // namespace cvm::store

@@ -119,6 +119,31 @@ CREATE TABLE operations (
 CREATE INDEX operations_unfinished ON operations(state, created_at);
 CREATE INDEX operations_by_resource ON operations(resource_id, created_at);
 )sql"},
+      {3, "block storage: disk attributes, snapshots", R"sql(
+ALTER TABLE disks ADD COLUMN portable INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE disks ADD COLUMN attached_at INTEGER NOT NULL DEFAULT 0;  -- orders a VM's disks
+ALTER TABLE disks ADD COLUMN last_instance_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE disks ADD COLUMN error_prompt TEXT NOT NULL DEFAULT '';   -- why the last action failed
+ALTER TABLE disks ADD COLUMN source_snapshot_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE disks ADD COLUMN client_token TEXT;
+CREATE INDEX disks_by_token ON disks(owner_uin, client_token);
+CREATE TABLE snapshots (
+  snapshot_id  TEXT PRIMARY KEY,
+  owner_uin    TEXT NOT NULL,
+  name         TEXT NOT NULL,
+  disk_id      TEXT NOT NULL,
+  disk_usage   TEXT NOT NULL,
+  disk_size_gb INTEGER NOT NULL,
+  zone         TEXT NOT NULL,
+  state        TEXT NOT NULL,        -- CREATING | NORMAL | ROLLBACKING
+  percent      INTEGER NOT NULL DEFAULT 0,
+  file_path    TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  deleted      INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX snapshots_by_owner ON snapshots(owner_uin, deleted);
+CREATE INDEX snapshots_by_disk ON snapshots(disk_id);
+)sql"},
   };
   return kMigrations;
 }

@@ -78,5 +78,48 @@ function makeKey(dir) {
   return { key, pub: fs.readFileSync(key + ".pub", "utf8").trim() };
 }
 
+// One QMP command on an instance's monitor, as an operator would send it (tests only).
+function qmp(d, id, execute, args = {}) {
+  const net = require("node:net");
+  const sock = path.join(d.dataDir, "run/instances", id, "qmp.sock");
+  return new Promise((resolve, reject) => {
+    const c = net.createConnection(sock);
+    let buf = "";
+    let sent = false;
+    c.on("data", (chunk) => {
+      buf += chunk;
+      let nl;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const msg = JSON.parse(buf.slice(0, nl));
+        buf = buf.slice(nl + 1);
+        if (msg.QMP) {
+          c.write(JSON.stringify({ execute: "qmp_capabilities" }) + "\n");
+        } else if (!sent && "return" in msg) {
+          sent = true;
+          c.write(JSON.stringify({ execute, arguments: args }) + "\n");
+        } else if ("return" in msg || "error" in msg) {
+          c.end();
+          return msg.error ? reject(new Error(msg.error.desc)) : resolve(msg.return);
+        }
+      }
+    });
+    c.on("error", reject);
+  });
+}
+
+// Polls DescribeDisks until `pred(disk)` holds for every id.
+async function waitDisks(cbs, ids, pred, timeoutMs = 120000) {
+  const deadline = Date.now() + timeoutMs;
+  let last = [];
+  while (Date.now() < deadline) {
+    last = (await cbs.DescribeDisks({ DiskIds: ids, Limit: 100 })).DiskSet;
+    if (last.length === ids.length && last.every(pred)) return last;
+    await sleep(300);
+  }
+  throw new Error("timeout waiting for disks: " +
+                  JSON.stringify(last.map((x) => [x.DiskId, x.DiskState, x.InstanceId,
+                                                  x.ErrorPrompt])));
+}
+
 module.exports = { startDaemon, tinyImageId, waitState, ssh, uptime, sshPort, qemuPids,
-                   makeKey, sleep, expectCode };
+                   makeKey, sleep, expectCode, qmp, waitDisks };

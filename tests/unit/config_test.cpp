@@ -217,5 +217,51 @@ TEST_F(ConfigFileTest, MissingFileIsAnError) {
   EXPECT_EQ(c.status().code(), err::kInvalidParameterValue);
 }
 
+
+// Disk types grow with size up to their ceiling, as Tencent's formulas do.
+TEST(DefaultConfigTest, StorageTypesFollowThePublishedFormulas) {
+  Config c = DefaultConfig();
+  const StorageTypeConfig* premium = c.FindStorageType("CLOUD_PREMIUM");
+  ASSERT_NE(premium, nullptr);
+  EXPECT_EQ(premium->Iops(10), 1800 + 30 * 10);
+  EXPECT_EQ(premium->Iops(1000), 6000);
+  EXPECT_EQ(premium->ThroughputMBps(100), 140);
+  EXPECT_EQ(premium->ThroughputMBps(1000), 150);
+  const StorageTypeConfig* hssd = c.FindStorageType("CLOUD_HSSD");
+  ASSERT_NE(hssd, nullptr);
+  EXPECT_EQ(hssd->Iops(460), 1800 + 50 * 460);
+  EXPECT_EQ(hssd->ThroughputMBps(460), 350);
+  EXPECT_EQ(hssd->Iops(2000), 50000);
+  const StorageTypeConfig* local = c.FindStorageType("LOCAL_BASIC");
+  ASSERT_NE(local, nullptr);
+  EXPECT_FALSE(local->cloud);
+  EXPECT_EQ(local->Iops(100), 0);  // unthrottled
+  EXPECT_EQ(c.FindStorageType("CLOUD_NOPE"), nullptr);
+}
+
+TEST_F(ConfigFileTest, StorageTypesAndPoolFromTheFile) {
+  auto c = Load(R"(
+storage_capacity_gb = 300
+disk_detach_timeout = 7
+[[storage_types]]
+type = "CLOUD_FAST"
+min_size_gb = 5
+base_iops = 1000
+iops_per_gb = 10
+max_iops = 2000
+base_mbps = 50
+mbps_per_gb = 1
+max_mbps = 80
+)");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->storage_capacity_gb, 300);
+  EXPECT_EQ(c->disk_detach_timeout_seconds, 7);
+  ASSERT_EQ(c->storage_types.size(), 1u);
+  EXPECT_EQ(c->storage_types[0].Iops(50), 1500);
+  EXPECT_EQ(c->storage_types[0].ThroughputMBps(50), 80);
+  ExpectRefused("[[storage_types]]\ntype = \"X\"\nspeed = 1\n", "speed");
+  ExpectRefused("[[storage_types]]\ntype = \"X\"\nmin_size_gb = 0\n", "storage type");
+}
+
 }  // namespace
 }  // namespace cvm

@@ -19,6 +19,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/subprocess.h"
+#include "drivers/qemu/block_devices.h"
 #include "drivers/qemu/qmp_client.h"
 
 namespace cvm::drivers::qemu {
@@ -452,6 +453,59 @@ TEST_F(QemuVmTest, CommandLineShape) {
   bad = s;
   bad.nics[0].mac = "52:54:00:12:34";
   EXPECT_FALSE(BuildQemuArgv(bad).ok());
+}
+
+
+// Disks of a running VM: a throttled hot-plug (twice: idempotent), online growth, a
+// point-in-time copy, and a guest without ACPI hot-plug support (the halting boot sector) that
+// never releases the disk: the unplug gives up with ResourceBusy and the disk stays.
+TEST_F(QemuVmTest, DiskHotplugGrowCopyAndAGuestThatKeepsIt) {
+  VmSpec s = Spec("ins-hotplug", kHaltGuest);
+  ASSERT_TRUE(Start(s).ok());
+  fs::path raw = dir_ / "pattern.raw";
+  {
+    std::ofstream out(raw, std::ios::binary);
+    for (int i = 0; i < (8 << 20) / 4; ++i) out.write(reinterpret_cast<const char*>(&i), 4);
+  }
+  fs::path data = dir_ / "data.qcow2";
+  auto made = RunProcess({"qemu-img", "convert", "-q", "-O", "qcow2", raw.string(), data.string()},
+                         30s);
+  ASSERT_TRUE(made.ok() && made->exit_code == 0);
+  DiskSpec disk{.id = "disk-hp1",
+                .path = data.string(),
+                .throttle = ThrottleLimits{.iops_total = 150, .bps_total = 2 << 20}};
+  ASSERT_TRUE(HotplugDisk(s.run_dir, disk).ok());
+  ASSERT_TRUE(HotplugDisk(s.run_dir, disk).ok());
+  auto present = HasDevice(s.run_dir, "disk-hp1");
+  ASSERT_TRUE(present.ok() && *present);
+  auto limits = ExecuteQmp(s.run_dir, "qom-get",
+                           {{"path", "/objects/tg-disk-hp1"}, {"property", "limits"}});
+  ASSERT_TRUE(limits.ok()) << limits.status().ToString();
+  EXPECT_EQ((*limits)["iops-total"], 150);
+  EXPECT_EQ((*limits)["bps-total"], 2 << 20);
+
+  ASSERT_TRUE(GrowDiskLive(s.run_dir, "disk-hp1", 16 << 20).ok());
+  ASSERT_TRUE(GrowDiskLive(s.run_dir, "disk-hp1", 12 << 20).ok());  // never shrinks
+  auto size = LiveDiskSize(s.run_dir, "disk-hp1");
+  ASSERT_TRUE(size.ok());
+  EXPECT_EQ(*size, 16 << 20);
+
+  fs::path copy = dir_ / "copy.qcow2";
+  made = RunProcess({"qemu-img", "create", "-q", "-f", "qcow2", copy.string(),
+                     std::to_string(*size)},
+                    30s);
+  ASSERT_TRUE(made.ok() && made->exit_code == 0);
+  Status copied = CopyDiskLive(s.run_dir, "disk-hp1", copy, 60s);
+  ASSERT_TRUE(copied.ok()) << copied.ToString();
+  auto same = RunProcess({"qemu-img", "compare", "-U", data.string(), copy.string()}, 30s);
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(same->exit_code, 0) << same->stdout_data << same->stderr_data;
+
+  Status unplug = HotUnplugDisk(s.run_dir, "disk-hp1", 1500ms);
+  EXPECT_EQ(unplug.code(), "ResourceBusy");
+  present = HasDevice(s.run_dir, "disk-hp1");
+  ASSERT_TRUE(present.ok());
+  EXPECT_TRUE(*present);
 }
 
 }  // namespace

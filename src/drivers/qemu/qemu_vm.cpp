@@ -126,11 +126,11 @@ std::string QmpArg(const fs::path& run_dir) {
 }
 
 Status ValidateDisk(const DiskSpec& d, std::string_view what) {
-  if (!IsQemuId(d.id, kMaxNodeName - 6)) {  // 6 = strlen("drive-")
+  if (!IsQemuId(d.id, kMaxNodeName - 9)) {  // 9 = strlen("throttle-")
     return BadSpec(
         fmt::format("{} id '{}' is not a valid QEMU id (letter first, [A-Za-z0-9._-], "
                     "at most {} chars)",
-                    what, d.id, kMaxNodeName - 6));
+                    what, d.id, kMaxNodeName - 9));
   }
   if (d.path.empty() || HasControlChar(d.path)) {
     return BadSpec(fmt::format("{} {}: bad path", what, d.id));
@@ -196,23 +196,11 @@ bool SandboxSupported(const std::string& qemu_binary) {
 }
 
 void AppendDisk(std::vector<std::string>& argv, const DiskSpec& d, std::optional<int> bootindex) {
-  json file = {{"driver", "file"},
-               {"filename", d.path},
-               {"node-name", DiskFileNodeName(d.id)},
-               {"read-only", d.read_only}};
-  json fmt_node = {{"driver", d.format},
-                   {"node-name", DiskFormatNodeName(d.id)},
-                   {"read-only", d.read_only},
-                   {"file", file}};
-  // Guests' TRIM returns space to the pool file.
-  if (!d.read_only) fmt_node["discard"] = "unmap";
-  json dev = {{"driver", "virtio-blk-pci"},
-              {"id", d.id},
-              {"drive", DiskFormatNodeName(d.id)},
-              {"serial", d.serial.empty() ? d.id : d.serial}};
+  json dev = DiskDeviceJson(d);
   if (bootindex) dev["bootindex"] = *bootindex;
   // JSON syntax: file names never need QEMU's ",," escaping.
-  argv.insert(argv.end(), {"-blockdev", fmt_node.dump(), "-device", dev.dump()});
+  if (d.throttle) argv.insert(argv.end(), {"-object", DiskThrottleGroupJson(d).dump()});
+  argv.insert(argv.end(), {"-blockdev", DiskBlockdevJson(d).dump(), "-device", dev.dump()});
 }
 
 std::vector<std::string> BuildArgv(const VmSpec& spec, const fs::path& run_dir, bool sandbox) {
@@ -416,6 +404,44 @@ Status KillLocked(const fs::path& run_dir, milliseconds grace);
 
 std::string DiskFormatNodeName(const std::string& disk_id) { return "drive-" + disk_id; }
 std::string DiskFileNodeName(const std::string& disk_id) { return "file-" + disk_id; }
+std::string DiskThrottleNodeName(const std::string& disk_id) { return "throttle-" + disk_id; }
+std::string DiskThrottleGroupName(const std::string& disk_id) { return "tg-" + disk_id; }
+std::string DiskDeviceNodeName(const DiskSpec& d) {
+  return d.throttle ? DiskThrottleNodeName(d.id) : DiskFormatNodeName(d.id);
+}
+
+json DiskBlockdevJson(const DiskSpec& d) {
+  json file = {{"driver", "file"},
+               {"filename", d.path},
+               {"node-name", DiskFileNodeName(d.id)},
+               {"read-only", d.read_only}};
+  json fmt_node = {{"driver", d.format},
+                   {"node-name", DiskFormatNodeName(d.id)},
+                   {"read-only", d.read_only},
+                   {"file", file}};
+  // Guests' TRIM returns space to the pool file.
+  if (!d.read_only) fmt_node["discard"] = "unmap";
+  if (!d.throttle) return fmt_node;
+  return {{"driver", "throttle"},
+          {"node-name", DiskThrottleNodeName(d.id)},
+          {"throttle-group", DiskThrottleGroupName(d.id)},
+          {"read-only", d.read_only},
+          {"file", fmt_node}};
+}
+
+json DiskThrottleGroupJson(const DiskSpec& d) {
+  json limits = json::object();
+  if (d.throttle->iops_total > 0) limits["iops-total"] = d.throttle->iops_total;
+  if (d.throttle->bps_total > 0) limits["bps-total"] = d.throttle->bps_total;
+  return {{"qom-type", "throttle-group"}, {"id", DiskThrottleGroupName(d.id)}, {"limits", limits}};
+}
+
+json DiskDeviceJson(const DiskSpec& d) {
+  return {{"driver", "virtio-blk-pci"},
+          {"id", d.id},
+          {"drive", DiskDeviceNodeName(d)},
+          {"serial", d.serial.empty() ? d.id : d.serial}};
+}
 
 fs::path PidfilePath(const fs::path& run_dir) { return run_dir / "qemu.pid"; }
 fs::path QmpSocketPath(const fs::path& run_dir) { return run_dir / "qmp.sock"; }

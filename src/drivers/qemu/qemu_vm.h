@@ -35,6 +35,12 @@
 
 namespace cvm::drivers::qemu {
 
+// I/O limits of one disk, enforced by a QEMU throttle group of its own. Zero: unlimited.
+struct ThrottleLimits {
+  int64_t iops_total = 0;
+  int64_t bps_total = 0;
+};
+
 struct DiskSpec {
   std::string id;    // e.g. "disk-abc123"; QEMU device id. Letters, digits, '-', '_', '.'
   std::string path;  // image file
@@ -42,12 +48,23 @@ struct DiskSpec {
   bool read_only = false;
   std::string serial;  // virtio serial (max 20 bytes), defaults to id; guest sees
                        // /dev/disk/by-id/virtio-<serial>
-  // Later: throttle limits (iops/bps) through a throttle group.
+  // With limits, the device sits on a throttle filter node ("throttle-<id>", group "tg-<id>")
+  // above the format node, so the limits can change later without re-plugging.
+  std::optional<ThrottleLimits> throttle;
 };
 
 // Block-layer node names derived from the disk id, so hot-plug/unplug can find them.
-std::string DiskFormatNodeName(const std::string& disk_id);  // "drive-<id>", the device's drive
-std::string DiskFileNodeName(const std::string& disk_id);    // "file-<id>", the protocol node
+std::string DiskFormatNodeName(const std::string& disk_id);     // "drive-<id>", the image format
+std::string DiskFileNodeName(const std::string& disk_id);       // "file-<id>", the protocol node
+std::string DiskThrottleNodeName(const std::string& disk_id);   // "throttle-<id>"
+std::string DiskThrottleGroupName(const std::string& disk_id);  // "tg-<id>"
+// The node the virtio device is attached to: the throttle node when limited, else the format.
+std::string DiskDeviceNodeName(const DiskSpec& d);
+// The QMP/-blockdev, -object and -device definitions of a disk (one tree, one device), shared by
+// the command line and hot-plug so both build the same topology.
+nlohmann::json DiskBlockdevJson(const DiskSpec& d);
+nlohmann::json DiskThrottleGroupJson(const DiskSpec& d);  // requires d.throttle
+nlohmann::json DiskDeviceJson(const DiskSpec& d);
 
 struct NicSpec {
   std::string tap_ifname;  // existing tap device (in the daemon's namespace for now)

@@ -11,6 +11,7 @@
 #include "services/cvm/instance_rules.h"
 #include "services/filters.h"
 #include "services/service_deps.h"
+#include "services/storage_rules.h"
 #include "store/instance_records.h"
 
 namespace cvm::services {
@@ -20,9 +21,6 @@ using nlohmann::json;
 using store::InstanceRecord;
 
 constexpr size_t kMaxBatch = 100;
-const std::set<std::string> kSystemDiskTypes = {"LOCAL_BASIC", "LOCAL_SSD",     "CLOUD_BASIC",
-                                                "CLOUD_SSD",   "CLOUD_PREMIUM", "CLOUD_BSSD",
-                                                "CLOUD_HSSD",  "CLOUD_TSSD"};
 
 int MemoryGiB(int mib) { return (mib + 1023) / 1024; }
 
@@ -118,6 +116,43 @@ Status CheckImageFitsType(const ImageRow& image, int memory_mib) {
   return Status::Ok();
 }
 
+// RunInstances' DataDisks as records to insert per instance (ids, zone and owner filled later).
+Result<std::vector<store::DiskRecord>> ParseDataDisks(const json& p, const Config& config) {
+  std::vector<store::DiskRecord> out;
+  if (!p.contains("DataDisks")) return out;
+  if (p["DataDisks"].size() > static_cast<size_t>(config.max_data_disks_per_instance)) {
+    return Status("LimitExceeded.InstanceAttachedDisk",
+                  "At most " + std::to_string(config.max_data_disks_per_instance) +
+                      " data disks per instance.");
+  }
+  for (const auto& dd : p["DataDisks"]) {
+    store::DiskRecord d;
+    d.disk_type = dd.value("DiskType", "CLOUD_PREMIUM");
+    auto type = FindDiskType(config, d.disk_type, "DATA_DISK");
+    if (!type.ok()) return type.status();
+    d.size_gb = dd.value("DiskSize", int64_t{0});
+    CVM_RETURN_IF_ERROR(CheckDiskSize(**type, d.size_gb, "DataDisks.DiskSize"));
+    if (dd.value("Encrypt", false) || dd.contains("KmsKeyId")) {
+      return Status(err::kInvalidParameterValue, "Disk encryption is not offered here.");
+    }
+    d.name = dd.value("DiskName", "");
+    if (d.name.size() > 60) {
+      return Status(err::kInvalidParameterValue, "DataDisks.DiskName is at most 60 bytes.");
+    }
+    d.source_snapshot_id = dd.value("SnapshotId", "");
+    if (!d.source_snapshot_id.empty() && !IsWellFormedId("snap", d.source_snapshot_id)) {
+      return Status(
+          err::kInvalidParameterValue,
+          "DataDisks.SnapshotId `" + d.source_snapshot_id.substr(0, 32) + "` is malformed.");
+    }
+    d.delete_with_instance = dd.value("DeleteWithInstance", true);
+    d.usage = "DATA_DISK";
+    d.state = "ATTACHED";
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
 Result<ImageRow> FindUsableImage(store::Transaction& tx, const api::RequestContext& ctx,
                                  const std::string& image_id) {
   if (!IsWellFormedId("img", image_id)) {
@@ -197,12 +232,19 @@ std::string NewMac() {
   return buf;
 }
 
+// An instance's disks as DescribeInstances shows them.
+struct InstanceDisks {
+  json system = {{"DiskType", ""}, {"DiskId", ""}, {"DiskSize", 0}};
+  json data = json::array();
+};
+
 json InstanceJson(const InstanceRecord& i, const store::Database& /*db*/,
-                  const std::map<std::string, std::pair<std::string, int64_t>>& sys_disks,
+                  const std::map<std::string, InstanceDisks>& disks,
                   const std::map<std::string, std::string>& os_names,
                   const std::map<std::string, std::string>& default_users) {
-  auto disk = sys_disks.count(i.instance_id) ? sys_disks.at(i.instance_id)
-                                             : std::pair<std::string, int64_t>{"", 0};
+  static const InstanceDisks kNone;
+  auto it = disks.find(i.instance_id);
+  const InstanceDisks& disk = it == disks.end() ? kNone : it->second;
   json private_ips = i.private_ip.empty() ? json::array() : json::array({i.private_ip});
   return json{
       {"Placement", {{"Zone", i.zone}, {"ProjectId", 0}}},
@@ -213,9 +255,8 @@ json InstanceJson(const InstanceRecord& i, const store::Database& /*db*/,
       {"RestrictState", "NORMAL"},
       {"InstanceName", i.name},
       {"InstanceChargeType", "POSTPAID_BY_HOUR"},
-      {"SystemDisk",
-       {{"DiskType", "CLOUD_PREMIUM"}, {"DiskId", disk.first}, {"DiskSize", disk.second}}},
-      {"DataDisks", json::array()},
+      {"SystemDisk", disk.system},
+      {"DataDisks", disk.data},
       {"PrivateIpAddresses", private_ips},
       {"PublicIpAddresses", nullptr},
       {"InternetAccessible",
@@ -302,16 +343,11 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
     if (p.contains("SystemDisk")) {
       disk_type = p["SystemDisk"].value("DiskType", disk_type);
       disk_size = p["SystemDisk"].value("DiskSize", int64_t{-1});
-      if (!kSystemDiskTypes.count(disk_type)) {
-        return Status(err::kInvalidParameterValue,
-                      "SystemDisk.DiskType `" + disk_type.substr(0, 32) + "` is not supported.");
-      }
     }
-    if (p.contains("DataDisks") && !p["DataDisks"].empty()) {
-      return Status(err::kUnsupportedOperation,
-                    "DataDisks on RunInstances are not supported yet; create and attach disks "
-                    "with CreateDisks/AttachDisks once block storage lands.");
-    }
+    auto system_type = FindDiskType(config, disk_type, "SYSTEM_DISK");
+    if (!system_type.ok()) return system_type.status();
+    auto data_disks = ParseDataDisks(p, config);
+    if (!data_disks.ok()) return data_disks.status();
     bool dry_run = p.value("DryRun", false);
 
     std::vector<std::string> ids, ops;
@@ -336,13 +372,31 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
                       "SystemDisk.DiskSize must be at least " + std::to_string(image->size_gb) +
                           " GiB, the size of image " + image->image_id + ".");
       }
-      if (size > 16384) {
-        return Status(err::kInvalidParameterValue, "SystemDisk.DiskSize is at most 16384 GiB.");
+      CVM_RETURN_IF_ERROR(CheckDiskSize(**system_type, size, "SystemDisk.DiskSize"));
+      for (auto& dd : *data_disks) {
+        if (dd.source_snapshot_id.empty()) continue;
+        auto snap = tx.Query(
+            "SELECT disk_size_gb FROM snapshots WHERE snapshot_id = ? AND owner_uin = ? AND "
+            "state = 'NORMAL' AND deleted = 0",
+            {dd.source_snapshot_id, ctx.owner_uin});
+        if (!snap.ok()) return snap.status();
+        if (snap->empty()) {
+          return Status("InvalidSnapshotId.NotFound",
+                        "The snapshot " + dd.source_snapshot_id + " does not exist.");
+        }
+        if (dd.size_gb < snap->front().Int(0)) {
+          return Status(err::kInvalidParameterValue,
+                        "DataDisks.DiskSize must be at least the snapshot's " +
+                            std::to_string(snap->front().Int(0)) + " GiB.");
+        }
       }
       auto login = ParseLoginSettings(tx, ctx, p);
       if (!login.ok()) return login.status();
       CVM_RETURN_IF_ERROR(CheckCapacity(tx, engine, static_cast<int>(count) * type->cpu,
                                         static_cast<int>(count) * type->memory_mib));
+      int64_t data_gb = 0;
+      for (const auto& dd : *data_disks) data_gb += dd.size_gb;
+      CVM_RETURN_IF_ERROR(CheckStorageCapacity(tx, engine, count * (size + data_gb)));
       if (dry_run) {
         return Status(err::kDryRunOperation, "The request would have succeeded (DryRun).");
       }
@@ -383,7 +437,21 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
         d.image_id = image->image_id;
         d.file_path = engine.DiskPath(d.disk_id).string();
         d.created_at = now;
+        d.portable = false;
         CVM_RETURN_IF_ERROR(store::InsertDisk(tx, d));
+        // Data disks are recorded attached; the launch makes their files and boots with them.
+        for (size_t n = 0; n < data_disks->size(); ++n) {
+          store::DiskRecord dd = (*data_disks)[n];
+          dd.disk_id = NewResourceId("disk");
+          dd.owner_uin = ctx.owner_uin;
+          if (dd.name.empty()) dd.name = r.name + "-data" + std::to_string(n);
+          dd.zone = zone;
+          dd.instance_id = r.instance_id;
+          dd.attached_at = now * 1000 + static_cast<int64_t>(n);
+          dd.file_path = engine.DiskPath(dd.disk_id).string();
+          dd.created_at = now;
+          CVM_RETURN_IF_ERROR(store::InsertDisk(tx, dd));
+        }
         auto op = engine::RecordOperation(tx, ctx, engine::op::kLaunch, r.instance_id);
         if (!op.ok()) return op.status();
         ids.push_back(r.instance_id);
@@ -449,7 +517,7 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
         // The page's system disks and images in one query each (not one per row): the ids go in
         // as one JSON array, so each statement is prepared once whatever the page size. The
         // first row per instance wins, in index order, as a per-instance lookup would return.
-        std::map<std::string, std::pair<std::string, int64_t>> sys_disks;
+        std::map<std::string, InstanceDisks> disks;
         std::map<std::string, std::string> os_names, users;
         if (!page.empty()) {
           json instance_ids = json::array(), image_ids = json::array();
@@ -459,12 +527,23 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
             if (seen_images.insert(i.image_id).second) image_ids.push_back(i.image_id);
           }
           auto d = db.Query(
-              "SELECT instance_id, disk_id, size_gb FROM disks WHERE instance_id IN "
-              "(SELECT value FROM json_each(?)) AND usage = 'SYSTEM_DISK' AND deleted = 0 "
-              "ORDER BY instance_id, rowid",
+              "SELECT instance_id, disk_id, size_gb, usage, disk_type, delete_with_instance "
+              "FROM disks WHERE instance_id IN (SELECT value FROM json_each(?)) AND deleted = 0 "
+              "ORDER BY instance_id, attached_at, rowid",
               {instance_ids.dump()});
           if (d.ok()) {
-            for (const auto& r : *d) sys_disks.emplace(r.Str(0), std::pair{r.Str(1), r.Int(2)});
+            for (const auto& r : *d) {
+              auto& entry = disks[r.Str(0)];
+              json disk = {{"DiskType", r.Str(4)}, {"DiskId", r.Str(1)}, {"DiskSize", r.Int(2)}};
+              if (r.Str(3) == "SYSTEM_DISK") {
+                entry.system = std::move(disk);
+              } else {
+                disk["DeleteWithInstance"] = r.Int(5) != 0;
+                disk["Encrypt"] = false;
+                disk["ThroughputPerformance"] = 0;
+                entry.data.push_back(std::move(disk));
+              }
+            }
           }
           auto img = db.Query(
               "SELECT image_id, os_name, default_user FROM images WHERE image_id IN "
@@ -477,7 +556,7 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
           }
         }
         json set = json::array();
-        for (const auto& i : page) set.push_back(InstanceJson(i, db, sys_disks, os_names, users));
+        for (const auto& i : page) set.push_back(InstanceJson(i, db, disks, os_names, users));
         return json{{"TotalCount", (*total)[0].Int(0)}, {"InstanceSet", std::move(set)}};
       });
 
@@ -690,6 +769,83 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
                ctx.request_id, inst.instance_id});
         });
         if (!st.ok()) return st;
+        return json::object();
+      });
+
+  // Grows the system disk or one data disk of an instance: while it is stopped, or online
+  // (ResizeOnline) while it runs; the guest sees the new size at once, its file system grows
+  // at the next boot (tiny image, cloud-init growpart) or with resize2fs in the guest.
+  router.Register(
+      "ResizeInstanceDisks", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
+        const bool system = p.contains("SystemDisk");
+        const bool data = p.contains("DataDisks") && !p["DataDisks"].empty();
+        if (!system && !data) {
+          return Status("MissingParameter.AtLeastOne", "Give SystemDisk or DataDisks.");
+        }
+        if (system && data) {
+          return Status(err::kInvalidParameterCombination,
+                        "SystemDisk and DataDisks cannot be resized in one call.");
+        }
+        if (data && p["DataDisks"].size() > 1) {
+          return Status(err::kInvalidParameterValue, "One data disk per call.");
+        }
+        const json& want = system ? p["SystemDisk"] : p["DataDisks"][0];
+        if (!want.contains("DiskSize")) {
+          return Status(err::kMissingParameter, "DiskSize is required.");
+        }
+        const int64_t size = want["DiskSize"].get<int64_t>();
+        const std::string disk_id = want.value("DiskId", "");
+        if (data) CVM_RETURN_IF_ERROR(CheckDiskIdFormat(disk_id));
+        auto ids =
+            InstanceIdsParam(json{{"InstanceIds", {p.value("InstanceId", "")}}}, "InstanceIds");
+        if (!ids.ok()) return ids.status();
+        const bool online = p.value("ResizeOnline", false);
+        std::string op_id;
+        Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
+          auto insts = LoadOwned(tx, ctx, *ids);
+          if (!insts.ok()) return insts.status();
+          const auto& inst = insts->front();
+          if (inst.state != "STOPPED" && !(inst.state == "RUNNING" && online)) {
+            return Status(WrongStateCode(inst.state),
+                          "The instance is " + inst.state +
+                              "; resize while it is STOPPED, or online with ResizeOnline.");
+          }
+          CVM_RETURN_IF_ERROR(CheckNotBusy(inst));
+          auto rows = tx.Query(
+              std::string("SELECT ") + store::kDiskColumns +
+                  " FROM disks WHERE instance_id = ? AND deleted = 0 AND " +
+                  (system ? "usage = 'SYSTEM_DISK'" : "usage = 'DATA_DISK' AND disk_id = ?"),
+              system ? std::vector<store::Value>{inst.instance_id}
+                     : std::vector<store::Value>{inst.instance_id, disk_id});
+          if (!rows.ok()) return rows.status();
+          if (rows->empty()) {
+            return Status("UnsupportedOperation.InvalidDataDisk",
+                          "Disk " + disk_id + " is not a data disk of " + inst.instance_id + ".");
+          }
+          auto disk = store::DiskFromRow(rows->front());
+          if (disk.state != "ATTACHED") {
+            return Status("InvalidDisk.Busy",
+                          "Disk " + disk.disk_id + " is busy (" + disk.state + ").");
+          }
+          if (size <= disk.size_gb) {
+            return Status(err::kInvalidParameterValue, "DiskSize must be larger than the current " +
+                                                           std::to_string(disk.size_gb) +
+                                                           " GiB; disks never shrink.");
+          }
+          auto type = FindDiskType(config, disk.disk_type, disk.usage);
+          if (!type.ok()) return type.status();
+          CVM_RETURN_IF_ERROR(CheckDiskSize(**type, size, "DiskSize"));
+          CVM_RETURN_IF_ERROR(CheckStorageCapacity(tx, engine, size - disk.size_gb));
+          CVM_RETURN_IF_ERROR(
+              tx.Exec("UPDATE disks SET state = 'EXPANDING' WHERE disk_id = ?", {disk.disk_id}));
+          auto op = engine::RecordOperation(tx, ctx, engine::op::kResizeDisk, disk.disk_id,
+                                            {{"DiskSize", size}});
+          if (!op.ok()) return op.status();
+          op_id = *op;
+          return Status::Ok();
+        });
+        if (!st.ok()) return st;
+        engine.Submit(op_id);
         return json::object();
       });
 

@@ -1,0 +1,48 @@
+#include "cli/cli_support.h"
+
+#include "common/error_codes.h"
+
+namespace cvm::cli {
+
+using nlohmann::json;
+
+std::string Str(const json& obj, const char* key) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+// Every item of a paged Describe action's `set_name`, following Offset/Limit to the end.
+Result<json> DescribeAll(ApiClient& client, const std::string& action, json params,
+                         const std::string& set_name) {
+  json all = json::array();
+  for (int64_t offset = 0;;) {
+    params["Offset"] = offset;
+    params["Limit"] = 100;
+    auto r = client.Call(action, params);
+    if (!r.ok()) return r.status();
+    auto set = r->find(set_name);
+    if (set == r->end() || !set->is_array() || set->empty()) break;
+    for (auto& item : *set) all.push_back(std::move(item));
+    offset += static_cast<int64_t>(set->size());
+    if (offset >= r->value("TotalCount", int64_t{0})) break;
+  }
+  return all;
+}
+
+Status TimedOut(const std::string& what, double seconds) {
+  return Status(
+      err::kFailedOperation,
+      "timed out after " + std::to_string(static_cast<int>(seconds)) + " s waiting for " + what);
+}
+
+Result<std::string> DefaultZone(ApiClient& client) {
+  auto r = client.Call("DescribeZones", json::object());
+  if (!r.ok()) return r.status();
+  for (const auto& z : r->value("ZoneSet", json::array())) {
+    if (Str(z, "ZoneState") == "AVAILABLE") return Str(z, "Zone");
+  }
+  return Status("InvalidParameterValue.ZoneNotSupported",
+                "the region offers no available zone; give one with --zone");
+}
+
+}  // namespace cvm::cli

@@ -1,0 +1,257 @@
+// Disk operations: attach, detach, grow, snapshot and roll back. Each runs under the lock of the
+// instance the disk belongs to, so it never races that instance's start or stop, and each step
+// checks what is already true, so an interrupted operation is simply run again at restart.
+#include <spdlog/spdlog.h>
+#include <sys/statvfs.h>
+
+#include "common/error_codes.h"
+#include "common/subprocess.h"
+#include "common/time_format.h"
+#include "drivers/qemu/block_devices.h"
+#include "engine/engine.h"
+
+namespace cvm::engine {
+
+namespace fs = std::filesystem;
+namespace qemu = drivers::qemu;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr int64_t kGiB = int64_t{1} << 30;
+
+Status RunQemuImg(std::vector<std::string> args, std::chrono::seconds timeout = 600s) {
+  args.insert(args.begin(), "qemu-img");
+  auto r = RunProcess(args, timeout);
+  if (!r.ok()) return r.status();
+  if (r->exit_code != 0) {
+    return Status(err::kInternalError, args[1] + " failed: " + r->stderr_data.substr(0, 300));
+  }
+  return Status::Ok();
+}
+
+Result<int64_t> VirtualSize(const fs::path& file) {
+  auto r = RunProcess({"qemu-img", "info", "--output=json", "-U", file.string()}, 30s);
+  if (!r.ok()) return r.status();
+  auto info = nlohmann::json::parse(r->stdout_data, nullptr, false);
+  if (r->exit_code != 0 || info.is_discarded()) {
+    return Status(err::kInternalError, "qemu-img info " + file.string() + ": " + r->stderr_data);
+  }
+  return info.value("virtual-size", int64_t{0});
+}
+
+// Replaces `dest` by `tmp` atomically; a crash leaves one or the other, never half of one.
+Status PlaceFile(const fs::path& tmp, const fs::path& dest) {
+  std::error_code ec;
+  fs::rename(tmp, dest, ec);
+  if (ec) return Status(err::kInternalError, "cannot place " + dest.string() + ": " + ec.message());
+  return Status::Ok();
+}
+
+fs::path TmpPath(const fs::path& p) {
+  fs::path tmp = p;
+  tmp += ".tmp";
+  return tmp;
+}
+
+bool VmRuns(const fs::path& run_dir) {
+  auto s = qemu::InspectVm(run_dir);
+  return s.ok() && s->running;
+}
+
+}  // namespace
+
+int64_t Engine::StorageCapacityGb() const {
+  if (config_.storage_capacity_gb > 0) return config_.storage_capacity_gb;
+  struct statvfs fs_info {};
+  if (::statvfs((options_.data_dir / "disks").c_str(), &fs_info) != 0) return 0;
+  return static_cast<int64_t>(fs_info.f_blocks) * static_cast<int64_t>(fs_info.f_frsize) / kGiB;
+}
+
+Status Engine::CreateDiskFile(const std::string& disk_id, int64_t size_gb,
+                              const std::string& snapshot_id) {
+  fs::path disk = DiskPath(disk_id);
+  fs::path tmp = TmpPath(disk);
+  Status st;
+  if (snapshot_id.empty()) {
+    st = RunQemuImg({"create", "-q", "-f", "qcow2", tmp.string(), std::to_string(size_gb) + "G"});
+  } else {
+    st = RunQemuImg(
+        {"convert", "-q", "-O", "qcow2", SnapshotPath(snapshot_id).string(), tmp.string()});
+    auto size = st.ok() ? VirtualSize(tmp) : Result<int64_t>(st);
+    if (size.ok() && *size < size_gb * kGiB) {
+      st = RunQemuImg({"resize", "-q", "-f", "qcow2", tmp.string(), std::to_string(size_gb) + "G"});
+    } else if (!size.ok()) {
+      st = size.status();
+    }
+  }
+  if (!st.ok()) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    return st;
+  }
+  return PlaceFile(tmp, disk);
+}
+
+qemu::DiskSpec Engine::DiskSpecFor(const std::string& disk_id, const std::string& disk_type,
+                                   int64_t size_gb) const {
+  qemu::DiskSpec spec{.id = disk_id, .path = DiskPath(disk_id).string(), .serial = disk_id};
+  // Every disk gets its throttle node, limited or not, so all share one topology.
+  qemu::ThrottleLimits limits;
+  if (const StorageTypeConfig* st = config_.FindStorageType(disk_type)) {
+    limits.iops_total = st->Iops(size_gb);
+    limits.bps_total = st->ThroughputMBps(size_gb) * (int64_t{1} << 20);
+  }
+  spec.throttle = limits;
+  return spec;
+}
+
+Result<std::vector<qemu::DiskSpec>> Engine::DataDiskSpecs(const std::string& instance_id) {
+  auto rows = db_.Query(
+      "SELECT disk_id, disk_type, size_gb FROM disks WHERE instance_id = ? AND "
+      "usage = 'DATA_DISK' AND deleted = 0 ORDER BY attached_at, disk_id",
+      {instance_id});
+  if (!rows.ok()) return rows.status();
+  std::vector<qemu::DiskSpec> specs;
+  for (const auto& r : *rows) specs.push_back(DiskSpecFor(r.Str(0), r.Str(1), r.Int(2)));
+  return specs;
+}
+
+void Engine::ExecuteDiskOperation(const OperationRecord& op) {
+  auto fail_missing = [&] {
+    (void)store::WithTransaction(db_, [&](store::Transaction& tx) {
+      return tx.Exec(
+          "UPDATE operations SET state='FAILED', error_code='InvalidDiskId.NotFound', "
+          "updated_at=? WHERE operation_id=?",
+          {NowUnix(), op.operation_id});
+    });
+  };
+  auto first = store::LoadDisk(db_, op.resource_id);
+  if (!first.ok() || !first->has_value()) return fail_missing();
+  const std::string owner =
+      (*first)->instance_id.empty() ? (*first)->disk_id : (*first)->instance_id;
+  std::lock_guard lock(InstanceLock(owner));
+  auto loaded = store::LoadDisk(db_, op.resource_id);  // as it is now that we hold the lock
+  if (!loaded.ok() || !loaded->has_value()) return fail_missing();
+  const store::DiskRecord disk = **loaded;
+  (void)store::WithTransaction(db_, [&](store::Transaction& tx) {
+    return tx.Exec("UPDATE operations SET state='RUNNING', updated_at=? WHERE operation_id=?",
+                   {NowUnix(), op.operation_id});
+  });
+  spdlog::info("engine: {} {} ({})", op.action, disk.disk_id, op.request_id);
+  Status st = RunDiskOperation(op, disk);
+  if (!st.ok()) spdlog::warn("engine: {} {} failed: {}", op.action, disk.disk_id, st.ToString());
+
+  const std::string at_rest = disk.instance_id.empty() ? "UNATTACHED" : "ATTACHED";
+  const std::string prompt = st.ok() ? std::string() : st.message();
+  const std::string snapshot_id = op.args.value("SnapshotId", "");
+  (void)store::WithTransaction(db_, [&](store::Transaction& tx) -> Status {
+    CVM_RETURN_IF_ERROR(
+        tx.Exec("UPDATE operations SET state=?, error_code=?, error_message=?, updated_at=? "
+                "WHERE operation_id=?",
+                {std::string(st.ok() ? "SUCCESS" : "FAILED"), st.code(), st.message(), NowUnix(),
+                 op.operation_id}));
+    const std::string& a = op.action;
+    if (a == op::kAttachDisk && !st.ok()) {
+      return tx.Exec(
+          "UPDATE disks SET state='UNATTACHED', instance_id=NULL, attached_at=0, error_prompt=? "
+          "WHERE disk_id=?",
+          {prompt, disk.disk_id});
+    }
+    if (a == op::kDetachDisk && st.ok()) {
+      return tx.Exec(
+          "UPDATE disks SET state='UNATTACHED', instance_id=NULL, attached_at=0, "
+          "last_instance_id=?, error_prompt='' WHERE disk_id=?",
+          {disk.instance_id, disk.disk_id});
+    }
+    if (a == op::kResizeDisk && st.ok()) {
+      CVM_RETURN_IF_ERROR(tx.Exec("UPDATE disks SET size_gb=? WHERE disk_id=?",
+                                  {op.args.value("DiskSize", disk.size_gb), disk.disk_id}));
+    }
+    if (a == op::kCreateSnapshot) {
+      CVM_RETURN_IF_ERROR(
+          st.ok() ? tx.Exec("UPDATE snapshots SET state='NORMAL', percent=100 WHERE snapshot_id=?",
+                            {snapshot_id})
+                  : tx.Exec("UPDATE snapshots SET deleted=1 WHERE snapshot_id=?", {snapshot_id}));
+    }
+    if (a == op::kApplySnapshot) {
+      CVM_RETURN_IF_ERROR(
+          tx.Exec("UPDATE snapshots SET state='NORMAL' WHERE snapshot_id=?", {snapshot_id}));
+    }
+    return tx.Exec("UPDATE disks SET state=?, error_prompt=? WHERE disk_id=?",
+                   {at_rest, prompt, disk.disk_id});
+  });
+  if (op.action == op::kCreateSnapshot && !st.ok()) {
+    std::error_code ec;
+    fs::remove(SnapshotPath(snapshot_id), ec);
+  }
+}
+
+Status Engine::RunDiskOperation(const OperationRecord& op, const store::DiskRecord& disk) {
+  const std::string& a = op.action;
+  const fs::path run = disk.instance_id.empty() ? fs::path() : RunDir(disk.instance_id);
+  // A disk of a stopped instance is changed in its file; the next boot plugs it as it is.
+  const bool live = !disk.instance_id.empty() && VmRuns(run);
+  const fs::path file = DiskPath(disk.disk_id);
+
+  if (a == op::kAttachDisk) {
+    if (!live) return Status::Ok();
+    return qemu::HotplugDisk(run, DiskSpecFor(disk.disk_id, disk.disk_type, disk.size_gb));
+  }
+  if (a == op::kDetachDisk) {
+    if (!live) return Status::Ok();
+    return qemu::HotUnplugDisk(run, disk.disk_id, options_.detach_timeout);
+  }
+  if (a == op::kResizeDisk) {
+    const int64_t bytes = op.args.value("DiskSize", disk.size_gb) * kGiB;
+    if (live) return qemu::GrowDiskLive(run, disk.disk_id, bytes);
+    auto size = VirtualSize(file);
+    if (!size.ok()) return size.status();
+    if (*size >= bytes) return Status::Ok();
+    return RunQemuImg({"resize", "-q", "-f", "qcow2", file.string(), std::to_string(bytes)});
+  }
+  if (a == op::kCreateSnapshot) {
+    fs::path target = SnapshotPath(op.args.value("SnapshotId", ""));
+    if (fs::exists(target)) return Status::Ok();
+    fs::path tmp = TmpPath(target);
+    if (live) {
+      // Point-in-time while the guest writes on: QEMU copies the disk as of the job's start.
+      auto size = qemu::LiveDiskSize(run, disk.disk_id);
+      if (!size.ok()) return size.status();
+      CVM_RETURN_IF_ERROR(
+          RunQemuImg({"create", "-q", "-f", "qcow2", tmp.string(), std::to_string(*size)}));
+      Status copied = qemu::CopyDiskLive(run, disk.disk_id, tmp, 30min);
+      if (!copied.ok()) {
+        std::error_code ec;
+        fs::remove(tmp, ec);
+        return copied;
+      }
+    } else {
+      // Flattened: a snapshot never depends on the image a system disk was made from.
+      CVM_RETURN_IF_ERROR(
+          RunQemuImg({"convert", "-q", "-O", "qcow2", file.string(), tmp.string()}, 30min));
+    }
+    return PlaceFile(tmp, target);
+  }
+  if (a == op::kApplySnapshot) {
+    if (live) {
+      return Status("UnsupportedOperation.InstanceNotStopped",
+                    "Instance " + disk.instance_id + " runs; stop it to roll its disk back.");
+    }
+    fs::path tmp = TmpPath(file);
+    CVM_RETURN_IF_ERROR(
+        RunQemuImg({"convert", "-q", "-O", "qcow2",
+                    SnapshotPath(op.args.value("SnapshotId", "")).string(), tmp.string()},
+                   30min));
+    auto size = VirtualSize(tmp);
+    if (!size.ok()) return size.status();
+    if (*size < disk.size_gb * kGiB) {  // the disk grew after the snapshot: it keeps its size
+      CVM_RETURN_IF_ERROR(RunQemuImg(
+          {"resize", "-q", "-f", "qcow2", tmp.string(), std::to_string(disk.size_gb * kGiB)}));
+    }
+    return PlaceFile(tmp, file);
+  }
+  return Status(err::kInternalError, "unknown disk operation " + a);
+}
+
+}  // namespace cvm::engine

@@ -1,0 +1,600 @@
+// CBS cloud disks. A disk is a qcow2 file in the storage pool (DATA_DIR/disks). Creating one is
+// synchronous (an empty qcow2 takes milliseconds); attaching, detaching and growing touch a VM,
+// so they record a transitional state and an operation and the engine finishes them.
+#include <map>
+
+#include "common/error_codes.h"
+#include "common/ids.h"
+#include "common/time_format.h"
+#include "engine/operations.h"
+#include "services/filters.h"
+#include "services/service_deps.h"
+#include "services/storage_rules.h"
+
+namespace cvm::services {
+namespace {
+
+using nlohmann::json;
+using store::DiskRecord;
+
+constexpr size_t kMaxDiskBatch = 100;
+constexpr size_t kMaxAttachBatch = 10;
+constexpr int64_t kMaxDiskCount = 50;
+
+bool IsTransitional(const std::string& disk_state) {
+  return disk_state != "UNATTACHED" && disk_state != "ATTACHED";
+}
+
+Status CheckDiskIdle(const DiskRecord& d) {
+  if (d.state == "ROLLBACKING") {
+    return Status("ResourceInUse.DiskRollbacking", "Disk " + d.disk_id + " is being rolled back.");
+  }
+  if (IsTransitional(d.state)) {
+    return Status("ResourceBusy", "Disk " + d.disk_id + " is busy (" + d.state + ").");
+  }
+  return Status::Ok();
+}
+
+json DiskJson(const DiskRecord& d, const Config& config, int64_t snapshot_count,
+              int64_t snapshot_bytes) {
+  const StorageTypeConfig* type = config.FindStorageType(d.disk_type);
+  const bool attached = !d.instance_id.empty() && d.state != "ATTACHING";
+  return json{
+      {"DiskId", d.disk_id},
+      {"DiskName", d.name},
+      {"DiskType", d.disk_type},
+      {"DiskUsage", d.usage},
+      {"DiskState", d.state},
+      {"DiskSize", d.size_gb},
+      {"DiskChargeType", "POSTPAID_BY_HOUR"},
+      {"Portable", d.portable},
+      {"Placement", {{"Zone", d.zone}, {"ProjectId", 0}}},
+      {"Attached", attached},
+      {"InstanceId", d.instance_id},
+      {"InstanceIdList", d.instance_id.empty() ? json::array() : json::array({d.instance_id})},
+      {"InstanceType", "CVM"},
+      {"LastAttachInsId", d.last_instance_id},
+      {"DeleteWithInstance", d.delete_with_instance},
+      {"CreateTime", FormatDateTime(d.created_at)},
+      {"DeadlineTime", nullptr},
+      {"RenewFlag", nullptr},
+      {"DifferDaysOfDeadline", 0},
+      {"IsReturnable", false},
+      {"ReturnFailCode", 0},
+      {"AutoRenewFlagError", false},
+      {"DeadlineError", false},
+      {"Encrypt", false},
+      {"EncryptType", ""},
+      {"KmsKeyId", ""},
+      {"Shareable", false},
+      {"SnapshotAbility", true},
+      {"SnapshotCount", snapshot_count},
+      {"SnapshotSize", snapshot_bytes >> 20},  // MiB, as Tencent reports it
+      {"Rollbacking", d.state == "ROLLBACKING"},
+      {"RollbackPercent", 0},
+      {"Migrating", false},
+      {"MigratePercent", 0},
+      {"Tags", json::array()},
+      {"AttachMode", "PF"},
+      {"AutoSnapshotPolicyIds", json::array()},
+      {"ThroughputPerformance", 0},
+      {"BackupDisk", false},
+      {"BurstPerformance", false},
+      {"DiskBackupQuota", 0},
+      {"DiskBackupCount", 0},
+      {"DeleteSnapshot", 0},
+      {"ErrorPrompt", d.error_prompt},
+      // Not in Tencent's structure: the limits this disk is throttled to, from its type and size.
+      {"Performance",
+       {{"Iops", type ? type->Iops(d.size_gb) : 0},
+        {"ThroughputMBps", type ? type->ThroughputMBps(d.size_gb) : 0}}},
+  };
+}
+
+}  // namespace
+
+void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps) {
+  auto& db = deps.db;
+  auto& engine = deps.engine;
+  const Config& config = deps.config;
+
+  router.Register("CreateDisks", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
+    std::string zone = p["Placement"].value("Zone", "");
+    const RegionConfig* region = nullptr;
+    if (!config.FindZone(zone, &region) || region->region != ctx.region) {
+      return Status(
+          err::kInvalidParameterValue,
+          "The zone `" + zone.substr(0, 32) + "` does not exist in region " + ctx.region + ".");
+    }
+    std::string charge = p.value("DiskChargeType", "");
+    if (charge != "POSTPAID_BY_HOUR" && charge != "PREPAID") {
+      return Status(err::kInvalidParameterValue,
+                    "DiskChargeType must be POSTPAID_BY_HOUR or PREPAID.");
+    }
+    if (p.contains("Encrypt") || p.contains("KmsKeyId")) {
+      return Status("UnsupportedOperation.DiskEncrypt", "Disk encryption is not offered here.");
+    }
+    auto type = FindDiskType(config, p.value("DiskType", ""), "DATA_DISK");
+    if (!type.ok()) return type.status();
+    int64_t count = p.value("DiskCount", int64_t{1});
+    if (count < 1 || count > kMaxDiskCount) {
+      return Status(err::kInvalidParameterValue,
+                    "DiskCount must be between 1 and " + std::to_string(kMaxDiskCount) + ".");
+    }
+    std::string name = p.value("DiskName", "Unnamed");
+    if (name.empty() || name.size() > 60) {
+      return Status(err::kInvalidParameterValue, "DiskName must be 1 to 60 bytes long.");
+    }
+    std::string token = p.value("ClientToken", "");
+    if (token.size() > 64) {
+      return Status("InvalidParameter.InvalidClientToken", "ClientToken is at most 64 bytes.");
+    }
+    std::string snapshot_id = p.value("SnapshotId", "");
+    int64_t size = p.value("DiskSize", int64_t{0});
+    if (!snapshot_id.empty()) {
+      auto snap = db.Query(
+          "SELECT disk_size_gb, state FROM snapshots WHERE snapshot_id = ? AND owner_uin = ? AND "
+          "deleted = 0",
+          {snapshot_id, ctx.owner_uin});
+      if (!snap.ok()) return snap.status();
+      if (snap->empty()) {
+        return Status("InvalidSnapshotId.NotFound",
+                      "The snapshot " + snapshot_id.substr(0, 32) + " does not exist.");
+      }
+      if (snap->front().Str(1) != "NORMAL") {
+        return Status("ResourceUnavailable.SnapshotCreating",
+                      "The snapshot " + snapshot_id + " is not ready yet.");
+      }
+      int64_t snap_size = snap->front().Int(0);
+      if (size == 0) size = snap_size;
+      if (size < snap_size) {
+        return Status(
+            "InvalidParameter.DiskSizeNotMatch",
+            "DiskSize must be at least the snapshot's " + std::to_string(snap_size) + " GiB.");
+      }
+    } else if (!p.contains("DiskSize")) {
+      return Status(err::kMissingParameter, "DiskSize is required unless SnapshotId is given.");
+    }
+    CVM_RETURN_IF_ERROR(CheckDiskSize(**type, size, "DiskSize"));
+
+    // Idempotent retry: the same answer, nothing new.
+    if (!token.empty()) {
+      auto prior = db.Query(
+          "SELECT disk_id FROM disks WHERE owner_uin = ? AND client_token = ? ORDER BY disk_id",
+          {ctx.owner_uin, token});
+      if (!prior.ok()) return prior.status();
+      if (!prior->empty()) {
+        json ids = json::array();
+        for (const auto& r : *prior) ids.push_back(r.Str(0));
+        return json{{"DiskIdSet", ids}};
+      }
+    }
+    // Files first, then the records in one transaction; if the records fail (capacity, a racing
+    // retry), the files go again, so nothing is left half-made.
+    std::vector<DiskRecord> disks;
+    int64_t now = NowUnix();
+    for (int64_t i = 0; i < count; ++i) {
+      DiskRecord d;
+      d.disk_id = NewResourceId("disk");
+      d.owner_uin = ctx.owner_uin;
+      d.name = name;
+      d.usage = "DATA_DISK";
+      d.disk_type = (*type)->type;
+      d.size_gb = size;
+      d.zone = zone;
+      d.state = "UNATTACHED";
+      d.delete_with_instance = false;
+      d.file_path = engine.DiskPath(d.disk_id).string();
+      d.created_at = now;
+      d.source_snapshot_id = snapshot_id;
+      d.client_token = token;
+      disks.push_back(std::move(d));
+    }
+    auto remove_files = [&] {
+      std::error_code ec;
+      for (const auto& d : disks) std::filesystem::remove(d.file_path, ec);
+    };
+    Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
+      return CheckStorageCapacity(tx, engine, size * count);
+    });
+    if (!st.ok()) return st;
+    for (const auto& d : disks) {
+      st = engine.CreateDiskFile(d.disk_id, d.size_gb, snapshot_id);
+      if (!st.ok()) {
+        remove_files();
+        return st;
+      }
+    }
+    st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
+      CVM_RETURN_IF_ERROR(CheckStorageCapacity(tx, engine, size * count));
+      for (const auto& d : disks) CVM_RETURN_IF_ERROR(store::InsertDisk(tx, d));
+      return Status::Ok();
+    });
+    if (!st.ok()) {
+      remove_files();
+      return st;
+    }
+    json ids = json::array();
+    for (const auto& d : disks) ids.push_back(d.disk_id);
+    return json{{"DiskIdSet", ids}};
+  });
+
+  router.Register("DescribeDisks", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
+    auto ids = DiskIdsParam(p, "DiskIds", kMaxDiskBatch);
+    if (!ids.ok()) return ids.status();
+    auto filters = Filters::Parse(
+        p, {"disk-id", "disk-name", "disk-type", "disk-state", "disk-usage", "instance-id", "zone",
+            "portable", "disk-charge-type", "project-id", "tag-key", "tag-value"});
+    if (!filters.ok()) return filters.status();
+    auto paging = Paging::Parse(p);
+    if (!paging.ok()) return paging.status();
+    std::string order = p.value("Order", "DESC");
+    if (order != "ASC" && order != "DESC") {
+      return Status(err::kInvalidParameterValue, "Order must be ASC or DESC.");
+    }
+    std::string order_field = p.value("OrderField", "CREATE_TIME");
+    if (order_field != "CREATE_TIME" && order_field != "DEADLINE") {
+      return Status(err::kInvalidParameterValue, "OrderField must be CREATE_TIME or DEADLINE.");
+    }
+
+    std::string where = " WHERE owner_uin = ? AND deleted = 0";
+    std::vector<store::Value> args = {ctx.owner_uin};
+    auto in_list = [&](const std::string& column, const std::vector<std::string>& values) {
+      where += " AND " + column + " IN (";
+      for (size_t i = 0; i < values.size(); ++i) {
+        where += i ? ",?" : "?";
+        args.emplace_back(values[i]);
+      }
+      where += ")";
+    };
+    if (!ids->empty()) in_list("disk_id", *ids);
+    static const std::map<std::string, std::string> kColumns = {
+        {"disk-id", "disk_id"},        {"disk-name", "name"},   {"disk-type", "disk_type"},
+        {"disk-state", "state"},       {"disk-usage", "usage"}, {"zone", "zone"},
+        {"instance-id", "instance_id"}};
+    for (const auto& [filter, column] : kColumns) {
+      if (auto v = filters->Values(filter)) in_list(column, *v);
+    }
+    if (auto v = filters->Values("portable")) {
+      bool want_true = std::find(v->begin(), v->end(), "TRUE") != v->end();
+      bool want_false = std::find(v->begin(), v->end(), "FALSE") != v->end();
+      if (want_true != want_false) where += want_true ? " AND portable = 1" : " AND portable = 0";
+      if (!want_true && !want_false) where += " AND 0";
+    }
+    if (auto v = filters->Values("disk-charge-type")) {
+      if (std::find(v->begin(), v->end(), "POSTPAID_BY_HOUR") == v->end()) where += " AND 0";
+    }
+    if (auto v = filters->Values("project-id")) {
+      if (std::find(v->begin(), v->end(), "0") == v->end()) where += " AND 0";
+    }
+    // No disk carries tags yet, so a tag filter matches none.
+    if (filters->Has("tag-key") || filters->Has("tag-value")) where += " AND 0";
+
+    auto total = db.Query("SELECT COUNT(*) FROM disks" + where, args);
+    if (!total.ok()) return total.status();
+    auto page_args = args;
+    page_args.emplace_back(static_cast<int64_t>(paging->limit));
+    page_args.emplace_back(static_cast<int64_t>(paging->offset));
+    auto rows = db.Query(std::string("SELECT ") + store::kDiskColumns + " FROM disks" + where +
+                             " ORDER BY created_at " + order + ", disk_id LIMIT ? OFFSET ?",
+                         page_args);
+    if (!rows.ok()) return rows.status();
+    std::vector<DiskRecord> page;
+    json page_ids = json::array();
+    for (const auto& r : *rows) {
+      page.push_back(store::DiskFromRow(r));
+      page_ids.push_back(page.back().disk_id);
+    }
+    std::map<std::string, std::pair<int64_t, int64_t>> snapshots;  // count, bytes
+    if (!page.empty()) {
+      auto s = db.Query(
+          "SELECT disk_id, COUNT(*), SUM(disk_size_gb) FROM snapshots WHERE disk_id IN "
+          "(SELECT value FROM json_each(?)) AND deleted = 0 GROUP BY disk_id",
+          {page_ids.dump()});
+      if (!s.ok()) return s.status();
+      for (const auto& r : *s) snapshots[r.Str(0)] = {r.Int(1), r.Int(2) << 30};
+    }
+    json set = json::array();
+    for (const auto& d : page) {
+      auto snap = snapshots[d.disk_id];
+      set.push_back(DiskJson(d, config, snap.first, snap.second));
+    }
+    return json{{"TotalCount", (*total)[0].Int(0)}, {"DiskSet", std::move(set)}};
+  });
+
+  router.Register("AttachDisks", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
+    auto ids = DiskIdsParam(p, "DiskIds", kMaxAttachBatch);
+    if (!ids.ok()) return ids.status();
+    if (ids->empty()) return Status(err::kMissingParameter, "DiskIds is empty.");
+    std::string instance_id = p.value("InstanceId", "");
+    if (!IsWellFormedId("ins", instance_id)) {
+      return Status(err::kInvalidInstanceIdMalformed,
+                    "The instance id `" + instance_id.substr(0, 32) + "` is malformed.");
+    }
+    std::vector<std::string> ops;
+    Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
+      auto inst = store::LoadInstance(tx, instance_id);
+      if (!inst.ok()) return inst.status();
+      if (!inst->has_value() || (*inst)->owner_uin != ctx.owner_uin) {
+        return Status(err::kInvalidInstanceIdNotFound,
+                      "The instance " + instance_id + " does not exist.");
+      }
+      const auto& i = **inst;
+      if (i.state != "RUNNING" && i.state != "STOPPED") {
+        return Status("UnsupportedOperation.StateError",
+                      "Instance " + instance_id + " is " + i.state +
+                          "; disks attach to RUNNING or STOPPED instances.");
+      }
+      if (i.latest_operation_state == "OPERATING") {
+        return Status("ResourceBusy",
+                      "Instance " + instance_id + " is busy with " + i.latest_operation + ".");
+      }
+      auto disks = LoadOwnedDisks(tx, ctx, *ids);
+      if (!disks.ok()) return disks.status();
+      for (const auto& d : *disks) {
+        if (d.usage == "SYSTEM_DISK") {
+          return Status("ResourceUnavailable.TypeError",
+                        "Disk " + d.disk_id + " is a system disk and cannot be attached.");
+        }
+        if (!d.portable) {
+          return Status("ResourceUnavailable.NotPortable",
+                        "Disk " + d.disk_id + " is not elastic.");
+        }
+        CVM_RETURN_IF_ERROR(CheckDiskIdle(d));
+        if (!d.instance_id.empty()) {
+          return Status("ResourceUnavailable.Attached",
+                        "Disk " + d.disk_id + " is already attached to " + d.instance_id + ".");
+        }
+        if (d.zone != i.zone) {
+          return Status("ResourceUnavailable.ZoneNotMatch",
+                        "Disk " + d.disk_id + " is in " + d.zone + ", instance " + instance_id +
+                            " in " + i.zone + ".");
+        }
+      }
+      auto attached = tx.Query(
+          "SELECT COUNT(*) FROM disks WHERE instance_id = ? AND usage = 'DATA_DISK' AND "
+          "deleted = 0",
+          {instance_id});
+      if (!attached.ok()) return attached.status();
+      if ((*attached)[0].Int(0) + static_cast<int64_t>(disks->size()) >
+          config.max_data_disks_per_instance) {
+        return Status("LimitExceeded.InstanceAttachedDisk",
+                      "Instance " + instance_id + " can hold at most " +
+                          std::to_string(config.max_data_disks_per_instance) + " data disks.");
+      }
+      int64_t now = NowUnix();
+      for (size_t n = 0; n < disks->size(); ++n) {
+        const auto& d = (*disks)[n];
+        std::string sql =
+            "UPDATE disks SET state = 'ATTACHING', instance_id = ?, attached_at = ?, "
+            "error_prompt = ''";
+        std::vector<store::Value> args = {instance_id, now * 1000 + static_cast<int64_t>(n)};
+        if (p.contains("DeleteWithInstance")) {
+          sql += ", delete_with_instance = ?";
+          args.emplace_back(int64_t{p["DeleteWithInstance"].get<bool>() ? 1 : 0});
+        }
+        args.emplace_back(d.disk_id);
+        CVM_RETURN_IF_ERROR(tx.Exec(sql + " WHERE disk_id = ?", args));
+        auto op = engine::RecordOperation(tx, ctx, engine::op::kAttachDisk, d.disk_id,
+                                          {{"InstanceId", instance_id}});
+        if (!op.ok()) return op.status();
+        ops.push_back(*op);
+      }
+      return Status::Ok();
+    });
+    if (!st.ok()) return st;
+    for (const auto& op : ops) engine.Submit(op);
+    return json::object();
+  });
+
+  router.Register("DetachDisks", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
+    auto ids = DiskIdsParam(p, "DiskIds", kMaxAttachBatch);
+    if (!ids.ok()) return ids.status();
+    if (ids->empty()) return Status(err::kMissingParameter, "DiskIds is empty.");
+    std::string instance_id = p.value("InstanceId", "");
+    std::vector<std::string> ops;
+    Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
+      auto disks = LoadOwnedDisks(tx, ctx, *ids);
+      if (!disks.ok()) return disks.status();
+      for (const auto& d : *disks) {
+        if (d.usage == "SYSTEM_DISK") {
+          return Status("ResourceUnavailable.TypeError",
+                        "Disk " + d.disk_id + " is a system disk and cannot be detached.");
+        }
+        CVM_RETURN_IF_ERROR(CheckDiskIdle(d));
+        if (d.instance_id.empty()) {
+          return Status("UnsupportedOperation.StateError",
+                        "Disk " + d.disk_id + " is not attached.");
+        }
+        if (!instance_id.empty() && d.instance_id != instance_id) {
+          return Status(
+              "UnsupportedOperation.StateError",
+              "Disk " + d.disk_id + " is not attached to " + instance_id.substr(0, 32) + ".");
+        }
+        auto inst = store::LoadInstance(tx, d.instance_id);
+        if (!inst.ok()) return inst.status();
+        if (inst->has_value() && (*inst)->latest_operation_state == "OPERATING") {
+          return Status("ResourceBusy", "Instance " + d.instance_id + " is busy with " +
+                                            (*inst)->latest_operation + ".");
+        }
+      }
+      for (const auto& d : *disks) {
+        CVM_RETURN_IF_ERROR(
+            tx.Exec("UPDATE disks SET state = 'DETACHING', error_prompt = '' WHERE disk_id = ?",
+                    {d.disk_id}));
+        auto op = engine::RecordOperation(tx, ctx, engine::op::kDetachDisk, d.disk_id);
+        if (!op.ok()) return op.status();
+        ops.push_back(*op);
+      }
+      return Status::Ok();
+    });
+    if (!st.ok()) return st;
+    for (const auto& op : ops) engine.Submit(op);
+    return json::object();
+  });
+
+  router.Register("ResizeDisk", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
+    std::string disk_id = p.value("DiskId", "");
+    if (disk_id.empty()) return Status(err::kMissingParameter, "DiskId is required.");
+    CVM_RETURN_IF_ERROR(CheckDiskIdFormat(disk_id));
+    int64_t size = p["DiskSize"].get<int64_t>();
+    std::string op_id;
+    Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
+      auto disks = LoadOwnedDisks(tx, ctx, {disk_id});
+      if (!disks.ok()) return disks.status();
+      const auto& d = disks->front();
+      if (!d.portable) {
+        return Status("ResourceUnavailable.NotPortable",
+                      "Disk " + disk_id + " is not elastic; grow it with ResizeInstanceDisks.");
+      }
+      if (IsTransitional(d.state)) {
+        return Status("InvalidDisk.Busy", "Disk " + disk_id + " is busy (" + d.state + ").");
+      }
+      if (size <= d.size_gb) {
+        return Status(err::kInvalidParameterValue, "DiskSize must be larger than the current " +
+                                                       std::to_string(d.size_gb) +
+                                                       " GiB; disks never shrink.");
+      }
+      auto type = FindDiskType(config, d.disk_type, d.usage);
+      if (!type.ok()) return type.status();
+      CVM_RETURN_IF_ERROR(CheckDiskSize(**type, size, "DiskSize"));
+      CVM_RETURN_IF_ERROR(CheckStorageCapacity(tx, engine, size - d.size_gb));
+      CVM_RETURN_IF_ERROR(tx.Exec(
+          "UPDATE disks SET state = 'EXPANDING', error_prompt = '' WHERE disk_id = ?", {disk_id}));
+      auto op =
+          engine::RecordOperation(tx, ctx, engine::op::kResizeDisk, disk_id, {{"DiskSize", size}});
+      if (!op.ok()) return op.status();
+      op_id = *op;
+      return Status::Ok();
+    });
+    if (!st.ok()) return st;
+    engine.Submit(op_id);
+    return json::object();
+  });
+
+  router.Register("TerminateDisks", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
+    auto ids = DiskIdsParam(p, "DiskIds", kMaxDiskBatch);
+    if (!ids.ok()) return ids.status();
+    if (ids->empty()) return Status(err::kMissingParameter, "DiskIds is empty.");
+    bool delete_snapshots = p.value("DeleteSnapshot", int64_t{0}) == 1;
+    std::vector<std::string> snapshot_files;
+    Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
+      auto disks = LoadOwnedDisks(tx, ctx, *ids);
+      if (!disks.ok()) return disks.status();
+      for (const auto& d : *disks) {
+        if (d.usage == "SYSTEM_DISK" || !d.portable) {
+          return Status("ResourceUnavailable.NotPortable",
+                        "Disk " + d.disk_id + " goes with its instance; terminate the instance.");
+        }
+        CVM_RETURN_IF_ERROR(CheckDiskIdle(d));
+        if (!d.instance_id.empty()) {
+          return Status("ResourceUnavailable.Attached", "Disk " + d.disk_id + " is attached to " +
+                                                            d.instance_id + "; detach it first.");
+        }
+      }
+      for (const auto& d : *disks) {
+        CVM_RETURN_IF_ERROR(tx.Exec(
+            "UPDATE disks SET deleted = 1, state = 'TERMINATED' WHERE disk_id = ?", {d.disk_id}));
+        if (delete_snapshots) {
+          auto snaps = tx.Query(
+              "SELECT snapshot_id FROM snapshots WHERE disk_id = ? AND deleted = 0 AND "
+              "state = 'NORMAL'",
+              {d.disk_id});
+          if (!snaps.ok()) return snaps.status();
+          for (const auto& r : *snaps) snapshot_files.push_back(r.Str(0));
+          CVM_RETURN_IF_ERROR(
+              tx.Exec("UPDATE snapshots SET deleted = 1 WHERE disk_id = ? AND state = 'NORMAL'",
+                      {d.disk_id}));
+        }
+      }
+      return Status::Ok();
+    });
+    if (!st.ok()) return st;
+    // The records are gone first: a crash here leaves only files, which the reconciler removes.
+    std::error_code ec;
+    for (const auto& id : *ids) std::filesystem::remove(engine.DiskPath(id), ec);
+    for (const auto& id : snapshot_files) std::filesystem::remove(engine.SnapshotPath(id), ec);
+    return json::object();
+  });
+
+  router.Register(
+      "ModifyDiskAttributes", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
+        auto ids = DiskIdsParam(p, "DiskIds", kMaxDiskBatch);
+        if (!ids.ok()) return ids.status();
+        if (ids->empty()) return Status(err::kMissingParameter, "DiskIds is empty.");
+        if (p.contains("DiskType") || p.contains("BurstPerformanceOperation")) {
+          return Status(err::kUnsupportedOperation, "Changing a disk's type is not offered here.");
+        }
+        if (p.contains("Portable") && !p["Portable"].get<bool>()) {
+          return Status(err::kUnsupportedOperation, "An elastic disk cannot be made non-elastic.");
+        }
+        if (p.contains("ProjectId") && p["ProjectId"].get<int64_t>() != 0) {
+          return Status("InvalidParameter.ProjectIdNotExist", "Only project 0 exists here.");
+        }
+        std::string name = p.value("DiskName", "");
+        if (p.contains("DiskName") && (name.empty() || name.size() > 60)) {
+          return Status(err::kInvalidParameterValue, "DiskName must be 1 to 60 bytes long.");
+        }
+        Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
+          auto disks = LoadOwnedDisks(tx, ctx, *ids);
+          if (!disks.ok()) return disks.status();
+          for (const auto& d : *disks) {
+            if (p.contains("DiskName")) {
+              CVM_RETURN_IF_ERROR(
+                  tx.Exec("UPDATE disks SET name = ? WHERE disk_id = ?", {name, d.disk_id}));
+            }
+            if (p.contains("DeleteWithInstance")) {
+              CVM_RETURN_IF_ERROR(
+                  tx.Exec("UPDATE disks SET delete_with_instance = ? WHERE disk_id = ?",
+                          {int64_t{p["DeleteWithInstance"].get<bool>() ? 1 : 0}, d.disk_id}));
+            }
+          }
+          return Status::Ok();
+        });
+        if (!st.ok()) return st;
+        return json::object();
+      });
+
+  router.Register(
+      "DescribeDiskConfigQuota", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
+        std::string inquiry = p.value("InquiryType", "");
+        if (inquiry != "INQUIRY_CBS_CONFIG" && inquiry != "INQUIRY_CVM_CONFIG") {
+          return Status(err::kInvalidParameterValue,
+                        "InquiryType must be INQUIRY_CBS_CONFIG or INQUIRY_CVM_CONFIG.");
+        }
+        auto wanted = [&](const char* name, const std::string& value) {
+          if (!p.contains(name)) return true;
+          for (const auto& v : p[name]) {
+            if (v.get<std::string>() == value) return true;
+          }
+          return false;
+        };
+        std::string usage_filter = p.value("DiskUsage", "");
+        const RegionConfig* region = config.FindRegion(ctx.region);
+        json set = json::array();
+        for (const auto& zone : region ? region->zones : std::vector<ZoneConfig>{}) {
+          if (!wanted("Zones", zone.zone)) continue;
+          for (const auto& type : config.storage_types) {
+            if (!wanted("DiskTypes", type.type)) continue;
+            for (const char* usage : {"SYSTEM_DISK", "DATA_DISK"}) {
+              if (!usage_filter.empty() && usage_filter != usage) continue;
+              if (std::string(usage) == "DATA_DISK" && !type.cloud) continue;
+              set.push_back({{"Available", true},
+                             {"DiskChargeType", "POSTPAID_BY_HOUR"},
+                             {"Zone", zone.zone},
+                             {"InstanceFamily", ""},
+                             {"DiskType", type.type},
+                             {"DiskUsage", usage},
+                             {"MinDiskSize", type.min_size_gb},
+                             {"MaxDiskSize", type.max_size_gb},
+                             {"StepSize", 1},
+                             {"DeviceClass", ""},
+                             {"ExtraPerformanceRange", json::array()}});
+            }
+          }
+        }
+        return json{{"DiskConfigSet", set}};
+      });
+}
+
+}  // namespace cvm::services

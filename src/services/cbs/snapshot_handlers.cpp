@@ -1,0 +1,277 @@
+// CBS snapshots: a snapshot is a flattened qcow2 copy of a disk (DATA_DIR/snapshots), made by the
+// engine: offline with qemu-img, or point-in-time from a running VM with a blockdev-backup job.
+#include <map>
+
+#include "common/error_codes.h"
+#include "common/ids.h"
+#include "common/time_format.h"
+#include "engine/operations.h"
+#include "services/filters.h"
+#include "services/service_deps.h"
+#include "services/storage_rules.h"
+
+namespace cvm::services {
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kMaxSnapshotBatch = 100;
+
+struct SnapshotRow {
+  std::string snapshot_id, name, disk_id, disk_usage, zone, state;
+  int64_t disk_size_gb = 0, percent = 0, created_at = 0;
+};
+constexpr const char* kSnapshotColumns =
+    "snapshot_id, name, disk_id, disk_usage, zone, state, disk_size_gb, percent, created_at";
+SnapshotRow SnapshotFromRow(const store::Row& r) {
+  return {r.Str(0), r.Str(1), r.Str(2), r.Str(3), r.Str(4), r.Str(5), r.Int(6), r.Int(7), r.Int(8)};
+}
+
+json SnapshotJson(const SnapshotRow& s) {
+  return json{
+      {"SnapshotId", s.snapshot_id},
+      {"SnapshotName", s.name},
+      {"SnapshotState", s.state},
+      {"SnapshotType", "PRIVATE_SNAPSHOT"},
+      {"DiskId", s.disk_id},
+      {"DiskUsage", s.disk_usage},
+      {"DiskSize", s.disk_size_gb},
+      {"Placement", {{"Zone", s.zone}, {"ProjectId", 0}}},
+      {"Percent", s.percent},
+      {"CreateTime", FormatDateTime(s.created_at)},
+      {"DeadlineTime", nullptr},
+      {"IsPermanent", true},
+      {"Encrypt", false},
+      {"CopyFromRemote", false},
+      {"CopyingToRegions", json::array()},
+      {"Images", json::array()},
+      {"ImageCount", 0},
+      {"ShareReference", 0},
+      {"TimeStartShare", nullptr},
+      {"Tags", json::array()},
+      {"IsLocked", false},
+      {"LatestModifyTime", FormatIsoTime(s.created_at)},
+  };
+}
+
+Result<std::vector<std::string>> SnapshotIdsParam(const json& p, const char* name) {
+  std::vector<std::string> ids;
+  if (!p.contains(name)) return ids;
+  if (p[name].size() > kMaxSnapshotBatch) {
+    return Status("InvalidParameterValue.LimitExceeded",
+                  std::string(name) + " holds at most 100 snapshot ids.");
+  }
+  for (const auto& v : p[name]) {
+    std::string id = v.get<std::string>();
+    if (!IsWellFormedId("snap", id)) {
+      return Status(err::kInvalidParameterValue, "The snapshot id `" + id.substr(0, 32) +
+                                                     "` is malformed; expected "
+                                                     "snap-xxxxxxxx.");
+    }
+    ids.push_back(id);
+  }
+  return ids;
+}
+
+Result<SnapshotRow> LoadOwnedSnapshot(store::Transaction& tx, const api::RequestContext& ctx,
+                                      const std::string& id) {
+  auto rows = tx.Query(std::string("SELECT ") + kSnapshotColumns +
+                           " FROM snapshots WHERE snapshot_id = ? AND owner_uin = ? AND "
+                           "deleted = 0",
+                       {id, ctx.owner_uin});
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) {
+    return Status("InvalidSnapshotId.NotFound", "The snapshot " + id + " does not exist.");
+  }
+  return SnapshotFromRow(rows->front());
+}
+
+}  // namespace
+
+void RegisterCbsSnapshotHandlers(api::Router& router, ServiceDeps& deps) {
+  auto& db = deps.db;
+  auto& engine = deps.engine;
+
+  router.Register("CreateSnapshot", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
+    std::string disk_id = p.value("DiskId", "");
+    if (disk_id.empty()) return Status(err::kMissingParameter, "DiskId is required.");
+    CVM_RETURN_IF_ERROR(CheckDiskIdFormat(disk_id));
+    if (p.contains("DiskBackupId")) {
+      return Status(err::kUnsupportedOperation, "Disk backup points are not offered here.");
+    }
+    std::string name = p.value("SnapshotName", "Unnamed");
+    if (name.empty() || name.size() > 60) {
+      return Status(err::kInvalidParameterValue, "SnapshotName must be 1 to 60 bytes long.");
+    }
+    std::string snapshot_id = NewResourceId("snap");
+    std::string op_id;
+    Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
+      auto disks = LoadOwnedDisks(tx, ctx, {disk_id});
+      if (!disks.ok()) return disks.status();
+      const auto& d = disks->front();
+      if (d.state != "UNATTACHED" && d.state != "ATTACHED") {
+        return Status("InvalidDisk.Busy", "Disk " + disk_id + " is busy (" + d.state + ").");
+      }
+      auto creating = tx.Query(
+          "SELECT COUNT(*) FROM snapshots WHERE disk_id = ? AND state = 'CREATING' AND "
+          "deleted = 0",
+          {disk_id});
+      if (!creating.ok()) return creating.status();
+      if ((*creating)[0].Int(0) > 0) {
+        return Status("InvalidDisk.SnapshotCreating",
+                      "Disk " + disk_id + " already has a snapshot being created.");
+      }
+      CVM_RETURN_IF_ERROR(tx.Exec(
+          "INSERT INTO snapshots(snapshot_id, owner_uin, name, disk_id, disk_usage, disk_size_gb, "
+          "zone, state, percent, file_path, created_at) VALUES (?,?,?,?,?,?,?, 'CREATING', 0, ?, "
+          "?)",
+          {snapshot_id, ctx.owner_uin, name, disk_id, d.usage, d.size_gb, d.zone,
+           engine.SnapshotPath(snapshot_id).string(), NowUnix()}));
+      auto op = engine::RecordOperation(tx, ctx, engine::op::kCreateSnapshot, disk_id,
+                                        {{"SnapshotId", snapshot_id}});
+      if (!op.ok()) return op.status();
+      op_id = *op;
+      return Status::Ok();
+    });
+    if (!st.ok()) return st;
+    engine.Submit(op_id);
+    return json{{"SnapshotId", snapshot_id}};
+  });
+
+  router.Register(
+      "DescribeSnapshots", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
+        auto ids = SnapshotIdsParam(p, "SnapshotIds");
+        if (!ids.ok()) return ids.status();
+        auto filters =
+            Filters::Parse(p, {"snapshot-id", "snapshot-name", "snapshot-state", "disk-id",
+                               "disk-usage", "zone", "snapshot-type", "project-id"});
+        if (!filters.ok()) return filters.status();
+        auto paging = Paging::Parse(p);
+        if (!paging.ok()) return paging.status();
+        std::string order = p.value("Order", "DESC");
+        if (order != "ASC" && order != "DESC") {
+          return Status(err::kInvalidParameterValue, "Order must be ASC or DESC.");
+        }
+        std::string where = " WHERE owner_uin = ? AND deleted = 0";
+        std::vector<store::Value> args = {ctx.owner_uin};
+        auto in_list = [&](const std::string& column, const std::vector<std::string>& values) {
+          where += " AND " + column + " IN (";
+          for (size_t i = 0; i < values.size(); ++i) {
+            where += i ? ",?" : "?";
+            args.emplace_back(values[i]);
+          }
+          where += ")";
+        };
+        if (!ids->empty()) in_list("snapshot_id", *ids);
+        static const std::map<std::string, std::string> kColumns = {
+            {"snapshot-id", "snapshot_id"}, {"snapshot-name", "name"},
+            {"snapshot-state", "state"},    {"disk-id", "disk_id"},
+            {"disk-usage", "disk_usage"},   {"zone", "zone"}};
+        for (const auto& [filter, column] : kColumns) {
+          if (auto v = filters->Values(filter)) in_list(column, *v);
+        }
+        if (auto v = filters->Values("snapshot-type")) {
+          if (std::find(v->begin(), v->end(), "PRIVATE_SNAPSHOT") == v->end()) {
+            where += " AND 0";
+          }
+        }
+        if (auto v = filters->Values("project-id")) {
+          if (std::find(v->begin(), v->end(), "0") == v->end()) where += " AND 0";
+        }
+        auto total = db.Query("SELECT COUNT(*) FROM snapshots" + where, args);
+        if (!total.ok()) return total.status();
+        args.emplace_back(static_cast<int64_t>(paging->limit));
+        args.emplace_back(static_cast<int64_t>(paging->offset));
+        auto rows = db.Query(std::string("SELECT ") + kSnapshotColumns + " FROM snapshots" + where +
+                                 " ORDER BY created_at " + order + ", snapshot_id LIMIT ? OFFSET ?",
+                             args);
+        if (!rows.ok()) return rows.status();
+        json set = json::array();
+        for (const auto& r : *rows) set.push_back(SnapshotJson(SnapshotFromRow(r)));
+        return json{{"TotalCount", (*total)[0].Int(0)}, {"SnapshotSet", std::move(set)}};
+      });
+
+  router.Register("DeleteSnapshots", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
+    auto ids = SnapshotIdsParam(p, "SnapshotIds");
+    if (!ids.ok()) return ids.status();
+    if (ids->empty()) return Status(err::kMissingParameter, "SnapshotIds is empty.");
+    Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
+      for (const auto& id : *ids) {
+        auto s = LoadOwnedSnapshot(tx, ctx, id);
+        if (!s.ok()) return s.status();
+        if (s->state == "CREATING") {
+          return Status("ResourceUnavailable.SnapshotCreating",
+                        "Snapshot " + id + " is still being created.");
+        }
+        if (s->state == "ROLLBACKING") {
+          return Status("ResourceInUse.DiskRollbacking",
+                        "Snapshot " + id + " is being applied to its disk.");
+        }
+      }
+      for (const auto& id : *ids) {
+        CVM_RETURN_IF_ERROR(
+            tx.Exec("UPDATE snapshots SET deleted = 1 WHERE snapshot_id = ?", {id}));
+      }
+      return Status::Ok();
+    });
+    if (!st.ok()) return st;
+    std::error_code ec;
+    for (const auto& id : *ids) std::filesystem::remove(engine.SnapshotPath(id), ec);
+    return json::object();
+  });
+
+  router.Register("ApplySnapshot", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
+    auto ids = SnapshotIdsParam(json{{"SnapshotIds", {p.value("SnapshotId", "")}}}, "SnapshotIds");
+    if (!ids.ok()) return ids.status();
+    const std::string snapshot_id = ids->front();
+    const std::string disk_id = p.value("DiskId", "");
+    CVM_RETURN_IF_ERROR(CheckDiskIdFormat(disk_id));
+    if (p.value("AutoStopInstance", false) || p.value("AutoStartInstance", false)) {
+      return Status(err::kUnsupportedOperation,
+                    "AutoStopInstance/AutoStartInstance are not offered; stop the instance first.");
+    }
+    std::string op_id;
+    Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
+      auto snap = LoadOwnedSnapshot(tx, ctx, snapshot_id);
+      if (!snap.ok()) return snap.status();
+      if (snap->state != "NORMAL") {
+        return Status("ResourceUnavailable.SnapshotCreating",
+                      "Snapshot " + snapshot_id + " is not ready (" + snap->state + ").");
+      }
+      auto disks = LoadOwnedDisks(tx, ctx, {disk_id});
+      if (!disks.ok()) return disks.status();
+      const auto& d = disks->front();
+      if (snap->disk_id != disk_id) {
+        return Status("InvalidSnapshot.NotSupported",
+                      "Snapshot " + snapshot_id + " was taken of " + snap->disk_id +
+                          "; a disk rolls back only to its own snapshots.");
+      }
+      if (d.state != "UNATTACHED" && d.state != "ATTACHED") {
+        return Status("ResourceBusy", "Disk " + disk_id + " is busy (" + d.state + ").");
+      }
+      if (!d.instance_id.empty()) {
+        auto inst = store::LoadInstance(tx, d.instance_id);
+        if (!inst.ok()) return inst.status();
+        if (inst->has_value() && (*inst)->state != "STOPPED") {
+          return Status("UnsupportedOperation.InstanceNotStopped",
+                        "Instance " + d.instance_id + " is " + (*inst)->state +
+                            "; stop it before rolling its disk back.");
+        }
+      }
+      CVM_RETURN_IF_ERROR(
+          tx.Exec("UPDATE disks SET state = 'ROLLBACKING' WHERE disk_id = ?", {disk_id}));
+      CVM_RETURN_IF_ERROR(tx.Exec(
+          "UPDATE snapshots SET state = 'ROLLBACKING' WHERE snapshot_id = ?", {snapshot_id}));
+      auto op = engine::RecordOperation(tx, ctx, engine::op::kApplySnapshot, disk_id,
+                                        {{"SnapshotId", snapshot_id}});
+      if (!op.ok()) return op.status();
+      op_id = *op;
+      return Status::Ok();
+    });
+    if (!st.ok()) return st;
+    engine.Submit(op_id);
+    return json::object();
+  });
+}
+
+}  // namespace cvm::services

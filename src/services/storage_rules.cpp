@@ -1,0 +1,93 @@
+#include "services/storage_rules.h"
+
+#include <set>
+
+#include "common/error_codes.h"
+#include "common/ids.h"
+
+namespace cvm::services {
+
+using nlohmann::json;
+
+Status CheckDiskIdFormat(const std::string& id) {
+  if (IsWellFormedId("disk", id)) return Status::Ok();
+  return Status(err::kInvalidParameterValue,
+                "The disk id `" + id.substr(0, 32) +
+                    "` is malformed; expected disk-xxxxxxxx (x: lower-case letter or digit).");
+}
+
+Result<std::vector<std::string>> DiskIdsParam(const json& params, const char* name, size_t max) {
+  std::vector<std::string> ids;
+  auto it = params.find(name);
+  if (it == params.end()) return ids;
+  if (it->size() > max) {
+    return Status("InvalidParameterValue.LimitExceeded",
+                  std::string(name) + " holds at most " + std::to_string(max) + " disk ids.");
+  }
+  std::set<std::string> seen;
+  for (const auto& v : *it) {
+    std::string id = v.get<std::string>();
+    CVM_RETURN_IF_ERROR(CheckDiskIdFormat(id));
+    if (!seen.insert(id).second) {
+      return Status(err::kInvalidParameterValue, "Disk id " + id + " is given twice.");
+    }
+    ids.push_back(id);
+  }
+  return ids;
+}
+
+Result<std::vector<store::DiskRecord>> LoadOwnedDisks(store::Transaction& tx,
+                                                      const api::RequestContext& ctx,
+                                                      const std::vector<std::string>& ids) {
+  std::vector<store::DiskRecord> out;
+  for (const auto& id : ids) {
+    auto d = store::LoadDisk(tx, id);
+    if (!d.ok()) return d.status();
+    if (!d->has_value() || (*d)->owner_uin != ctx.owner_uin) {
+      return Status("InvalidDiskId.NotFound", "The disk " + id + " does not exist.");
+    }
+    out.push_back(**d);
+  }
+  return out;
+}
+
+Result<const StorageTypeConfig*> FindDiskType(const Config& config, const std::string& type,
+                                              const std::string& usage) {
+  const StorageTypeConfig* st = config.FindStorageType(type);
+  if (!st || (usage == "DATA_DISK" && !st->cloud)) {
+    std::string known;
+    for (const auto& t : config.storage_types) {
+      if (usage == "DATA_DISK" && !t.cloud) continue;
+      known += (known.empty() ? "" : ", ") + t.type;
+    }
+    return Status("InvalidParameter.DiskConfigNotSupported",
+                  "Disk type `" + type.substr(0, 32) + "` is not offered here for " + usage +
+                      "; available: " + known + ".");
+  }
+  return st;
+}
+
+Status CheckDiskSize(const StorageTypeConfig& type, int64_t size_gb, const std::string& what) {
+  if (size_gb < type.min_size_gb || size_gb > type.max_size_gb) {
+    return Status(err::kInvalidParameterValue,
+                  what + " must be between " + std::to_string(type.min_size_gb) + " and " +
+                      std::to_string(type.max_size_gb) + " GiB for " + type.type + ".");
+  }
+  return Status::Ok();
+}
+
+Status CheckStorageCapacity(store::Transaction& tx, const engine::Engine& engine, int64_t add_gb) {
+  auto used = tx.Query("SELECT COALESCE(SUM(size_gb), 0) FROM disks WHERE deleted = 0");
+  if (!used.ok()) return used.status();
+  const int64_t capacity = engine.StorageCapacityGb();
+  const int64_t in_use = (*used)[0].Int(0);
+  if (in_use + add_gb > capacity) {
+    return Status(err::kResourceInsufficient,
+                  "The storage pool cannot hold " + std::to_string(add_gb) +
+                      " GiB more: " + std::to_string(in_use) + " of " + std::to_string(capacity) +
+                      " GiB are provisioned.");
+  }
+  return Status::Ok();
+}
+
+}  // namespace cvm::services

@@ -1,0 +1,39 @@
+// Rules every action that makes or names disks shares (CBS's own actions and CVM's RunInstances,
+// ResizeInstanceDisks): id formats, sizes per storage type, the storage pool's capacity.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "api/request_context.h"
+#include "common/status.h"
+#include "config/config.h"
+#include "engine/engine.h"
+#include "store/database.h"
+#include "store/instance_records.h"
+
+namespace cvm::services {
+
+// Disk ids of a batch (`name` in params): well-formed, at most `max`, no duplicates.
+Result<std::vector<std::string>> DiskIdsParam(const nlohmann::json& params, const char* name,
+                                              size_t max);
+Status CheckDiskIdFormat(const std::string& id);
+
+// The caller's disks, in the order asked; another account's disk is indistinguishable from a
+// missing one.
+Result<std::vector<store::DiskRecord>> LoadOwnedDisks(store::Transaction& tx,
+                                                      const api::RequestContext& ctx,
+                                                      const std::vector<std::string>& ids);
+
+// A known storage type, usable for `usage` ("DATA_DISK" needs a cloud type).
+Result<const StorageTypeConfig*> FindDiskType(const Config& config, const std::string& type,
+                                              const std::string& usage);
+// The size is within the type's range (`what` names the parameter in the message).
+Status CheckDiskSize(const StorageTypeConfig& type, int64_t size_gb, const std::string& what);
+
+// Adding `add_gb` of provisioned disk keeps the storage pool within its capacity.
+Status CheckStorageCapacity(store::Transaction& tx, const engine::Engine& engine, int64_t add_gb);
+
+}  // namespace cvm::services
