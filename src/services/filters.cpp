@@ -63,4 +63,41 @@ Result<Paging> Paging::Parse(const nlohmann::json& params, size_t max_limit) {
   return p;
 }
 
+void SqlWhere::In(const std::string& column, const std::vector<std::string>& values) {
+  sql_ += " AND " + column + " IN (";
+  for (size_t i = 0; i < values.size(); ++i) {
+    sql_ += i ? ",?" : "?";
+    args_.emplace_back(values[i]);
+  }
+  sql_ += ")";
+}
+
+void SqlWhere::Filtered(const Filters& filters, const std::map<std::string, std::string>& columns) {
+  for (const auto& [filter, column] : columns) {
+    if (auto v = filters.Values(filter)) In(column, *v);
+  }
+}
+
+void SqlWhere::OnlyIfListed(const Filters& filters, const std::string& name,
+                            const std::string& value) {
+  if (!filters.Matches(name, value)) sql_ += " AND 0";
+}
+
+Result<int64_t> SqlWhere::Count(store::Database& db, const std::string& table) const {
+  auto rows = db.Query("SELECT COUNT(*) FROM " + table + sql_, args_);
+  if (!rows.ok()) return rows.status();
+  return (*rows)[0].Int(0);
+}
+
+Result<store::Rows> SqlWhere::Page(store::Database& db, const std::string& columns,
+                                   const std::string& table, const std::string& order_by,
+                                   const Paging& paging) const {
+  auto args = args_;
+  args.emplace_back(static_cast<int64_t>(paging.limit));
+  args.emplace_back(static_cast<int64_t>(paging.offset));
+  return db.Query(
+      "SELECT " + columns + " FROM " + table + sql_ + " ORDER BY " + order_by + " LIMIT ? OFFSET ?",
+      args);
+}
+
 }  // namespace cvm::services

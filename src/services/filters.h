@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "store/database.h"
 
 namespace cvm::services {
 
@@ -32,6 +33,33 @@ struct Paging {
   size_t offset = 0;
   size_t limit = 20;
   static Result<Paging> Parse(const nlohmann::json& params, size_t max_limit = 100);
+};
+
+// The WHERE clause of a Describe action's listing, so filtering and paging happen in the
+// database: every value is a bound parameter, never spliced into the SQL.
+class SqlWhere {
+ public:
+  SqlWhere(std::string clause, std::vector<store::Value> args)
+      : sql_(" WHERE " + std::move(clause)), args_(std::move(args)) {}
+
+  // AND column IN (values...)
+  void In(const std::string& column, const std::vector<std::string>& values);
+  // In() for every filter of `columns` (filter name -> column) that was given.
+  void Filtered(const Filters& filters, const std::map<std::string, std::string>& columns);
+  // Matches nothing unless the filter `name` is absent or lists `value`: for filters on
+  // attributes every row here has the same value of (project-id 0, a charge type, ...).
+  void OnlyIfListed(const Filters& filters, const std::string& name, const std::string& value);
+  void And(const std::string& clause) { sql_ += " AND " + clause; }
+
+  // SELECT COUNT(*), then one page in `order_by` order.
+  Result<int64_t> Count(store::Database& db, const std::string& table) const;
+  Result<store::Rows> Page(store::Database& db, const std::string& columns,
+                           const std::string& table, const std::string& order_by,
+                           const Paging& paging) const;
+
+ private:
+  std::string sql_;
+  std::vector<store::Value> args_;
 };
 
 }  // namespace cvm::services

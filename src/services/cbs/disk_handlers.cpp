@@ -237,47 +237,30 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps) {
       return Status(err::kInvalidParameterValue, "OrderField must be CREATE_TIME or DEADLINE.");
     }
 
-    std::string where = " WHERE owner_uin = ? AND deleted = 0";
-    std::vector<store::Value> args = {ctx.owner_uin};
-    auto in_list = [&](const std::string& column, const std::vector<std::string>& values) {
-      where += " AND " + column + " IN (";
-      for (size_t i = 0; i < values.size(); ++i) {
-        where += i ? ",?" : "?";
-        args.emplace_back(values[i]);
-      }
-      where += ")";
-    };
-    if (!ids->empty()) in_list("disk_id", *ids);
-    static const std::map<std::string, std::string> kColumns = {
-        {"disk-id", "disk_id"},        {"disk-name", "name"},   {"disk-type", "disk_type"},
-        {"disk-state", "state"},       {"disk-usage", "usage"}, {"zone", "zone"},
-        {"instance-id", "instance_id"}};
-    for (const auto& [filter, column] : kColumns) {
-      if (auto v = filters->Values(filter)) in_list(column, *v);
-    }
+    SqlWhere where("owner_uin = ? AND deleted = 0", {ctx.owner_uin});
+    if (!ids->empty()) where.In("disk_id", *ids);
+    where.Filtered(*filters, {{"disk-id", "disk_id"},
+                              {"disk-name", "name"},
+                              {"disk-type", "disk_type"},
+                              {"disk-state", "state"},
+                              {"disk-usage", "usage"},
+                              {"zone", "zone"},
+                              {"instance-id", "instance_id"}});
     if (auto v = filters->Values("portable")) {
       bool want_true = std::find(v->begin(), v->end(), "TRUE") != v->end();
       bool want_false = std::find(v->begin(), v->end(), "FALSE") != v->end();
-      if (want_true != want_false) where += want_true ? " AND portable = 1" : " AND portable = 0";
-      if (!want_true && !want_false) where += " AND 0";
+      if (want_true != want_false) where.And(want_true ? "portable = 1" : "portable = 0");
+      if (!want_true && !want_false) where.And("0");
     }
-    if (auto v = filters->Values("disk-charge-type")) {
-      if (std::find(v->begin(), v->end(), "POSTPAID_BY_HOUR") == v->end()) where += " AND 0";
-    }
-    if (auto v = filters->Values("project-id")) {
-      if (std::find(v->begin(), v->end(), "0") == v->end()) where += " AND 0";
-    }
+    where.OnlyIfListed(*filters, "disk-charge-type", "POSTPAID_BY_HOUR");
+    where.OnlyIfListed(*filters, "project-id", "0");
     // No disk carries tags yet, so a tag filter matches none.
-    if (filters->Has("tag-key") || filters->Has("tag-value")) where += " AND 0";
+    if (filters->Has("tag-key") || filters->Has("tag-value")) where.And("0");
 
-    auto total = db.Query("SELECT COUNT(*) FROM disks" + where, args);
+    auto total = where.Count(db, "disks");
     if (!total.ok()) return total.status();
-    auto page_args = args;
-    page_args.emplace_back(static_cast<int64_t>(paging->limit));
-    page_args.emplace_back(static_cast<int64_t>(paging->offset));
-    auto rows = db.Query(std::string("SELECT ") + store::kDiskColumns + " FROM disks" + where +
-                             " ORDER BY created_at " + order + ", disk_id LIMIT ? OFFSET ?",
-                         page_args);
+    auto rows =
+        where.Page(db, store::kDiskColumns, "disks", "created_at " + order + ", disk_id", *paging);
     if (!rows.ok()) return rows.status();
     std::vector<DiskRecord> page;
     json page_ids = json::array();
@@ -299,7 +282,7 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps) {
       auto snap = snapshots[d.disk_id];
       set.push_back(DiskJson(d, config, snap.first, snap.second));
     }
-    return json{{"TotalCount", (*total)[0].Int(0)}, {"DiskSet", std::move(set)}};
+    return json{{"TotalCount", *total}, {"DiskSet", std::move(set)}};
   });
 
   router.Register("AttachDisks", [&](const api::RequestContext& ctx, json& p) -> Result<json> {

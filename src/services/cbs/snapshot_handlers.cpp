@@ -152,43 +152,24 @@ void RegisterCbsSnapshotHandlers(api::Router& router, ServiceDeps& deps) {
         if (order != "ASC" && order != "DESC") {
           return Status(err::kInvalidParameterValue, "Order must be ASC or DESC.");
         }
-        std::string where = " WHERE owner_uin = ? AND deleted = 0";
-        std::vector<store::Value> args = {ctx.owner_uin};
-        auto in_list = [&](const std::string& column, const std::vector<std::string>& values) {
-          where += " AND " + column + " IN (";
-          for (size_t i = 0; i < values.size(); ++i) {
-            where += i ? ",?" : "?";
-            args.emplace_back(values[i]);
-          }
-          where += ")";
-        };
-        if (!ids->empty()) in_list("snapshot_id", *ids);
-        static const std::map<std::string, std::string> kColumns = {
-            {"snapshot-id", "snapshot_id"}, {"snapshot-name", "name"},
-            {"snapshot-state", "state"},    {"disk-id", "disk_id"},
-            {"disk-usage", "disk_usage"},   {"zone", "zone"}};
-        for (const auto& [filter, column] : kColumns) {
-          if (auto v = filters->Values(filter)) in_list(column, *v);
-        }
-        if (auto v = filters->Values("snapshot-type")) {
-          if (std::find(v->begin(), v->end(), "PRIVATE_SNAPSHOT") == v->end()) {
-            where += " AND 0";
-          }
-        }
-        if (auto v = filters->Values("project-id")) {
-          if (std::find(v->begin(), v->end(), "0") == v->end()) where += " AND 0";
-        }
-        auto total = db.Query("SELECT COUNT(*) FROM snapshots" + where, args);
+        SqlWhere where("owner_uin = ? AND deleted = 0", {ctx.owner_uin});
+        if (!ids->empty()) where.In("snapshot_id", *ids);
+        where.Filtered(*filters, {{"snapshot-id", "snapshot_id"},
+                                  {"snapshot-name", "name"},
+                                  {"snapshot-state", "state"},
+                                  {"disk-id", "disk_id"},
+                                  {"disk-usage", "disk_usage"},
+                                  {"zone", "zone"}});
+        where.OnlyIfListed(*filters, "snapshot-type", "PRIVATE_SNAPSHOT");
+        where.OnlyIfListed(*filters, "project-id", "0");
+        auto total = where.Count(db, "snapshots");
         if (!total.ok()) return total.status();
-        args.emplace_back(static_cast<int64_t>(paging->limit));
-        args.emplace_back(static_cast<int64_t>(paging->offset));
-        auto rows = db.Query(std::string("SELECT ") + kSnapshotColumns + " FROM snapshots" + where +
-                                 " ORDER BY created_at " + order + ", snapshot_id LIMIT ? OFFSET ?",
-                             args);
+        auto rows = where.Page(db, kSnapshotColumns, "snapshots",
+                               "created_at " + order + ", snapshot_id", *paging);
         if (!rows.ok()) return rows.status();
         json set = json::array();
         for (const auto& r : *rows) set.push_back(SnapshotJson(SnapshotFromRow(r)));
-        return json{{"TotalCount", (*total)[0].Int(0)}, {"SnapshotSet", std::move(set)}};
+        return json{{"TotalCount", *total}, {"SnapshotSet", std::move(set)}};
       });
 
   router.Register("DeleteSnapshots", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
