@@ -98,7 +98,7 @@ Result<Config> LoadConfig(const std::filesystem::path& path) {
       CheckKeys(root,
                 {"data_dir", "public_images_dir", "soft_stop_timeout", "listen", "port", "tls_cert",
                  "tls_key", "max_body_bytes", "api_threads", "cpu_overcommit", "memory_overcommit",
-                 "regions", "instance_types"},
+                 "regions", "instance_types", "key_pair_type"},
                 "the top level"));
   if (auto v = root["data_dir"].value<std::string>()) c.data_dir = *v;
   if (auto v = root["public_images_dir"].value<std::string>()) c.public_images_dir = *v;
@@ -111,6 +111,10 @@ Result<Config> LoadConfig(const std::filesystem::path& path) {
   if (auto v = root["api_threads"].value<int64_t>()) c.api_threads = static_cast<int>(*v);
   if (auto v = root["cpu_overcommit"].value<double>()) c.cpu_overcommit = *v;
   if (auto v = root["memory_overcommit"].value<double>()) c.memory_overcommit = *v;
+  if (auto v = root["key_pair_type"].value<std::string>()) {
+    if (*v != "rsa" && *v != "ed25519") return ConfigError("key_pair_type is rsa or ed25519");
+    c.key_pair_type = *v;
+  }
 
   if (auto regions = root["regions"].as_array()) {
     c.regions.clear();

@@ -44,6 +44,8 @@ struct Config {
   std::vector<InstanceTypeConfig> instance_types;
   double cpu_overcommit = 4.0;
   double memory_overcommit = 1.0;
+  // What CreateKeyPair generates: "rsa" (3072 bits; Tencent's documented kind) or "ed25519".
+  std::string key_pair_type = "rsa";
 
   const RegionConfig* FindRegion(std::string_view region) const;
   const ZoneConfig* FindZone(std::string_view zone,

@@ -18,6 +18,8 @@ inline constexpr const char* kStop = "STOP";
 inline constexpr const char* kReboot = "REBOOT";
 inline constexpr const char* kTerminate = "TERMINATE";
 inline constexpr const char* kReset = "RESET";
+// Forced off, seed rewritten, started again: login changes on a running instance.
+inline constexpr const char* kRestart = "RESTART";
 }  // namespace op
 
 struct OperationRecord {

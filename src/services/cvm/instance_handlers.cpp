@@ -2,6 +2,7 @@
 // state and an operation in one transaction and answers; the engine does the work.
 #include <map>
 
+#include "api/json_writer.h"
 #include "common/error_codes.h"
 #include "common/ids.h"
 #include "common/time_format.h"
@@ -19,7 +20,6 @@ namespace {
 using nlohmann::json;
 using store::InstanceRecord;
 
-constexpr size_t kMaxBatch = 100;
 const std::set<std::string> kSystemDiskTypes = {"LOCAL_BASIC", "LOCAL_SSD",     "CLOUD_BASIC",
                                                 "CLOUD_SSD",   "CLOUD_PREMIUM", "CLOUD_BSSD",
                                                 "CLOUD_HSSD",  "CLOUD_TSSD"};
@@ -46,58 +46,6 @@ Status CheckCapacity(store::Transaction& tx, const engine::Engine& engine, int a
                       std::to_string(static_cast<int>(cap.cpus)) + " vCPUs / " +
                       std::to_string(static_cast<int>(cap.memory_mib)) +
                       " MiB (after overcommit).");
-  }
-  return Status::Ok();
-}
-
-// Instance ids of a batch: well-formed, at most 100, no duplicates.
-Result<std::vector<std::string>> InstanceIdsParam(const json& params, const char* name) {
-  std::vector<std::string> ids;
-  auto it = params.find(name);
-  if (it == params.end()) return ids;
-  if (it->size() > kMaxBatch) {
-    return Status(err::kInvalidParameterValue, "At most 100 instance ids per request.");
-  }
-  std::set<std::string> seen;
-  for (const auto& v : *it) {
-    std::string id = v.get<std::string>();
-    if (!IsWellFormedId("ins", id)) {
-      return Status(err::kInvalidInstanceIdMalformed,
-                    "The instance id `" + id.substr(0, 32) +
-                        "` is malformed; expected ins-xxxxxxxx (x: lower-case letter or digit).");
-    }
-    if (!seen.insert(id).second) {
-      return Status("InvalidParameterValue.InstanceIdDuplicated",
-                    "Instance id " + id + " is given twice.");
-    }
-    ids.push_back(id);
-  }
-  return ids;
-}
-
-// Loads the caller's instances of a batch inside `tx`; another account's instance is
-// indistinguishable from a missing one.
-Result<std::vector<InstanceRecord>> LoadOwned(store::Transaction& tx,
-                                              const api::RequestContext& ctx,
-                                              const std::vector<std::string>& ids) {
-  std::vector<InstanceRecord> out;
-  for (const auto& id : ids) {
-    auto inst = store::LoadInstance(tx, id);
-    if (!inst.ok()) return inst.status();
-    if (!inst->has_value() || (*inst)->owner_uin != ctx.owner_uin) {
-      return Status(err::kInvalidInstanceIdNotFound, "The instance " + id + " does not exist.");
-    }
-    out.push_back(**inst);
-  }
-  return out;
-}
-
-// One operation at a time per instance: checked after the state, so a transitional state
-// answers with its own code first.
-Status CheckNotBusy(const InstanceRecord& i) {
-  if (i.latest_operation_state == "OPERATING") {
-    return Status(err::kOperationDeniedInstanceOperationInProgress,
-                  "The instance " + i.instance_id + " is busy with " + i.latest_operation + ".");
   }
   return Status::Ok();
 }
@@ -146,6 +94,7 @@ struct LoginChoice {
   std::vector<std::string> key_ids;
   std::string password_hash;
   bool given = false;
+  bool keep_image_login = false;  // neither keys nor a password: the image's own login
 };
 
 Result<LoginChoice> ParseLoginSettings(store::Transaction& tx, const api::RequestContext& ctx,
@@ -158,6 +107,18 @@ Result<LoginChoice> ParseLoginSettings(store::Transaction& tx, const api::Reques
   if (has_pw && has_keys) {
     return Status(err::kInvalidParameterCombination,
                   "LoginSettings.Password and LoginSettings.KeyIds cannot be used together.");
+  }
+  std::string keep = ls.value("KeepImageLogin", "false");
+  if (keep != "true" && keep != "false" && keep != "TRUE" && keep != "FALSE") {
+    return Status(err::kInvalidParameterValue, "LoginSettings.KeepImageLogin is true or false.");
+  }
+  if (keep == "true" || keep == "TRUE") {
+    if (has_pw || has_keys) {
+      return Status("InvalidParameter.ParameterConflict",
+                    "LoginSettings.KeepImageLogin cannot be combined with a password or keys.");
+    }
+    out.given = out.keep_image_login = true;
+    return out;
   }
   if (has_pw) {
     std::string pw = ls["Password"].get<std::string>();
@@ -197,56 +158,72 @@ std::string NewMac() {
   return buf;
 }
 
-json InstanceJson(const InstanceRecord& i, const store::Database& /*db*/,
-                  const std::map<std::string, std::pair<std::string, int64_t>>& sys_disks,
-                  const std::map<std::string, std::string>& os_names,
-                  const std::map<std::string, std::string>& default_users) {
-  auto disk = sys_disks.count(i.instance_id) ? sys_disks.at(i.instance_id)
-                                             : std::pair<std::string, int64_t>{"", 0};
-  json private_ips = i.private_ip.empty() ? json::array() : json::array({i.private_ip});
-  return json{
-      {"Placement", {{"Zone", i.zone}, {"ProjectId", 0}}},
-      {"InstanceId", i.instance_id},
-      {"InstanceType", i.instance_type},
-      {"CPU", i.cpu},
-      {"Memory", MemoryGiB(i.memory_mib)},
-      {"RestrictState", "NORMAL"},
-      {"InstanceName", i.name},
-      {"InstanceChargeType", "POSTPAID_BY_HOUR"},
-      {"SystemDisk",
-       {{"DiskType", "CLOUD_PREMIUM"}, {"DiskId", disk.first}, {"DiskSize", disk.second}}},
-      {"DataDisks", json::array()},
-      {"PrivateIpAddresses", private_ips},
-      {"PublicIpAddresses", nullptr},
-      {"InternetAccessible",
-       {{"InternetChargeType", "TRAFFIC_POSTPAID_BY_HOUR"}, {"InternetMaxBandwidthOut", 0}}},
-      {"VirtualPrivateCloud", {{"VpcId", ""}, {"SubnetId", ""}, {"AsVpcGateway", false}}},
-      {"ImageId", i.image_id},
-      {"RenewFlag", nullptr},
-      {"CreatedTime", FormatIsoTime(i.created_at)},
-      {"ExpiredTime", nullptr},
-      {"OsName", os_names.count(i.image_id) ? os_names.at(i.image_id) : ""},
-      {"SecurityGroupIds", json::array()},
-      {"LoginSettings", {{"KeyIds", i.key_ids}}},
-      {"InstanceState", i.state},
-      {"Tags", json::array()},
-      {"StopChargingMode", "NOT_APPLICABLE"},
-      {"Uuid", i.uuid},
-      {"LatestOperation", i.latest_operation},
-      {"LatestOperationState", i.latest_operation_state},
-      {"LatestOperationRequestId", i.latest_operation_request_id},
-      {"LatestOperationErrorMsg", i.latest_operation_error},
-      {"DisasterRecoverGroupId", ""},
-      {"IPv6Addresses", nullptr},
-      {"CamRoleName", ""},
-      {"HpcClusterId", ""},
-      {"RdmaIpAddresses", nullptr},
-      {"IsolatedSource", "NOTISOLATED"},
-      {"DisableApiTermination", false},
-      {"DefaultLoginUser", default_users.count(i.image_id) ? default_users.at(i.image_id) : "root"},
-      {"DefaultLoginPort", 22},
-      {"LicenseType", "TencentCloud"},
-  };
+// One Instance object, written straight into the answer (DescribeInstances lists up to 100:
+// a document tree for them cost more than everything else in the call).
+void WriteInstance(api::JsonWriter& w, const InstanceRecord& i,
+                   const std::map<std::string, std::pair<std::string, int64_t>>& sys_disks,
+                   const std::map<std::string, std::pair<std::string, std::string>>& images) {
+  auto disk = sys_disks.find(i.instance_id);
+  auto image = images.find(i.image_id);
+  w.BeginObject();
+  w.Key("Placement").BeginObject().Member("Zone", i.zone).Member("ProjectId", 0).EndObject();
+  w.Member("InstanceId", i.instance_id);
+  w.Member("InstanceType", i.instance_type);
+  w.Member("CPU", i.cpu);
+  w.Member("Memory", MemoryGiB(i.memory_mib));
+  w.Member("RestrictState", "NORMAL");
+  w.Member("InstanceName", i.name);
+  w.Member("InstanceChargeType", "POSTPAID_BY_HOUR");
+  w.Key("SystemDisk")
+      .BeginObject()
+      .Member("DiskType", "CLOUD_PREMIUM")
+      .Member("DiskId", disk == sys_disks.end() ? "" : disk->second.first)
+      .Member("DiskSize", disk == sys_disks.end() ? int64_t{0} : disk->second.second)
+      .EndObject();
+  w.Key("DataDisks").BeginArray().EndArray();
+  w.Key("PrivateIpAddresses").BeginArray();
+  if (!i.private_ip.empty()) w.String(i.private_ip);
+  w.EndArray();
+  w.Key("PublicIpAddresses").Null();
+  w.Key("InternetAccessible")
+      .BeginObject()
+      .Member("InternetChargeType", "TRAFFIC_POSTPAID_BY_HOUR")
+      .Member("InternetMaxBandwidthOut", 0)
+      .EndObject();
+  w.Key("VirtualPrivateCloud")
+      .BeginObject()
+      .Member("VpcId", "")
+      .Member("SubnetId", "")
+      .Member("AsVpcGateway", false)
+      .EndObject();
+  w.Member("ImageId", i.image_id);
+  w.Key("RenewFlag").Null();
+  w.Member("CreatedTime", FormatIsoTime(i.created_at));
+  w.Key("ExpiredTime").Null();
+  w.Member("OsName", image == images.end() ? "" : image->second.first);
+  w.Key("SecurityGroupIds").BeginArray().EndArray();
+  w.Key("LoginSettings").BeginObject().Key("KeyIds").BeginArray();
+  for (const auto& k : i.key_ids) w.String(k);
+  w.EndArray().EndObject();
+  w.Member("InstanceState", i.state);
+  w.Key("Tags").BeginArray().EndArray();
+  w.Member("StopChargingMode", "NOT_APPLICABLE");
+  w.Member("Uuid", i.uuid);
+  w.Member("LatestOperation", i.latest_operation);
+  w.Member("LatestOperationState", i.latest_operation_state);
+  w.Member("LatestOperationRequestId", i.latest_operation_request_id);
+  w.Member("LatestOperationErrorMsg", i.latest_operation_error);
+  w.Member("DisasterRecoverGroupId", "");
+  w.Key("IPv6Addresses").Null();
+  w.Member("CamRoleName", "");
+  w.Member("HpcClusterId", "");
+  w.Key("RdmaIpAddresses").Null();
+  w.Member("IsolatedSource", "NOTISOLATED");
+  w.Member("DisableApiTermination", false);
+  w.Member("DefaultLoginUser", image == images.end() ? "root" : image->second.second);
+  w.Member("DefaultLoginPort", 22);
+  w.Member("LicenseType", "TencentCloud");
+  w.EndObject();
 }
 
 }  // namespace
@@ -341,6 +318,13 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
       }
       auto login = ParseLoginSettings(tx, ctx, p);
       if (!login.ok()) return login.status();
+      if (!login->given) {
+        // Never an open root: a random password nobody is told (set one with
+        // ResetInstancesPassword, or bind a key).
+        auto hash = drivers::guest::HashPassword(RandomAlnum(24));
+        if (!hash.ok()) return hash.status();
+        login->password_hash = *hash;
+      }
       CVM_RETURN_IF_ERROR(CheckCapacity(tx, engine, static_cast<int>(count) * type->cpu,
                                         static_cast<int>(count) * type->memory_mib));
       if (dry_run) {
@@ -439,18 +423,28 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
         auto page_args = args;
         page_args.emplace_back(static_cast<int64_t>(paging->limit));
         page_args.emplace_back(static_cast<int64_t>(paging->offset));
-        auto rows = db.Query(std::string("SELECT ") + store::kInstanceColumns + " FROM instances" +
-                                 where + " ORDER BY created_at DESC, instance_id LIMIT ? OFFSET ?",
+        // The page is chosen from index entries alone (a deep Offset skips entries, not rows),
+        // then only its rows are read. UserData is never shown, so it is not read either.
+        static const std::string kListColumns = [] {
+          std::string c = store::kInstanceColumns;
+          c.replace(c.find("user_data"), 9, "'' AS user_data");
+          return c;
+        }();
+        constexpr const char* kOrder = " ORDER BY created_at DESC, instance_id";
+        auto rows = db.Query("SELECT " + kListColumns +
+                                 " FROM instances WHERE rowid IN (SELECT rowid FROM instances" +
+                                 where + kOrder + " LIMIT ? OFFSET ?)" + kOrder,
                              page_args);
         if (!rows.ok()) return rows.status();
 
         std::vector<InstanceRecord> page;
+        page.reserve(rows->size());
         for (const auto& r : *rows) page.push_back(store::InstanceFromRow(r));
         // The page's system disks and images in one query each (not one per row): the ids go in
         // as one JSON array, so each statement is prepared once whatever the page size. The
         // first row per instance wins, in index order, as a per-instance lookup would return.
         std::map<std::string, std::pair<std::string, int64_t>> sys_disks;
-        std::map<std::string, std::string> os_names, users;
+        std::map<std::string, std::pair<std::string, std::string>> images;  // os name, user
         if (!page.empty()) {
           json instance_ids = json::array(), image_ids = json::array();
           std::set<std::string> seen_images;
@@ -471,14 +465,15 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
               "(SELECT value FROM json_each(?)) ORDER BY image_id, rowid",
               {image_ids.dump()});
           if (img.ok()) {
-            for (const auto& r : *img) {
-              if (os_names.emplace(r.Str(0), r.Str(1)).second) users.emplace(r.Str(0), r.Str(2));
-            }
+            for (const auto& r : *img) images.emplace(r.Str(0), std::pair{r.Str(1), r.Str(2)});
           }
         }
-        json set = json::array();
-        for (const auto& i : page) set.push_back(InstanceJson(i, db, sys_disks, os_names, users));
-        return json{{"TotalCount", (*total)[0].Int(0)}, {"InstanceSet", std::move(set)}};
+        api::JsonWriter w;
+        w.Reserve(1300 * page.size() + 64);
+        w.BeginObject().Member("TotalCount", (*total)[0].Int(0)).Key("InstanceSet").BeginArray();
+        for (const auto& i : page) WriteInstance(w, i, sys_disks, images);
+        w.EndArray().EndObject();
+        return api::RawResponse(w.Take());
       });
 
   router.Register("DescribeInstancesStatus",

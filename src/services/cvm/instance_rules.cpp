@@ -4,8 +4,10 @@
 
 #include <cctype>
 #include <regex>
+#include <set>
 
 #include "common/error_codes.h"
+#include "common/ids.h"
 
 namespace cvm::services {
 
@@ -56,10 +58,10 @@ Status CheckPassword(const std::string& p) {
       return Status("InvalidPassword", "The password contains a character that is not allowed.");
     }
   }
-  if (p.size() < 8 || p.size() > 30 || lower + upper + digit + special < 2) {
+  if (p.size() < 8 || p.size() > 30 || lower + upper + digit + special < 3 || p[0] == '/') {
     return Status("InvalidPassword",
-                  "The password must be 8-30 characters with at least two of: lower-case "
-                  "letters, upper-case letters, digits, special characters.");
+                  "The password must be 8-30 characters, not starting with '/', with at least "
+                  "three of: lower-case letters, upper-case letters, digits, special characters.");
   }
   return Status::Ok();
 }
@@ -94,6 +96,53 @@ std::string WrongStateCode(const std::string& state) {
     upper = false;
   }
   return "UnsupportedOperation.InstanceState" + camel;
+}
+
+Result<std::vector<std::string>> InstanceIdsParam(const nlohmann::json& params, const char* name) {
+  std::vector<std::string> ids;
+  auto it = params.find(name);
+  if (it == params.end()) return ids;
+  if (it->size() > size_t{100}) {
+    return Status(err::kInvalidParameterValue, "At most 100 instance ids per request.");
+  }
+  std::set<std::string> seen;
+  for (const auto& v : *it) {
+    std::string id = v.get<std::string>();
+    if (!IsWellFormedId("ins", id)) {
+      return Status(err::kInvalidInstanceIdMalformed,
+                    "The instance id `" + id.substr(0, 32) +
+                        "` is malformed; expected ins-xxxxxxxx (x: lower-case letter or digit).");
+    }
+    if (!seen.insert(id).second) {
+      return Status("InvalidParameterValue.InstanceIdDuplicated",
+                    "Instance id " + id + " is given twice.");
+    }
+    ids.push_back(id);
+  }
+  return ids;
+}
+
+Result<std::vector<store::InstanceRecord>> LoadOwned(store::Transaction& tx,
+                                                     const api::RequestContext& ctx,
+                                                     const std::vector<std::string>& ids) {
+  std::vector<store::InstanceRecord> out;
+  for (const auto& id : ids) {
+    auto inst = store::LoadInstance(tx, id);
+    if (!inst.ok()) return inst.status();
+    if (!inst->has_value() || (*inst)->owner_uin != ctx.owner_uin) {
+      return Status(err::kInvalidInstanceIdNotFound, "The instance " + id + " does not exist.");
+    }
+    out.push_back(**inst);
+  }
+  return out;
+}
+
+Status CheckNotBusy(const store::InstanceRecord& i) {
+  if (i.latest_operation_state == "OPERATING") {
+    return Status(err::kOperationDeniedInstanceOperationInProgress,
+                  "The instance " + i.instance_id + " is busy with " + i.latest_operation + ".");
+  }
+  return Status::Ok();
 }
 
 }  // namespace cvm::services
