@@ -55,6 +55,18 @@ JsonWriter& JsonWriter::String(std::string_view s) {
   Comma();
   out_ += '"';
   for (size_t i = 0; i < s.size();) {
+    // The common case first: a run of printable ASCII that needs no escape, in one append.
+    size_t run = i;
+    while (run < s.size()) {
+      auto b = static_cast<unsigned char>(s[run]);
+      if (b < 0x20 || b >= 0x80 || b == '"' || b == '\\') break;
+      ++run;
+    }
+    if (run > i) {
+      out_.append(s.data() + i, run - i);
+      i = run;
+      continue;
+    }
     auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
       size_t len = Utf8SequenceLength(s, i);

@@ -125,15 +125,15 @@ CREATE INDEX operations_by_resource ON operations(resource_id, created_at);
 -- COUNT(*) and deep offsets read only index entries.
 CREATE INDEX instances_listing ON instances(owner_uin, deleted, created_at DESC, instance_id);
 DROP INDEX instances_by_owner;
--- Filters that can match many rows keep the listing order inside their index.
+-- Each filter column's index keeps the listing order after it, so the planner takes it (no
+-- sort, only matching entries) instead of walking the listing index and testing every row.
 CREATE INDEX instances_by_state ON instances(owner_uin, deleted, state, created_at DESC, instance_id);
 CREATE INDEX instances_by_zone ON instances(owner_uin, deleted, zone, created_at DESC, instance_id);
 CREATE INDEX instances_by_image ON instances(owner_uin, deleted, image_id, created_at DESC, instance_id);
 CREATE INDEX instances_by_type ON instances(owner_uin, deleted, instance_type, created_at DESC, instance_id);
--- Filters that match few rows.
-CREATE INDEX instances_by_name ON instances(owner_uin, name);
-CREATE INDEX instances_by_private_ip ON instances(owner_uin, private_ip);
-CREATE INDEX instances_by_uuid ON instances(uuid);
+CREATE INDEX instances_by_name ON instances(owner_uin, deleted, name, created_at DESC, instance_id);
+CREATE INDEX instances_by_private_ip ON instances(owner_uin, deleted, private_ip, created_at DESC, instance_id);
+CREATE INDEX instances_by_uuid ON instances(owner_uin, deleted, uuid, created_at DESC, instance_id);
 )sql"},
   };
   return kMigrations;
