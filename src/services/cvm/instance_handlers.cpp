@@ -94,7 +94,6 @@ struct LoginChoice {
   std::vector<std::string> key_ids;
   std::string password_hash;
   bool given = false;
-  bool keep_image_login = false;  // neither keys nor a password: the image's own login
 };
 
 Result<LoginChoice> ParseLoginSettings(store::Transaction& tx, const api::RequestContext& ctx,
@@ -117,7 +116,7 @@ Result<LoginChoice> ParseLoginSettings(store::Transaction& tx, const api::Reques
       return Status("InvalidParameter.ParameterConflict",
                     "LoginSettings.KeepImageLogin cannot be combined with a password or keys.");
     }
-    out.given = out.keep_image_login = true;
+    out.given = true;  // the image's own login: no keys, no password from us
     return out;
   }
   if (has_pw) {
