@@ -120,7 +120,7 @@ CREATE INDEX operations_unfinished ON operations(state, created_at);
 CREATE INDEX operations_by_resource ON operations(resource_id, created_at);
 )sql"},
       // 3 and 4 are reserved by other branches (the runner applies whatever is not recorded).
-      {5, "DescribeInstances indexes", R"sql(
+      {5, "DescribeInstances indexes, tags", R"sql(
 -- Listing order (newest first, id as tie-breaker) straight from an index: no sort, and
 -- COUNT(*) and deep offsets read only index entries.
 CREATE INDEX instances_listing ON instances(owner_uin, deleted, created_at DESC, instance_id);
@@ -134,6 +134,15 @@ CREATE INDEX instances_by_type ON instances(owner_uin, deleted, instance_type, c
 CREATE INDEX instances_by_name ON instances(owner_uin, deleted, name, created_at DESC, instance_id);
 CREATE INDEX instances_by_private_ip ON instances(owner_uin, deleted, private_ip, created_at DESC, instance_id);
 CREATE INDEX instances_by_uuid ON instances(owner_uin, deleted, uuid, created_at DESC, instance_id);
+-- Tags of any resource (TagSpecification), for output and the tag filters.
+CREATE TABLE tags (
+  resource_id  TEXT NOT NULL,
+  owner_uin    TEXT NOT NULL,
+  tag_key      TEXT NOT NULL,
+  tag_value    TEXT NOT NULL,
+  PRIMARY KEY (resource_id, tag_key)
+);
+CREATE INDEX tags_by_key ON tags(owner_uin, tag_key, tag_value);
 )sql"},
   };
   return kMigrations;

@@ -159,11 +159,14 @@ std::string NewMac() {
 
 // One Instance object, written straight into the answer (DescribeInstances lists up to 100:
 // a document tree for them cost more than everything else in the call).
+using Tags = std::vector<std::pair<std::string, std::string>>;
 void WriteInstance(api::JsonWriter& w, const InstanceRecord& i,
                    const std::map<std::string, std::pair<std::string, int64_t>>& sys_disks,
-                   const std::map<std::string, std::pair<std::string, std::string>>& images) {
+                   const std::map<std::string, std::pair<std::string, std::string>>& images,
+                   const std::map<std::string, Tags>& tags) {
   auto disk = sys_disks.find(i.instance_id);
   auto image = images.find(i.image_id);
+  auto tag = tags.find(i.instance_id);
   w.BeginObject();
   w.Key("Placement").BeginObject().Member("Zone", i.zone).Member("ProjectId", 0).EndObject();
   w.Member("InstanceId", i.instance_id);
@@ -205,7 +208,12 @@ void WriteInstance(api::JsonWriter& w, const InstanceRecord& i,
   for (const auto& k : i.key_ids) w.String(k);
   w.EndArray().EndObject();
   w.Member("InstanceState", i.state);
-  w.Key("Tags").BeginArray().EndArray();
+  w.Key("Tags").BeginArray();
+  if (tag != tags.end()) {
+    for (const auto& [k, v] : tag->second)
+      w.BeginObject().Member("Key", k).Member("Value", v).EndObject();
+  }
+  w.EndArray();
   w.Member("StopChargingMode", "NOT_APPLICABLE");
   w.Member("Uuid", i.uuid);
   w.Member("LatestOperation", i.latest_operation);
@@ -289,6 +297,8 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
                     "with CreateDisks/AttachDisks once block storage lands.");
     }
     bool dry_run = p.value("DryRun", false);
+    auto tags = ParseTagSpecification(p, "instance");
+    if (!tags.ok()) return tags.status();
 
     std::vector<std::string> ids, ops;
     Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
@@ -353,6 +363,11 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
         r.client_token = token;
         r.created_at = now;
         CVM_RETURN_IF_ERROR(store::InsertInstance(tx, r));
+        for (const auto& [k, v] : *tags) {
+          CVM_RETURN_IF_ERROR(tx.Exec(
+              "INSERT INTO tags(resource_id, owner_uin, tag_key, tag_value) VALUES (?,?,?,?)",
+              {r.instance_id, ctx.owner_uin, k, v}));
+        }
         store::DiskRecord d;
         d.disk_id = NewResourceId("disk");
         d.owner_uin = ctx.owner_uin;
@@ -383,9 +398,10 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
       "DescribeInstances", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
         auto ids = InstanceIdsParam(p, "InstanceIds");
         if (!ids.ok()) return ids.status();
-        auto filters = Filters::Parse(
-            p, {"instance-id", "instance-name", "instance-state", "zone", "image-id",
-                "private-ip-address", "instance-type", "instance-charge-type", "uuid"});
+        auto filters =
+            Filters::Parse(p, {"instance-id", "instance-name", "instance-state", "zone", "image-id",
+                               "private-ip-address", "instance-type", "instance-charge-type",
+                               "uuid", "tag-key", "tag-value", "tag:"});
         if (!filters.ok()) return filters.status();
         if (!ids->empty() && !filters->empty()) {
           return Status(err::kInvalidParameterCombination,
@@ -413,6 +429,31 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
             {"instance-type", "instance_type"}, {"uuid", "uuid"}};
         for (const auto& [filter, column] : kColumns) {
           if (auto v = filters->Values(filter)) in_list(column, *v);
+        }
+        // Tag filters: instances with a tag of one of the keys (tag-key), of one of the values
+        // (tag-value), or with key K and one of the values (tag:K).
+        auto tag_filter = [&](const std::string& condition, const std::vector<std::string>& values,
+                              const std::string* key) {
+          where += " AND instance_id IN (SELECT resource_id FROM tags WHERE owner_uin = ?";
+          args.emplace_back(ctx.owner_uin);
+          if (key) {
+            where += " AND tag_key = ?";
+            args.emplace_back(*key);
+          }
+          where += " AND " + condition + " IN (";
+          for (size_t i = 0; i < values.size(); ++i) {
+            where += i ? ",?" : "?";
+            args.emplace_back(values[i]);
+          }
+          where += "))";
+        };
+        for (const auto& [name, values] : filters->all()) {
+          if (name == "tag-key") tag_filter("tag_key", values, nullptr);
+          if (name == "tag-value") tag_filter("tag_value", values, nullptr);
+          if (name.rfind("tag:", 0) == 0) {
+            const std::string key = name.substr(4);
+            tag_filter("tag_value", values, &key);
+          }
         }
         if (auto v = filters->Values("instance-charge-type")) {
           if (std::find(v->begin(), v->end(), "POSTPAID_BY_HOUR") == v->end()) where += " AND 0";
@@ -444,6 +485,7 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
         // first row per instance wins, in index order, as a per-instance lookup would return.
         std::map<std::string, std::pair<std::string, int64_t>> sys_disks;
         std::map<std::string, std::pair<std::string, std::string>> images;  // os name, user
+        std::map<std::string, Tags> tags;
         if (!page.empty()) {
           json instance_ids = json::array(), image_ids = json::array();
           std::set<std::string> seen_images;
@@ -466,11 +508,18 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
           if (img.ok()) {
             for (const auto& r : *img) images.emplace(r.Str(0), std::pair{r.Str(1), r.Str(2)});
           }
+          auto t = db.Query(
+              "SELECT resource_id, tag_key, tag_value FROM tags WHERE resource_id IN "
+              "(SELECT value FROM json_each(?)) ORDER BY resource_id, tag_key",
+              {instance_ids.dump()});
+          if (t.ok()) {
+            for (const auto& r : *t) tags[r.Str(0)].emplace_back(r.Str(1), r.Str(2));
+          }
         }
         api::JsonWriter w;
         w.Reserve(1300 * page.size() + 64);
         w.BeginObject().Member("TotalCount", (*total)[0].Int(0)).Key("InstanceSet").BeginArray();
-        for (const auto& i : page) WriteInstance(w, i, sys_disks, images);
+        for (const auto& i : page) WriteInstance(w, i, sys_disks, images, tags);
         w.EndArray().EndObject();
         return api::RawResponse(w.Take());
       });

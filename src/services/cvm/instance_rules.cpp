@@ -83,6 +83,46 @@ Result<std::string> DecodeUserData(const std::string& b64) {
   return out;
 }
 
+Result<std::vector<std::pair<std::string, std::string>>> ParseTagSpecification(
+    const nlohmann::json& params, const std::string& resource_type) {
+  std::vector<std::pair<std::string, std::string>> tags;
+  std::set<std::string> keys;
+  auto has_control = [](const std::string& s) {
+    for (unsigned char c : s) {
+      if (c < 0x20 || c == 0x7f) return true;
+    }
+    return false;
+  };
+  for (const auto& spec : params.value("TagSpecification", nlohmann::json::array())) {
+    if (spec.value("ResourceType", "") != resource_type) continue;
+    for (const auto& t : spec.value("Tags", nlohmann::json::array())) {
+      std::string key = t.value("Key", ""), value = t.value("Value", "");
+      if (key.empty() || key.size() > 127 || has_control(key)) {
+        return Status("FailedOperation.IllegalTagKey",
+                      "A tag key is 1-127 characters without control characters.");
+      }
+      if (value.size() > 255 || has_control(value)) {
+        return Status("FailedOperation.IllegalTagValue",
+                      "A tag value is at most 255 characters without control characters.");
+      }
+      for (const char* reserved : {"qcloud", "tencent", "project"}) {
+        if (key.rfind(reserved, 0) == 0) {
+          return Status("FailedOperation.TagKeyReserved", "The tag key " + key + " is reserved.");
+        }
+      }
+      if (!keys.insert(key).second) {
+        return Status("InvalidParameterValue.DuplicateTags",
+                      "The tag key " + key + " is repeated.");
+      }
+      tags.emplace_back(std::move(key), std::move(value));
+    }
+  }
+  if (tags.size() > 50) {
+    return Status("InvalidParameterValue.TagQuotaLimitExceeded", "At most 50 tags per resource.");
+  }
+  return tags;
+}
+
 std::string WrongStateCode(const std::string& state) {
   // PENDING -> Pending, LAUNCH_FAILED -> LaunchFailed.
   std::string camel;
