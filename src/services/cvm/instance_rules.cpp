@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cctype>
 #include <regex>
 #include <set>
@@ -175,6 +176,21 @@ Result<std::vector<store::InstanceRecord>> LoadOwned(store::Transaction& tx,
     out.push_back(**inst);
   }
   return out;
+}
+
+Result<std::vector<std::string>> KeyIdsParam(const nlohmann::json& params) {
+  std::vector<std::string> ids;
+  for (const auto& v : params.value("KeyIds", nlohmann::json::array())) {
+    std::string id = v.get<std::string>();
+    if (!IsWellFormedId("skey", id)) {
+      return Status("InvalidKeyPairId.Malformed",
+                    "The key pair id `" + id.substr(0, 32) + "` is malformed.");
+    }
+    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+  }
+  if (ids.empty()) return Status(err::kMissingParameter, "KeyIds is empty.");
+  if (ids.size() > 100) return Status(err::kInvalidParameterValue, "At most 100 KeyIds.");
+  return ids;
 }
 
 Status CheckNotBusy(const store::InstanceRecord& i) {

@@ -41,6 +41,8 @@ Result<std::vector<std::string>> InstanceIdsParam(const nlohmann::json& params, 
 Result<std::vector<store::InstanceRecord>> LoadOwned(store::Transaction& tx,
                                                      const api::RequestContext& ctx,
                                                      const std::vector<std::string>& ids);
+// Key pair ids of a batch (KeyIds): well-formed, 1 to 100, duplicates dropped.
+Result<std::vector<std::string>> KeyIdsParam(const nlohmann::json& params);
 // One operation at a time per instance: checked after the state, so a transitional state
 // answers with its own code first.
 Status CheckNotBusy(const store::InstanceRecord& instance);

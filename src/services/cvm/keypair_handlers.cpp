@@ -7,6 +7,7 @@
 #include "common/error_codes.h"
 #include "common/ids.h"
 #include "common/time_format.h"
+#include "services/cvm/instance_rules.h"
 #include "services/cvm/ssh_keys.h"
 #include "services/filters.h"
 #include "services/service_deps.h"
@@ -211,19 +212,10 @@ void RegisterCvmKeyPairHandlers(api::Router& router, ServiceDeps& deps) {
       });
 
   router.Register("DeleteKeyPairs", [&db](const api::RequestContext& ctx, json& p) -> Result<json> {
-    std::vector<std::string> ids;
-    for (const auto& v : p.value("KeyIds", json::array())) {
-      std::string id = v.get<std::string>();
-      if (!IsWellFormedId("skey", id)) {
-        return Status("InvalidKeyPairId.Malformed",
-                      "The key pair id `" + id.substr(0, 32) + "` is malformed.");
-      }
-      ids.push_back(id);
-    }
-    if (ids.empty()) return Status(err::kMissingParameter, "KeyIds is empty.");
-    if (ids.size() > 100) return Status(err::kInvalidParameterValue, "At most 100 KeyIds.");
+    auto ids = KeyIdsParam(p);
+    if (!ids.ok()) return ids.status();
     Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
-      for (const auto& id : ids) {
+      for (const auto& id : *ids) {
         // Checked in the deleting transaction, so a key cannot be bound in between.
         auto bound = tx.Query(
             "SELECT i.instance_id FROM instances i, json_each(i.key_ids) j WHERE i.owner_uin = ? "

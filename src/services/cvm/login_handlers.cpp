@@ -20,26 +20,19 @@ namespace {
 using nlohmann::json;
 using store::InstanceRecord;
 
-// The key ids of a request: well-formed, the caller's own, no duplicates.
+// The key ids of a request (KeyIdsParam), each the caller's own.
 Result<std::vector<std::string>> OwnedKeyIds(store::Transaction& tx, const api::RequestContext& ctx,
                                              const json& p) {
-  std::vector<std::string> ids;
-  for (const auto& v : p.value("KeyIds", json::array())) {
-    std::string id = v.get<std::string>();
-    if (!IsWellFormedId("skey", id)) {
-      return Status("InvalidKeyPairId.Malformed",
-                    "The key pair id `" + id.substr(0, 32) + "` is malformed.");
-    }
+  auto ids = KeyIdsParam(p);
+  if (!ids.ok()) return ids.status();
+  for (const auto& id : *ids) {
     auto rows =
         tx.Query("SELECT 1 FROM key_pairs WHERE key_id = ? AND owner_uin = ?", {id, ctx.owner_uin});
     if (!rows.ok()) return rows.status();
     if (rows->empty()) {
       return Status("InvalidKeyPairId.NotFound", "The key pair " + id + " does not exist.");
     }
-    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
   }
-  if (ids.empty()) return Status(err::kMissingParameter, "KeyIds is empty.");
-  if (ids.size() > 100) return Status(err::kInvalidParameterValue, "At most 100 KeyIds.");
   return ids;
 }
 
