@@ -120,7 +120,7 @@ CREATE INDEX operations_unfinished ON operations(state, created_at);
 CREATE INDEX operations_by_resource ON operations(resource_id, created_at);
 )sql"},
       // 3 and 4 are reserved by other branches (the runner applies whatever is not recorded).
-      {5, "DescribeInstances indexes, tags", R"sql(
+      {5, "DescribeInstances indexes and counts, tags", R"sql(
 -- Listing order (newest first, id as tie-breaker) straight from an index: no sort, and
 -- COUNT(*) and deep offsets read only index entries.
 CREATE INDEX instances_listing ON instances(owner_uin, deleted, created_at DESC, instance_id);
@@ -134,6 +134,27 @@ CREATE INDEX instances_by_type ON instances(owner_uin, deleted, instance_type, c
 CREATE INDEX instances_by_name ON instances(owner_uin, deleted, name, created_at DESC, instance_id);
 CREATE INDEX instances_by_private_ip ON instances(owner_uin, deleted, private_ip, created_at DESC, instance_id);
 CREATE INDEX instances_by_uuid ON instances(owner_uin, deleted, uuid, created_at DESC, instance_id);
+-- Live (not deleted) instances per owner, kept by triggers whoever writes: an unfiltered
+-- DescribeInstances reads its TotalCount here instead of counting 10,000 index entries.
+CREATE TABLE instance_counts (
+  owner_uin    TEXT PRIMARY KEY,
+  live         INTEGER NOT NULL
+);
+INSERT INTO instance_counts(owner_uin, live)
+  SELECT owner_uin, COUNT(*) FROM instances WHERE deleted = 0 GROUP BY owner_uin;
+CREATE TRIGGER instance_counts_insert AFTER INSERT ON instances WHEN NEW.deleted = 0 BEGIN
+  INSERT INTO instance_counts(owner_uin, live) VALUES (NEW.owner_uin, 1)
+    ON CONFLICT(owner_uin) DO UPDATE SET live = live + 1;
+END;
+CREATE TRIGGER instance_counts_update AFTER UPDATE OF deleted, owner_uin ON instances
+WHEN (OLD.deleted = 0) != (NEW.deleted = 0) OR OLD.owner_uin != NEW.owner_uin BEGIN
+  UPDATE instance_counts SET live = live - 1 WHERE owner_uin = OLD.owner_uin AND OLD.deleted = 0;
+  INSERT INTO instance_counts(owner_uin, live) SELECT NEW.owner_uin, 1 WHERE NEW.deleted = 0
+    ON CONFLICT(owner_uin) DO UPDATE SET live = live + 1;
+END;
+CREATE TRIGGER instance_counts_delete AFTER DELETE ON instances WHEN OLD.deleted = 0 BEGIN
+  UPDATE instance_counts SET live = live - 1 WHERE owner_uin = OLD.owner_uin;
+END;
 -- Tags of any resource (TagSpecification), for output and the tag filters.
 CREATE TABLE tags (
   resource_id  TEXT NOT NULL,

@@ -458,7 +458,13 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
         if (auto v = filters->Values("instance-charge-type")) {
           if (std::find(v->begin(), v->end(), "POSTPAID_BY_HOUR") == v->end()) where += " AND 0";
         }
-        auto total = db.Query("SELECT COUNT(*) FROM instances" + where, args);
+        // Unfiltered, the count is kept by triggers (migration 5); filtered, it is counted.
+        const bool unfiltered = ids->empty() && filters->empty();
+        auto total =
+            unfiltered
+                ? db.Query("SELECT COALESCE(SUM(live), 0) FROM instance_counts WHERE owner_uin = ?",
+                           {ctx.owner_uin})
+                : db.Query("SELECT COUNT(*) FROM instances" + where, args);
         if (!total.ok()) return total.status();
         auto page_args = args;
         page_args.emplace_back(static_cast<int64_t>(paging->limit));
