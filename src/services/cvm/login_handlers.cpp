@@ -5,10 +5,9 @@
 // its NoCloud seed, rewritten at every start: a STOPPED instance gets it when started; a
 // RUNNING one (ForceStop) is forced off, and started again by the engine.
 #include <algorithm>
+#include <functional>
 
 #include "common/error_codes.h"
-#include "common/ids.h"
-#include "common/time_format.h"
 #include "drivers/guest/nocloud_seed.h"
 #include "engine/operations.h"
 #include "services/cvm/instance_rules.h"
