@@ -124,13 +124,13 @@ Result<Config> LoadConfig(const std::filesystem::path& path) {
     return ConfigError(path.string() + ": " + std::string(e.description()));
   }
   Config c = DefaultConfig();
-  CVM_RETURN_IF_ERROR(
-      CheckKeys(root,
-                {"data_dir", "public_images_dir", "soft_stop_timeout", "disk_detach_timeout",
-                 "listen", "port", "tls_cert", "tls_key", "max_body_bytes", "api_threads",
-                 "cpu_overcommit", "memory_overcommit", "regions", "instance_types",
-                 "storage_types", "storage_capacity_gb", "max_data_disks_per_instance"},
-                "the top level"));
+  CVM_RETURN_IF_ERROR(CheckKeys(
+      root,
+      {"data_dir", "public_images_dir", "soft_stop_timeout", "disk_detach_timeout", "listen",
+       "port", "tls_cert", "tls_key", "max_body_bytes", "api_threads", "cpu_overcommit",
+       "memory_overcommit", "regions", "instance_types", "storage_types", "storage_capacity_gb",
+       "max_data_disks_per_instance", "key_pair_type"},
+      "the top level"));
   if (auto v = root["data_dir"].value<std::string>()) c.data_dir = *v;
   if (auto v = root["public_images_dir"].value<std::string>()) c.public_images_dir = *v;
   if (auto v = root["soft_stop_timeout"].value<int64_t>()) c.soft_stop_timeout_seconds = *v;
@@ -148,6 +148,10 @@ Result<Config> LoadConfig(const std::filesystem::path& path) {
   if (auto v = root["storage_capacity_gb"].value<int64_t>()) c.storage_capacity_gb = *v;
   if (auto v = root["max_data_disks_per_instance"].value<int64_t>()) {
     c.max_data_disks_per_instance = static_cast<int>(*v);
+  }
+  if (auto v = root["key_pair_type"].value<std::string>()) {
+    if (*v != "rsa" && *v != "ed25519") return ConfigError("key_pair_type is rsa or ed25519");
+    c.key_pair_type = *v;
   }
 
   if (auto regions = root["regions"].as_array()) {

@@ -65,6 +65,8 @@ struct Config {
   // Provisioned GiB the storage pool (DATA_DIR/disks) may hold; 0: the size of its file system.
   int64_t storage_capacity_gb = 0;
   int max_data_disks_per_instance = 20;
+  // What CreateKeyPair generates: "rsa" (3072 bits; Tencent's documented kind) or "ed25519".
+  std::string key_pair_type = "rsa";
 
   const RegionConfig* FindRegion(std::string_view region) const;
   const ZoneConfig* FindZone(std::string_view zone,

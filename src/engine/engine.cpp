@@ -264,6 +264,15 @@ Status Engine::RunOperation(const OperationRecord& op, store::InstanceRecord& in
     final_state = "RUNNING";
     return Status::Ok();
   }
+  if (a == op::kRestart) {
+    final_state = "RUNNING";
+    CVM_RETURN_IF_ERROR(ShutdownVm(inst, "HARD"));
+    final_state = "STOPPED";
+    CVM_RETURN_IF_ERROR(WriteSeed(inst));
+    CVM_RETURN_IF_ERROR(BootVm(inst));
+    final_state = "RUNNING";
+    return Status::Ok();
+  }
   if (a == op::kTerminate) {
     final_state = "TERMINATING";
     CVM_RETURN_IF_ERROR(ShutdownVm(inst, "HARD"));
@@ -349,7 +358,11 @@ Status Engine::WriteSeed(const store::InstanceRecord& inst) {
     auto rows = db_.Query("SELECT public_key FROM key_pairs WHERE key_id = ?", {key_id});
     if (rows.ok() && !rows->empty()) seed.ssh_authorized_keys.push_back(rows->front().Str(0));
   }
-  if (!inst.password_hash.empty()) seed.root_password_hash = inst.password_hash;
+  // A '!' in front of the hash: keys were bound, which turns password login off.
+  const bool locked = !inst.password_hash.empty() && inst.password_hash[0] == '!';
+  std::string hash = locked ? inst.password_hash.substr(1) : inst.password_hash;
+  if (!hash.empty()) seed.root_password_hash = hash;
+  if (!hash.empty() || !inst.key_ids.empty()) seed.ssh_pwauth = !hash.empty() && !locked;
   seed.user_data = inst.user_data;
   drivers::guest::SeedConfig::Net nic;
   nic.mac = inst.mac;

@@ -24,6 +24,8 @@ inline constexpr const char* kDetachDisk = "DETACH_DISK";
 inline constexpr const char* kResizeDisk = "RESIZE_DISK";
 inline constexpr const char* kCreateSnapshot = "CREATE_SNAPSHOT";
 inline constexpr const char* kApplySnapshot = "APPLY_SNAPSHOT";
+// Forced off, seed rewritten, started again: login changes on a running instance.
+inline constexpr const char* kRestart = "RESTART";
 }  // namespace op
 
 inline bool IsDiskOperation(const std::string& action) {

@@ -14,7 +14,11 @@ Result<Filters> Filters::Parse(const nlohmann::json& params, const std::set<std:
   }
   for (const auto& filter : *it) {
     std::string name = filter.value("Name", "");
-    if (!allowed.count(name)) {
+    // An allowed name ending in ':' admits a family ("tag:" admits "tag:env").
+    const size_t colon = name.find(':');
+    const bool family = colon != std::string::npos && colon + 1 < name.size() &&
+                        allowed.count(name.substr(0, colon + 1));
+    if (!allowed.count(name) && !family) {
       return Status(err::kInvalidFilter, "The filter '" + name + "' is not supported here.");
     }
     auto vals = filter.find("Values");

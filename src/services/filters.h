@@ -14,7 +14,8 @@ namespace cvm::services {
 
 class Filters {
  public:
-  // Parses params["Filters"] (already schema-checked), refusing names outside `allowed`.
+  // Parses params["Filters"] (already schema-checked), refusing names outside `allowed`; an
+  // allowed "prefix:" admits every "prefix:<something>".
   static Result<Filters> Parse(const nlohmann::json& params, const std::set<std::string>& allowed,
                                size_t max_values = 5);
 
@@ -23,6 +24,7 @@ class Filters {
   bool Matches(const std::string& name, const std::string& value) const;
   const std::vector<std::string>* Values(const std::string& name) const;
   bool empty() const { return values_.empty(); }
+  const std::map<std::string, std::vector<std::string>>& all() const { return values_; }
 
  private:
   std::map<std::string, std::vector<std::string>> values_;

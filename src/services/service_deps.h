@@ -23,6 +23,7 @@ void RegisterCvmZoneHandlers(api::Router& router, ServiceDeps& deps);
 void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps);
 void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps);
 void RegisterCvmKeyPairHandlers(api::Router& router, ServiceDeps& deps);
+void RegisterCvmLoginHandlers(api::Router& router, ServiceDeps& deps);
 void RegisterCvmLoginEndpointHandlers(api::Router& router, ServiceDeps& deps);
 void RegisterCvmVncHandler(api::Router& router, ServiceDeps& deps);
 void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps);
@@ -34,6 +35,7 @@ inline void RegisterAllHandlers(api::Router& router, ServiceDeps& deps) {
   RegisterCvmInstanceHandlers(router, deps);
   RegisterCvmImageHandlers(router, deps);
   RegisterCvmKeyPairHandlers(router, deps);
+  RegisterCvmLoginHandlers(router, deps);
   RegisterCvmLoginEndpointHandlers(router, deps);
   RegisterCvmVncHandler(router, deps);
   RegisterCbsDiskHandlers(router, deps);

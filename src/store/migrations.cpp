@@ -144,6 +144,51 @@ CREATE TABLE snapshots (
 CREATE INDEX snapshots_by_owner ON snapshots(owner_uin, deleted);
 CREATE INDEX snapshots_by_disk ON snapshots(disk_id);
 )sql"},
+      {5, "DescribeInstances indexes and counts, tags", R"sql(
+-- Listing order (newest first, id as tie-breaker) straight from an index: no sort, and
+-- COUNT(*) and deep offsets read only index entries.
+CREATE INDEX instances_listing ON instances(owner_uin, deleted, created_at DESC, instance_id);
+DROP INDEX instances_by_owner;
+-- Each filter column's index keeps the listing order after it, so the planner takes it (no
+-- sort, only matching entries) instead of walking the listing index and testing every row.
+CREATE INDEX instances_by_state ON instances(owner_uin, deleted, state, created_at DESC, instance_id);
+CREATE INDEX instances_by_zone ON instances(owner_uin, deleted, zone, created_at DESC, instance_id);
+CREATE INDEX instances_by_image ON instances(owner_uin, deleted, image_id, created_at DESC, instance_id);
+CREATE INDEX instances_by_type ON instances(owner_uin, deleted, instance_type, created_at DESC, instance_id);
+CREATE INDEX instances_by_name ON instances(owner_uin, deleted, name, created_at DESC, instance_id);
+CREATE INDEX instances_by_private_ip ON instances(owner_uin, deleted, private_ip, created_at DESC, instance_id);
+CREATE INDEX instances_by_uuid ON instances(owner_uin, deleted, uuid, created_at DESC, instance_id);
+-- Live (not deleted) instances per owner, kept by triggers whoever writes: an unfiltered
+-- DescribeInstances reads its TotalCount here instead of counting 10,000 index entries.
+CREATE TABLE instance_counts (
+  owner_uin    TEXT PRIMARY KEY,
+  live         INTEGER NOT NULL
+);
+INSERT INTO instance_counts(owner_uin, live)
+  SELECT owner_uin, COUNT(*) FROM instances WHERE deleted = 0 GROUP BY owner_uin;
+CREATE TRIGGER instance_counts_insert AFTER INSERT ON instances WHEN NEW.deleted = 0 BEGIN
+  INSERT INTO instance_counts(owner_uin, live) VALUES (NEW.owner_uin, 1)
+    ON CONFLICT(owner_uin) DO UPDATE SET live = live + 1;
+END;
+CREATE TRIGGER instance_counts_update AFTER UPDATE OF deleted, owner_uin ON instances
+WHEN (OLD.deleted = 0) != (NEW.deleted = 0) OR OLD.owner_uin != NEW.owner_uin BEGIN
+  UPDATE instance_counts SET live = live - 1 WHERE owner_uin = OLD.owner_uin AND OLD.deleted = 0;
+  INSERT INTO instance_counts(owner_uin, live) SELECT NEW.owner_uin, 1 WHERE NEW.deleted = 0
+    ON CONFLICT(owner_uin) DO UPDATE SET live = live + 1;
+END;
+CREATE TRIGGER instance_counts_delete AFTER DELETE ON instances WHEN OLD.deleted = 0 BEGIN
+  UPDATE instance_counts SET live = live - 1 WHERE owner_uin = OLD.owner_uin;
+END;
+-- Tags of any resource (TagSpecification), for output and the tag filters.
+CREATE TABLE tags (
+  resource_id  TEXT NOT NULL,
+  owner_uin    TEXT NOT NULL,
+  tag_key      TEXT NOT NULL,
+  tag_value    TEXT NOT NULL,
+  PRIMARY KEY (resource_id, tag_key)
+);
+CREATE INDEX tags_by_key ON tags(owner_uin, tag_key, tag_value);
+)sql"},
   };
   return kMigrations;
 }

@@ -45,18 +45,25 @@ function sshPort(d, id) {
   return Number(out.toString().trim());
 }
 
+// One SSH attempt as root with a password or a key (only that method); returns spawnSync's
+// result (status 0: logged in and `cmd` succeeded).
+function sshOnce(d, id, cmd, { password, key } = {}) {
+  const base = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10", "-o", "IdentitiesOnly=yes",
+                "-o", "NumberOfPasswordPrompts=1", "-p", String(sshPort(d, id))];
+  const args = key ? ["ssh", "-i", key, "-o", "PasswordAuthentication=no",
+                      "-o", "KbdInteractiveAuthentication=no", ...base]
+                   : ["sshpass", "-p", password, "ssh", "-o", "PubkeyAuthentication=no", ...base];
+  return spawnSync(args[0], [...args.slice(1), "root@127.0.0.1", cmd],
+                   { encoding: "utf8", timeout: 30000 });
+}
+
 // Runs `cmd` in the guest as root, retrying until SSH answers; returns stdout.
 async function ssh(d, id, cmd, { password, key, timeoutMs = 180000 } = {}) {
   const deadline = Date.now() + timeoutMs;
   let last;
   while (Date.now() < deadline) {
-    const port = sshPort(d, id);
-    const base = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                  "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10", "-p", String(port)];
-    const args = key ? ["ssh", "-i", key, "-o", "PasswordAuthentication=no", ...base]
-                     : ["sshpass", "-p", password, "ssh", "-o", "PubkeyAuthentication=no", ...base];
-    last = spawnSync(args[0], [...args.slice(1), "root@127.0.0.1", cmd],
-                     { encoding: "utf8", timeout: 30000 });
+    last = sshOnce(d, id, cmd, { password, key });
     if (last.status === 0) return last.stdout;
     await sleep(1000);
   }
@@ -121,5 +128,5 @@ async function waitDisks(cbs, ids, pred, timeoutMs = 120000) {
                                                   x.ErrorPrompt])));
 }
 
-module.exports = { startDaemon, tinyImageId, waitState, ssh, uptime, sshPort, qemuPids,
+module.exports = { startDaemon, tinyImageId, waitState, ssh, sshOnce, uptime, sshPort, qemuPids,
                    makeKey, sleep, expectCode, qmp, waitDisks };

@@ -12,11 +12,14 @@
 #include <nlohmann/json.hpp>
 
 #include "common/subprocess.h"
+#include "test_files.h"
 
 namespace cvm::drivers::guest {
 namespace {
 
 namespace fs = std::filesystem;
+using testutil::ReadFile;
+using testutil::TempDir;
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 
@@ -30,26 +33,6 @@ SeedConfig BaseConfig() {
   c.ssh_authorized_keys = {kKey};
   c.root_password_hash = kHash;
   return c;
-}
-
-class TempDir {
- public:
-  TempDir() {
-    std::string t = "/tmp/cvm-seed-XXXXXX";
-    path_ = ::mkdtemp(t.data());
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 bool HavePython() {
@@ -151,6 +134,18 @@ TEST(NoCloudSeedTest, RendersNetworkConfig) {
             "      macaddress: \"52:54:00:00:00:02\"\n"
             "    set-name: eth1\n"
             "    dhcp4: true\n");
+}
+
+TEST(NoCloudSeedTest, PasswordLoginCanBeTurnedOffWithAHashKept) {
+  SeedConfig c = BaseConfig();
+  c.ssh_pwauth = false;  // keys bound: the hash stays for the console, SSH takes keys only
+  std::string ud = RenderUserData(c);
+  EXPECT_NE(ud.find("ssh_pwauth: false\n"), std::string::npos) << ud;
+  EXPECT_EQ(ud.find("ssh_pwauth: true"), std::string::npos);
+  EXPECT_NE(ud.find(kHash), std::string::npos);
+  c.root_password_hash.reset();
+  c.ssh_pwauth.reset();
+  EXPECT_EQ(RenderUserData(c).find("ssh_pwauth"), std::string::npos);  // the image decides
 }
 
 TEST(NoCloudSeedTest, QuotingSurvivesARealYamlParser) {

@@ -4,10 +4,10 @@
 #include <crypt.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <memory>
 
 #include <fmt/format.h>
@@ -15,7 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/error_codes.h"
-#include "common/subprocess.h"
+#include "drivers/guest/iso9660.h"
 
 namespace cvm::drivers::guest {
 namespace {
@@ -114,8 +114,12 @@ std::string OurCloudConfig(const SeedConfig& c) {
     y += "ssh_authorized_keys:\n";
     for (const auto& k : c.ssh_authorized_keys) y += "  - " + YamlQuote(k) + "\n";
   }
-  if (c.root_password_hash) {
+  if (c.ssh_pwauth.value_or(c.root_password_hash.has_value())) {
     y += "ssh_pwauth: true\n";
+  } else if (c.ssh_pwauth) {
+    y += "ssh_pwauth: false\n";
+  }
+  if (c.root_password_hash) {
     y += "chpasswd:\n";
     y += "  expire: false\n";
     y += "  users:\n";
@@ -124,13 +128,6 @@ std::string OurCloudConfig(const SeedConfig& c) {
     y += "      type: hash\n";
   }
   return y;
-}
-
-bool WriteFile(const fs::path& p, std::string_view data) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(data.data(), static_cast<std::streamsize>(data.size()));
-  out.close();
-  return static_cast<bool>(out);
 }
 
 }  // namespace
@@ -279,50 +276,38 @@ Result<std::string> HashPassword(std::string_view plain) {
   return std::string(h);
 }
 
-Status WriteSeedIso(const SeedConfig& c, const fs::path& iso_path,
-                    std::chrono::milliseconds timeout) {
+Status WriteSeedIso(const SeedConfig& c, const fs::path& iso_path) {
   CVM_RETURN_IF_ERROR(ValidateSeedConfig(c));
+  std::vector<IsoFile> files = {{"meta-data", RenderMetaData(c)}, {"user-data", RenderUserData(c)}};
+  if (std::string network = RenderNetworkConfig(c); !network.empty()) {
+    files.push_back({"network-config", std::move(network)});
+  }
+  auto image = BuildIso9660("cidata", std::move(files), std::time(nullptr));
+  if (!image.ok()) return image.status();
+
   const fs::path dir = fs::absolute(iso_path).parent_path();
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return Internal(fmt::format("create {}: {}", dir.string(), ec.message()));
-
-  // Same directory as the target, so the final rename is atomic.
-  std::string tmpl = (dir / ".seed-XXXXXX").string();
-  if (!::mkdtemp(tmpl.data())) {
-    return Internal(fmt::format("mkdtemp in {}: {}", dir.string(), std::strerror(errno)));
+  // Same directory as the target, so the final rename is atomic; mode 0600 from the start
+  // (the user-data holds the password hash).
+  std::string tmp = (dir / ".seed-XXXXXX").string();
+  int fd = ::mkstemp(tmp.data());
+  if (fd < 0) return Internal(fmt::format("mkstemp in {}: {}", dir.string(), std::strerror(errno)));
+  bool ok = ::fchmod(fd, 0600) == 0;
+  for (size_t off = 0; ok && off < image->size();) {
+    ssize_t n = ::write(fd, image->data() + off, image->size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) off += static_cast<size_t>(n);
   }
-  const fs::path tmp = tmpl;
-  struct Cleanup {
-    fs::path p;
-    ~Cleanup() {
-      std::error_code ec;
-      fs::remove_all(p, ec);
-    }
-  } cleanup{tmp};
-
-  const fs::path root = tmp / "root";
-  fs::create_directory(root, ec);
-  if (ec) return Internal(fmt::format("create {}: {}", root.string(), ec.message()));
-  std::string network = RenderNetworkConfig(c);
-  if (!WriteFile(root / "meta-data", RenderMetaData(c)) ||
-      !WriteFile(root / "user-data", RenderUserData(c)) ||
-      (!network.empty() && !WriteFile(root / "network-config", network))) {
-    return Internal(fmt::format("writing seed files in {} failed", root.string()));
+  ok = ::close(fd) == 0 && ok;
+  if (ok) fs::rename(tmp, iso_path, ec);
+  if (!ok || ec) {
+    std::string why = ec ? ec.message() : std::strerror(errno);
+    fs::remove(tmp, ec);
+    return Internal(fmt::format("writing {} failed: {}", iso_path.string(), why));
   }
-  const fs::path tmp_iso = tmp / "seed.iso";
-  std::vector<std::string> argv = {"xorriso",    "-as", "mkisofs", "-quiet", "-V",
-                                   "cidata",     "-J",  "-r",      "-o",     tmp_iso.string(),
-                                   root.string()};
-  auto out = RunProcess(argv, timeout);
-  if (!out.ok()) return out.status();
-  if (out->exit_code != 0) {
-    return Internal(fmt::format("xorriso failed (exit {}): {}", out->exit_code,
-                                out->stderr_data.substr(0, 1000)));
-  }
-  ::chmod(tmp_iso.c_str(), 0600);
-  fs::rename(tmp_iso, iso_path, ec);
-  if (ec) return Internal(fmt::format("rename to {}: {}", iso_path.string(), ec.message()));
   return Status::Ok();
 }
 

@@ -1,7 +1,7 @@
 // cloud-init NoCloud seed: an ISO9660 volume labelled "cidata" with meta-data, user-data and
 // network-config, read both by Debian's real cloud-init and by the tiny image's init
 // (images/tiny/rootfs/usr/lib/opencvm/{yaml,mime}.awk). Multipass's cloud_init_iso.cpp does the
-// same job in-process; here xorriso builds the volume.
+// same job in-process, and so does this (iso9660.h): no xorriso run per seed.
 //
 // The rendered documents (see RenderUserData for the exact shape):
 //   meta-data       instance-id: "<id>" / local-hostname: "<host>"
@@ -13,7 +13,6 @@
 // rejected by ValidateSeedConfig (and dropped by the renderers as a second line of defence).
 #pragma once
 
-#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -29,8 +28,9 @@ struct SeedConfig {
   std::string hostname;
   std::vector<std::string> ssh_authorized_keys;   // one OpenSSH public key line each
   std::optional<std::string> root_password_hash;  // SHA-512 crypt ("$6$..."), see HashPassword
-  std::string user_data;  // the user's own UserData (decoded), may be empty, "#!..." or
-                          // "#cloud-config..."
+  std::optional<bool> ssh_pwauth;  // SSH password login on/off; unset: on if there is a password
+  std::string user_data;           // the user's own UserData (decoded), may be empty, "#!..." or
+                                   // "#cloud-config..."
   struct Net {
     std::string mac;           // matched case-insensitively; rendered lower-case
     std::string address_cidr;  // "10.0.0.5/24" (static only)
@@ -44,11 +44,10 @@ struct SeedConfig {
 // err::kInvalidParameterValue naming the offending field, or OK.
 Status ValidateSeedConfig(const SeedConfig& config);
 
-// Validates, renders and writes the seed atomically: files in a temporary directory next to
-// iso_path, `xorriso -as mkisofs -V cidata -J -r`, then rename over iso_path (mode 0600: it holds
-// the password hash). Leaves no temporary files behind, also on failure.
-Status WriteSeedIso(const SeedConfig& config, const std::filesystem::path& iso_path,
-                    std::chrono::milliseconds timeout = std::chrono::seconds(30));
+// Validates, renders and writes the seed atomically: the ISO 9660 image (Joliet names) is built
+// in memory, written to a temporary file next to iso_path and renamed over it (mode 0600: it
+// holds the password hash). Leaves no temporary file behind, also on failure.
+Status WriteSeedIso(const SeedConfig& config, const std::filesystem::path& iso_path);
 
 std::string RenderMetaData(const SeedConfig& config);
 std::string RenderUserData(const SeedConfig& config);

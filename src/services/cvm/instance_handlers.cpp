@@ -2,6 +2,7 @@
 // state and an operation in one transaction and answers; the engine does the work.
 #include <map>
 
+#include "api/json_writer.h"
 #include "common/error_codes.h"
 #include "common/ids.h"
 #include "common/time_format.h"
@@ -19,8 +20,6 @@ namespace {
 
 using nlohmann::json;
 using store::InstanceRecord;
-
-constexpr size_t kMaxBatch = 100;
 
 int MemoryGiB(int mib) { return (mib + 1023) / 1024; }
 
@@ -44,58 +43,6 @@ Status CheckCapacity(store::Transaction& tx, const engine::Engine& engine, int a
                       std::to_string(static_cast<int>(cap.cpus)) + " vCPUs / " +
                       std::to_string(static_cast<int>(cap.memory_mib)) +
                       " MiB (after overcommit).");
-  }
-  return Status::Ok();
-}
-
-// Instance ids of a batch: well-formed, at most 100, no duplicates.
-Result<std::vector<std::string>> InstanceIdsParam(const json& params, const char* name) {
-  std::vector<std::string> ids;
-  auto it = params.find(name);
-  if (it == params.end()) return ids;
-  if (it->size() > kMaxBatch) {
-    return Status(err::kInvalidParameterValue, "At most 100 instance ids per request.");
-  }
-  std::set<std::string> seen;
-  for (const auto& v : *it) {
-    std::string id = v.get<std::string>();
-    if (!IsWellFormedId("ins", id)) {
-      return Status(err::kInvalidInstanceIdMalformed,
-                    "The instance id `" + id.substr(0, 32) +
-                        "` is malformed; expected ins-xxxxxxxx (x: lower-case letter or digit).");
-    }
-    if (!seen.insert(id).second) {
-      return Status("InvalidParameterValue.InstanceIdDuplicated",
-                    "Instance id " + id + " is given twice.");
-    }
-    ids.push_back(id);
-  }
-  return ids;
-}
-
-// Loads the caller's instances of a batch inside `tx`; another account's instance is
-// indistinguishable from a missing one.
-Result<std::vector<InstanceRecord>> LoadOwned(store::Transaction& tx,
-                                              const api::RequestContext& ctx,
-                                              const std::vector<std::string>& ids) {
-  std::vector<InstanceRecord> out;
-  for (const auto& id : ids) {
-    auto inst = store::LoadInstance(tx, id);
-    if (!inst.ok()) return inst.status();
-    if (!inst->has_value() || (*inst)->owner_uin != ctx.owner_uin) {
-      return Status(err::kInvalidInstanceIdNotFound, "The instance " + id + " does not exist.");
-    }
-    out.push_back(**inst);
-  }
-  return out;
-}
-
-// One operation at a time per instance: checked after the state, so a transitional state
-// answers with its own code first.
-Status CheckNotBusy(const InstanceRecord& i) {
-  if (i.latest_operation_state == "OPERATING") {
-    return Status(err::kOperationDeniedInstanceOperationInProgress,
-                  "The instance " + i.instance_id + " is busy with " + i.latest_operation + ".");
   }
   return Status::Ok();
 }
@@ -194,6 +141,18 @@ Result<LoginChoice> ParseLoginSettings(store::Transaction& tx, const api::Reques
     return Status(err::kInvalidParameterCombination,
                   "LoginSettings.Password and LoginSettings.KeyIds cannot be used together.");
   }
+  std::string keep = ls.value("KeepImageLogin", "false");
+  if (keep != "true" && keep != "false" && keep != "TRUE" && keep != "FALSE") {
+    return Status(err::kInvalidParameterValue, "LoginSettings.KeepImageLogin is true or false.");
+  }
+  if (keep == "true" || keep == "TRUE") {
+    if (has_pw || has_keys) {
+      return Status("InvalidParameter.ParameterConflict",
+                    "LoginSettings.KeepImageLogin cannot be combined with a password or keys.");
+    }
+    out.given = true;  // the image's own login: no keys, no password from us
+    return out;
+  }
   if (has_pw) {
     std::string pw = ls["Password"].get<std::string>();
     CVM_RETURN_IF_ERROR(CheckPassword(pw));
@@ -232,62 +191,102 @@ std::string NewMac() {
   return buf;
 }
 
-// An instance's disks as DescribeInstances shows them.
-struct InstanceDisks {
-  json system = {{"DiskType", ""}, {"DiskId", ""}, {"DiskSize", 0}};
-  json data = json::array();
+// One Instance object, written straight into the answer (DescribeInstances lists up to 100:
+// a document tree for them cost more than everything else in the call).
+using Tags = std::vector<std::pair<std::string, std::string>>;
+struct DiskEntry {
+  std::string id, type;
+  int64_t size_gb = 0;
+  bool delete_with_instance = true;
 };
-
-json InstanceJson(const InstanceRecord& i, const store::Database& /*db*/,
-                  const std::map<std::string, InstanceDisks>& disks,
-                  const std::map<std::string, std::string>& os_names,
-                  const std::map<std::string, std::string>& default_users) {
+struct InstanceDisks {
+  DiskEntry system;
+  std::vector<DiskEntry> data;
+};
+void WriteInstance(api::JsonWriter& w, const InstanceRecord& i,
+                   const std::map<std::string, InstanceDisks>& disks,
+                   const std::map<std::string, std::pair<std::string, std::string>>& images,
+                   const std::map<std::string, Tags>& tags) {
   static const InstanceDisks kNone;
-  auto it = disks.find(i.instance_id);
-  const InstanceDisks& disk = it == disks.end() ? kNone : it->second;
-  json private_ips = i.private_ip.empty() ? json::array() : json::array({i.private_ip});
-  return json{
-      {"Placement", {{"Zone", i.zone}, {"ProjectId", 0}}},
-      {"InstanceId", i.instance_id},
-      {"InstanceType", i.instance_type},
-      {"CPU", i.cpu},
-      {"Memory", MemoryGiB(i.memory_mib)},
-      {"RestrictState", "NORMAL"},
-      {"InstanceName", i.name},
-      {"InstanceChargeType", "POSTPAID_BY_HOUR"},
-      {"SystemDisk", disk.system},
-      {"DataDisks", disk.data},
-      {"PrivateIpAddresses", private_ips},
-      {"PublicIpAddresses", nullptr},
-      {"InternetAccessible",
-       {{"InternetChargeType", "TRAFFIC_POSTPAID_BY_HOUR"}, {"InternetMaxBandwidthOut", 0}}},
-      {"VirtualPrivateCloud", {{"VpcId", ""}, {"SubnetId", ""}, {"AsVpcGateway", false}}},
-      {"ImageId", i.image_id},
-      {"RenewFlag", nullptr},
-      {"CreatedTime", FormatIsoTime(i.created_at)},
-      {"ExpiredTime", nullptr},
-      {"OsName", os_names.count(i.image_id) ? os_names.at(i.image_id) : ""},
-      {"SecurityGroupIds", json::array()},
-      {"LoginSettings", {{"KeyIds", i.key_ids}}},
-      {"InstanceState", i.state},
-      {"Tags", json::array()},
-      {"StopChargingMode", "NOT_APPLICABLE"},
-      {"Uuid", i.uuid},
-      {"LatestOperation", i.latest_operation},
-      {"LatestOperationState", i.latest_operation_state},
-      {"LatestOperationRequestId", i.latest_operation_request_id},
-      {"LatestOperationErrorMsg", i.latest_operation_error},
-      {"DisasterRecoverGroupId", ""},
-      {"IPv6Addresses", nullptr},
-      {"CamRoleName", ""},
-      {"HpcClusterId", ""},
-      {"RdmaIpAddresses", nullptr},
-      {"IsolatedSource", "NOTISOLATED"},
-      {"DisableApiTermination", false},
-      {"DefaultLoginUser", default_users.count(i.image_id) ? default_users.at(i.image_id) : "root"},
-      {"DefaultLoginPort", 22},
-      {"LicenseType", "TencentCloud"},
-  };
+  auto found = disks.find(i.instance_id);
+  const InstanceDisks& disk = found == disks.end() ? kNone : found->second;
+  auto image = images.find(i.image_id);
+  auto tag = tags.find(i.instance_id);
+  w.BeginObject();
+  w.Key("Placement").BeginObject().Member("Zone", i.zone).Member("ProjectId", 0).EndObject();
+  w.Member("InstanceId", i.instance_id);
+  w.Member("InstanceType", i.instance_type);
+  w.Member("CPU", i.cpu);
+  w.Member("Memory", MemoryGiB(i.memory_mib));
+  w.Member("RestrictState", "NORMAL");
+  w.Member("InstanceName", i.name);
+  w.Member("InstanceChargeType", "POSTPAID_BY_HOUR");
+  w.Key("SystemDisk")
+      .BeginObject()
+      .Member("DiskType", disk.system.type)
+      .Member("DiskId", disk.system.id)
+      .Member("DiskSize", disk.system.size_gb)
+      .EndObject();
+  w.Key("DataDisks").BeginArray();
+  for (const auto& d : disk.data) {
+    w.BeginObject()
+        .Member("DiskType", d.type)
+        .Member("DiskId", d.id)
+        .Member("DiskSize", d.size_gb)
+        .Member("DeleteWithInstance", d.delete_with_instance)
+        .Member("Encrypt", false)
+        .Member("ThroughputPerformance", 0)
+        .EndObject();
+  }
+  w.EndArray();
+  w.Key("PrivateIpAddresses").BeginArray();
+  if (!i.private_ip.empty()) w.String(i.private_ip);
+  w.EndArray();
+  w.Key("PublicIpAddresses").Null();
+  w.Key("InternetAccessible")
+      .BeginObject()
+      .Member("InternetChargeType", "TRAFFIC_POSTPAID_BY_HOUR")
+      .Member("InternetMaxBandwidthOut", 0)
+      .EndObject();
+  w.Key("VirtualPrivateCloud")
+      .BeginObject()
+      .Member("VpcId", "")
+      .Member("SubnetId", "")
+      .Member("AsVpcGateway", false)
+      .EndObject();
+  w.Member("ImageId", i.image_id);
+  w.Key("RenewFlag").Null();
+  w.Member("CreatedTime", FormatIsoTime(i.created_at));
+  w.Key("ExpiredTime").Null();
+  w.Member("OsName", image == images.end() ? "" : image->second.first);
+  w.Key("SecurityGroupIds").BeginArray().EndArray();
+  w.Key("LoginSettings").BeginObject().Key("KeyIds").BeginArray();
+  for (const auto& k : i.key_ids) w.String(k);
+  w.EndArray().EndObject();
+  w.Member("InstanceState", i.state);
+  w.Key("Tags").BeginArray();
+  if (tag != tags.end()) {
+    for (const auto& [k, v] : tag->second)
+      w.BeginObject().Member("Key", k).Member("Value", v).EndObject();
+  }
+  w.EndArray();
+  w.Member("StopChargingMode", "NOT_APPLICABLE");
+  w.Member("Uuid", i.uuid);
+  w.Member("LatestOperation", i.latest_operation);
+  w.Member("LatestOperationState", i.latest_operation_state);
+  w.Member("LatestOperationRequestId", i.latest_operation_request_id);
+  w.Member("LatestOperationErrorMsg", i.latest_operation_error);
+  w.Member("DisasterRecoverGroupId", "");
+  w.Key("IPv6Addresses").Null();
+  w.Member("CamRoleName", "");
+  w.Member("HpcClusterId", "");
+  w.Key("RdmaIpAddresses").Null();
+  w.Member("IsolatedSource", "NOTISOLATED");
+  w.Member("DisableApiTermination", false);
+  w.Member("DefaultLoginUser", image == images.end() ? "root" : image->second.second);
+  w.Member("DefaultLoginPort", 22);
+  w.Member("LicenseType", "TencentCloud");
+  w.EndObject();
 }
 
 }  // namespace
@@ -349,6 +348,8 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
     auto data_disks = ParseDataDisks(p, config);
     if (!data_disks.ok()) return data_disks.status();
     bool dry_run = p.value("DryRun", false);
+    auto tags = ParseTagSpecification(p, "instance");
+    if (!tags.ok()) return tags.status();
 
     std::vector<std::string> ids, ops;
     Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
@@ -392,6 +393,13 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
       }
       auto login = ParseLoginSettings(tx, ctx, p);
       if (!login.ok()) return login.status();
+      if (!login->given) {
+        // Never an open root: a random password nobody is told (set one with
+        // ResetInstancesPassword, or bind a key).
+        auto hash = drivers::guest::HashPassword(RandomAlnum(24));
+        if (!hash.ok()) return hash.status();
+        login->password_hash = *hash;
+      }
       CVM_RETURN_IF_ERROR(CheckCapacity(tx, engine, static_cast<int>(count) * type->cpu,
                                         static_cast<int>(count) * type->memory_mib));
       int64_t data_gb = 0;
@@ -424,6 +432,11 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
         r.client_token = token;
         r.created_at = now;
         CVM_RETURN_IF_ERROR(store::InsertInstance(tx, r));
+        for (const auto& [k, v] : *tags) {
+          CVM_RETURN_IF_ERROR(tx.Exec(
+              "INSERT INTO tags(resource_id, owner_uin, tag_key, tag_value) VALUES (?,?,?,?)",
+              {r.instance_id, ctx.owner_uin, k, v}));
+        }
         store::DiskRecord d;
         d.disk_id = NewResourceId("disk");
         d.owner_uin = ctx.owner_uin;
@@ -468,9 +481,10 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
       "DescribeInstances", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
         auto ids = InstanceIdsParam(p, "InstanceIds");
         if (!ids.ok()) return ids.status();
-        auto filters = Filters::Parse(
-            p, {"instance-id", "instance-name", "instance-state", "zone", "image-id",
-                "private-ip-address", "instance-type", "instance-charge-type", "uuid"});
+        auto filters =
+            Filters::Parse(p, {"instance-id", "instance-name", "instance-state", "zone", "image-id",
+                               "private-ip-address", "instance-type", "instance-charge-type",
+                               "uuid", "tag-key", "tag-value", "tag:"});
         if (!filters.ok()) return filters.status();
         if (!ids->empty() && !filters->empty()) {
           return Status(err::kInvalidParameterCombination,
@@ -499,26 +513,68 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
         for (const auto& [filter, column] : kColumns) {
           if (auto v = filters->Values(filter)) in_list(column, *v);
         }
+        // Tag filters: instances with a tag of one of the keys (tag-key), of one of the values
+        // (tag-value), or with key K and one of the values (tag:K).
+        auto tag_filter = [&](const std::string& condition, const std::vector<std::string>& values,
+                              const std::string* key) {
+          where += " AND instance_id IN (SELECT resource_id FROM tags WHERE owner_uin = ?";
+          args.emplace_back(ctx.owner_uin);
+          if (key) {
+            where += " AND tag_key = ?";
+            args.emplace_back(*key);
+          }
+          where += " AND " + condition + " IN (";
+          for (size_t i = 0; i < values.size(); ++i) {
+            where += i ? ",?" : "?";
+            args.emplace_back(values[i]);
+          }
+          where += "))";
+        };
+        for (const auto& [name, values] : filters->all()) {
+          if (name == "tag-key") tag_filter("tag_key", values, nullptr);
+          if (name == "tag-value") tag_filter("tag_value", values, nullptr);
+          if (name.rfind("tag:", 0) == 0) {
+            const std::string key = name.substr(4);
+            tag_filter("tag_value", values, &key);
+          }
+        }
         if (auto v = filters->Values("instance-charge-type")) {
           if (std::find(v->begin(), v->end(), "POSTPAID_BY_HOUR") == v->end()) where += " AND 0";
         }
-        auto total = db.Query("SELECT COUNT(*) FROM instances" + where, args);
+        // Unfiltered, the count is kept by triggers (migration 5); filtered, it is counted.
+        const bool unfiltered = ids->empty() && filters->empty();
+        auto total =
+            unfiltered
+                ? db.Query("SELECT COALESCE(SUM(live), 0) FROM instance_counts WHERE owner_uin = ?",
+                           {ctx.owner_uin})
+                : db.Query("SELECT COUNT(*) FROM instances" + where, args);
         if (!total.ok()) return total.status();
         auto page_args = args;
         page_args.emplace_back(static_cast<int64_t>(paging->limit));
         page_args.emplace_back(static_cast<int64_t>(paging->offset));
-        auto rows = db.Query(std::string("SELECT ") + store::kInstanceColumns + " FROM instances" +
-                                 where + " ORDER BY created_at DESC, instance_id LIMIT ? OFFSET ?",
+        // The page is chosen from index entries alone (a deep Offset skips entries, not rows),
+        // then only its rows are read. UserData is never shown, so it is not read either.
+        static const std::string kListColumns = [] {
+          std::string c = store::kInstanceColumns;
+          c.replace(c.find("user_data"), 9, "'' AS user_data");
+          return c;
+        }();
+        constexpr const char* kOrder = " ORDER BY created_at DESC, instance_id";
+        auto rows = db.Query("SELECT " + kListColumns +
+                                 " FROM instances WHERE rowid IN (SELECT rowid FROM instances" +
+                                 where + kOrder + " LIMIT ? OFFSET ?)" + kOrder,
                              page_args);
         if (!rows.ok()) return rows.status();
 
         std::vector<InstanceRecord> page;
+        page.reserve(rows->size());
         for (const auto& r : *rows) page.push_back(store::InstanceFromRow(r));
-        // The page's system disks and images in one query each (not one per row): the ids go in
+        // The page's disks, images and tags in one query each (not one per row): the ids go in
         // as one JSON array, so each statement is prepared once whatever the page size. The
         // first row per instance wins, in index order, as a per-instance lookup would return.
         std::map<std::string, InstanceDisks> disks;
-        std::map<std::string, std::string> os_names, users;
+        std::map<std::string, std::pair<std::string, std::string>> images;  // os name, user
+        std::map<std::string, Tags> tags;
         if (!page.empty()) {
           json instance_ids = json::array(), image_ids = json::array();
           std::set<std::string> seen_images;
@@ -534,13 +590,10 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
           if (d.ok()) {
             for (const auto& r : *d) {
               auto& entry = disks[r.Str(0)];
-              json disk = {{"DiskType", r.Str(4)}, {"DiskId", r.Str(1)}, {"DiskSize", r.Int(2)}};
+              DiskEntry disk{r.Str(1), r.Str(4), r.Int(2), r.Int(5) != 0};
               if (r.Str(3) == "SYSTEM_DISK") {
                 entry.system = std::move(disk);
               } else {
-                disk["DeleteWithInstance"] = r.Int(5) != 0;
-                disk["Encrypt"] = false;
-                disk["ThroughputPerformance"] = 0;
                 entry.data.push_back(std::move(disk));
               }
             }
@@ -550,14 +603,22 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
               "(SELECT value FROM json_each(?)) ORDER BY image_id, rowid",
               {image_ids.dump()});
           if (img.ok()) {
-            for (const auto& r : *img) {
-              if (os_names.emplace(r.Str(0), r.Str(1)).second) users.emplace(r.Str(0), r.Str(2));
-            }
+            for (const auto& r : *img) images.emplace(r.Str(0), std::pair{r.Str(1), r.Str(2)});
+          }
+          auto t = db.Query(
+              "SELECT resource_id, tag_key, tag_value FROM tags WHERE resource_id IN "
+              "(SELECT value FROM json_each(?)) ORDER BY resource_id, tag_key",
+              {instance_ids.dump()});
+          if (t.ok()) {
+            for (const auto& r : *t) tags[r.Str(0)].emplace_back(r.Str(1), r.Str(2));
           }
         }
-        json set = json::array();
-        for (const auto& i : page) set.push_back(InstanceJson(i, db, disks, os_names, users));
-        return json{{"TotalCount", (*total)[0].Int(0)}, {"InstanceSet", std::move(set)}};
+        api::JsonWriter w;
+        w.Reserve(1300 * page.size() + 64);
+        w.BeginObject().Member("TotalCount", (*total)[0].Int(0)).Key("InstanceSet").BeginArray();
+        for (const auto& i : page) WriteInstance(w, i, disks, images, tags);
+        w.EndArray().EndObject();
+        return api::RawResponse(w.Take());
       });
 
   router.Register("DescribeInstancesStatus",

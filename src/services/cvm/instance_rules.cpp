@@ -2,10 +2,13 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cctype>
 #include <regex>
+#include <set>
 
 #include "common/error_codes.h"
+#include "common/ids.h"
 
 namespace cvm::services {
 
@@ -56,10 +59,10 @@ Status CheckPassword(const std::string& p) {
       return Status("InvalidPassword", "The password contains a character that is not allowed.");
     }
   }
-  if (p.size() < 8 || p.size() > 30 || lower + upper + digit + special < 2) {
+  if (p.size() < 8 || p.size() > 30 || lower + upper + digit + special < 3 || p[0] == '/') {
     return Status("InvalidPassword",
-                  "The password must be 8-30 characters with at least two of: lower-case "
-                  "letters, upper-case letters, digits, special characters.");
+                  "The password must be 8-30 characters, not starting with '/', with at least "
+                  "three of: lower-case letters, upper-case letters, digits, special characters.");
   }
   return Status::Ok();
 }
@@ -81,6 +84,46 @@ Result<std::string> DecodeUserData(const std::string& b64) {
   return out;
 }
 
+Result<std::vector<std::pair<std::string, std::string>>> ParseTagSpecification(
+    const nlohmann::json& params, const std::string& resource_type) {
+  std::vector<std::pair<std::string, std::string>> tags;
+  std::set<std::string> keys;
+  auto has_control = [](const std::string& s) {
+    for (unsigned char c : s) {
+      if (c < 0x20 || c == 0x7f) return true;
+    }
+    return false;
+  };
+  for (const auto& spec : params.value("TagSpecification", nlohmann::json::array())) {
+    if (spec.value("ResourceType", "") != resource_type) continue;
+    for (const auto& t : spec.value("Tags", nlohmann::json::array())) {
+      std::string key = t.value("Key", ""), value = t.value("Value", "");
+      if (key.empty() || key.size() > 127 || has_control(key)) {
+        return Status("FailedOperation.IllegalTagKey",
+                      "A tag key is 1-127 characters without control characters.");
+      }
+      if (value.size() > 255 || has_control(value)) {
+        return Status("FailedOperation.IllegalTagValue",
+                      "A tag value is at most 255 characters without control characters.");
+      }
+      for (const char* reserved : {"qcloud", "tencent", "project"}) {
+        if (key.rfind(reserved, 0) == 0) {
+          return Status("FailedOperation.TagKeyReserved", "The tag key " + key + " is reserved.");
+        }
+      }
+      if (!keys.insert(key).second) {
+        return Status("InvalidParameterValue.DuplicateTags",
+                      "The tag key " + key + " is repeated.");
+      }
+      tags.emplace_back(std::move(key), std::move(value));
+    }
+  }
+  if (tags.size() > 50) {
+    return Status("InvalidParameterValue.TagQuotaLimitExceeded", "At most 50 tags per resource.");
+  }
+  return tags;
+}
+
 std::string WrongStateCode(const std::string& state) {
   // PENDING -> Pending, LAUNCH_FAILED -> LaunchFailed.
   std::string camel;
@@ -94,6 +137,68 @@ std::string WrongStateCode(const std::string& state) {
     upper = false;
   }
   return "UnsupportedOperation.InstanceState" + camel;
+}
+
+Result<std::vector<std::string>> InstanceIdsParam(const nlohmann::json& params, const char* name) {
+  std::vector<std::string> ids;
+  auto it = params.find(name);
+  if (it == params.end()) return ids;
+  if (it->size() > size_t{100}) {
+    return Status(err::kInvalidParameterValue, "At most 100 instance ids per request.");
+  }
+  std::set<std::string> seen;
+  for (const auto& v : *it) {
+    std::string id = v.get<std::string>();
+    if (!IsWellFormedId("ins", id)) {
+      return Status(err::kInvalidInstanceIdMalformed,
+                    "The instance id `" + id.substr(0, 32) +
+                        "` is malformed; expected ins-xxxxxxxx (x: lower-case letter or digit).");
+    }
+    if (!seen.insert(id).second) {
+      return Status("InvalidParameterValue.InstanceIdDuplicated",
+                    "Instance id " + id + " is given twice.");
+    }
+    ids.push_back(id);
+  }
+  return ids;
+}
+
+Result<std::vector<store::InstanceRecord>> LoadOwned(store::Transaction& tx,
+                                                     const api::RequestContext& ctx,
+                                                     const std::vector<std::string>& ids) {
+  std::vector<store::InstanceRecord> out;
+  for (const auto& id : ids) {
+    auto inst = store::LoadInstance(tx, id);
+    if (!inst.ok()) return inst.status();
+    if (!inst->has_value() || (*inst)->owner_uin != ctx.owner_uin) {
+      return Status(err::kInvalidInstanceIdNotFound, "The instance " + id + " does not exist.");
+    }
+    out.push_back(**inst);
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> KeyIdsParam(const nlohmann::json& params) {
+  std::vector<std::string> ids;
+  for (const auto& v : params.value("KeyIds", nlohmann::json::array())) {
+    std::string id = v.get<std::string>();
+    if (!IsWellFormedId("skey", id)) {
+      return Status("InvalidKeyPairId.Malformed",
+                    "The key pair id `" + id.substr(0, 32) + "` is malformed.");
+    }
+    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+  }
+  if (ids.empty()) return Status(err::kMissingParameter, "KeyIds is empty.");
+  if (ids.size() > 100) return Status(err::kInvalidParameterValue, "At most 100 KeyIds.");
+  return ids;
+}
+
+Status CheckNotBusy(const store::InstanceRecord& i) {
+  if (i.latest_operation_state == "OPERATING") {
+    return Status(err::kOperationDeniedInstanceOperationInProgress,
+                  "The instance " + i.instance_id + " is busy with " + i.latest_operation + ".");
+  }
+  return Status::Ok();
 }
 
 }  // namespace cvm::services

@@ -1,16 +1,14 @@
-// SSH key pairs: CreateKeyPair (the private key is shown once and never stored),
-// ImportKeyPair, DescribeKeyPairs, DeleteKeyPairs.
-#include <unistd.h>
-
-#include <filesystem>
-#include <fstream>
+// SSH key pairs: CreateKeyPair (generated in-process; the private key is returned once and never
+// stored or written to a file), ImportKeyPair, DescribeKeyPairs, ModifyKeyPairAttribute,
+// DeleteKeyPairs (refused while an instance uses the key).
+#include <map>
 #include <regex>
-#include <sstream>
 
 #include "common/error_codes.h"
 #include "common/ids.h"
-#include "common/subprocess.h"
 #include "common/time_format.h"
+#include "services/cvm/instance_rules.h"
+#include "services/cvm/ssh_keys.h"
 #include "services/filters.h"
 #include "services/service_deps.h"
 
@@ -18,7 +16,8 @@ namespace cvm::services {
 namespace {
 
 using nlohmann::json;
-namespace fs = std::filesystem;
+
+constexpr const char* kKeyColumns = "key_id, name, description, public_key, created_at";
 
 Status CheckKeyName(const std::string& name) {
   static const std::regex kName("^[A-Za-z0-9_]+$");
@@ -32,34 +31,45 @@ Status CheckKeyName(const std::string& name) {
   return Status::Ok();
 }
 
-// Asks ssh-keygen whether `public_key` is one OpenSSH public key line.
-Status CheckPublicKey(const std::string& public_key) {
-  if (public_key.size() > 16384 || public_key.find('\n') != std::string::npos) {
-    return Status("InvalidParameterValue.InvalidPublicKey", "PublicKey must be one line.");
+Status CheckDescription(const std::string& d) {
+  if (d.size() > 60) {
+    return Status(err::kInvalidParameterValue, "Description is at most 60 characters.");
   }
-  auto r = RunProcess({"ssh-keygen", "-l", "-f", "-"}, std::chrono::seconds(10), public_key + "\n");
-  if (!r.ok() || r->exit_code != 0) {
-    return Status("InvalidParameterValue.InvalidPublicKey",
-                  "PublicKey is not an OpenSSH public key.");
+  for (unsigned char c : d) {
+    if (c < 0x20) return Status(err::kInvalidParameterValue, "Description has control characters.");
   }
   return Status::Ok();
 }
 
-json KeyPairJson(const store::Row& r) {
+// Key id -> the owner's instances that use it.
+Result<std::map<std::string, std::vector<std::string>>> BoundInstances(store::Database& db,
+                                                                       const std::string& owner) {
+  auto rows = db.Query(
+      "SELECT j.value, i.instance_id FROM instances i, json_each(i.key_ids) j "
+      "WHERE i.owner_uin = ? AND i.deleted = 0 AND i.key_ids != '[]' "
+      "ORDER BY i.created_at, i.instance_id",
+      {owner});
+  if (!rows.ok()) return rows.status();
+  std::map<std::string, std::vector<std::string>> out;
+  for (const auto& r : *rows) out[r.Str(0)].push_back(r.Str(1));
+  return out;
+}
+
+json KeyPairJson(const store::Row& r, const std::vector<std::string>& instances) {
   return {{"KeyId", r.Str(0)},
           {"KeyName", r.Str(1)},
           {"ProjectId", 0},
           {"Description", r.Str(2)},
           {"PublicKey", r.Str(3)},
-          {"AssociatedInstanceIds", json::array()},
+          {"AssociatedInstanceIds", instances},
           {"CreatedTime", FormatIsoTime(r.Int(4))},
           {"Tags", json::array()}};
 }
 
-Result<json> InsertKeyPair(store::Database& db, const api::RequestContext& ctx,
-                           const std::string& name, const std::string& public_key) {
+Result<std::string> InsertKeyPair(store::Database& db, const api::RequestContext& ctx,
+                                  const std::string& name, const std::string& public_key,
+                                  const std::string& blob, const std::string& description) {
   std::string id = NewResourceId("skey");
-  int64_t now = NowUnix();
   Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
     auto dup =
         tx.Query("SELECT 1 FROM key_pairs WHERE owner_uin = ? AND name = ?", {ctx.owner_uin, name});
@@ -67,61 +77,67 @@ Result<json> InsertKeyPair(store::Database& db, const api::RequestContext& ctx,
     if (!dup->empty()) {
       return Status("InvalidKeyPairName.Duplicate", "A key pair named " + name + " exists.");
     }
+    // The same key under two names would make AssociatedInstanceIds ambiguous.
+    auto keys =
+        tx.Query("SELECT key_id, public_key FROM key_pairs WHERE owner_uin = ?", {ctx.owner_uin});
+    if (!keys.ok()) return keys.status();
+    for (const auto& k : *keys) {
+      if (k.Str(1) == blob || k.Str(1).rfind(blob + " ", 0) == 0) {
+        return Status("InvalidPublicKey.Duplicate",
+                      "This public key is already imported as " + k.Str(0) + ".");
+      }
+    }
     return tx.Exec(
-        "INSERT INTO key_pairs(key_id, owner_uin, name, public_key, created_at) "
-        "VALUES (?,?,?,?,?)",
-        {id, ctx.owner_uin, name, public_key, now});
+        "INSERT INTO key_pairs(key_id, owner_uin, name, description, public_key, created_at) "
+        "VALUES (?,?,?,?,?,?)",
+        {id, ctx.owner_uin, name, description, public_key, NowUnix()});
   });
   if (!st.ok()) return st;
-  return json{{"KeyId", id}};
+  return id;
+}
+
+Result<std::string> KeyIdParam(const json& p) {
+  std::string id = p.value("KeyId", "");
+  if (!IsWellFormedId("skey", id)) {
+    return Status("InvalidKeyPairId.Malformed",
+                  "The key pair id `" + id.substr(0, 32) + "` is malformed.");
+  }
+  return id;
 }
 
 }  // namespace
 
 void RegisterCvmKeyPairHandlers(api::Router& router, ServiceDeps& deps) {
   auto& db = deps.db;
+  const Config& config = deps.config;
+
   router.Register("ImportKeyPair", [&db](const api::RequestContext& ctx, json& p) -> Result<json> {
     std::string name = p.value("KeyName", "");
     CVM_RETURN_IF_ERROR(CheckKeyName(name));
-    std::string key = p.value("PublicKey", "");
-    while (!key.empty() && (key.back() == ' ' || key.back() == '\r')) key.pop_back();
-    CVM_RETURN_IF_ERROR(CheckPublicKey(key));
-    return InsertKeyPair(db, ctx, name, key);
+    std::string blob;
+    auto key = NormalizePublicKey(p.value("PublicKey", ""), &blob);
+    if (!key.ok()) return key.status();
+    auto id = InsertKeyPair(db, ctx, name, *key, blob, "");
+    if (!id.ok()) return id.status();
+    return json{{"KeyId", *id}};
   });
 
-  router.Register("CreateKeyPair", [&db](const api::RequestContext& ctx, json& p) -> Result<json> {
-    std::string name = p.value("KeyName", "");
-    CVM_RETURN_IF_ERROR(CheckKeyName(name));
-    char dir_template[] = "/tmp/cvmd-key-XXXXXX";
-    if (!::mkdtemp(dir_template)) return Status(err::kInternalError, "cannot make a temp dir");
-    fs::path dir(dir_template);
-    auto gen = RunProcess(
-        {"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", (dir / "key").string()},
-        std::chrono::seconds(30));
-    std::string priv, pub;
-    if (gen.ok() && gen->exit_code == 0) {
-      std::stringstream a, b;
-      a << std::ifstream(dir / "key").rdbuf();
-      b << std::ifstream(dir / "key.pub").rdbuf();
-      priv = a.str();
-      pub = b.str();
-      while (!pub.empty() && pub.back() == '\n') pub.pop_back();
-    }
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-    if (priv.empty()) return Status(err::kInternalError, "ssh-keygen failed");
-    auto inserted = InsertKeyPair(db, ctx, name, pub);
-    if (!inserted.ok()) return inserted.status();
-    std::string id = (*inserted)["KeyId"];
-    auto rows = db.Query(
-        "SELECT key_id, name, description, public_key, created_at FROM "
-        "key_pairs WHERE key_id = ?",
-        {id});
-    if (!rows.ok() || rows->empty()) return Status(err::kInternalError, "key pair vanished");
-    json kp = KeyPairJson(rows->front());
-    kp["PrivateKey"] = priv;
-    return json{{"KeyPair", kp}};
-  });
+  router.Register(
+      "CreateKeyPair", [&db, &config](const api::RequestContext& ctx, json& p) -> Result<json> {
+        std::string name = p.value("KeyName", "");
+        CVM_RETURN_IF_ERROR(CheckKeyName(name));
+        auto pair = GenerateSshKeyPair(config.key_pair_type, name);
+        if (!pair.ok()) return pair.status();
+        std::string blob = pair->public_key.substr(0, pair->public_key.rfind(' '));
+        auto id = InsertKeyPair(db, ctx, name, pair->public_key, blob, "");
+        if (!id.ok()) return id.status();
+        auto rows = db.Query(
+            std::string("SELECT ") + kKeyColumns + " FROM key_pairs WHERE key_id = ?", {*id});
+        if (!rows.ok() || rows->empty()) return Status(err::kInternalError, "key pair vanished");
+        json kp = KeyPairJson(rows->front(), {});
+        kp["PrivateKey"] = std::move(pair->private_key);
+        return json{{"KeyPair", std::move(kp)}};
+      });
 
   router.Register(
       "DescribeKeyPairs", [&db](const api::RequestContext& ctx, json& p) -> Result<json> {
@@ -133,36 +149,84 @@ void RegisterCvmKeyPairHandlers(api::Router& router, ServiceDeps& deps) {
         if (p.contains("KeyIds")) {
           for (const auto& v : p["KeyIds"]) wanted.insert(v.get<std::string>());
         }
-        auto rows = db.Query(
-            "SELECT key_id, name, description, public_key, created_at FROM "
-            "key_pairs WHERE owner_uin = ? ORDER BY created_at, key_id",
-            {ctx.owner_uin});
+        auto rows = db.Query(std::string("SELECT ") + kKeyColumns +
+                                 " FROM key_pairs WHERE owner_uin = ? ORDER BY created_at, key_id",
+                             {ctx.owner_uin});
         if (!rows.ok()) return rows.status();
+        auto bound = BoundInstances(db, ctx.owner_uin);
+        if (!bound.ok()) return bound.status();
         json set = json::array();
         size_t matched = 0;
         for (const auto& r : *rows) {
           if (!wanted.empty() && !wanted.count(r.Str(0))) continue;
-          if (!filters->Matches("key-id", r.Str(0)) || !filters->Matches("key-name", r.Str(1)))
+          if (!filters->Matches("key-id", r.Str(0)) || !filters->Matches("key-name", r.Str(1)) ||
+              !filters->Matches("project-id", "0"))
             continue;
           if (matched++ < paging->offset || set.size() >= paging->limit) continue;
-          set.push_back(KeyPairJson(r));
+          auto b = bound->find(r.Str(0));
+          set.push_back(KeyPairJson(r, b == bound->end() ? std::vector<std::string>{} : b->second));
         }
         return json{{"TotalCount", matched}, {"KeyPairSet", std::move(set)}};
       });
 
+  router.Register(
+      "ModifyKeyPairAttribute", [&db](const api::RequestContext& ctx, json& p) -> Result<json> {
+        auto id = KeyIdParam(p);
+        if (!id.ok()) return id.status();
+        if (!p.contains("KeyName") && !p.contains("Description")) {
+          return Status(err::kMissingParameter, "Give KeyName, Description or both.");
+        }
+        std::optional<std::string> name, description;
+        if (p.contains("KeyName")) {
+          name = p["KeyName"].get<std::string>();
+          CVM_RETURN_IF_ERROR(CheckKeyName(*name));
+        }
+        if (p.contains("Description")) {
+          description = p["Description"].get<std::string>();
+          CVM_RETURN_IF_ERROR(CheckDescription(*description));
+        }
+        Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
+          auto cur = tx.Query(
+              "SELECT name, description FROM key_pairs WHERE key_id = ? AND "
+              "owner_uin = ?",
+              {*id, ctx.owner_uin});
+          if (!cur.ok()) return cur.status();
+          if (cur->empty()) {
+            return Status("InvalidKeyPairId.NotFound", "The key pair " + *id + " does not exist.");
+          }
+          if (name && *name != cur->front().Str(0)) {
+            auto dup = tx.Query("SELECT 1 FROM key_pairs WHERE owner_uin = ? AND name = ?",
+                                {ctx.owner_uin, *name});
+            if (!dup.ok()) return dup.status();
+            if (!dup->empty()) {
+              return Status("InvalidKeyPairName.Duplicate",
+                            "A key pair named " + *name + " exists.");
+            }
+          }
+          return tx.Exec(
+              "UPDATE key_pairs SET name = ?, description = ? WHERE key_id = ?",
+              {name.value_or(cur->front().Str(0)), description.value_or(cur->front().Str(1)), *id});
+        });
+        if (!st.ok()) return st;
+        return json::object();
+      });
+
   router.Register("DeleteKeyPairs", [&db](const api::RequestContext& ctx, json& p) -> Result<json> {
-    std::vector<std::string> ids;
-    for (const auto& v : p.value("KeyIds", json::array())) {
-      std::string id = v.get<std::string>();
-      if (!IsWellFormedId("skey", id)) {
-        return Status("InvalidKeyPairId.Malformed",
-                      "The key pair id `" + id.substr(0, 32) + "` is malformed.");
-      }
-      ids.push_back(id);
-    }
-    if (ids.empty()) return Status(err::kMissingParameter, "KeyIds is empty.");
+    auto ids = KeyIdsParam(p);
+    if (!ids.ok()) return ids.status();
     Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
-      for (const auto& id : ids) {
+      for (const auto& id : *ids) {
+        // Checked in the deleting transaction, so a key cannot be bound in between.
+        auto bound = tx.Query(
+            "SELECT i.instance_id FROM instances i, json_each(i.key_ids) j WHERE i.owner_uin = ? "
+            "AND i.deleted = 0 AND j.value = ? LIMIT 1",
+            {ctx.owner_uin, id});
+        if (!bound.ok()) return bound.status();
+        if (!bound->empty()) {
+          return Status("InvalidParameterValue.KeyPairNotSupported",
+                        "The key pair " + id + " is bound to instance " + bound->front().Str(0) +
+                            "; disassociate it first.");
+        }
         CVM_RETURN_IF_ERROR(tx.Exec("DELETE FROM key_pairs WHERE key_id = ? AND owner_uin = ?",
                                     {id, ctx.owner_uin}));
         if (tx.ChangedRows() == 0) {

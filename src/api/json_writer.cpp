@@ -1,0 +1,154 @@
+#include "api/json_writer.h"
+
+#include <charconv>
+
+#include "common/utf8.h"
+
+namespace cvm::api {
+namespace {
+
+constexpr char kRawKey[] = "\x01opencvm-raw-response";
+
+}  // namespace
+
+void JsonWriter::Comma() {
+  if (after_key_) {
+    after_key_ = false;
+    return;
+  }
+  if (!first_.empty()) {
+    if (!first_.back()) out_ += ',';
+    first_.back() = false;
+  }
+}
+
+JsonWriter& JsonWriter::BeginObject() {
+  Comma();
+  out_ += '{';
+  first_.push_back(true);
+  return *this;
+}
+JsonWriter& JsonWriter::EndObject() {
+  out_ += '}';
+  first_.pop_back();
+  return *this;
+}
+JsonWriter& JsonWriter::BeginArray() {
+  Comma();
+  out_ += '[';
+  first_.push_back(true);
+  return *this;
+}
+JsonWriter& JsonWriter::EndArray() {
+  out_ += ']';
+  first_.pop_back();
+  return *this;
+}
+JsonWriter& JsonWriter::Key(std::string_view key) {
+  String(key);
+  out_ += ':';
+  after_key_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::String(std::string_view s) {
+  Comma();
+  out_ += '"';
+  for (size_t i = 0; i < s.size();) {
+    // The common case first: a run of printable ASCII that needs no escape, in one append.
+    size_t run = i;
+    while (run < s.size()) {
+      auto b = static_cast<unsigned char>(s[run]);
+      if (b < 0x20 || b >= 0x80 || b == '"' || b == '\\') break;
+      ++run;
+    }
+    if (run > i) {
+      out_.append(s.data() + i, run - i);
+      i = run;
+      continue;
+    }
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      size_t len = Utf8SequenceLength(s, i);
+      if (len == 0) {
+        out_ += "\xEF\xBF\xBD";  // U+FFFD
+        ++i;
+      } else {
+        out_.append(s.data() + i, len);
+        i += len;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        out_ += "\\\"";
+        break;
+      case '\\':
+        out_ += "\\\\";
+        break;
+      case '\n':
+        out_ += "\\n";
+        break;
+      case '\r':
+        out_ += "\\r";
+        break;
+      case '\t':
+        out_ += "\\t";
+        break;
+      case '\b':
+        out_ += "\\b";
+        break;
+      case '\f':
+        out_ += "\\f";
+        break;
+      default:
+        if (c < 0x20) {
+          static constexpr char kHex[] = "0123456789abcdef";
+          out_ += "\\u00";
+          out_ += kHex[c >> 4];
+          out_ += kHex[c & 15];
+        } else {
+          out_ += static_cast<char>(c);
+        }
+    }
+    ++i;
+  }
+  out_ += '"';
+  return *this;
+}
+
+JsonWriter& JsonWriter::Int(int64_t v) {
+  Comma();
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out_.append(buf, r.ptr);
+  return *this;
+}
+JsonWriter& JsonWriter::Bool(bool v) {
+  Comma();
+  out_ += v ? "true" : "false";
+  return *this;
+}
+JsonWriter& JsonWriter::Null() {
+  Comma();
+  out_ += "null";
+  return *this;
+}
+JsonWriter& JsonWriter::Value(const nlohmann::json& v) {
+  Comma();
+  out_ += v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return *this;
+}
+
+nlohmann::json RawResponse(std::string object_text) {
+  return nlohmann::json{{kRawKey, std::move(object_text)}};
+}
+
+const std::string* RawResponseText(const nlohmann::json& response) {
+  if (!response.is_object() || response.size() != 1) return nullptr;
+  auto it = response.find(kRawKey);
+  if (it == response.end() || !it->is_string()) return nullptr;
+  return it->get_ptr<const std::string*>();
+}
+
+}  // namespace cvm::api

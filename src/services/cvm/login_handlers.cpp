@@ -1,0 +1,154 @@
+// Login control on existing instances: AssociateInstancesKeyPairs,
+// DisassociateInstancesKeyPairs, ResetInstancesPassword. The store holds the key ids and the
+// root password as a crypt(3) hash only; a leading '!' on the hash (as in /etc/shadow) marks
+// password login as disabled because keys were bound. The guest receives the change through
+// its NoCloud seed, rewritten at every start: a STOPPED instance gets it when started; a
+// RUNNING one (ForceStop) is forced off, and started again by the engine.
+#include <algorithm>
+#include <functional>
+
+#include "common/error_codes.h"
+#include "drivers/guest/nocloud_seed.h"
+#include "engine/operations.h"
+#include "services/cvm/instance_rules.h"
+#include "services/service_deps.h"
+
+namespace cvm::services {
+namespace {
+
+using nlohmann::json;
+using store::InstanceRecord;
+
+// The key ids of a request (KeyIdsParam), each the caller's own.
+Result<std::vector<std::string>> OwnedKeyIds(store::Transaction& tx, const api::RequestContext& ctx,
+                                             const json& p) {
+  auto ids = KeyIdsParam(p);
+  if (!ids.ok()) return ids.status();
+  for (const auto& id : *ids) {
+    auto rows =
+        tx.Query("SELECT 1 FROM key_pairs WHERE key_id = ? AND owner_uin = ?", {id, ctx.owner_uin});
+    if (!rows.ok()) return rows.status();
+    if (rows->empty()) {
+      return Status("InvalidKeyPairId.NotFound", "The key pair " + id + " does not exist.");
+    }
+  }
+  return ids;
+}
+
+bool Locked(const std::string& hash) { return !hash.empty() && hash[0] == '!'; }
+
+// Checks the batch, lets `change` edit each instance's login, records it, and restarts the
+// RUNNING ones (ForceStop) through the engine.
+using LoginChange = std::function<Status(store::Transaction&, InstanceRecord&)>;
+Result<json> ChangeLogin(ServiceDeps& deps, const api::RequestContext& ctx, const json& p,
+                         const LoginChange& change) {
+  auto ids = InstanceIdsParam(p, "InstanceIds");
+  if (!ids.ok()) return ids.status();
+  if (ids->empty()) return Status(err::kMissingParameter, "InstanceIds is empty.");
+  const bool force = p.value("ForceStop", false);
+  std::vector<std::string> ops;
+  Status st = store::WithTransaction(deps.db, [&](store::Transaction& tx) -> Status {
+    auto insts = LoadOwned(tx, ctx, *ids);
+    if (!insts.ok()) return insts.status();
+    for (const auto& i : *insts) {
+      if (i.state != "STOPPED" && !(i.state == "RUNNING" && force)) {
+        return Status(WrongStateCode(i.state),
+                      "The instance " + i.instance_id + " is " + i.state +
+                          (i.state == "RUNNING" ? "; stop it first or set ForceStop." : "."));
+      }
+      CVM_RETURN_IF_ERROR(CheckNotBusy(i));
+    }
+    for (auto& i : *insts) {
+      CVM_RETURN_IF_ERROR(change(tx, i));
+      CVM_RETURN_IF_ERROR(
+          tx.Exec("UPDATE instances SET key_ids = ?, password_hash = ? WHERE instance_id = ?",
+                  {json(i.key_ids).dump(),
+                   i.password_hash.empty() ? store::Value(nullptr) : store::Value(i.password_hash),
+                   i.instance_id}));
+      if (i.state == "RUNNING") {
+        CVM_RETURN_IF_ERROR(tx.Exec(
+            "UPDATE instances SET state = 'STOPPING', state_reason = '' WHERE instance_id = ?",
+            {i.instance_id}));
+        auto op = engine::RecordOperation(tx, ctx, engine::op::kRestart, i.instance_id);
+        if (!op.ok()) return op.status();
+        ops.push_back(*op);
+      } else {
+        // Nothing to do until the next start, which writes the new seed.
+        CVM_RETURN_IF_ERROR(
+            tx.Exec("UPDATE instances SET latest_operation = ?, latest_operation_state = "
+                    "'SUCCESS', latest_operation_request_id = ?, latest_operation_error = '' "
+                    "WHERE instance_id = ?",
+                    {ctx.action, ctx.request_id, i.instance_id}));
+      }
+    }
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  for (const auto& op : ops) deps.engine.Submit(op);
+  return json::object();
+}
+
+}  // namespace
+
+void RegisterCvmLoginHandlers(api::Router& router, ServiceDeps& deps) {
+  router.Register("AssociateInstancesKeyPairs",
+                  [&deps](const api::RequestContext& ctx, json& p) -> Result<json> {
+                    std::vector<std::string> keys;
+                    return ChangeLogin(deps, ctx, p,
+                                       [&](store::Transaction& tx, InstanceRecord& i) -> Status {
+                                         if (keys.empty()) {
+                                           auto k = OwnedKeyIds(tx, ctx, p);
+                                           if (!k.ok()) return k.status();
+                                           keys = *k;
+                                         }
+                                         // The new keys replace the old ones; password login goes
+                                         // off.
+                                         i.key_ids = keys;
+                                         if (!i.password_hash.empty() && !Locked(i.password_hash)) {
+                                           i.password_hash = "!" + i.password_hash;
+                                         }
+                                         return Status::Ok();
+                                       });
+                  });
+
+  router.Register("DisassociateInstancesKeyPairs",
+                  [&deps](const api::RequestContext& ctx, json& p) -> Result<json> {
+                    std::vector<std::string> keys;
+                    return ChangeLogin(
+                        deps, ctx, p, [&](store::Transaction& tx, InstanceRecord& i) -> Status {
+                          if (keys.empty()) {
+                            auto k = OwnedKeyIds(tx, ctx, p);
+                            if (!k.ok()) return k.status();
+                            keys = *k;
+                          }
+                          std::erase_if(i.key_ids, [&](const std::string& k) {
+                            return std::find(keys.begin(), keys.end(), k) != keys.end();
+                          });
+                          // With no key left, the password set before works again.
+                          if (i.key_ids.empty() && Locked(i.password_hash)) {
+                            i.password_hash.erase(0, 1);
+                          }
+                          return Status::Ok();
+                        });
+                  });
+
+  router.Register(
+      "ResetInstancesPassword", [&deps](const api::RequestContext& ctx, json& p) -> Result<json> {
+        std::string user = p.value("UserName", "root");
+        if (user != "root") {
+          return Status(err::kInvalidParameterValue,
+                        "UserName: OpenCVM's Linux images log in as root only.");
+        }
+        std::string password = p.value("Password", "");
+        CVM_RETURN_IF_ERROR(CheckPassword(password));
+        auto hash = drivers::guest::HashPassword(password);
+        if (!hash.ok()) return hash.status();
+        // An explicit new password turns password login on again.
+        return ChangeLogin(deps, ctx, p, [&](store::Transaction&, InstanceRecord& i) -> Status {
+          i.password_hash = *hash;
+          return Status::Ok();
+        });
+      });
+}
+
+}  // namespace cvm::services
