@@ -60,6 +60,8 @@ test("bad disk requests are refused with CBS codes and make no file", async () =
   await expectCode(create({ DiskName: "x".repeat(61) }), "InvalidParameterValue");
   await expectCode(create({ DiskSize: 60, DiskCount: 2 }), "ResourceInsufficient");
   await expectCode(create({ SnapshotId: "snap-00000000" }), "InvalidSnapshotId.NotFound");
+  await expectCode(create({ Shareable: true }), "UnsupportedOperation");
+  await expectCode(create({ Encrypt: "ENCRYPT" }), "UnsupportedOperation.DiskEncrypt");
   await expectCode(cbs.DescribeDisks({ DiskIds: ["disk-BAD"] }), "InvalidParameterValue");
   await expectCode(cbs.DescribeDisks({ Filters: [{ Name: "colour", Values: ["x"] }] }),
                    "InvalidFilter");

@@ -114,6 +114,13 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps) {
     if (p.contains("Encrypt") || p.contains("KmsKeyId")) {
       return Status("UnsupportedOperation.DiskEncrypt", "Disk encryption is not offered here.");
     }
+    // Features not offered are refused rather than silently dropped.
+    if (p.value("Shareable", false) || p.contains("AutoMountConfiguration") ||
+        p.value("ThroughputPerformance", int64_t{0}) > 0 || p.value("BurstPerformance", false)) {
+      return Status(err::kUnsupportedOperation,
+                    "Shareable disks, AutoMountConfiguration, ThroughputPerformance and "
+                    "BurstPerformance are not offered here.");
+    }
     auto type = FindDiskType(config, p.value("DiskType", ""), "DATA_DISK");
     if (!type.ok()) return type.status();
     int64_t count = p.value("DiskCount", int64_t{1});
