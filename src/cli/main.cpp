@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/api_client.h"
+#include "cli/audit_command.h"
 #include "cli/instance_commands.h"
 #include "cli/output.h"
 
@@ -24,6 +25,7 @@ int main(int argc, char** argv) {
   api_cmd->add_option("action", action, "action name, e.g. DescribeZones")->required();
   api_cmd->add_option("--json", params_json, "request parameters as a JSON object");
   cvm::cli::InstanceCommands verbs(app);
+  cvm::cli::AuditCommand audit(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -50,5 +52,6 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
+  if (auto rc = audit.Run(client, output)) return *rc;
   return verbs.Run(client, output).value_or(0);
 }

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <mutex>
+#include <set>
 #include <unordered_map>
 
 #include "common/error_codes.h"
@@ -204,11 +205,14 @@ class SqliteDatabase : public Database {
     CVM_RETURN_IF_ERROR(writer_.ExecScript(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
         "name TEXT NOT NULL, applied_at INTEGER NOT NULL)"));
-    auto applied = writer_.Query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", {});
+    auto applied = writer_.Query("SELECT version FROM schema_migrations", {});
     if (!applied.ok()) return applied.status();
-    int64_t current = (*applied)[0].Int(0);
+    // Versions are claimed by parallel work and may land out of order, so each migration is
+    // applied unless its own version is recorded (not "anything above the highest").
+    std::set<int64_t> done;
+    for (const Row& r : *applied) done.insert(r.Int(0));
     for (const Migration& m : AllMigrations()) {
-      if (m.version <= current) continue;
+      if (done.count(m.version)) continue;
       CVM_RETURN_IF_ERROR(writer_.ExecScript("BEGIN IMMEDIATE"));
       Status st = writer_.ExecScript(m.sql);
       if (st.ok()) {
