@@ -1,6 +1,7 @@
 // CAM policy decision cost: a sub-user with 50 policies of 20 statements each (1,000
 // statements, every one with actions, resource patterns and a third of them with conditions).
-//   BM_PolicySetEvaluate   the compiled PolicySet alone, for one instance resource
+//   BM_PolicySetEvaluate   the compiled PolicySet alone, for one instance resource; /0 with
+//                          wildcard resource types that defeat the per-resource index
 //   BM_PolicySetCompile    compiling the 50 parsed policies (what a cache miss costs)
 //   BM_AuthorizeRequest    the pipeline's whole decision: resources read from the request
 //                          parameters, the user's cached PolicySet, evaluation per resource
@@ -32,18 +33,21 @@ std::string Id(const char* prefix, int n) {
 
 // Policy `p`: statements over varied actions and resources; only the last statement of the
 // last policy grants StopInstances on the benchmarked instance, so evaluation cannot stop early.
-std::string PolicyDocument(int p, const std::string& owner) {
+// With `indexable` false every resource pattern has a wildcard in its type, so no statement can
+// be found by resource and all candidates for the action are matched one by one.
+std::string PolicyDocument(int p, const std::string& owner, bool indexable = true) {
   static const char* kActions[] = {
       "cvm:Describe*",   "cvm:StartInstances", "cvm:RebootInstances", "cvm:StopInstances",
       "cbs:AttachDisks", "vpc:Describe*",      "cvm:Modify*",         "name/cvm:ResetInstance"};
   json statements = json::array();
   for (int s = 0; s < kStatements; ++s) {
     int n = p * kStatements + s;
-    json st = {{"effect", n % 7 == 0 ? "deny" : "allow"},
-               {"action", {kActions[n % 8], kActions[(n + 3) % 8], "cbs:Describe*"}},
-               {"resource",
-                {"qcs::cvm:ap-guangzhou:uin/" + owner + ":instance/" + Id("ins", n),
-                 "qcs::cvm::uin/" + owner + ":volume/" + Id("disk", n) + "*"}}};
+    json st = {
+        {"effect", n % 7 == 0 ? "deny" : "allow"},
+        {"action", {kActions[n % 8], kActions[(n + 3) % 8], "cbs:Describe*"}},
+        {"resource",
+         {"qcs::cvm:ap-guangzhou:uin/" + owner + (indexable ? ":instance/" : ":*/") + Id("ins", n),
+          "qcs::cvm::uin/" + owner + ":volume/" + Id("disk", n) + "*"}}};
     if (n % 3 == 0) st["condition"] = {{"ip_equal", {{"qcs:ip", {"10.0.0.0/8", "127.0.0.1"}}}}};
     statements.push_back(st);
   }
@@ -57,10 +61,10 @@ std::string PolicyDocument(int p, const std::string& owner) {
   return json{{"version", "2.0"}, {"statement", statements}}.dump();
 }
 
-std::vector<cvm::iam::ParsedPolicy> Parsed(const std::string& owner) {
+std::vector<cvm::iam::ParsedPolicy> Parsed(const std::string& owner, bool indexable = true) {
   std::vector<cvm::iam::ParsedPolicy> out;
   for (int p = 0; p < kPolicies; ++p) {
-    auto parsed = cvm::iam::ParsePolicyDocument(PolicyDocument(p, owner));
+    auto parsed = cvm::iam::ParsePolicyDocument(PolicyDocument(p, owner, indexable));
     if (!parsed.ok()) std::abort();
     out.push_back(std::move(*parsed));
   }
@@ -70,7 +74,7 @@ std::vector<cvm::iam::ParsedPolicy> Parsed(const std::string& owner) {
 const std::string kOwner = "100000000001";
 
 void BM_PolicySetEvaluate(benchmark::State& state) {
-  auto parsed = Parsed(kOwner);
+  auto parsed = Parsed(kOwner, state.range(0) == 1);
   std::vector<const cvm::iam::ParsedPolicy*> ptrs;
   for (const auto& p : parsed) ptrs.push_back(&p);
   auto set = cvm::iam::PolicySet::Compile(ptrs, {"200000000001", kOwner, 1250000001});
@@ -84,7 +88,8 @@ void BM_PolicySetEvaluate(benchmark::State& state) {
   }
   state.counters["statements"] = static_cast<double>(set.statement_count());
 }
-BENCHMARK(BM_PolicySetEvaluate);
+// Arg 1: resources indexable by type and id (the usual shape); arg 0: none is.
+BENCHMARK(BM_PolicySetEvaluate)->Arg(1)->Arg(0);
 
 void BM_PolicySetCompile(benchmark::State& state) {
   auto parsed = Parsed(kOwner);

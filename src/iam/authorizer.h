@@ -51,7 +51,7 @@ class Authorizer {
  public:
   explicit Authorizer(CamStore& cam) : cam_(cam) {}
 
-  // Every resource id the parameters name, in order of appearance, without duplicates.
+  // Every resource id the parameters name (members in JSON key order), without duplicates.
   static std::vector<NamedResource> ResourcesOf(const nlohmann::json& params);
 
   AccessOutcome Authorize(const AccessRequest& request);

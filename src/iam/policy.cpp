@@ -146,6 +146,9 @@ class Matcher {
       text_.pop_back();
     } else {
       kind_ = Kind::kGlob;
+      // The literal ends rule most candidates out before the backtracking match runs.
+      head_ = first_wild;
+      tail_ = text_.size() - 1 - text_.find_last_of("*?");
     }
   }
   bool Match(std::string_view s) const {
@@ -157,6 +160,11 @@ class Matcher {
       case Kind::kPrefix:
         return s.substr(0, text_.size()) == text_;
       case Kind::kGlob:
+        if (s.size() < head_ + tail_ ||
+            std::string_view(text_).substr(0, head_) != s.substr(0, head_) ||
+            std::string_view(text_).substr(text_.size() - tail_) != s.substr(s.size() - tail_)) {
+          return false;
+        }
         return GlobMatch(text_, s);
     }
     return false;
@@ -166,6 +174,7 @@ class Matcher {
  private:
   enum class Kind { kAny, kExact, kPrefix, kGlob } kind_ = Kind::kAny;
   std::string text_;
+  size_t head_ = 0, tail_ = 0;  // literal characters before the first / after the last wildcard
 };
 
 struct Cidr {
@@ -529,6 +538,8 @@ struct ActionMatcher {
 // A policy resource; an empty project, region or account segment matches any.
 struct ResourceMatcher {
   bool any = false;  // the literal "*": the only pattern an operation-level call matches
+  // Index keys: the whole TYPE/ID when it has no wildcard, else TYPE when that part has none.
+  std::string exact_key, type_key;
   Matcher service, region, account, resource;
   bool region_any = true, account_any = true;
 };
@@ -546,6 +557,17 @@ struct CompiledCondition {
   std::vector<Cidr> cidrs;
   std::vector<double> numbers;
   bool flag = false;
+};
+
+// Candidate statements for one action. A request resource TYPE/ID needs only the statements
+// under its exact key, under its TYPE, and those whose resources cannot be indexed; a "*"
+// request only those naming "*". Candidates are still matched in full.
+struct ActionIndex {
+  std::vector<uint32_t> all;
+  std::vector<uint32_t> star;
+  std::vector<uint32_t> unindexed;
+  std::unordered_map<std::string, std::vector<uint32_t>> by_exact;
+  std::unordered_map<std::string, std::vector<uint32_t>> by_type;
 };
 
 struct CompiledStatement {
@@ -587,7 +609,14 @@ detail::ResourceMatcher CompileResource(const std::string& text) {
   m.region = Matcher((*seg)[3]);
   m.account_any = (*seg)[4].empty();
   m.account = Matcher((*seg)[4]);
-  m.resource = Matcher((*seg)[5]);
+  const std::string& res = (*seg)[5];
+  m.resource = Matcher(res);
+  auto slash = res.find('/');
+  if (res.find_first_of("*?") == std::string::npos) {
+    m.exact_key = res;
+  } else if (slash != std::string::npos && res.find_first_of("*?") > slash) {
+    m.type_key = res.substr(0, slash);
+  }
   return m;
 }
 
@@ -664,7 +693,17 @@ void ValuesOf(const CompiledCondition& c, const RequestFacts& f, std::vector<std
 }
 
 // Does one request value satisfy the operator against the policy's values (any of them)?
-bool ValueMatches(const CompiledCondition& c, std::string_view v) {
+// Per evaluation: the caller's address is parsed once, not once per ip condition.
+struct ConditionCache {
+  bool ip_parsed = false;
+  std::optional<Cidr> ip;
+  const std::optional<Cidr>& SourceIp(std::string_view v) {
+    if (!ip_parsed) ip = ParseAddress(v), ip_parsed = true;
+    return ip;
+  }
+};
+
+bool ValueMatches(const CompiledCondition& c, std::string_view v, ConditionCache& cache) {
   switch (c.op) {
     case Op::kStringEqual:
     case Op::kStringNotEqual:
@@ -679,7 +718,9 @@ bool ValueMatches(const CompiledCondition& c, std::string_view v) {
       return std::any_of(c.likes.begin(), c.likes.end(), [&](auto& m) { return m.Match(v); });
     case Op::kIpEqual:
     case Op::kIpNotEqual: {
-      auto ip = ParseAddress(v);
+      std::optional<Cidr> parsed;
+      const std::optional<Cidr>& ip =
+          c.key == Key::kIp ? cache.SourceIp(v) : (parsed = ParseAddress(v));
       return ip && std::any_of(c.cidrs.begin(), c.cidrs.end(),
                                [&](auto& n) { return CidrContains(n, *ip); });
     }
@@ -724,7 +765,7 @@ bool ValueMatches(const CompiledCondition& c, std::string_view v) {
   });
 }
 
-bool ConditionHolds(const CompiledCondition& c, const RequestFacts& f) {
+bool ConditionHolds(const CompiledCondition& c, const RequestFacts& f, ConditionCache& cache) {
   std::vector<std::string_view> values;
   std::string time_buf;
   ValuesOf(c, f, values, time_buf);
@@ -733,16 +774,16 @@ bool ConditionHolds(const CompiledCondition& c, const RequestFacts& f) {
     return c.if_exist;
   }
   // Negated operators hold for a value that equals none of the policy's values.
-  auto holds = [&](std::string_view v) { return ValueMatches(c, v) != IsNegated(c.op); };
+  auto holds = [&](std::string_view v) { return ValueMatches(c, v, cache) != IsNegated(c.op); };
   if (c.qualifier == ParsedCondition::Qualifier::kForAllValue) {
     return std::all_of(values.begin(), values.end(), holds);
   }
   return std::any_of(values.begin(), values.end(), holds);
 }
 
-bool ConditionsHold(const CompiledStatement& s, const RequestFacts& f) {
+bool ConditionsHold(const CompiledStatement& s, const RequestFacts& f, ConditionCache& cache) {
   for (const auto& c : s.conditions) {
-    if (!ConditionHolds(c, f)) return false;
+    if (!ConditionHolds(c, f, cache)) return false;
   }
   return true;
 }
@@ -751,10 +792,12 @@ bool ResourceMatches(const CompiledStatement& s, const ResourceRef& r) {
   for (const auto& m : s.resources) {
     if (m.any) return true;
     if (r.IsAny()) continue;  // an operation-level call is covered only by "*"
+    // The most selective segment first.
+    if (!m.resource.Match(r.type_and_id)) continue;
     if (!m.service.Match(r.service)) continue;
     if (!m.region_any && !m.region.Match(r.region)) continue;
     if (!m.account_any && !m.account.Match(r.account)) continue;
-    if (m.resource.Match(r.type_and_id)) return true;
+    return true;
   }
   return false;
 }
@@ -790,46 +833,81 @@ PolicySet PolicySet::Compile(const std::vector<const ParsedPolicy*>& policies,
 
 size_t PolicySet::statement_count() const { return statements_.size(); }
 
-const std::vector<uint32_t>& PolicySet::StatementsFor(const std::string& lower_action) const {
+const detail::ActionIndex& PolicySet::IndexFor(std::string_view action) const {
+  std::string key = Lower(action);
   {
     std::shared_lock lock(*memo_mu_);
-    if (auto it = by_action_.find(lower_action); it != by_action_.end()) return it->second;
+    if (auto it = by_action_.find(key); it != by_action_.end()) return *it->second;
   }
-  std::vector<uint32_t> matching;
-  auto colon = lower_action.find(':');
-  std::string_view service = std::string_view(lower_action).substr(0, colon);
-  std::string_view action =
-      colon == std::string::npos ? "" : std::string_view(lower_action).substr(colon + 1);
+  auto index = std::make_unique<detail::ActionIndex>();
+  auto colon = key.find(':');
+  std::string_view service = std::string_view(key).substr(0, colon);
+  std::string_view name = colon == std::string::npos ? "" : std::string_view(key).substr(colon + 1);
   for (uint32_t i = 0; i < statements_.size(); ++i) {
-    for (const auto& m : statements_[i].actions) {
-      if (m.service.Match(service) && m.action.Match(action)) {
-        matching.push_back(i);
-        break;
+    const CompiledStatement& st = statements_[i];
+    bool matches = std::any_of(st.actions.begin(), st.actions.end(), [&](const auto& m) {
+      return m.service.Match(service) && m.action.Match(name);
+    });
+    if (!matches) continue;
+    index->all.push_back(i);
+    bool unindexed = false, star = false;
+    for (const auto& r : st.resources) {
+      if (r.any) {
+        star = true;
+      } else if (!r.exact_key.empty()) {
+        index->by_exact[r.exact_key].push_back(i);
+      } else if (!r.type_key.empty()) {
+        index->by_type[r.type_key].push_back(i);
+      } else {
+        unindexed = true;
       }
     }
+    if (star) index->star.push_back(i);
+    if (star || unindexed) index->unindexed.push_back(i);
   }
   std::unique_lock lock(*memo_mu_);
-  // Nodes of an unordered_map never move, so the reference stays valid after unlocking.
-  return by_action_.emplace(lower_action, std::move(matching)).first->second;
+  // The map owns each index through a pointer, so the reference outlives the lock.
+  return *by_action_.try_emplace(key, std::move(index)).first->second;
 }
 
 Decision PolicySet::Evaluate(std::string_view action, const ResourceRef& resource,
                              const RequestFacts& facts) const {
+  const detail::ActionIndex& index = IndexFor(action);
   bool allowed = false;
-  for (uint32_t i : StatementsFor(Lower(action))) {
-    const CompiledStatement& s = statements_[i];
-    if (!s.deny && allowed) continue;  // only a deny can still change the answer
-    if (!ResourceMatches(s, resource) || !ConditionsHold(s, facts)) continue;
-    if (s.deny) return Decision::kExplicitDeny;
-    allowed = true;
+  ConditionCache cache;
+  // Returns true when a deny settles the answer.
+  auto consider = [&](const std::vector<uint32_t>& candidates) {
+    for (uint32_t i : candidates) {
+      const CompiledStatement& s = statements_[i];
+      if (!s.deny && allowed) continue;  // only a deny can still change the answer
+      if (!ResourceMatches(s, resource) || !ConditionsHold(s, facts, cache)) continue;
+      if (s.deny) return true;
+      allowed = true;
+    }
+    return false;
+  };
+  if (resource.IsAny()) {
+    if (consider(index.star)) return Decision::kExplicitDeny;
+  } else {
+    if (consider(index.unindexed)) return Decision::kExplicitDeny;
+    if (auto it = index.by_exact.find(std::string(resource.type_and_id));
+        it != index.by_exact.end() && consider(it->second)) {
+      return Decision::kExplicitDeny;
+    }
+    std::string_view type = resource.type_and_id.substr(0, resource.type_and_id.find('/'));
+    if (auto it = index.by_type.find(std::string(type));
+        it != index.by_type.end() && consider(it->second)) {
+      return Decision::kExplicitDeny;
+    }
   }
   return allowed ? Decision::kAllow : Decision::kNoMatch;
 }
 
 bool PolicySet::MayAllowSomeResource(std::string_view action, const RequestFacts& facts) const {
-  for (uint32_t i : StatementsFor(Lower(action))) {
+  ConditionCache cache;
+  for (uint32_t i : IndexFor(action).all) {
     const CompiledStatement& s = statements_[i];
-    if (!s.deny && ConditionsHold(s, facts)) return true;
+    if (!s.deny && ConditionsHold(s, facts, cache)) return true;
   }
   return false;
 }

@@ -82,7 +82,8 @@ enum class Decision { kNoMatch, kAllow, kExplicitDeny };
 
 namespace detail {
 struct CompiledStatement;
-}
+struct ActionIndex;
+}  // namespace detail
 
 class PolicySet {
  public:
@@ -104,12 +105,13 @@ class PolicySet {
   size_t statement_count() const;
 
  private:
-  // Indices of the statements whose action patterns match `lower_action`, memoized.
-  const std::vector<uint32_t>& StatementsFor(const std::string& lower_action) const;
+  // The statements whose action patterns match `action`, indexed by the resources they name;
+  // built on first use per action and kept (actions are bounded by the schema).
+  const detail::ActionIndex& IndexFor(std::string_view action) const;
 
   std::vector<detail::CompiledStatement> statements_;
   mutable std::unique_ptr<std::shared_mutex> memo_mu_;
-  mutable std::unordered_map<std::string, std::vector<uint32_t>> by_action_;
+  mutable std::unordered_map<std::string, std::unique_ptr<detail::ActionIndex>> by_action_;
 };
 
 }  // namespace cvm::iam

@@ -113,7 +113,7 @@ TEST_F(CamStoreTest, ResourcesAreReadFromAnyRequestShape) {
   for (const auto& r : res) got.push_back(std::string(r.type) + "/" + r.id);
   EXPECT_EQ(got, (std::vector<std::string>{"image/img-aaaaaaaa", "keypair/skey-aaaaaaaa",
                                            "keypair/skey-bbbbbbbb", "sg/sg-aaaaaaaa",
-                                           "vpc/vpc-aaaaaaaa", "subnet/subnet-aaaa"}));
+                                           "subnet/subnet-aaaa", "vpc/vpc-aaaaaaaa"}));
 }
 
 TEST_F(CamStoreTest, ResourceLevelDecisionNamesTheResource) {
