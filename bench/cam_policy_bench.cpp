@@ -5,6 +5,8 @@
 //   BM_PolicySetCompile    compiling the 50 parsed policies (what a cache miss costs)
 //   BM_AuthorizeRequest    the pipeline's whole decision: resources read from the request
 //                          parameters, the user's cached PolicySet, evaluation per resource
+//   BM_AuthorizeRoot       the same call for a root account (resources read, no policies)
+//   BM_AuditRecord         one audit record queued and stored (batches of 512 in SQLite)
 // Figures are kept in docs/benchmarks.md ("CAM policy decision").
 #include <benchmark/benchmark.h>
 #include <unistd.h>
@@ -14,6 +16,7 @@
 #include <string>
 
 #include "iam/accounts.h"
+#include "iam/audit_log.h"
 #include "iam/authorizer.h"
 #include "iam/cam_store.h"
 #include "iam/policy.h"
@@ -137,6 +140,56 @@ void BM_AuthorizeRequest(benchmark::State& state) {
   fs::remove_all(dir);
 }
 BENCHMARK(BM_AuthorizeRequest);
+
+void BM_AuthorizeRoot(benchmark::State& state) {
+  namespace fs = std::filesystem;
+  std::string t = "/tmp/cvm-cam-bench-XXXXXX";
+  fs::path dir = ::mkdtemp(t.data());
+  {
+    auto db = cvm::store::OpenSqliteDatabase(dir / "cvmd.db");
+    if (!db.ok()) std::abort();
+    cvm::iam::AccountStore accounts(**db, cvm::iam::SecretBox(std::string(32, 'm')));
+    cvm::iam::CamStore cam(**db, accounts);
+    cvm::iam::Authorizer authorizer(cam);
+    json params = {{"InstanceIds", {"ins-target00"}}, {"StopType", "SOFT"}};
+    cvm::iam::AccessRequest req{"cvm",      "StopInstances", "ap-guangzhou", kOwner, kOwner,
+                                1250000001, "127.0.0.1",     1800000000,     &params};
+    for (auto _ : state) {
+      auto outcome = authorizer.Authorize(req);
+      benchmark::DoNotOptimize(outcome);
+    }
+  }
+  fs::remove_all(dir);
+}
+BENCHMARK(BM_AuthorizeRoot);
+
+void BM_AuditRecord(benchmark::State& state) {
+  namespace fs = std::filesystem;
+  std::string t = "/tmp/cvm-cam-bench-XXXXXX";
+  fs::path dir = ::mkdtemp(t.data());
+  {
+    auto db = cvm::store::OpenSqliteDatabase(dir / "cvmd.db");
+    if (!db.ok()) std::abort();
+    cvm::iam::AuditLog audit(**db);  // not started: batches are stored here, measured
+    int64_t n = 0;
+    for (auto _ : state) {
+      audit.Record({1800000000000 + n,
+                    "6f1c2a7e-0d51-4b8e-9a4c-3b0e1f2d3c4b",
+                    kOwner,
+                    "200000000001",
+                    "AKIDabcdefghijklmnopqrstuvwxyz012345",
+                    "cvm",
+                    "StopInstances",
+                    "ap-guangzhou",
+                    {"ins-target00"},
+                    "127.0.0.1",
+                    ""});
+      if (++n % 512 == 0 && !audit.Flush().ok()) state.SkipWithError("flush failed");
+    }
+  }
+  fs::remove_all(dir);
+}
+BENCHMARK(BM_AuditRecord);
 
 }  // namespace
 
