@@ -586,6 +586,7 @@ using detail::CompiledStatement;
 using detail::Key;
 
 std::string SubstituteVariables(std::string s, const PolicyIdentity& id) {
+  if (s.find("${") == std::string::npos) return s;
   auto replace = [&](std::string_view var, const std::string& value) {
     for (size_t p = s.find(var); p != std::string::npos; p = s.find(var, p + value.size())) {
       s.replace(p, var.size(), value);
