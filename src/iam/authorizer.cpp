@@ -164,7 +164,8 @@ AccessOutcome Authorizer::Authorize(const AccessRequest& r) {
   if (out.resources.empty()) {
     Decision d = set.Evaluate(action, ResourceRef{}, facts.facts);
     if (d == Decision::kAllow) {
-      if (IsDescribe(r.action)) out.filter_with = *policies;
+      // Allowed on "*": an item can only be hidden by a deny statement for the action.
+      if (IsDescribe(r.action) && set.HasDenyFor(action)) out.filter_with = *policies;
       return out;
     }
     if (d == Decision::kNoMatch && IsDescribe(r.action) &&

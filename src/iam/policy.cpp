@@ -563,6 +563,7 @@ struct CompiledCondition {
 // under its exact key, under its TYPE, and those whose resources cannot be indexed; a "*"
 // request only those naming "*". Candidates are still matched in full.
 struct ActionIndex {
+  bool has_deny = false;
   std::vector<uint32_t> all;
   std::vector<uint32_t> star;
   std::vector<uint32_t> unindexed;
@@ -851,6 +852,7 @@ const detail::ActionIndex& PolicySet::IndexFor(std::string_view action) const {
     });
     if (!matches) continue;
     index->all.push_back(i);
+    index->has_deny = index->has_deny || st.deny;
     bool unindexed = false, star = false;
     for (const auto& r : st.resources) {
       if (r.any) {
@@ -903,6 +905,8 @@ Decision PolicySet::Evaluate(std::string_view action, const ResourceRef& resourc
   }
   return allowed ? Decision::kAllow : Decision::kNoMatch;
 }
+
+bool PolicySet::HasDenyFor(std::string_view action) const { return IndexFor(action).has_deny; }
 
 bool PolicySet::MayAllowSomeResource(std::string_view action, const RequestFacts& facts) const {
   ConditionCache cache;

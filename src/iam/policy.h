@@ -102,6 +102,8 @@ class PolicySet {
   // True when some allow statement for `action` holds under `facts`, whatever its resource:
   // a Describe call may then run and its answer is filtered per resource.
   bool MayAllowSomeResource(std::string_view action, const RequestFacts& facts) const;
+  // True when some deny statement names `action` (whatever its resource or conditions).
+  bool HasDenyFor(std::string_view action) const;
   size_t statement_count() const;
 
  private:

@@ -55,6 +55,30 @@ class CamStoreTest : public ::testing::Test {
                                          root_.app_id, "127.0.0.1", 1800000000, &params});
   }
 
+  // With `document` attached, the instance ids a DescribeInstances answer of ins-aaaaaaaa and
+  // ins-bbbbbbbb keeps after filtering; TotalCount must agree.
+  json VisibleInstances(const std::string& document) {
+    auto id = cam_->CreatePolicy(root_.uin, "describe", "", document);
+    EXPECT_TRUE(id.ok()) << id.status().ToString();
+    if (!id.ok()) return nullptr;
+    EXPECT_TRUE(cam_->Attach(root_.uin, *id, Principal::kUser, user_.uin, root_.uin).ok());
+    json params = json::object();
+    auto outcome = Call("cvm", "DescribeInstances", params);
+    EXPECT_TRUE(outcome.status.ok()) << outcome.status.ToString();
+    EXPECT_TRUE(outcome.filter_with);
+    if (!outcome.filter_with) return nullptr;
+    json answer = {
+        {"TotalCount", 2},
+        {"InstanceSet", {{{"InstanceId", "ins-aaaaaaaa"}}, {{"InstanceId", "ins-bbbbbbbb"}}}}};
+    AccessRequest req{"cvm",        "DescribeInstances", "ap-guangzhou", root_.uin, user_.uin,
+                      root_.app_id, "127.0.0.1",         1800000000,     &params};
+    Authorizer::FilterResponse(req, *outcome.filter_with, answer);
+    json ids = json::array();
+    for (const auto& item : answer["InstanceSet"]) ids.push_back(item["InstanceId"]);
+    EXPECT_EQ(answer["TotalCount"], ids.size());
+    return ids;
+  }
+
   fs::path dir_;
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<AccountStore> accounts_;
@@ -85,7 +109,9 @@ TEST_F(CamStoreTest, AttachmentsAndGroupsTakeEffectAtOnce) {
   EXPECT_EQ(Call("cvm", "DescribeZones", none).status.code(), "UnauthorizedOperation");
   int64_t readonly = PresetId("QcloudCVMReadOnlyAccess");
   ASSERT_TRUE(cam_->Attach(root_.uin, readonly, Principal::kUser, user_.uin, root_.uin).ok());
-  EXPECT_TRUE(Call("cvm", "DescribeZones", none).status.ok());
+  auto zones = Call("cvm", "DescribeZones", none);
+  EXPECT_TRUE(zones.status.ok());
+  EXPECT_FALSE(zones.filter_with);  // allowed on "*" with no deny: nothing to filter
   EXPECT_EQ(Call("cvm", "RunInstances", none).status.code(), "UnauthorizedOperation");
   ASSERT_TRUE(cam_->Detach(root_.uin, readonly, Principal::kUser, user_.uin).ok());
   EXPECT_FALSE(Call("cvm", "DescribeZones", none).status.ok());
@@ -131,24 +157,17 @@ TEST_F(CamStoreTest, ResourceLevelDecisionNamesTheResource) {
 }
 
 TEST_F(CamStoreTest, DescribeAnswersAreFilteredPerResource) {
-  std::string doc = R"({"version":"2.0","statement":[{"effect":"allow",
-      "action":"cvm:DescribeInstances","resource":"qcs::cvm:::instance/ins-aaaaaaaa"}]})";
-  auto id = cam_->CreatePolicy(root_.uin, "see-one", "", doc);
-  ASSERT_TRUE(id.ok());
-  ASSERT_TRUE(cam_->Attach(root_.uin, *id, Principal::kUser, user_.uin, root_.uin).ok());
-  json params = json::object();
-  auto outcome = Call("cvm", "DescribeInstances", params);
-  ASSERT_TRUE(outcome.status.ok()) << outcome.status.ToString();
-  ASSERT_TRUE(outcome.filter_with);
-  json answer = {
-      {"TotalCount", 2},
-      {"InstanceSet", {{{"InstanceId", "ins-aaaaaaaa"}}, {{"InstanceId", "ins-bbbbbbbb"}}}}};
-  AccessRequest req{"cvm",        "DescribeInstances", "ap-guangzhou", root_.uin, user_.uin,
-                    root_.app_id, "127.0.0.1",         1800000000,     &params};
-  Authorizer::FilterResponse(req, *outcome.filter_with, answer);
-  EXPECT_EQ(answer["TotalCount"], 1);
-  ASSERT_EQ(answer["InstanceSet"].size(), 1u);
-  EXPECT_EQ(answer["InstanceSet"][0]["InstanceId"], "ins-aaaaaaaa");
+  // Allowed on one instance only: the call runs, and the answer keeps that one.
+  EXPECT_EQ(VisibleInstances(R"({"version":"2.0","statement":[{"effect":"allow",
+      "action":"cvm:DescribeInstances","resource":"qcs::cvm:::instance/ins-aaaaaaaa"}]})"),
+            json::array({"ins-aaaaaaaa"}));
+}
+
+TEST_F(CamStoreTest, ADenyHidesItemsOfAnAnswerAllowedOnEverything) {
+  EXPECT_EQ(VisibleInstances(R"({"version":"2.0","statement":[
+      {"effect":"allow","action":"cvm:DescribeInstances","resource":"*"},
+      {"effect":"deny","action":"cvm:DescribeInstances","resource":"qcs::cvm:::instance/ins-b*"}]})"),
+            json::array({"ins-aaaaaaaa"}));
 }
 
 TEST_F(CamStoreTest, DeletingAUserKillsItsKeysAtOnce) {

@@ -166,6 +166,8 @@ TEST_F(PolicyEval, ExplicitDenyWins) {
                "resource":"qcs::cvm::uin/${owner_uin}:instance/ins-aaaaaaaa"})")});
   EXPECT_EQ(On("cvm:TerminateInstances", "instance/ins-aaaaaaaa"), Decision::kExplicitDeny);
   EXPECT_EQ(On("cvm:TerminateInstances", "instance/ins-bbbbbbbb"), Decision::kAllow);
+  EXPECT_TRUE(set_.HasDenyFor("cvm:TerminateInstances"));
+  EXPECT_FALSE(set_.HasDenyFor("cvm:StartInstances"));
   // The deny comes first in another order too.
   Use({Doc(R"({"effect":"deny","action":"cvm:*","resource":"*"})"),
        Doc(R"({"effect":"allow","action":"cvm:*","resource":"*"})")});
