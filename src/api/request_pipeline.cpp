@@ -1,5 +1,6 @@
 #include "api/request_pipeline.h"
 
+#include <chrono>
 #include <map>
 #include <set>
 
@@ -143,9 +144,30 @@ HttpResponse RequestPipeline::Handle(const HttpRequest& req) {
   ctx.source_ip = req.peer_address;
   ctx.host = req.Header("host");
   if (auto p = ctx.host.find("://"); p != std::string::npos) ctx.host.erase(0, p + 3);
-  HttpResponse resp;
+  iam::AuditRecord audit;
+  HttpResponse resp = Process(req, ctx, audit);
+  if (audit_) {
+    audit.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+    audit.request_id = ctx.request_id;
+    audit.owner_uin = ctx.owner_uin;
+    audit.caller_uin = ctx.caller_uin;
+    audit.secret_id = ctx.secret_id;
+    audit.service = ctx.service;
+    audit.action = ctx.action.substr(0, 64);
+    audit.region = ctx.region.substr(0, 32);
+    audit.source_ip = ctx.source_ip;
+    audit_->Record(std::move(audit));
+  }
+  return resp;
+}
 
+HttpResponse RequestPipeline::Process(const HttpRequest& req, RequestContext& ctx,
+                                      iam::AuditRecord& audit) {
+  HttpResponse resp;
   auto fail = [&](const Status& st) {
+    audit.result_code = st.code();
     resp.body = ErrorBody(st, ctx.request_id);
     return resp;
   };
@@ -235,6 +257,22 @@ HttpResponse RequestPipeline::Handle(const HttpRequest& req) {
     if (!valid.ok()) return fail(valid);
   }
 
+  // CAM: after the parameters are known to be well-formed (they name the resources), before
+  // any handler looks anything up, so a denied caller learns nothing about what exists.
+  iam::AccessRequest access{ctx.service, ctx.action,       ctx.region,       ctx.owner_uin,
+                            ctx.caller_uin, ctx.owner_app_id, ctx.source_ip, NowUnix(),
+                            &params};
+  std::shared_ptr<const iam::PolicySet> filter_with;
+  if (authorizer_) {
+    iam::AccessOutcome outcome = authorizer_->Authorize(access);
+    for (const auto& r : outcome.resources) audit.resources.push_back(r.id);
+    if (!outcome.status.ok()) return fail(outcome.status);
+    filter_with = std::move(outcome.filter_with);
+  } else if (ctx.caller_uin != ctx.owner_uin) {
+    return fail(Status(err::kUnauthorizedOperation,
+                       "Sub-users are not served: access control is not configured."));
+  }
+
   const Handler* handler = router_.Find(ctx.action);
   if (!handler) {
     return fail(Status(err::kUnsupportedOperation,
@@ -248,6 +286,7 @@ HttpResponse RequestPipeline::Handle(const HttpRequest& req) {
     result = Status(err::kInternalError, std::string("internal error: ") + e.what());
   }
   if (!result.ok()) return fail(result.status());
+  if (filter_with) iam::Authorizer::FilterResponse(access, *filter_with, *result);
   resp.body = SuccessBody(std::move(*result), ctx.request_id);
   return resp;
 }

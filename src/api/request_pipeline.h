@@ -8,6 +8,8 @@
 #include "api/router.h"
 #include "config/config.h"
 #include "iam/accounts.h"
+#include "iam/audit_log.h"
+#include "iam/authorizer.h"
 
 namespace cvm::api {
 
@@ -17,26 +19,31 @@ struct HttpResponse {
   std::string body;
 };
 
-// Called with every finished request (for the audit log and metrics); must be cheap.
-struct RequestRecord {
-  const RequestContext* context;
-  const Status* status;
-};
-
 class RequestPipeline {
  public:
   RequestPipeline(const Router& router, iam::AccountStore& accounts, const Config& config)
       : router_(router), accounts_(accounts), config_(config) {}
+
+  // CAM enforcement and the audit log. Without an authorizer only root accounts are served:
+  // a sub-user's request is refused rather than let through unchecked.
+  void SetAccessControl(iam::Authorizer* authorizer, iam::AuditLog* audit) {
+    authorizer_ = authorizer;
+    audit_ = audit;
+  }
 
   HttpResponse Handle(const HttpRequest& request);
 
  private:
   Status Authenticate(const HttpRequest& req, RequestContext& ctx,
                       std::vector<std::pair<std::string, std::string>>& v1_params, bool& is_v1);
+  // Everything after the envelope: the audit record is written by Handle around it.
+  HttpResponse Process(const HttpRequest& req, RequestContext& ctx, iam::AuditRecord& audit);
 
   const Router& router_;
   iam::AccountStore& accounts_;
   const Config& config_;
+  iam::Authorizer* authorizer_ = nullptr;
+  iam::AuditLog* audit_ = nullptr;
 };
 
 }  // namespace cvm::api

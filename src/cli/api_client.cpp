@@ -56,9 +56,11 @@ Result<ClientConfig> LoadClientConfig() {
 Result<nlohmann::json> ApiClient::Call(const std::string& action, const nlohmann::json& params) {
   const api::ActionSpec* spec = api::ApiSchema::Embedded().FindAction(action);
   // Actions the Tencent schema lacks are OpenCVM extensions (DescribeInstanceLoginEndpoint, ...),
-  // all served as cvm 2017-03-12; cvmd answers InvalidAction for one it does not have.
-  const std::string service = spec ? spec->service : "cvm";
-  const std::string version = spec ? spec->version : "2017-03-12";
+  // served as cvm 2017-03-12 except the audit log, which is CAM's; cvmd answers InvalidAction
+  // for one it does not have.
+  const bool cam_extension = !spec && action == "DescribeAuditEvents";
+  const std::string service = spec ? spec->service : cam_extension ? "cam" : "cvm";
+  const std::string version = spec ? spec->version : cam_extension ? "2019-01-16" : "2017-03-12";
   std::string body = params.dump();
   int64_t now = NowUnix();
   std::string auth = api::SignTc3(config_.secret_id, config_.secret_key, service, "POST",

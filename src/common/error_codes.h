@@ -47,4 +47,44 @@ inline constexpr std::string_view kInvalidInstanceTypeUnsupported =
 inline constexpr std::string_view kOperationDeniedInstanceOperationInProgress =
     "OperationDenied.InstanceOperationInProgress";
 
+// CAM codes (cam.errors.tsv).
+inline constexpr std::string_view kCamPolicyDocumentError = "InvalidParameter.PolicyDocumentError";
+inline constexpr std::string_view kCamPolicyDocumentLengthOverLimit =
+    "InvalidParameter.PolicyDocumentLengthOverLimit";
+inline constexpr std::string_view kCamVersionError = "InvalidParameter.VersionError";
+inline constexpr std::string_view kCamStatementError = "InvalidParameter.StatementError";
+inline constexpr std::string_view kCamEffectError = "InvalidParameter.EffectError";
+inline constexpr std::string_view kCamActionError = "InvalidParameter.ActionError";
+inline constexpr std::string_view kCamActionNotExist = "InvalidParameter.ActionNotExist";
+inline constexpr std::string_view kCamResourceError = "InvalidParameter.ResourceError";
+inline constexpr std::string_view kCamConditionError = "InvalidParameter.ConditionError";
+inline constexpr std::string_view kCamConditionTypeError = "InvalidParameter.ConditionTypeError";
+inline constexpr std::string_view kCamPrincipalError = "InvalidParameter.PrincipalError";
+inline constexpr std::string_view kCamPolicyNameError = "InvalidParameter.PolicyNameError";
+inline constexpr std::string_view kCamPolicyNameInUse = "FailedOperation.PolicyNameInUse";
+inline constexpr std::string_view kCamPolicyFull = "FailedOperation.PolicyFull";
+inline constexpr std::string_view kCamPolicyIdNotFound = "ResourceNotFound.PolicyIdNotFound";
+inline constexpr std::string_view kCamPolicyIdNotExist = "InvalidParameter.PolicyIdNotExist";
+inline constexpr std::string_view kCamScopeError = "InvalidParameter.ScopeError";
+inline constexpr std::string_view kCamDescriptionLengthOverlimit =
+    "InvalidParameter.DescriptionLengthOverlimit";
+inline constexpr std::string_view kCamUserNotExist = "ResourceNotFound.UserNotExist";
+inline constexpr std::string_view kCamUserNameIllegal = "InvalidParameter.UserNameIllegal";
+inline constexpr std::string_view kCamSubUserNameInUse = "InvalidParameter.SubUserNameInUse";
+inline constexpr std::string_view kCamSubUserFull = "InvalidParameter.SubUserFull";
+inline constexpr std::string_view kCamGroupNameInUse = "InvalidParameter.GroupNameInUse";
+inline constexpr std::string_view kCamGroupFull = "InvalidParameter.GroupFull";
+inline constexpr std::string_view kCamGroupNotExist = "InvalidParameter.GroupNotExist";
+inline constexpr std::string_view kCamGroupNotExistResource = "ResourceNotFound.GroupNotExist";
+inline constexpr std::string_view kCamUserUinAndUinNotAllNull =
+    "InvalidParameter.UserUinAndUinNotAllNull";
+inline constexpr std::string_view kCamHaveKeys = "OperationDenied.HaveKeys";
+inline constexpr std::string_view kCamAccessKeyOverLimit = "OperationDenied.AccessKeyOverLimit";
+inline constexpr std::string_view kCamSubUin = "OperationDenied.SubUin";
+inline constexpr std::string_view kCamUinNotMatch = "OperationDenied.UinNotMatch";
+inline constexpr std::string_view kCamSecretNotExist = "ResourceNotFound.SecretNotExist";
+inline constexpr std::string_view kCamInvalidUserNotExist = "InvalidParameter.UserNotExist";
+inline constexpr std::string_view kCamAttachmentFull = "InvalidParameter.AttachmentFull";
+inline constexpr std::string_view kCamUnmodifiable = "FailedOperation.Unmodifiable";
+
 }  // namespace cvm::err

@@ -19,6 +19,9 @@
 #include "drivers/qemu/accel_probe.h"
 #include "engine/engine.h"
 #include "iam/accounts.h"
+#include "iam/audit_log.h"
+#include "iam/authorizer.h"
+#include "iam/cam_store.h"
 #include "services/cvm/image_catalog.h"
 #include "services/service_deps.h"
 #include "store/sqlite/sqlite_database.h"
@@ -147,9 +150,15 @@ int main(int argc, char** argv) {
 
   cvm::api::Router router;
   cvm::api::ConsoleTokens console_tokens;
-  cvm::services::ServiceDeps deps{config, *state->db, accounts, engine, console_tokens};
+  cvm::iam::CamStore cam(*state->db, accounts);
+  if (auto st = cam.EnsurePresetPolicies(); !st.ok()) return Fail(st);
+  cvm::iam::AuditLog audit(*state->db);
+  audit.Start();
+  cvm::iam::Authorizer authorizer(cam);
+  cvm::services::ServiceDeps deps{config, *state->db, accounts, engine, console_tokens, cam, audit};
   cvm::services::RegisterAllHandlers(router, deps);
   cvm::api::RequestPipeline pipeline(router, accounts, config);
+  pipeline.SetAccessControl(&authorizer, &audit);
   cvm::api::HttpServer server(
       pipeline, {config.listen_address, config.listen_port, config.max_body_bytes,
                  config.api_threads, config.tls_cert_file, config.tls_key_file, &console_tokens});
@@ -178,6 +187,7 @@ int main(int argc, char** argv) {
     server.Stop();
   }).detach();
   server.Wait();
+  audit.Stop();  // after the last request: every call of this run is on disk
   engine.Stop();
   spdlog::info("cvmd: stopped (instances keep running)");
   return 0;

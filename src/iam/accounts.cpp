@@ -54,13 +54,15 @@ Result<Account> AccountStore::CreateRootAccount(const std::string& name, bool is
 }
 
 Result<AccessKey> AccountStore::CreateAccessKey(const std::string& owner_uin,
-                                                const std::string& user_uin) {
+                                                const std::string& user_uin,
+                                                const std::string& description) {
   AccessKey key{"AKID" + RandomAlnum(32), RandomAlnum(32), owner_uin, user_uin, "Active"};
   Status st = store::WithTransaction(db_, [&](store::Transaction& tx) {
     return tx.Exec(
-        "INSERT INTO access_keys(secret_id, owner_uin, user_uin, secret_enc, status, created_at) "
-        "VALUES (?,?,?,?,?,?)",
-        {key.secret_id, owner_uin, user_uin, box_.Seal(key.secret_key), key.status, NowUnix()});
+        "INSERT INTO access_keys(secret_id, owner_uin, user_uin, secret_enc, status, created_at, "
+        "description) VALUES (?,?,?,?,?,?,?)",
+        {key.secret_id, owner_uin, user_uin, box_.Seal(key.secret_key), key.status, NowUnix(),
+         description});
   });
   if (!st.ok()) return st;
   return key;
@@ -114,9 +116,11 @@ Result<std::vector<AccessKey>> AccountStore::ListKeys(const std::string& user_ui
 }
 
 Result<AccessKey> AccountStore::LookupActiveKey(const std::string& secret_id) {
+  uint64_t generation = 0;
   {
     std::shared_lock lock(cache_mu_);
     if (auto it = key_cache_.find(secret_id); it != key_cache_.end()) return it->second;
+    generation = key_generation_;
   }
   auto rows = db_.Query(
       "SELECT secret_id, secret_enc, owner_uin, user_uin, status FROM access_keys "
@@ -132,13 +136,78 @@ Result<AccessKey> AccountStore::LookupActiveKey(const std::string& secret_id) {
   if (!secret.ok()) return secret.status();
   AccessKey key{r.Str(0), *secret, r.Str(2), r.Str(3), r.Str(4)};
   std::unique_lock lock(cache_mu_);
-  key_cache_[secret_id] = key;
+  if (key_generation_ == generation) key_cache_[secret_id] = key;
   return key;
 }
 
 void AccountStore::ForgetCachedKey(const std::string& secret_id) {
   std::unique_lock lock(cache_mu_);
+  ++key_generation_;
   key_cache_.erase(secret_id);
+}
+
+namespace {
+
+constexpr std::string_view kKeyInfoColumns =
+    "secret_id, owner_uin, user_uin, status, description, created_at";
+
+AccessKeyInfo KeyInfoFromRow(const store::Row& r) {
+  return {r.Str(0), r.Str(1), r.Str(2), r.Str(3), r.Str(4), r.Int(5)};
+}
+
+}  // namespace
+
+Result<std::vector<AccessKeyInfo>> AccountStore::ListKeyInfo(const std::string& user_uin) {
+  auto rows = db_.Query("SELECT " + std::string(kKeyInfoColumns) +
+                            " FROM access_keys WHERE user_uin = ? ORDER BY created_at, secret_id",
+                        {user_uin});
+  if (!rows.ok()) return rows.status();
+  std::vector<AccessKeyInfo> out;
+  for (const auto& r : *rows) out.push_back(KeyInfoFromRow(r));
+  return out;
+}
+
+Result<AccessKeyInfo> AccountStore::FindKeyInfo(const std::string& secret_id) {
+  auto rows =
+      db_.Query("SELECT " + std::string(kKeyInfoColumns) + " FROM access_keys WHERE secret_id = ?",
+                {secret_id});
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) {
+    return Status(err::kCamSecretNotExist, "The access key " + secret_id + " does not exist.");
+  }
+  return KeyInfoFromRow(rows->front());
+}
+
+Status AccountStore::SetKeyStatus(const std::string& secret_id, const std::string& status) {
+  Status st = store::WithTransaction(db_, [&](store::Transaction& tx) {
+    return tx.Exec("UPDATE access_keys SET status = ? WHERE secret_id = ?", {status, secret_id});
+  });
+  ForgetCachedKey(secret_id);
+  return st;
+}
+
+Status AccountStore::DeleteKey(const std::string& secret_id) {
+  Status st = store::WithTransaction(db_, [&](store::Transaction& tx) {
+    return tx.Exec("DELETE FROM access_keys WHERE secret_id = ?", {secret_id});
+  });
+  ForgetCachedKey(secret_id);
+  return st;
+}
+
+Result<std::vector<std::string>> AccountStore::DeleteUserKeys(store::Transaction& tx,
+                                                              const std::string& user_uin) {
+  auto rows = tx.Query("SELECT secret_id FROM access_keys WHERE user_uin = ?", {user_uin});
+  if (!rows.ok()) return rows.status();
+  std::vector<std::string> ids;
+  for (const auto& r : *rows) ids.push_back(r.Str(0));
+  CVM_RETURN_IF_ERROR(tx.Exec("DELETE FROM access_keys WHERE user_uin = ?", {user_uin}));
+  return ids;
+}
+
+void AccountStore::ForgetCachedKeys(const std::vector<std::string>& secret_ids) {
+  std::unique_lock lock(cache_mu_);
+  ++key_generation_;
+  for (const auto& id : secret_ids) key_cache_.erase(id);
 }
 
 }  // namespace cvm::iam

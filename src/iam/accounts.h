@@ -30,6 +30,16 @@ struct AccessKey {
   std::string status;     // Active | Inactive
 };
 
+// A key as CAM lists it: everything but the secret.
+struct AccessKeyInfo {
+  std::string secret_id;
+  std::string owner_uin;
+  std::string user_uin;
+  std::string status;
+  std::string description;
+  int64_t created_at = 0;
+};
+
 // SecretIds look like Tencent's: "AKID" followed by letters and digits.
 bool IsWellFormedSecretId(std::string_view secret_id);
 
@@ -38,7 +48,8 @@ class AccountStore {
   AccountStore(store::Database& db, SecretBox box) : db_(db), box_(std::move(box)) {}
 
   Result<Account> CreateRootAccount(const std::string& name, bool is_admin);
-  Result<AccessKey> CreateAccessKey(const std::string& owner_uin, const std::string& user_uin);
+  Result<AccessKey> CreateAccessKey(const std::string& owner_uin, const std::string& user_uin,
+                                    const std::string& description = "");
   Result<Account> FindAccountByName(const std::string& name);
   Result<Account> FindAccount(const std::string& uin);
   Result<std::vector<Account>> ListAccounts();
@@ -48,11 +59,26 @@ class AccountStore {
   Result<AccessKey> LookupActiveKey(const std::string& secret_id);
   void ForgetCachedKey(const std::string& secret_id);
 
+  // Key administration for CAM; every change drops the key from the cache at once, so an
+  // Inactive or deleted key fails its next request.
+  Result<std::vector<AccessKeyInfo>> ListKeyInfo(const std::string& user_uin);
+  Result<AccessKeyInfo> FindKeyInfo(const std::string& secret_id);
+  Status SetKeyStatus(const std::string& secret_id, const std::string& status);
+  Status DeleteKey(const std::string& secret_id);
+  // Removes every key of `user_uin` inside the caller's transaction; call ForgetCachedKeys
+  // with the returned ids after it commits.
+  static Result<std::vector<std::string>> DeleteUserKeys(store::Transaction& tx,
+                                                         const std::string& user_uin);
+  void ForgetCachedKeys(const std::vector<std::string>& secret_ids);
+
  private:
   store::Database& db_;
   SecretBox box_;
   std::shared_mutex cache_mu_;
   std::unordered_map<std::string, AccessKey> key_cache_;
+  // Bumped by every forget: a lookup that read the store before a change must not put its
+  // stale row into the cache after the change was forgotten.
+  uint64_t key_generation_ = 0;
   std::unordered_map<std::string, Account> account_cache_;
 };
 

@@ -7,6 +7,8 @@
 #include "config/config.h"
 #include "engine/engine.h"
 #include "iam/accounts.h"
+#include "iam/audit_log.h"
+#include "iam/cam_store.h"
 #include "store/database.h"
 
 namespace cvm::services {
@@ -17,6 +19,8 @@ struct ServiceDeps {
   iam::AccountStore& accounts;
   engine::Engine& engine;
   api::ConsoleTokens& console_tokens;
+  iam::CamStore& cam;
+  iam::AuditLog& audit;
 };
 
 void RegisterCvmZoneHandlers(api::Router& router, ServiceDeps& deps);
@@ -28,6 +32,9 @@ void RegisterCvmLoginEndpointHandlers(api::Router& router, ServiceDeps& deps);
 void RegisterCvmVncHandler(api::Router& router, ServiceDeps& deps);
 void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps);
 void RegisterCbsSnapshotHandlers(api::Router& router, ServiceDeps& deps);
+void RegisterCamUserHandlers(api::Router& router, ServiceDeps& deps);
+void RegisterCamPolicyHandlers(api::Router& router, ServiceDeps& deps);
+void RegisterCamAuditHandler(api::Router& router, ServiceDeps& deps);
 
 // Every service's handlers.
 inline void RegisterAllHandlers(api::Router& router, ServiceDeps& deps) {
@@ -40,6 +47,9 @@ inline void RegisterAllHandlers(api::Router& router, ServiceDeps& deps) {
   RegisterCvmVncHandler(router, deps);
   RegisterCbsDiskHandlers(router, deps);
   RegisterCbsSnapshotHandlers(router, deps);
+  RegisterCamUserHandlers(router, deps);
+  RegisterCamPolicyHandlers(router, deps);
+  RegisterCamAuditHandler(router, deps);
 }
 
 }  // namespace cvm::services

@@ -144,6 +144,72 @@ CREATE TABLE snapshots (
 CREATE INDEX snapshots_by_owner ON snapshots(owner_uin, deleted);
 CREATE INDEX snapshots_by_disk ON snapshots(disk_id);
 )sql"},
+      {4, "cam: users, groups, policies, audit", R"sql(
+CREATE TABLE cam_users (
+  uid          INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused, like every CAM id here
+  uin          TEXT NOT NULL UNIQUE,  -- sub-user uin (12 digits, never a root account's)
+  owner_uin    TEXT NOT NULL REFERENCES accounts(uin),
+  name         TEXT NOT NULL,
+  remark       TEXT NOT NULL DEFAULT '',
+  console_login INTEGER NOT NULL DEFAULT 0,
+  phone_num    TEXT NOT NULL DEFAULT '',
+  country_code TEXT NOT NULL DEFAULT '',
+  email        TEXT NOT NULL DEFAULT '',
+  created_at   INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX cam_users_by_name ON cam_users(owner_uin, name);
+CREATE TABLE cam_groups (
+  group_id     INTEGER PRIMARY KEY AUTOINCREMENT,
+  owner_uin    TEXT NOT NULL REFERENCES accounts(uin),
+  name         TEXT NOT NULL,
+  remark       TEXT NOT NULL DEFAULT '',
+  created_at   INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX cam_groups_by_name ON cam_groups(owner_uin, name);
+CREATE TABLE cam_group_members (
+  group_id     INTEGER NOT NULL REFERENCES cam_groups(group_id) ON DELETE CASCADE,
+  user_uin     TEXT NOT NULL REFERENCES cam_users(uin) ON DELETE CASCADE,
+  added_at     INTEGER NOT NULL,
+  PRIMARY KEY (group_id, user_uin)
+);
+CREATE INDEX cam_group_members_by_user ON cam_group_members(user_uin);
+CREATE TABLE cam_policies (
+  policy_id    INTEGER PRIMARY KEY AUTOINCREMENT,
+  owner_uin    TEXT,                 -- NULL for preset (QCS) policies
+  name         TEXT NOT NULL,
+  description  TEXT NOT NULL DEFAULT '',
+  document     TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX cam_policies_by_name ON cam_policies(COALESCE(owner_uin, ''), name);
+CREATE TABLE cam_attachments (
+  policy_id    INTEGER NOT NULL REFERENCES cam_policies(policy_id) ON DELETE CASCADE,
+  principal_type TEXT NOT NULL,      -- user | group
+  principal_id TEXT NOT NULL,        -- user uin or group id
+  owner_uin    TEXT NOT NULL,
+  operate_uin  TEXT NOT NULL,
+  attached_at  INTEGER NOT NULL,
+  PRIMARY KEY (policy_id, principal_type, principal_id)
+);
+CREATE INDEX cam_attachments_by_principal ON cam_attachments(principal_type, principal_id);
+CREATE TABLE audit_log (
+  seq          INTEGER PRIMARY KEY,
+  time_ms      INTEGER NOT NULL,
+  request_id   TEXT NOT NULL,
+  owner_uin    TEXT NOT NULL,        -- '' when the caller was not authenticated
+  caller_uin   TEXT NOT NULL,
+  secret_id    TEXT NOT NULL,
+  service      TEXT NOT NULL,
+  action       TEXT NOT NULL,
+  region       TEXT NOT NULL,
+  resources    TEXT NOT NULL,        -- JSON array of resource ids
+  source_ip    TEXT NOT NULL,
+  result_code  TEXT NOT NULL         -- '' for success, else the error code
+);
+CREATE INDEX audit_log_by_owner ON audit_log(owner_uin, time_ms);
+ALTER TABLE access_keys ADD COLUMN description TEXT NOT NULL DEFAULT '';
+)sql"},
       {5, "DescribeInstances indexes and counts, tags", R"sql(
 -- Listing order (newest first, id as tie-breaker) straight from an index: no sort, and
 -- COUNT(*) and deep offsets read only index entries.

@@ -326,5 +326,57 @@ TEST_F(PipelineTest, SignedGetWithFlattenedQuery) {
   EXPECT_EQ(r["Params"]["InstanceIds"], json::array({"ins-abcdefgh", "ins-12345678"}));
 }
 
+// CAM in the pipeline: without an authorizer a sub-user's key is refused (fail closed); with
+// one, the decision comes before the handler, and every answer is in the audit log.
+TEST_F(PipelineTest, SubUserIsRefusedWithoutAccessControl) {
+  auto sub_key = accounts_->CreateAccessKey(account_.uin, "200000000001");
+  ASSERT_TRUE(sub_key.ok());
+  EXPECT_EQ(ErrorCode(SignedWith(sub_key->secret_id, sub_key->secret_key, "DescribeZones")),
+            "UnauthorizedOperation");
+  EXPECT_EQ(handler_calls_, 0);
+}
+
+TEST_F(PipelineTest, AccessControlDecidesBeforeTheHandlerAndAuditsEveryAnswer) {
+  iam::CamStore cam(*db_, *accounts_);
+  ASSERT_TRUE(cam.EnsurePresetPolicies().ok());
+  iam::SubUser u;
+  u.owner_uin = account_.uin;
+  u.name = "dev";
+  auto user = cam.AddUser(u);
+  ASSERT_TRUE(user.ok());
+  auto sub_key = accounts_->CreateAccessKey(account_.uin, user->uin);
+  ASSERT_TRUE(sub_key.ok());
+  iam::Authorizer authorizer(cam);
+  iam::AuditLog audit(*db_);
+  pipeline_->SetAccessControl(&authorizer, &audit);
+
+  EXPECT_EQ(ErrorCode(SignedWith(sub_key->secret_id, sub_key->secret_key, "DescribeZones")),
+            "UnauthorizedOperation");
+  EXPECT_EQ(handler_calls_, 0);
+  EXPECT_EQ(ErrorCode(Signed("DescribeZones")), "");
+  EXPECT_EQ(handler_calls_, 1);
+  EXPECT_EQ(ErrorCode(SignedWith(key_.secret_id, std::string(32, 'x'), "DescribeZones")),
+            "AuthFailure.SignatureFailure");
+
+  iam::AuditQuery q;
+  q.owner_uin = account_.uin;
+  auto found = audit.Find(q);
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  ASSERT_EQ(found->first, 2);  // the unauthenticated call belongs to no account
+  const auto& newest = found->second[0];
+  const auto& oldest = found->second[1];
+  EXPECT_EQ(newest.caller_uin, account_.uin);
+  EXPECT_EQ(newest.result_code, "");
+  EXPECT_EQ(oldest.caller_uin, user->uin);
+  EXPECT_EQ(oldest.action, "DescribeZones");
+  EXPECT_EQ(oldest.result_code, "UnauthorizedOperation");
+  EXPECT_EQ(oldest.source_ip, "127.0.0.7");
+  q.owner_uin = "";
+  auto anonymous = audit.Find(q);
+  ASSERT_TRUE(anonymous.ok());
+  ASSERT_EQ(anonymous->first, 1);
+  EXPECT_EQ(anonymous->second[0].result_code, "AuthFailure.SignatureFailure");
+}
+
 }  // namespace
 }  // namespace cvm::api

@@ -15,6 +15,7 @@
 #include "common/error_codes.h"
 #include "common/ids.h"
 #include "services/cvm/instance_rules.h"
+#include "services/extension_params.h"
 #include "services/service_deps.h"
 #include "store/instance_records.h"
 
@@ -28,34 +29,6 @@ constexpr const char* kService = "cvm";
 constexpr const char* kVersion = "2017-03-12";
 constexpr int64_t kDefaultConsoleBytes = 64 * 1024;
 constexpr int64_t kMaxConsoleBytes = 1024 * 1024;
-
-// No schema validates an extension's parameters, so unknown names are refused here as the
-// schema would refuse them for a Tencent action.
-Status CheckKnownParams(const json& p, const std::set<std::string>& known) {
-  for (auto it = p.begin(); it != p.end(); ++it) {
-    if (!known.count(it.key())) {
-      return Status(err::kUnknownParameter,
-                    "The parameter `" + it.key().substr(0, 64) + "` is not recognized.");
-    }
-  }
-  return Status::Ok();
-}
-
-// An integer given as a JSON number or, from GET / signature v1 requests (which carry only
-// strings for an extension), as decimal digits.
-Result<int64_t> IntParam(const json& p, const char* name, int64_t fallback) {
-  auto it = p.find(name);
-  if (it == p.end()) return fallback;
-  if (it->is_number_integer()) return it->get<int64_t>();
-  if (it->is_string()) {
-    const std::string& s = it->get_ref<const std::string&>();
-    if (!s.empty() && s.size() <= 18 && s.find_first_not_of("0123456789") == std::string::npos) {
-      return std::stoll(s);
-    }
-  }
-  return Status(err::kInvalidParameterValue,
-                std::string("The parameter `") + name + "` must be an integer.");
-}
 
 // The caller's instance named by InstanceId; another account's instance is reported as missing.
 Result<store::InstanceRecord> OwnedInstance(store::Database& db, const api::RequestContext& ctx,

@@ -205,12 +205,12 @@ class SqliteDatabase : public Database {
     CVM_RETURN_IF_ERROR(writer_.ExecScript(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
         "name TEXT NOT NULL, applied_at INTEGER NOT NULL)"));
-    // Every migration not recorded yet, not just those above the highest: versions are
-    // reserved per feature branch, so a lower one can be merged after a higher one was applied.
     auto applied = writer_.Query("SELECT version FROM schema_migrations", {});
     if (!applied.ok()) return applied.status();
+    // Versions are claimed by parallel work and may land out of order, so each migration is
+    // applied unless its own version is recorded (not "anything above the highest").
     std::set<int64_t> done;
-    for (const auto& r : *applied) done.insert(r.Int(0));
+    for (const Row& r : *applied) done.insert(r.Int(0));
     for (const Migration& m : AllMigrations()) {
       if (done.count(m.version)) continue;
       CVM_RETURN_IF_ERROR(writer_.ExecScript("BEGIN IMMEDIATE"));

@@ -1,0 +1,221 @@
+#include "iam/authorizer.h"
+
+#include <algorithm>
+
+#include "common/error_codes.h"
+
+namespace cvm::iam {
+namespace {
+
+using nlohmann::json;
+
+// Parameter name -> CAM resource kind. Disks, snapshots and security groups are authorised
+// under service cvm (as Tencent does); VPCs and subnets under vpc.
+struct ResourceParam {
+  std::string_view param;
+  std::string_view service;
+  std::string_view type;
+};
+
+constexpr ResourceParam kResourceParams[] = {
+    {"InstanceIds", "cvm", "instance"},
+    {"InstanceId", "cvm", "instance"},
+    {"DiskIds", "cvm", "volume"},
+    {"DiskId", "cvm", "volume"},
+    {"KeyIds", "cvm", "keypair"},
+    {"KeyId", "cvm", "keypair"},
+    {"ImageIds", "cvm", "image"},
+    {"ImageId", "cvm", "image"},
+    {"SecurityGroupIds", "cvm", "sg"},
+    {"SecurityGroupId", "cvm", "sg"},
+    {"SecurityGroups", "cvm", "sg"},
+    {"SnapshotIds", "cvm", "snapshot"},
+    {"SnapshotId", "cvm", "snapshot"},
+    {"VpcIds", "vpc", "vpc"},
+    {"VpcId", "vpc", "vpc"},
+    {"SubnetIds", "vpc", "subnet"},
+    {"SubnetId", "vpc", "subnet"},
+};
+
+// Answer list -> id field -> kind, for filtering Describe answers.
+struct ResponseSet {
+  std::string_view set;
+  std::string_view id_field;
+  std::string_view service;
+  std::string_view type;
+};
+
+constexpr ResponseSet kResponseSets[] = {
+    {"InstanceSet", "InstanceId", "cvm", "instance"},
+    {"InstanceStatusSet", "InstanceId", "cvm", "instance"},
+    {"DiskSet", "DiskId", "cvm", "volume"},
+    {"KeyPairSet", "KeyId", "cvm", "keypair"},
+    {"ImageSet", "ImageId", "cvm", "image"},
+    {"SnapshotSet", "SnapshotId", "cvm", "snapshot"},
+    {"SecurityGroupSet", "SecurityGroupId", "cvm", "sg"},
+    {"VpcSet", "VpcId", "vpc", "vpc"},
+    {"SubnetSet", "SubnetId", "vpc", "subnet"},
+};
+
+constexpr int kMaxDepth = 4;
+
+void Collect(const json& node, int depth, std::vector<NamedResource>& out) {
+  if (depth > kMaxDepth) return;
+  if (node.is_array()) {
+    for (const auto& x : node) Collect(x, depth + 1, out);
+    return;
+  }
+  if (!node.is_object()) return;
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    if (it.key() == "Filters") continue;  // filter values select, they do not name targets
+    const ResourceParam* kind = nullptr;
+    for (const auto& rp : kResourceParams) {
+      if (rp.param == it.key()) kind = &rp;
+    }
+    if (!kind) {
+      if (it.value().is_structured()) Collect(it.value(), depth + 1, out);
+      continue;
+    }
+    auto add = [&](const json& v) {
+      if (!v.is_string() || v.get_ref<const std::string&>().empty()) return;
+      const std::string& id = v.get_ref<const std::string&>();
+      bool seen = std::any_of(out.begin(), out.end(), [&](const NamedResource& r) {
+        return r.id == id && r.type == kind->type;
+      });
+      if (!seen) out.push_back({kind->service, kind->type, id});
+    };
+    if (it.value().is_array()) {
+      for (const auto& v : it.value()) add(v);
+    } else {
+      add(it.value());
+    }
+  }
+}
+
+std::string_view StringParam(const json& p, const char* name) {
+  auto it = p.find(name);
+  return it != p.end() && it->is_string() ? std::string_view(it->get_ref<const std::string&>())
+                                          : std::string_view();
+}
+
+// Condition facts the request itself states (its zone, instance type, VPC...).
+struct Facts {
+  RequestFacts facts;
+  std::vector<std::pair<std::string, std::string>> extra;
+};
+
+void FillFacts(const AccessRequest& r, Facts& f) {
+  f.facts.source_ip = r.source_ip;
+  f.facts.now_unix = r.now_unix;
+  f.facts.region = r.region;
+  if (r.params && r.params->is_object()) {
+    const json& p = *r.params;
+    f.facts.instance_type = StringParam(p, "InstanceType");
+    f.facts.zone = StringParam(p, "Zone");
+    if (auto pl = p.find("Placement"); pl != p.end() && pl->is_object()) {
+      f.facts.zone = StringParam(*pl, "Zone");
+    }
+    std::string_view vpc = StringParam(p, "VpcId"), subnet = StringParam(p, "SubnetId");
+    if (auto v = p.find("VirtualPrivateCloud"); v != p.end() && v->is_object()) {
+      vpc = StringParam(*v, "VpcId");
+      subnet = StringParam(*v, "SubnetId");
+    }
+    if (!vpc.empty()) f.extra.emplace_back("vpc:vpc", std::string(vpc));
+    if (!subnet.empty()) f.extra.emplace_back("vpc:subnet", std::string(subnet));
+  }
+  f.facts.extra = &f.extra;
+}
+
+std::string Denied(const AccessRequest& r, const std::string& resource) {
+  return "The sub-user " + std::string(r.caller_uin) + " is not authorized to perform " +
+         std::string(r.service) + ":" + std::string(r.action) + " on resource " + resource + ".";
+}
+
+bool IsDescribe(std::string_view action) {
+  return action.substr(0, 8) == "Describe" || action.substr(0, 4) == "List" ||
+         action.substr(0, 3) == "Get";
+}
+
+}  // namespace
+
+std::vector<NamedResource> Authorizer::ResourcesOf(const json& params) {
+  std::vector<NamedResource> out;
+  Collect(params, 0, out);
+  return out;
+}
+
+AccessOutcome Authorizer::Authorize(const AccessRequest& r) {
+  AccessOutcome out;
+  if (r.params) out.resources = ResourcesOf(*r.params);
+  if (r.caller_uin == r.owner_uin) return out;  // the root account
+
+  auto policies =
+      cam_.PoliciesFor(std::string(r.owner_uin), std::string(r.caller_uin), r.owner_app_id);
+  if (!policies.ok()) {
+    out.status = policies.status();
+    return out;
+  }
+  const PolicySet& set = **policies;
+  Facts facts;
+  FillFacts(r, facts);
+  std::string action = std::string(r.service) + ":" + std::string(r.action);
+  std::string account = "uin/" + std::string(r.owner_uin);
+
+  if (out.resources.empty()) {
+    Decision d = set.Evaluate(action, ResourceRef{}, facts.facts);
+    if (d == Decision::kAllow) {
+      // Allowed on "*": an item can only be hidden by a deny statement for the action.
+      if (IsDescribe(r.action) && set.HasDenyFor(action)) out.filter_with = *policies;
+      return out;
+    }
+    if (d == Decision::kNoMatch && IsDescribe(r.action) &&
+        set.MayAllowSomeResource(action, facts.facts)) {
+      out.filter_with = *policies;
+      return out;
+    }
+    out.status = Status(err::kUnauthorizedOperation, Denied(r, "*"));
+    return out;
+  }
+  for (const auto& res : out.resources) {
+    std::string type_and_id = std::string(res.type) + "/" + res.id;
+    ResourceRef ref{res.service, r.region, account, type_and_id};
+    if (set.Evaluate(action, ref, facts.facts) != Decision::kAllow) {
+      out.status = Status(err::kUnauthorizedOperation, Denied(r, ref.ToString()));
+      return out;
+    }
+  }
+  if (IsDescribe(r.action)) out.filter_with = *policies;
+  return out;
+}
+
+void Authorizer::FilterResponse(const AccessRequest& r, const PolicySet& policies, json& response) {
+  if (!response.is_object()) return;
+  Facts facts;
+  FillFacts(r, facts);
+  std::string action = std::string(r.service) + ":" + std::string(r.action);
+  std::string account = "uin/" + std::string(r.owner_uin);
+  for (const auto& rs : kResponseSets) {
+    auto set = response.find(rs.set);
+    if (set == response.end() || !set->is_array()) continue;
+    json kept = json::array();
+    size_t removed = 0;
+    for (auto& item : *set) {
+      std::string_view id = item.is_object() ? StringParam(item, std::string(rs.id_field).c_str())
+                                             : std::string_view();
+      std::string type_and_id = std::string(rs.type) + "/" + std::string(id);
+      ResourceRef ref{rs.service, r.region, account, type_and_id};
+      if (!id.empty() && policies.Evaluate(action, ref, facts.facts) != Decision::kAllow) {
+        ++removed;
+      } else {
+        kept.push_back(std::move(item));
+      }
+    }
+    *set = std::move(kept);
+    if (auto total = response.find("TotalCount");
+        removed > 0 && total != response.end() && total->is_number_integer()) {
+      *total = std::max<int64_t>(0, total->get<int64_t>() - static_cast<int64_t>(removed));
+    }
+  }
+}
+
+}  // namespace cvm::iam

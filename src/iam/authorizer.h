@@ -1,0 +1,68 @@
+// The CAM decision for one API call, made by the request pipeline before any handler runs.
+// Root accounts own everything in their account; a sub-user may do only what its policies
+// allow, an explicit deny winning. The resources a call touches are read from its parameters
+// through one table (InstanceIds -> instance, DiskIds -> volume, ...), wherever they sit in the
+// request (RunInstances names its image, key pairs, security groups, VPC and subnet in nested
+// objects); a call that names none is checked against resource "*".
+//
+// Describe calls that name no ids are let through when some allow statement covers the action,
+// and their answers are then filtered item by item (see FilterResponse).
+#pragma once
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "iam/cam_store.h"
+#include "iam/policy.h"
+
+namespace cvm::iam {
+
+struct AccessRequest {
+  std::string_view service;  // of the action: cvm | cbs | vpc | cam
+  std::string_view action;   // e.g. "StopInstances"
+  std::string_view region;
+  std::string_view owner_uin;
+  std::string_view caller_uin;
+  int64_t owner_app_id = 0;
+  std::string_view source_ip;
+  int64_t now_unix = 0;
+  const nlohmann::json* params = nullptr;
+};
+
+// A resource id found in the parameters and how CAM names its kind.
+struct NamedResource {
+  std::string_view service;  // resource service in the six-segment name ("cvm" for disks too)
+  std::string_view type;     // instance | volume | keypair | image | sg | snapshot | vpc | subnet
+  std::string id;
+};
+
+struct AccessOutcome {
+  Status status;
+  std::vector<NamedResource> resources;
+  // Set when the answer must be filtered per item (a sub-user's Describe call).
+  std::shared_ptr<const PolicySet> filter_with;
+};
+
+class Authorizer {
+ public:
+  explicit Authorizer(CamStore& cam) : cam_(cam) {}
+
+  // Every resource id the parameters name (members in JSON key order), without duplicates.
+  static std::vector<NamedResource> ResourcesOf(const nlohmann::json& params);
+
+  AccessOutcome Authorize(const AccessRequest& request);
+
+  // Drops the items of a Describe answer (InstanceSet, DiskSet, ...) that `policies` do not
+  // allow the caller to see, and lowers TotalCount by as many.
+  static void FilterResponse(const AccessRequest& request, const PolicySet& policies,
+                             nlohmann::json& response);
+
+ private:
+  CamStore& cam_;
+};
+
+}  // namespace cvm::iam

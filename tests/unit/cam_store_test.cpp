@@ -1,0 +1,194 @@
+// CAM state and enforcement below the API: compiled policies follow attachments and group
+// membership at once, deleted users' keys stop working, and the authorizer reads resources from
+// any request shape.
+#include "iam/cam_store.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "iam/authorizer.h"
+#include "store/sqlite/sqlite_database.h"
+
+namespace cvm::iam {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+class CamStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string t = "/tmp/cvm-cam-XXXXXX";
+    dir_ = ::mkdtemp(t.data());
+    auto db = store::OpenSqliteDatabase(dir_ / "cvmd.db");
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = std::move(*db);
+    accounts_ = std::make_unique<AccountStore>(*db_, SecretBox(std::string(32, 'm')));
+    cam_ = std::make_unique<CamStore>(*db_, *accounts_);
+    ASSERT_TRUE(cam_->EnsurePresetPolicies().ok());
+    auto root = accounts_->CreateRootAccount("tenant", false);
+    ASSERT_TRUE(root.ok());
+    root_ = *root;
+    SubUser u;
+    u.owner_uin = root_.uin;
+    u.name = "dev";
+    auto user = cam_->AddUser(u);
+    ASSERT_TRUE(user.ok()) << user.status().ToString();
+    user_ = *user;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  int64_t PresetId(const std::string& name) {
+    auto all = cam_->ListPolicies(root_.uin);
+    for (const auto& p : *all) {
+      if (p.name == name) return p.policy_id;
+    }
+    return 0;
+  }
+
+  AccessOutcome Call(const std::string& service, const std::string& action, const json& params) {
+    Authorizer authz(*cam_);
+    return authz.Authorize(AccessRequest{service, action, "ap-guangzhou", root_.uin, user_.uin,
+                                         root_.app_id, "127.0.0.1", 1800000000, &params});
+  }
+
+  // With `document` attached, the instance ids a DescribeInstances answer of ins-aaaaaaaa and
+  // ins-bbbbbbbb keeps after filtering; TotalCount must agree.
+  json VisibleInstances(const std::string& document) {
+    auto id = cam_->CreatePolicy(root_.uin, "describe", "", document);
+    EXPECT_TRUE(id.ok()) << id.status().ToString();
+    if (!id.ok()) return nullptr;
+    EXPECT_TRUE(cam_->Attach(root_.uin, *id, Principal::kUser, user_.uin, root_.uin).ok());
+    json params = json::object();
+    auto outcome = Call("cvm", "DescribeInstances", params);
+    EXPECT_TRUE(outcome.status.ok()) << outcome.status.ToString();
+    EXPECT_TRUE(outcome.filter_with);
+    if (!outcome.filter_with) return nullptr;
+    json answer = {
+        {"TotalCount", 2},
+        {"InstanceSet", {{{"InstanceId", "ins-aaaaaaaa"}}, {{"InstanceId", "ins-bbbbbbbb"}}}}};
+    AccessRequest req{"cvm",        "DescribeInstances", "ap-guangzhou", root_.uin, user_.uin,
+                      root_.app_id, "127.0.0.1",         1800000000,     &params};
+    Authorizer::FilterResponse(req, *outcome.filter_with, answer);
+    json ids = json::array();
+    for (const auto& item : answer["InstanceSet"]) ids.push_back(item["InstanceId"]);
+    EXPECT_EQ(answer["TotalCount"], ids.size());
+    return ids;
+  }
+
+  fs::path dir_;
+  std::unique_ptr<store::Database> db_;
+  std::unique_ptr<AccountStore> accounts_;
+  std::unique_ptr<CamStore> cam_;
+  Account root_;
+  SubUser user_;
+};
+
+TEST_F(CamStoreTest, SubUsersHaveTheirOwnUinsAndUniqueNames) {
+  EXPECT_NE(user_.uin, root_.uin);
+  EXPECT_EQ(user_.uin.size(), 12u);
+  SubUser again;
+  again.owner_uin = root_.uin;
+  again.name = "dev";
+  EXPECT_EQ(cam_->AddUser(again).status().code(), "InvalidParameter.SubUserNameInUse");
+}
+
+TEST_F(CamStoreTest, PresetPoliciesExistOnce) {
+  ASSERT_TRUE(cam_->EnsurePresetPolicies().ok());
+  auto all = cam_->ListPolicies(root_.uin);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), PresetPolicies().size());
+  EXPECT_GT(PresetId("QcloudCVMReadOnlyAccess"), 0);
+}
+
+TEST_F(CamStoreTest, AttachmentsAndGroupsTakeEffectAtOnce) {
+  json none = json::object();
+  EXPECT_EQ(Call("cvm", "DescribeZones", none).status.code(), "UnauthorizedOperation");
+  int64_t readonly = PresetId("QcloudCVMReadOnlyAccess");
+  ASSERT_TRUE(cam_->Attach(root_.uin, readonly, Principal::kUser, user_.uin, root_.uin).ok());
+  auto zones = Call("cvm", "DescribeZones", none);
+  EXPECT_TRUE(zones.status.ok());
+  EXPECT_FALSE(zones.filter_with);  // allowed on "*" with no deny: nothing to filter
+  EXPECT_EQ(Call("cvm", "RunInstances", none).status.code(), "UnauthorizedOperation");
+  ASSERT_TRUE(cam_->Detach(root_.uin, readonly, Principal::kUser, user_.uin).ok());
+  EXPECT_FALSE(Call("cvm", "DescribeZones", none).status.ok());
+
+  auto group = cam_->CreateGroup(root_.uin, "ops", "");
+  ASSERT_TRUE(group.ok());
+  ASSERT_TRUE(cam_->Attach(root_.uin, PresetId("QcloudCVMFullAccess"), Principal::kGroup,
+                           std::to_string(group->group_id), root_.uin)
+                  .ok());
+  EXPECT_FALSE(Call("cvm", "RunInstances", none).status.ok());
+  ASSERT_TRUE(cam_->AddUserToGroup(root_.uin, group->group_id, user_.uin).ok());
+  EXPECT_TRUE(Call("cvm", "RunInstances", none).status.ok());
+  ASSERT_TRUE(cam_->RemoveUserFromGroup(root_.uin, group->group_id, user_.uin).ok());
+  EXPECT_FALSE(Call("cvm", "RunInstances", none).status.ok());
+}
+
+TEST_F(CamStoreTest, ResourcesAreReadFromAnyRequestShape) {
+  json run = {{"ImageId", "img-aaaaaaaa"},
+              {"LoginSettings", {{"KeyIds", {"skey-aaaaaaaa", "skey-bbbbbbbb"}}}},
+              {"SecurityGroupIds", {"sg-aaaaaaaa"}},
+              {"VirtualPrivateCloud", {{"VpcId", "vpc-aaaaaaaa"}, {"SubnetId", "subnet-aaaa"}}},
+              {"Filters", {{{"Name", "instance-id"}, {"Values", {"ins-zzzzzzzz"}}}}}};
+  auto res = Authorizer::ResourcesOf(run);
+  std::vector<std::string> got;
+  for (const auto& r : res) got.push_back(std::string(r.type) + "/" + r.id);
+  EXPECT_EQ(got, (std::vector<std::string>{"image/img-aaaaaaaa", "keypair/skey-aaaaaaaa",
+                                           "keypair/skey-bbbbbbbb", "sg/sg-aaaaaaaa",
+                                           "subnet/subnet-aaaa", "vpc/vpc-aaaaaaaa"}));
+}
+
+TEST_F(CamStoreTest, ResourceLevelDecisionNamesTheResource) {
+  std::string doc = R"({"version":"2.0","statement":[{"effect":"allow",
+      "action":"cvm:StopInstances","resource":"qcs::cvm::uin/)" +
+                    root_.uin + R"(:instance/ins-aaaaaaaa"}]})";
+  auto id = cam_->CreatePolicy(root_.uin, "stop-one", "", doc);
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  ASSERT_TRUE(cam_->Attach(root_.uin, *id, Principal::kUser, user_.uin, root_.uin).ok());
+  EXPECT_TRUE(Call("cvm", "StopInstances", {{"InstanceIds", {"ins-aaaaaaaa"}}}).status.ok());
+  auto denied = Call("cvm", "StopInstances", {{"InstanceIds", {"ins-aaaaaaaa", "ins-bbbbbbbb"}}});
+  EXPECT_EQ(denied.status.code(), "UnauthorizedOperation");
+  EXPECT_NE(denied.status.message().find("cvm:StopInstances"), std::string::npos);
+  EXPECT_NE(denied.status.message().find("instance/ins-bbbbbbbb"), std::string::npos);
+}
+
+TEST_F(CamStoreTest, DescribeAnswersAreFilteredPerResource) {
+  // Allowed on one instance only: the call runs, and the answer keeps that one.
+  EXPECT_EQ(VisibleInstances(R"({"version":"2.0","statement":[{"effect":"allow",
+      "action":"cvm:DescribeInstances","resource":"qcs::cvm:::instance/ins-aaaaaaaa"}]})"),
+            json::array({"ins-aaaaaaaa"}));
+}
+
+TEST_F(CamStoreTest, ADenyHidesItemsOfAnAnswerAllowedOnEverything) {
+  EXPECT_EQ(VisibleInstances(R"({"version":"2.0","statement":[
+      {"effect":"allow","action":"cvm:DescribeInstances","resource":"*"},
+      {"effect":"deny","action":"cvm:DescribeInstances","resource":"qcs::cvm:::instance/ins-b*"}]})"),
+            json::array({"ins-aaaaaaaa"}));
+}
+
+TEST_F(CamStoreTest, DeletingAUserKillsItsKeysAtOnce) {
+  auto key = accounts_->CreateAccessKey(root_.uin, user_.uin);
+  ASSERT_TRUE(key.ok());
+  ASSERT_TRUE(accounts_->LookupActiveKey(key->secret_id).ok());  // now cached
+  EXPECT_EQ(cam_->DeleteUser(root_.uin, "dev", false).code(), "OperationDenied.HaveKeys");
+  ASSERT_TRUE(cam_->DeleteUser(root_.uin, "dev", true).ok());
+  EXPECT_EQ(accounts_->LookupActiveKey(key->secret_id).status().code(),
+            "AuthFailure.SecretIdNotFound");
+}
+
+TEST_F(CamStoreTest, AnInactiveKeyFailsAtOnce) {
+  auto key = accounts_->CreateAccessKey(root_.uin, user_.uin);
+  ASSERT_TRUE(key.ok());
+  ASSERT_TRUE(accounts_->LookupActiveKey(key->secret_id).ok());
+  ASSERT_TRUE(accounts_->SetKeyStatus(key->secret_id, "Inactive").ok());
+  EXPECT_FALSE(accounts_->LookupActiveKey(key->secret_id).ok());
+  ASSERT_TRUE(accounts_->SetKeyStatus(key->secret_id, "Active").ok());
+  EXPECT_TRUE(accounts_->LookupActiveKey(key->secret_id).ok());
+}
+
+}  // namespace
+}  // namespace cvm::iam
