@@ -98,6 +98,9 @@ fs::path Engine::ConsoleLog(const std::string& id) const {
 fs::path Engine::SnapshotPath(const std::string& id) const {
   return options_.data_dir / "snapshots" / (id + ".qcow2");
 }
+fs::path Engine::PrivateImagePath(const std::string& id) const {
+  return options_.data_dir / "images/private" / (id + ".qcow2");
+}
 
 std::mutex& Engine::InstanceLock(const std::string& id) {
   std::lock_guard lock(locks_mu_);
@@ -111,6 +114,7 @@ Status Engine::Start() {
   fs::create_directories(options_.data_dir / "run/instances", ec);
   fs::create_directories(options_.data_dir / "disks", ec);
   fs::create_directories(options_.data_dir / "snapshots", ec);
+  fs::create_directories(options_.data_dir / "images/private", ec);
   spdlog::info("engine: accelerator {}, capacity {:.0f} vCPUs / {:.0f} MiB", options_.accel,
                capacity_.cpus, capacity_.memory_mib);
   for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
@@ -178,6 +182,7 @@ void Engine::Execute(const std::string& operation_id) {
   auto op = LoadOperation(db_, operation_id);
   if (!op.ok() || op->state == "SUCCESS" || op->state == "FAILED") return;
   if (IsDiskOperation(op->action)) return ExecuteDiskOperation(*op);
+  if (IsImageOperation(op->action)) return ExecuteImageOperation(*op);
   std::lock_guard inst_lock(InstanceLock(op->resource_id));
   auto loaded = store::LoadInstance(db_, op->resource_id);
   if (!loaded.ok() || !loaded->has_value()) {
@@ -220,6 +225,8 @@ void Engine::Execute(const std::string& operation_id) {
          inst.started_at, std::string(st.ok() ? "SUCCESS" : "FAILED"),
          st.ok() ? std::string() : st.message(), inst.instance_id, op->request_id});
   });
+  // The last system disk on a deleted custom image may have gone with this instance.
+  if (op->action == op::kTerminate && st.ok()) FreeUnusedImageFiles();
 }
 
 Status Engine::RunOperation(const OperationRecord& op, store::InstanceRecord& inst,
@@ -560,6 +567,7 @@ void Engine::OnDiskReleased(const std::string& instance_id, const std::string& d
 }
 
 void Engine::Reconcile(bool at_start) {
+  FreeUnusedImageFiles();
   auto rows = db_.Query(std::string("SELECT ") + store::kInstanceColumns +
                         " FROM instances WHERE deleted = 0");
   if (!rows.ok()) {
@@ -634,6 +642,19 @@ void Engine::Reconcile(bool at_start) {
       std::string name = entry.path().filename().string();
       if (!entry.is_regular_file() || snapshots.count(name)) continue;
       spdlog::warn("reconcile: removing orphan snapshot file {}", name);
+      fs::remove(entry.path(), ec);
+    }
+  }
+  // Custom image files (and their .tmp while being made) that no image record claims.
+  auto image_files = db_.Query("SELECT image_id FROM images WHERE file_path != ''");
+  if (image_files.ok()) {
+    std::set<std::string> images;
+    for (const auto& r : *image_files) images.insert(r.Str(0));
+    for (const auto& entry : fs::directory_iterator(options_.data_dir / "images/private", ec)) {
+      std::string id = entry.path().filename().string();
+      id = id.substr(0, id.find('.'));
+      if (!entry.is_regular_file() || images.count(id)) continue;
+      spdlog::warn("reconcile: removing orphan image file {}", entry.path().filename().string());
       fs::remove(entry.path(), ec);
     }
   }

@@ -17,7 +17,7 @@ Result<std::string> RecordOperation(store::Transaction& tx, const api::RequestCo
               "VALUES (?,?,?,?,?,?,?,?, 'PENDING', ?, ?)",
               {id, ctx.request_id, ctx.owner_uin, ctx.caller_uin, action, ctx.action, resource_id,
                args.dump(), now, now}));
-  if (IsDiskOperation(action)) return id;
+  if (IsDiskOperation(action) || IsImageOperation(action)) return id;
   CVM_RETURN_IF_ERROR(
       tx.Exec("UPDATE instances SET latest_operation = ?, latest_operation_state = 'OPERATING', "
               "latest_operation_request_id = ?, latest_operation_error = '' WHERE instance_id = ?",
