@@ -146,11 +146,7 @@ void Engine::ExecuteDiskOperation(const OperationRecord& op) {
   const std::string prompt = st.ok() ? std::string() : st.message();
   const std::string snapshot_id = op.args.value("SnapshotId", "");
   (void)store::WithTransaction(db_, [&](store::Transaction& tx) -> Status {
-    CVM_RETURN_IF_ERROR(
-        tx.Exec("UPDATE operations SET state=?, error_code=?, error_message=?, updated_at=? "
-                "WHERE operation_id=?",
-                {std::string(st.ok() ? "SUCCESS" : "FAILED"), st.code(), st.message(), NowUnix(),
-                 op.operation_id}));
+    CVM_RETURN_IF_ERROR(FinishOperation(tx, op.operation_id, st));
     const std::string& a = op.action;
     if (a == op::kAttachDisk && !st.ok()) {
       return tx.Exec(

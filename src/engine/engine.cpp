@@ -208,11 +208,7 @@ void Engine::Execute(const std::string& operation_id) {
     spdlog::warn("engine: {} {} failed: {}", op->action, inst.instance_id, st.ToString());
   }
   (void)store::WithTransaction(db_, [&](store::Transaction& tx) -> Status {
-    CVM_RETURN_IF_ERROR(
-        tx.Exec("UPDATE operations SET state=?, error_code=?, error_message=?, updated_at=? "
-                "WHERE operation_id=?",
-                {std::string(st.ok() ? "SUCCESS" : "FAILED"), st.code(), st.message(), NowUnix(),
-                 operation_id}));
+    CVM_RETURN_IF_ERROR(FinishOperation(tx, operation_id, st));
     if (op->action == op::kTerminate && st.ok()) {
       return tx.Exec("UPDATE instances SET deleted = 1, state = 'TERMINATED' WHERE instance_id=?",
                      {inst.instance_id});

@@ -33,13 +33,8 @@ void Engine::ExecuteImageOperation(const OperationRecord& op) {
   if (!st.ok()) spdlog::warn("engine: {} {} failed: {}", op.action, image_id, st.ToString());
   if (op.action == op::kExportImage) {
     // The image itself is unchanged: only the operation records the outcome.
-    (void)store::WithTransaction(db_, [&](store::Transaction& tx) {
-      return tx.Exec(
-          "UPDATE operations SET state=?, error_code=?, error_message=?, updated_at=? "
-          "WHERE operation_id=?",
-          {std::string(st.ok() ? "SUCCESS" : "FAILED"), st.code(), st.message(), NowUnix(),
-           op.operation_id});
-    });
+    (void)store::WithTransaction(
+        db_, [&](store::Transaction& tx) { return FinishOperation(tx, op.operation_id, st); });
     return;
   }
   const fs::path file = PrivateImagePath(image_id);
@@ -51,11 +46,7 @@ void Engine::ExecuteImageOperation(const OperationRecord& op) {
   const std::string failed = op.action == op::kCreateImage ? "CREATEFAILED" : "IMPORTFAILED";
   const int64_t size_gb = std::max<int64_t>(1, (virtual_size + (int64_t{1} << 30) - 1) >> 30);
   (void)store::WithTransaction(db_, [&](store::Transaction& tx) -> Status {
-    CVM_RETURN_IF_ERROR(
-        tx.Exec("UPDATE operations SET state=?, error_code=?, error_message=?, updated_at=? "
-                "WHERE operation_id=?",
-                {std::string(st.ok() ? "SUCCESS" : "FAILED"), st.code(), st.message(), NowUnix(),
-                 op.operation_id}));
+    CVM_RETURN_IF_ERROR(FinishOperation(tx, op.operation_id, st));
     if (!st.ok()) {
       return tx.Exec("UPDATE images SET state=?, state_reason=?, file_path='' WHERE image_id=?",
                      {failed, st.message(), image_id});

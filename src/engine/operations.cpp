@@ -25,6 +25,14 @@ Result<std::string> RecordOperation(store::Transaction& tx, const api::RequestCo
   return id;
 }
 
+Status FinishOperation(store::Transaction& tx, const std::string& operation_id, const Status& st) {
+  return tx.Exec(
+      "UPDATE operations SET state=?, error_code=?, error_message=?, updated_at=? "
+      "WHERE operation_id=?",
+      {std::string(st.ok() ? "SUCCESS" : "FAILED"), st.code(), st.message(), NowUnix(),
+       operation_id});
+}
+
 Result<OperationRecord> LoadOperation(store::Database& db, const std::string& operation_id) {
   auto rows = db.Query(
       "SELECT operation_id, request_id, owner_uin, caller_uin, action, api_action, resource_id, "

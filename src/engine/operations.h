@@ -54,6 +54,9 @@ Result<std::string> RecordOperation(store::Transaction& tx, const api::RequestCo
                                     const std::string& action, const std::string& resource_id,
                                     const nlohmann::json& args = nlohmann::json::object());
 
+// Records an operation's outcome: SUCCESS, or FAILED with the status's code and message.
+Status FinishOperation(store::Transaction& tx, const std::string& operation_id, const Status& st);
+
 Result<OperationRecord> LoadOperation(store::Database& db, const std::string& operation_id);
 
 }  // namespace cvm::engine

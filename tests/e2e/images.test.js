@@ -203,6 +203,14 @@ test("a shared image can be launched by the receiver and nothing else", async ()
   await L.expectCode(tenantCvm.CreateImage({ InstanceId: c, ImageName: "copy",
                                              ForcePoweroff: "true" }),
                      "InvalidParameterValue.InvalidImageIdIsShared");
+  // ResetInstance reinstalls from the shared image too.
+  await ssh(c, "echo scratch > /root/scratch && sync");
+  await tenantCvm.ResetInstance({ InstanceId: c, ImageId: captured,
+                                  LoginSettings: { Password: PASSWORD } });
+  const reset = await L.waitState(tenantCvm, [c], "RUNNING");
+  assert.equal(reset[c].LatestOperationState, "SUCCESS");
+  assert.equal((await ssh(c, "cat /root/marker; ls /root/scratch 2>/dev/null || echo absent"))
+    .trim(), `${marker}\nabsent`);
 
   // Cancelled: no new launches; the running instance is left alone.
   await cvm.ModifyImageSharePermission({ ImageId: captured, AccountIds: [tenant.uin],
