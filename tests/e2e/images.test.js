@@ -221,6 +221,29 @@ test("a shared image can be launched by the receiver and nothing else", async ()
   await terminate(tenantCvm, [c]);
 });
 
+test("kill -9 of cvmd during CreateImage and ImportImage: each ends NORMAL or failed",
+     async () => {
+  const source = path.join(process.env.CVM_PUBLIC_IMAGES || "/var/cache/opencvm/public-images",
+                           "tiny-linux.qcow2");
+  execFileSync("qemu-img", ["convert", "-O", "qcow2", source, path.join(importDir, "c.qcow2")]);
+  const made = (await cvm.CreateImage({ InstanceId: a, ImageName: "crash-create" })).ImageId;
+  const imported = (await cvm.ImportImage({ Architecture: "x86_64", OsType: "TinyLinux",
+                                            OsVersion: "1.0", ImageName: "crash-import",
+                                            ImageUrl: "c.qcow2" })).ImageId;
+  await d.stop("SIGKILL");
+  await d.start();
+  const done = { [made]: "CREATEFAILED", [imported]: "IMPORTFAILED" };
+  for (const [id, failed] of Object.entries(done)) {
+    const img = await waitImage(cvm, id);
+    assert.ok(["NORMAL", failed].includes(img.ImageState), img.ImageState);
+    assert.equal(fs.existsSync(imageFile(id)), img.ImageState === "NORMAL");
+  }
+  const dir = path.join(d.dataDir, "images/private");
+  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith(".tmp")), []);
+  await cvm.DeleteImages({ ImageIds: [made, imported] });
+  for (const id of [made, imported]) assert.equal(fs.existsSync(imageFile(id)), false);
+});
+
 test("a deleted image in use is gone at once; its file goes with its last instance", async () => {
   await cvm.DeleteImages({ ImageIds: [captured] });
   assert.equal((await cvm.DescribeImages({ ImageIds: [captured] })).TotalCount, 0);
