@@ -186,6 +186,9 @@ void Engine::ExecuteDiskOperation(const OperationRecord& op) {
 Status Engine::CopyDiskFlat(const store::DiskRecord& disk, bool live, const fs::path& target) {
   if (fs::exists(target)) return Status::Ok();
   fs::path tmp = TmpPath(target);
+  // A fresh file: a qemu-img orphaned by a crash may still hold the old one's lock.
+  std::error_code ec;
+  fs::remove(tmp, ec);
   if (live) {
     // Point-in-time while the guest writes on: QEMU copies the disk as of the job's start.
     const fs::path run = RunDir(disk.instance_id);
@@ -195,7 +198,6 @@ Status Engine::CopyDiskFlat(const store::DiskRecord& disk, bool live, const fs::
         RunQemuImg({"create", "-q", "-f", "qcow2", tmp.string(), std::to_string(*size)}));
     Status copied = qemu::CopyDiskLive(run, disk.disk_id, tmp, 30min);
     if (!copied.ok()) {
-      std::error_code ec;
       fs::remove(tmp, ec);
       return copied;
     }

@@ -599,6 +599,21 @@ void Engine::Reconcile(bool at_start) {
   }
   if (!at_start) return;
 
+  // Image files no record claims, and every half-made one: removed before the operations that
+  // make them resume, so a resumed copy starts on a fresh file (a qemu-img orphaned by the crash
+  // may still hold the old one's lock; unlinked, it writes on harmlessly).
+  std::error_code ec;
+  auto image_files = db_.Query("SELECT image_id FROM images WHERE file_path != ''");
+  if (image_files.ok()) {
+    std::set<std::string> images;
+    for (const auto& r : *image_files) images.insert(r.Str(0) + ".qcow2");
+    for (const auto& entry : fs::directory_iterator(options_.data_dir / "images/private", ec)) {
+      std::string name = entry.path().filename().string();
+      if (!entry.is_regular_file() || images.count(name)) continue;
+      spdlog::warn("reconcile: removing orphan image file {}", name);
+      fs::remove(entry.path(), ec);
+    }
+  }
   // Resume what a crash interrupted: every step checks what is already done.
   auto ops = db_.Query(
       "SELECT operation_id FROM operations WHERE state IN ('PENDING','RUNNING') "
@@ -610,7 +625,6 @@ void Engine::Reconcile(bool at_start) {
     }
   }
   // Orphans: a run directory the store does not know holds a QEMU nobody manages.
-  std::error_code ec;
   for (const auto& entry : fs::directory_iterator(options_.data_dir / "run/instances", ec)) {
     std::string id = entry.path().filename().string();
     if (known.count(id)) continue;
@@ -638,19 +652,6 @@ void Engine::Reconcile(bool at_start) {
       std::string name = entry.path().filename().string();
       if (!entry.is_regular_file() || snapshots.count(name)) continue;
       spdlog::warn("reconcile: removing orphan snapshot file {}", name);
-      fs::remove(entry.path(), ec);
-    }
-  }
-  // Custom image files (and their .tmp while being made) that no image record claims.
-  auto image_files = db_.Query("SELECT image_id FROM images WHERE file_path != ''");
-  if (image_files.ok()) {
-    std::set<std::string> images;
-    for (const auto& r : *image_files) images.insert(r.Str(0));
-    for (const auto& entry : fs::directory_iterator(options_.data_dir / "images/private", ec)) {
-      std::string id = entry.path().filename().string();
-      id = id.substr(0, id.find('.'));
-      if (!entry.is_regular_file() || images.count(id)) continue;
-      spdlog::warn("reconcile: removing orphan image file {}", entry.path().filename().string());
       fs::remove(entry.path(), ec);
     }
   }

@@ -77,6 +77,8 @@ Status Engine::RunImageOperation(const OperationRecord& op, int64_t& virtual_siz
       auto info = qemu::InspectUntrustedImage(source, config_.image_max_virtual_gb << 30);
       if (!info.ok()) return info.status();
       const fs::path tmp = TmpPath(target);
+      std::error_code ec;
+      fs::remove(tmp, ec);  // fresh: a qemu-img orphaned by a crash may hold the old one's lock
       auto r = RunProcess(qemu::LimitedQemuImg({"convert", "-q", "-f", info->format, "-O", "qcow2",
                                                 source.string(), tmp.string()}),
                           60min);
@@ -92,11 +94,12 @@ Status Engine::RunImageOperation(const OperationRecord& op, int64_t& virtual_siz
     const fs::path out = op.args.value("Target", "");
     if (fs::exists(out)) return Status::Ok();
     const fs::path tmp = TmpPath(out);
+    std::error_code ec;
+    fs::remove(tmp, ec);  // fresh: a qemu-img orphaned by a crash may hold the old one's lock
     Status st = RunQemuImg({"convert", "-q", "-f", "qcow2", "-O", op.args.value("Format", "qcow2"),
                             target.string(), tmp.string()},
                            60min);
     if (!st.ok()) {
-      std::error_code ec;
       fs::remove(tmp, ec);
       return st;
     }
