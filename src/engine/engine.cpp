@@ -76,6 +76,22 @@ bool IsRunning(const fs::path& run_dir) {
   return s.ok() && s->running;
 }
 
+// Removes the files in `dir` other than "<id>.qcow2" for each id `ids_sql` selects.
+void RemoveUnclaimedFiles(store::Database& db, const char* ids_sql, const fs::path& dir,
+                          const char* what) {
+  auto ids = db.Query(ids_sql);
+  if (!ids.ok()) return;
+  std::set<std::string> claimed;
+  for (const auto& r : *ids) claimed.insert(r.Str(0) + ".qcow2");
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    std::string name = entry.path().filename().string();
+    if (!entry.is_regular_file() || claimed.count(name)) continue;
+    spdlog::warn("reconcile: removing orphan {} file {}", what, name);
+    fs::remove(entry.path(), ec);
+  }
+}
+
 }  // namespace
 
 Engine::Engine(store::Database& db, const Config& config, EngineOptions options)
@@ -602,18 +618,8 @@ void Engine::Reconcile(bool at_start) {
   // Image files no record claims, and every half-made one: removed before the operations that
   // make them resume, so a resumed copy starts on a fresh file (a qemu-img orphaned by the crash
   // may still hold the old one's lock; unlinked, it writes on harmlessly).
-  std::error_code ec;
-  auto image_files = db_.Query("SELECT image_id FROM images WHERE file_path != ''");
-  if (image_files.ok()) {
-    std::set<std::string> images;
-    for (const auto& r : *image_files) images.insert(r.Str(0) + ".qcow2");
-    for (const auto& entry : fs::directory_iterator(options_.data_dir / "images/private", ec)) {
-      std::string name = entry.path().filename().string();
-      if (!entry.is_regular_file() || images.count(name)) continue;
-      spdlog::warn("reconcile: removing orphan image file {}", name);
-      fs::remove(entry.path(), ec);
-    }
-  }
+  RemoveUnclaimedFiles(db_, "SELECT image_id FROM images WHERE file_path != ''",
+                       options_.data_dir / "images/private", "image");
   // Resume what a crash interrupted: every step checks what is already done.
   auto ops = db_.Query(
       "SELECT operation_id FROM operations WHERE state IN ('PENDING','RUNNING') "
@@ -625,6 +631,7 @@ void Engine::Reconcile(bool at_start) {
     }
   }
   // Orphans: a run directory the store does not know holds a QEMU nobody manages.
+  std::error_code ec;
   for (const auto& entry : fs::directory_iterator(options_.data_dir / "run/instances", ec)) {
     std::string id = entry.path().filename().string();
     if (known.count(id)) continue;
@@ -632,29 +639,11 @@ void Engine::Reconcile(bool at_start) {
     (void)qemu::KillVm(entry.path(), 2s);
     fs::remove_all(entry.path(), ec);
   }
-  auto disk_ids = db_.Query("SELECT disk_id FROM disks WHERE deleted = 0");
-  if (disk_ids.ok()) {
-    std::set<std::string> disks;
-    for (const auto& r : *disk_ids) disks.insert(r.Str(0) + ".qcow2");
-    for (const auto& entry : fs::directory_iterator(options_.data_dir / "disks", ec)) {
-      std::string name = entry.path().filename().string();
-      if (!entry.is_regular_file() || disks.count(name)) continue;
-      // A leftover of an interrupted create, or of a deleted record: never data a user sees.
-      spdlog::warn("reconcile: removing orphan disk file {}", name);
-      fs::remove(entry.path(), ec);
-    }
-  }
-  auto snapshot_ids = db_.Query("SELECT snapshot_id FROM snapshots WHERE deleted = 0");
-  if (snapshot_ids.ok()) {
-    std::set<std::string> snapshots;
-    for (const auto& r : *snapshot_ids) snapshots.insert(r.Str(0) + ".qcow2");
-    for (const auto& entry : fs::directory_iterator(options_.data_dir / "snapshots", ec)) {
-      std::string name = entry.path().filename().string();
-      if (!entry.is_regular_file() || snapshots.count(name)) continue;
-      spdlog::warn("reconcile: removing orphan snapshot file {}", name);
-      fs::remove(entry.path(), ec);
-    }
-  }
+  // A leftover of an interrupted create, or of a deleted record: never data a user sees.
+  RemoveUnclaimedFiles(db_, "SELECT disk_id FROM disks WHERE deleted = 0",
+                       options_.data_dir / "disks", "disk");
+  RemoveUnclaimedFiles(db_, "SELECT snapshot_id FROM snapshots WHERE deleted = 0",
+                       options_.data_dir / "snapshots", "snapshot");
 }
 
 }  // namespace cvm::engine

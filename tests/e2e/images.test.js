@@ -50,6 +50,13 @@ async function waitFileGone(file) {
   return !fs.existsSync(file);
 }
 
+// The tiny public image converted into the import directory as `name` in `format`.
+function stageImport(name, format = "qcow2") {
+  const source = path.join(process.env.CVM_PUBLIC_IMAGES || "/var/cache/opencvm/public-images",
+                           "tiny-linux.qcow2");
+  execFileSync("qemu-img", ["convert", "-O", format, source, path.join(importDir, name)]);
+}
+
 async function terminate(client, ids) {
   await client.TerminateInstances({ InstanceIds: ids });
   await L.waitState(client, ids, "GONE", 120000);
@@ -223,9 +230,7 @@ test("a shared image can be launched by the receiver and nothing else", async ()
 
 test("kill -9 of cvmd during CreateImage and ImportImage: both resume and end NORMAL",
      async () => {
-  const source = path.join(process.env.CVM_PUBLIC_IMAGES || "/var/cache/opencvm/public-images",
-                           "tiny-linux.qcow2");
-  execFileSync("qemu-img", ["convert", "-O", "qcow2", source, path.join(importDir, "c.qcow2")]);
+  stageImport("c.qcow2");
   const made = (await cvm.CreateImage({ InstanceId: a, ImageName: "crash-create" })).ImageId;
   const imported = (await cvm.ImportImage({ Architecture: "x86_64", OsType: "TinyLinux",
                                             OsVersion: "1.0", ImageName: "crash-import",
@@ -261,10 +266,8 @@ test("a deleted image in use is gone at once; its file goes with its last instan
 
 test("ImportImage takes qcow2 and vmdk files from the import directory and boots them",
      async () => {
-  const source = path.join(process.env.CVM_PUBLIC_IMAGES || "/var/cache/opencvm/public-images",
-                           "tiny-linux.qcow2");
-  execFileSync("qemu-img", ["convert", "-O", "qcow2", source, path.join(importDir, "t.qcow2")]);
-  execFileSync("qemu-img", ["convert", "-O", "vmdk", source, path.join(importDir, "t.vmdk")]);
+  stageImport("t.qcow2");
+  stageImport("t.vmdk", "vmdk");
   const params = { Architecture: "x86_64", OsType: "TinyLinux", OsVersion: "1.0" };
   const q = (await cvm.ImportImage({ ...params, ImageName: "imported-qcow2",
                                      ImageUrl: `file://${importDir}/t.qcow2` })).ImageId;
