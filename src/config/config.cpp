@@ -129,7 +129,7 @@ Result<Config> LoadConfig(const std::filesystem::path& path) {
       {"data_dir", "public_images_dir", "soft_stop_timeout", "disk_detach_timeout", "listen",
        "port", "tls_cert", "tls_key", "max_body_bytes", "api_threads", "cpu_overcommit",
        "memory_overcommit", "regions", "instance_types", "storage_types", "storage_capacity_gb",
-       "max_data_disks_per_instance", "key_pair_type"},
+       "max_data_disks_per_instance", "key_pair_type", "images"},
       "the top level"));
   if (auto v = root["data_dir"].value<std::string>()) c.data_dir = *v;
   if (auto v = root["public_images_dir"].value<std::string>()) c.public_images_dir = *v;
@@ -148,6 +148,14 @@ Result<Config> LoadConfig(const std::filesystem::path& path) {
   if (auto v = root["storage_capacity_gb"].value<int64_t>()) c.storage_capacity_gb = *v;
   if (auto v = root["max_data_disks_per_instance"].value<int64_t>()) {
     c.max_data_disks_per_instance = static_cast<int>(*v);
+  }
+  if (auto images = root["images"].as_table()) {
+    CVM_RETURN_IF_ERROR(
+        CheckKeys(*images, {"import_dir", "export_dir", "max_virtual_gb", "quota"}, "[images]"));
+    if (auto v = (*images)["import_dir"].value<std::string>()) c.image_import_dir = *v;
+    if (auto v = (*images)["export_dir"].value<std::string>()) c.image_export_dir = *v;
+    if (auto v = (*images)["max_virtual_gb"].value<int64_t>()) c.image_max_virtual_gb = *v;
+    if (auto v = (*images)["quota"].value<int64_t>()) c.image_quota = static_cast<int>(*v);
   }
   if (auto v = root["key_pair_type"].value<std::string>()) {
     if (*v != "rsa" && *v != "ed25519") return ConfigError("key_pair_type is rsa or ed25519");

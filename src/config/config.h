@@ -67,6 +67,13 @@ struct Config {
   int max_data_disks_per_instance = 20;
   // What CreateKeyPair generates: "rsa" (3072 bits; Tencent's documented kind) or "ed25519".
   std::string key_pair_type = "rsa";
+  // [images] import_dir: ImportImage reads only files inside it (empty: ImportImage is
+  // refused); export_dir: ExportImages writes into <export_dir>/<BucketName>/ (empty: refused);
+  // max_virtual_gb: larger images are refused; quota: custom images per account.
+  std::filesystem::path image_import_dir;
+  std::filesystem::path image_export_dir;
+  int64_t image_max_virtual_gb = 2048;
+  int image_quota = 500;
 
   const RegionConfig* FindRegion(std::string_view region) const;
   const ZoneConfig* FindZone(std::string_view zone,

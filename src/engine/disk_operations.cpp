@@ -9,6 +9,7 @@
 #include "common/time_format.h"
 #include "drivers/qemu/block_devices.h"
 #include "engine/engine.h"
+#include "engine/file_steps.h"
 
 namespace cvm::engine {
 
@@ -16,11 +17,7 @@ namespace fs = std::filesystem;
 namespace qemu = drivers::qemu;
 using namespace std::chrono_literals;
 
-namespace {
-
-constexpr int64_t kGiB = int64_t{1} << 30;
-
-Status RunQemuImg(std::vector<std::string> args, std::chrono::seconds timeout = 600s) {
+Status RunQemuImg(std::vector<std::string> args, std::chrono::seconds timeout) {
   args.insert(args.begin(), "qemu-img");
   auto r = RunProcess(args, timeout);
   if (!r.ok()) return r.status();
@@ -40,7 +37,6 @@ Result<int64_t> VirtualSize(const fs::path& file) {
   return info.value("virtual-size", int64_t{0});
 }
 
-// Replaces `dest` by `tmp` atomically; a crash leaves one or the other, never half of one.
 Status PlaceFile(const fs::path& tmp, const fs::path& dest) {
   std::error_code ec;
   fs::rename(tmp, dest, ec);
@@ -53,6 +49,10 @@ fs::path TmpPath(const fs::path& p) {
   tmp += ".tmp";
   return tmp;
 }
+
+namespace {
+
+constexpr int64_t kGiB = int64_t{1} << 30;
 
 bool VmRuns(const fs::path& run_dir) {
   auto s = qemu::InspectVm(run_dir);
@@ -146,11 +146,7 @@ void Engine::ExecuteDiskOperation(const OperationRecord& op) {
   const std::string prompt = st.ok() ? std::string() : st.message();
   const std::string snapshot_id = op.args.value("SnapshotId", "");
   (void)store::WithTransaction(db_, [&](store::Transaction& tx) -> Status {
-    CVM_RETURN_IF_ERROR(
-        tx.Exec("UPDATE operations SET state=?, error_code=?, error_message=?, updated_at=? "
-                "WHERE operation_id=?",
-                {std::string(st.ok() ? "SUCCESS" : "FAILED"), st.code(), st.message(), NowUnix(),
-                 op.operation_id}));
+    CVM_RETURN_IF_ERROR(FinishOperation(tx, op.operation_id, st));
     const std::string& a = op.action;
     if (a == op::kAttachDisk && !st.ok()) {
       return tx.Exec(
@@ -187,6 +183,32 @@ void Engine::ExecuteDiskOperation(const OperationRecord& op) {
   }
 }
 
+Status Engine::CopyDiskFlat(const store::DiskRecord& disk, bool live, const fs::path& target) {
+  if (fs::exists(target)) return Status::Ok();
+  fs::path tmp = TmpPath(target);
+  // A fresh file: a qemu-img orphaned by a crash may still hold the old one's lock.
+  std::error_code ec;
+  fs::remove(tmp, ec);
+  if (live) {
+    // Point-in-time while the guest writes on: QEMU copies the disk as of the job's start.
+    const fs::path run = RunDir(disk.instance_id);
+    auto size = qemu::LiveDiskSize(run, disk.disk_id);
+    if (!size.ok()) return size.status();
+    CVM_RETURN_IF_ERROR(
+        RunQemuImg({"create", "-q", "-f", "qcow2", tmp.string(), std::to_string(*size)}));
+    Status copied = qemu::CopyDiskLive(run, disk.disk_id, tmp, 30min);
+    if (!copied.ok()) {
+      fs::remove(tmp, ec);
+      return copied;
+    }
+  } else {
+    // Flattened: the copy never depends on the image a system disk was made from.
+    CVM_RETURN_IF_ERROR(RunQemuImg(
+        {"convert", "-q", "-O", "qcow2", DiskPath(disk.disk_id).string(), tmp.string()}, 30min));
+  }
+  return PlaceFile(tmp, target);
+}
+
 Status Engine::RunDiskOperation(const OperationRecord& op, const store::DiskRecord& disk) {
   const std::string& a = op.action;
   const fs::path run = disk.instance_id.empty() ? fs::path() : RunDir(disk.instance_id);
@@ -211,27 +233,7 @@ Status Engine::RunDiskOperation(const OperationRecord& op, const store::DiskReco
     return RunQemuImg({"resize", "-q", "-f", "qcow2", file.string(), std::to_string(bytes)});
   }
   if (a == op::kCreateSnapshot) {
-    fs::path target = SnapshotPath(op.args.value("SnapshotId", ""));
-    if (fs::exists(target)) return Status::Ok();
-    fs::path tmp = TmpPath(target);
-    if (live) {
-      // Point-in-time while the guest writes on: QEMU copies the disk as of the job's start.
-      auto size = qemu::LiveDiskSize(run, disk.disk_id);
-      if (!size.ok()) return size.status();
-      CVM_RETURN_IF_ERROR(
-          RunQemuImg({"create", "-q", "-f", "qcow2", tmp.string(), std::to_string(*size)}));
-      Status copied = qemu::CopyDiskLive(run, disk.disk_id, tmp, 30min);
-      if (!copied.ok()) {
-        std::error_code ec;
-        fs::remove(tmp, ec);
-        return copied;
-      }
-    } else {
-      // Flattened: a snapshot never depends on the image a system disk was made from.
-      CVM_RETURN_IF_ERROR(
-          RunQemuImg({"convert", "-q", "-O", "qcow2", file.string(), tmp.string()}, 30min));
-    }
-    return PlaceFile(tmp, target);
+    return CopyDiskFlat(disk, live, SnapshotPath(op.args.value("SnapshotId", "")));
   }
   if (a == op::kApplySnapshot) {
     if (live) {

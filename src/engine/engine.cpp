@@ -76,6 +76,22 @@ bool IsRunning(const fs::path& run_dir) {
   return s.ok() && s->running;
 }
 
+// Removes the files in `dir` other than "<id>.qcow2" for each id `ids_sql` selects.
+void RemoveUnclaimedFiles(store::Database& db, const char* ids_sql, const fs::path& dir,
+                          const char* what) {
+  auto ids = db.Query(ids_sql);
+  if (!ids.ok()) return;
+  std::set<std::string> claimed;
+  for (const auto& r : *ids) claimed.insert(r.Str(0) + ".qcow2");
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    std::string name = entry.path().filename().string();
+    if (!entry.is_regular_file() || claimed.count(name)) continue;
+    spdlog::warn("reconcile: removing orphan {} file {}", what, name);
+    fs::remove(entry.path(), ec);
+  }
+}
+
 }  // namespace
 
 Engine::Engine(store::Database& db, const Config& config, EngineOptions options)
@@ -98,6 +114,9 @@ fs::path Engine::ConsoleLog(const std::string& id) const {
 fs::path Engine::SnapshotPath(const std::string& id) const {
   return options_.data_dir / "snapshots" / (id + ".qcow2");
 }
+fs::path Engine::PrivateImagePath(const std::string& id) const {
+  return options_.data_dir / "images/private" / (id + ".qcow2");
+}
 
 std::mutex& Engine::InstanceLock(const std::string& id) {
   std::lock_guard lock(locks_mu_);
@@ -111,6 +130,7 @@ Status Engine::Start() {
   fs::create_directories(options_.data_dir / "run/instances", ec);
   fs::create_directories(options_.data_dir / "disks", ec);
   fs::create_directories(options_.data_dir / "snapshots", ec);
+  fs::create_directories(options_.data_dir / "images/private", ec);
   spdlog::info("engine: accelerator {}, capacity {:.0f} vCPUs / {:.0f} MiB", options_.accel,
                capacity_.cpus, capacity_.memory_mib);
   for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
@@ -178,6 +198,7 @@ void Engine::Execute(const std::string& operation_id) {
   auto op = LoadOperation(db_, operation_id);
   if (!op.ok() || op->state == "SUCCESS" || op->state == "FAILED") return;
   if (IsDiskOperation(op->action)) return ExecuteDiskOperation(*op);
+  if (IsImageOperation(op->action)) return ExecuteImageOperation(*op);
   std::lock_guard inst_lock(InstanceLock(op->resource_id));
   auto loaded = store::LoadInstance(db_, op->resource_id);
   if (!loaded.ok() || !loaded->has_value()) {
@@ -203,11 +224,7 @@ void Engine::Execute(const std::string& operation_id) {
     spdlog::warn("engine: {} {} failed: {}", op->action, inst.instance_id, st.ToString());
   }
   (void)store::WithTransaction(db_, [&](store::Transaction& tx) -> Status {
-    CVM_RETURN_IF_ERROR(
-        tx.Exec("UPDATE operations SET state=?, error_code=?, error_message=?, updated_at=? "
-                "WHERE operation_id=?",
-                {std::string(st.ok() ? "SUCCESS" : "FAILED"), st.code(), st.message(), NowUnix(),
-                 operation_id}));
+    CVM_RETURN_IF_ERROR(FinishOperation(tx, operation_id, st));
     if (op->action == op::kTerminate && st.ok()) {
       return tx.Exec("UPDATE instances SET deleted = 1, state = 'TERMINATED' WHERE instance_id=?",
                      {inst.instance_id});
@@ -220,6 +237,8 @@ void Engine::Execute(const std::string& operation_id) {
          inst.started_at, std::string(st.ok() ? "SUCCESS" : "FAILED"),
          st.ok() ? std::string() : st.message(), inst.instance_id, op->request_id});
   });
+  // The last system disk on a deleted custom image may have gone with this instance.
+  if (op->action == op::kTerminate && st.ok()) FreeUnusedImageFiles();
 }
 
 Status Engine::RunOperation(const OperationRecord& op, store::InstanceRecord& inst,
@@ -560,6 +579,7 @@ void Engine::OnDiskReleased(const std::string& instance_id, const std::string& d
 }
 
 void Engine::Reconcile(bool at_start) {
+  FreeUnusedImageFiles();
   auto rows = db_.Query(std::string("SELECT ") + store::kInstanceColumns +
                         " FROM instances WHERE deleted = 0");
   if (!rows.ok()) {
@@ -595,6 +615,11 @@ void Engine::Reconcile(bool at_start) {
   }
   if (!at_start) return;
 
+  // Image files no record claims, and every half-made one: removed before the operations that
+  // make them resume, so a resumed copy starts on a fresh file (a qemu-img orphaned by the crash
+  // may still hold the old one's lock; unlinked, it writes on harmlessly).
+  RemoveUnclaimedFiles(db_, "SELECT image_id FROM images WHERE file_path != ''",
+                       options_.data_dir / "images/private", "image");
   // Resume what a crash interrupted: every step checks what is already done.
   auto ops = db_.Query(
       "SELECT operation_id FROM operations WHERE state IN ('PENDING','RUNNING') "
@@ -614,29 +639,11 @@ void Engine::Reconcile(bool at_start) {
     (void)qemu::KillVm(entry.path(), 2s);
     fs::remove_all(entry.path(), ec);
   }
-  auto disk_ids = db_.Query("SELECT disk_id FROM disks WHERE deleted = 0");
-  if (disk_ids.ok()) {
-    std::set<std::string> disks;
-    for (const auto& r : *disk_ids) disks.insert(r.Str(0) + ".qcow2");
-    for (const auto& entry : fs::directory_iterator(options_.data_dir / "disks", ec)) {
-      std::string name = entry.path().filename().string();
-      if (!entry.is_regular_file() || disks.count(name)) continue;
-      // A leftover of an interrupted create, or of a deleted record: never data a user sees.
-      spdlog::warn("reconcile: removing orphan disk file {}", name);
-      fs::remove(entry.path(), ec);
-    }
-  }
-  auto snapshot_ids = db_.Query("SELECT snapshot_id FROM snapshots WHERE deleted = 0");
-  if (snapshot_ids.ok()) {
-    std::set<std::string> snapshots;
-    for (const auto& r : *snapshot_ids) snapshots.insert(r.Str(0) + ".qcow2");
-    for (const auto& entry : fs::directory_iterator(options_.data_dir / "snapshots", ec)) {
-      std::string name = entry.path().filename().string();
-      if (!entry.is_regular_file() || snapshots.count(name)) continue;
-      spdlog::warn("reconcile: removing orphan snapshot file {}", name);
-      fs::remove(entry.path(), ec);
-    }
-  }
+  // A leftover of an interrupted create, or of a deleted record: never data a user sees.
+  RemoveUnclaimedFiles(db_, "SELECT disk_id FROM disks WHERE deleted = 0",
+                       options_.data_dir / "disks", "disk");
+  RemoveUnclaimedFiles(db_, "SELECT snapshot_id FROM snapshots WHERE deleted = 0",
+                       options_.data_dir / "snapshots", "snapshot");
 }
 
 }  // namespace cvm::engine

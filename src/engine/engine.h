@@ -60,6 +60,11 @@ class Engine {
   std::filesystem::path DiskPath(const std::string& disk_id) const;
   std::filesystem::path ConsoleLog(const std::string& instance_id) const;
   std::filesystem::path SnapshotPath(const std::string& snapshot_id) const;
+  // A custom image's file: DATA_DIR/images/private/<image-id>.qcow2.
+  std::filesystem::path PrivateImagePath(const std::string& image_id) const;
+  // Removes the files of deleted custom images that no live disk uses any more (system disks
+  // are overlays on them) and clears their file_path.
+  void FreeUnusedImageFiles();
 
   // Provisioned GiB the storage pool may hold (config, or the size of its file system).
   int64_t StorageCapacityGb() const;
@@ -91,6 +96,14 @@ class Engine {
   drivers::qemu::DiskSpec DiskSpecFor(const std::string& disk_id, const std::string& disk_type,
                                       int64_t size_gb) const;
   Result<std::vector<drivers::qemu::DiskSpec>> DataDiskSpecs(const std::string& instance_id);
+  // A flattened qcow2 copy of a disk at `target` (kept if already there): point-in-time from
+  // the running VM when `live`, else from its file.
+  Status CopyDiskFlat(const store::DiskRecord& disk, bool live,
+                      const std::filesystem::path& target);
+
+  // Image operations (engine/image_operations.cpp).
+  void ExecuteImageOperation(const OperationRecord& op);
+  Status RunImageOperation(const OperationRecord& op, int64_t& virtual_size);
 
   void Watch(const std::string& instance_id);
   void Unwatch(const std::string& instance_id);

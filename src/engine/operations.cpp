@@ -17,12 +17,20 @@ Result<std::string> RecordOperation(store::Transaction& tx, const api::RequestCo
               "VALUES (?,?,?,?,?,?,?,?, 'PENDING', ?, ?)",
               {id, ctx.request_id, ctx.owner_uin, ctx.caller_uin, action, ctx.action, resource_id,
                args.dump(), now, now}));
-  if (IsDiskOperation(action)) return id;
+  if (IsDiskOperation(action) || IsImageOperation(action)) return id;
   CVM_RETURN_IF_ERROR(
       tx.Exec("UPDATE instances SET latest_operation = ?, latest_operation_state = 'OPERATING', "
               "latest_operation_request_id = ?, latest_operation_error = '' WHERE instance_id = ?",
               {ctx.action, ctx.request_id, resource_id}));
   return id;
+}
+
+Status FinishOperation(store::Transaction& tx, const std::string& operation_id, const Status& st) {
+  return tx.Exec(
+      "UPDATE operations SET state=?, error_code=?, error_message=?, updated_at=? "
+      "WHERE operation_id=?",
+      {std::string(st.ok() ? "SUCCESS" : "FAILED"), st.code(), st.message(), NowUnix(),
+       operation_id});
 }
 
 Result<OperationRecord> LoadOperation(store::Database& db, const std::string& operation_id) {

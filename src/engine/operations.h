@@ -24,6 +24,10 @@ inline constexpr const char* kDetachDisk = "DETACH_DISK";
 inline constexpr const char* kResizeDisk = "RESIZE_DISK";
 inline constexpr const char* kCreateSnapshot = "CREATE_SNAPSHOT";
 inline constexpr const char* kApplySnapshot = "APPLY_SNAPSHOT";
+// ... and to an image (the resource is the image; a capture also takes its instance's lock).
+inline constexpr const char* kCreateImage = "CREATE_IMAGE";
+inline constexpr const char* kImportImage = "IMPORT_IMAGE";
+inline constexpr const char* kExportImage = "EXPORT_IMAGE";
 // Forced off, seed rewritten, started again: login changes on a running instance.
 inline constexpr const char* kRestart = "RESTART";
 }  // namespace op
@@ -31,6 +35,10 @@ inline constexpr const char* kRestart = "RESTART";
 inline bool IsDiskOperation(const std::string& action) {
   return action == op::kAttachDisk || action == op::kDetachDisk || action == op::kResizeDisk ||
          action == op::kCreateSnapshot || action == op::kApplySnapshot;
+}
+
+inline bool IsImageOperation(const std::string& action) {
+  return action == op::kCreateImage || action == op::kImportImage || action == op::kExportImage;
 }
 
 struct OperationRecord {
@@ -45,6 +53,9 @@ struct OperationRecord {
 Result<std::string> RecordOperation(store::Transaction& tx, const api::RequestContext& ctx,
                                     const std::string& action, const std::string& resource_id,
                                     const nlohmann::json& args = nlohmann::json::object());
+
+// Records an operation's outcome: SUCCESS, or FAILED with the status's code and message.
+Status FinishOperation(store::Transaction& tx, const std::string& operation_id, const Status& st);
 
 Result<OperationRecord> LoadOperation(store::Database& db, const std::string& operation_id);
 

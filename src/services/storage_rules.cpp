@@ -4,6 +4,8 @@
 
 #include "common/error_codes.h"
 #include "common/ids.h"
+#include "common/time_format.h"
+#include "engine/operations.h"
 
 namespace cvm::services {
 
@@ -88,6 +90,29 @@ Status CheckStorageCapacity(store::Transaction& tx, const engine::Engine& engine
                       " GiB are provisioned.");
   }
   return Status::Ok();
+}
+
+Result<std::string> RecordSnapshot(store::Transaction& tx, const api::RequestContext& ctx,
+                                   const engine::Engine& engine, const store::DiskRecord& d,
+                                   const std::string& snapshot_id, const std::string& name) {
+  if (d.state != "UNATTACHED" && d.state != "ATTACHED") {
+    return Status("InvalidDisk.Busy", "Disk " + d.disk_id + " is busy (" + d.state + ").");
+  }
+  auto creating = tx.Query(
+      "SELECT COUNT(*) FROM snapshots WHERE disk_id = ? AND state = 'CREATING' AND deleted = 0",
+      {d.disk_id});
+  if (!creating.ok()) return creating.status();
+  if ((*creating)[0].Int(0) > 0) {
+    return Status("InvalidDisk.SnapshotCreating",
+                  "Disk " + d.disk_id + " already has a snapshot being created.");
+  }
+  CVM_RETURN_IF_ERROR(tx.Exec(
+      "INSERT INTO snapshots(snapshot_id, owner_uin, name, disk_id, disk_usage, disk_size_gb, "
+      "zone, state, percent, file_path, created_at) VALUES (?,?,?,?,?,?,?, 'CREATING', 0, ?, ?)",
+      {snapshot_id, ctx.owner_uin, name, d.disk_id, d.usage, d.size_gb, d.zone,
+       engine.SnapshotPath(snapshot_id).string(), NowUnix()}));
+  return engine::RecordOperation(tx, ctx, engine::op::kCreateSnapshot, d.disk_id,
+                                 {{"SnapshotId", snapshot_id}});
 }
 
 }  // namespace cvm::services

@@ -36,4 +36,10 @@ Status CheckDiskSize(const StorageTypeConfig& type, int64_t size_gb, const std::
 // Adding `add_gb` of provisioned disk keeps the storage pool within its capacity.
 Status CheckStorageCapacity(store::Transaction& tx, const engine::Engine& engine, int64_t add_gb);
 
+// Records a CREATING snapshot of `disk` and the engine operation that makes it (CreateSnapshot,
+// CreateImage's DataDiskIds); returns the operation id, to submit once committed.
+Result<std::string> RecordSnapshot(store::Transaction& tx, const api::RequestContext& ctx,
+                                   const engine::Engine& engine, const store::DiskRecord& disk,
+                                   const std::string& snapshot_id, const std::string& name);
+
 }  // namespace cvm::services

@@ -255,6 +255,22 @@ CREATE TABLE tags (
 );
 CREATE INDEX tags_by_key ON tags(owner_uin, tag_key, tag_value);
 )sql"},
+      {6, "custom images: capture, import, sharing, deferred file release", R"sql(
+ALTER TABLE images ADD COLUMN state_reason TEXT NOT NULL DEFAULT '';  -- why it failed
+ALTER TABLE images ADD COLUMN source_id TEXT NOT NULL DEFAULT '';     -- instance or import file
+ALTER TABLE images ADD COLUMN snapshot_set TEXT NOT NULL DEFAULT '[]'; -- data disk snapshots, JSON
+-- A deleted custom image keeps its file while system disks are overlays on it; the engine
+-- frees it with the last one and then clears file_path.
+CREATE INDEX images_by_owner ON images(owner_uin, deleted);
+CREATE INDEX disks_by_image ON disks(image_id, deleted);
+CREATE TABLE image_shares (
+  image_id     TEXT NOT NULL,
+  account_uin  TEXT NOT NULL,        -- the receiving root account
+  created_at   INTEGER NOT NULL,
+  PRIMARY KEY (image_id, account_uin)
+);
+CREATE INDEX image_shares_by_account ON image_shares(account_uin);
+)sql"},
   };
   return kMigrations;
 }

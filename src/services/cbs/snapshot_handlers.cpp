@@ -108,27 +108,7 @@ void RegisterCbsSnapshotHandlers(api::Router& router, ServiceDeps& deps) {
     Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
       auto disks = LoadOwnedDisks(tx, ctx, {disk_id});
       if (!disks.ok()) return disks.status();
-      const auto& d = disks->front();
-      if (d.state != "UNATTACHED" && d.state != "ATTACHED") {
-        return Status("InvalidDisk.Busy", "Disk " + disk_id + " is busy (" + d.state + ").");
-      }
-      auto creating = tx.Query(
-          "SELECT COUNT(*) FROM snapshots WHERE disk_id = ? AND state = 'CREATING' AND "
-          "deleted = 0",
-          {disk_id});
-      if (!creating.ok()) return creating.status();
-      if ((*creating)[0].Int(0) > 0) {
-        return Status("InvalidDisk.SnapshotCreating",
-                      "Disk " + disk_id + " already has a snapshot being created.");
-      }
-      CVM_RETURN_IF_ERROR(tx.Exec(
-          "INSERT INTO snapshots(snapshot_id, owner_uin, name, disk_id, disk_usage, disk_size_gb, "
-          "zone, state, percent, file_path, created_at) VALUES (?,?,?,?,?,?,?, 'CREATING', 0, ?, "
-          "?)",
-          {snapshot_id, ctx.owner_uin, name, disk_id, d.usage, d.size_gb, d.zone,
-           engine.SnapshotPath(snapshot_id).string(), NowUnix()}));
-      auto op = engine::RecordOperation(tx, ctx, engine::op::kCreateSnapshot, disk_id,
-                                        {{"SnapshotId", snapshot_id}});
+      auto op = RecordSnapshot(tx, ctx, engine, disks->front(), snapshot_id, name);
       if (!op.ok()) return op.status();
       op_id = *op;
       return Status::Ok();

@@ -1,28 +1,208 @@
-// DescribeImages over the public catalogue and the caller's own images.
+// Images: DescribeImages over the public catalogue, the caller's own images and the images
+// shared with it; custom images captured from an instance (CreateImage) or imported from the
+// configured import directory (ImportImage), their attributes, sharing and deletion. The files
+// are made by the engine; a deleted image's file stays while system disks are overlays on it.
+#include <cctype>
+#include <set>
+
 #include "common/error_codes.h"
 #include "common/ids.h"
 #include "common/time_format.h"
+#include "drivers/qemu/image_files.h"
+#include "engine/operations.h"
+#include "services/cvm/instance_rules.h"
 #include "services/filters.h"
 #include "services/service_deps.h"
+#include "services/storage_rules.h"
 
 namespace cvm::services {
 
 using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr size_t kMaxImageBatch = 100;
+constexpr size_t kMaxSharesPerImage = 500;
+constexpr const char* kNotYours = "UnauthorizedOperation.ImageNotBelongToAccount";
+
+Status CheckImageIdFormat(const std::string& id) {
+  if (!IsWellFormedId("img", id)) {
+    return Status("InvalidImageId.Malformed",
+                  "The image id `" + id.substr(0, 32) + "` is malformed; expected img-xxxxxxxx.");
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<std::string>> ImageIdsParam(const json& p) {
+  std::vector<std::string> ids;
+  if (!p.contains("ImageIds")) return ids;
+  if (p["ImageIds"].size() > kMaxImageBatch) {
+    return Status("InvalidParameterValue.LimitExceeded", "ImageIds holds at most 100 image ids.");
+  }
+  for (const auto& v : p["ImageIds"]) {
+    std::string id = v.get<std::string>();
+    CVM_RETURN_IF_ERROR(CheckImageIdFormat(id));
+    ids.push_back(id);
+  }
+  return ids;
+}
+
+Status CheckNameAndDescription(const json& p, bool name_required) {
+  if (name_required && !p.contains("ImageName")) {
+    return Status(err::kMissingParameter, "ImageName is required.");
+  }
+  if (p.contains("ImageName")) {
+    auto name = p.value("ImageName", "");
+    if (name.empty() || name.size() > 60) {
+      return Status(err::kInvalidParameterValue, "ImageName must be 1 to 60 bytes long.");
+    }
+  }
+  if (p.value("ImageDescription", "").size() > 256) {
+    return Status(err::kInvalidParameterValue, "ImageDescription is at most 256 bytes.");
+  }
+  return Status::Ok();
+}
+
+// Names are unique among an account's live custom images.
+Status CheckNameFree(store::Transaction& tx, const std::string& owner, const std::string& name,
+                     const std::string& except_id = "") {
+  auto rows = tx.Query(
+      "SELECT COUNT(*) FROM images WHERE owner_uin = ? AND deleted = 0 AND name = ? AND "
+      "image_id != ?",
+      {owner, name, except_id});
+  if (!rows.ok()) return rows.status();
+  if ((*rows)[0].Int(0) > 0) {
+    return Status("InvalidImageName.Duplicate", "You already have an image named `" + name + "`.");
+  }
+  return Status::Ok();
+}
+
+struct OwnImage {
+  std::string image_id, state, name;
+};
+
+// An image the caller may change: its own custom image. A public image or one shared with the
+// caller is refused with `shared_code` (each action names its own).
+Result<OwnImage> LoadOwnImage(store::Transaction& tx, const api::RequestContext& ctx,
+                              const std::string& id, const std::string& shared_code = kNotYours) {
+  CVM_RETURN_IF_ERROR(CheckImageIdFormat(id));
+  auto rows = tx.Query(
+      "SELECT image_id, state, name, owner_uin, "
+      "EXISTS (SELECT 1 FROM image_shares s WHERE s.image_id = i.image_id AND s.account_uin = ?) "
+      "FROM images i WHERE image_id = ? AND deleted = 0",
+      {ctx.owner_uin, id});
+  if (!rows.ok()) return rows.status();
+  const bool visible =
+      !rows->empty() && (rows->front().IsNull(3) || rows->front().Str(3) == ctx.owner_uin ||
+                         rows->front().Int(4) != 0);
+  if (!visible) return Status("InvalidImageId.NotFound", "The image " + id + " does not exist.");
+  const auto& r = rows->front();
+  if (r.IsNull(3)) {
+    return Status(kNotYours, "The image " + id + " is a public image; it cannot be changed.");
+  }
+  if (r.Str(3) != ctx.owner_uin) {
+    return Status(shared_code, "The image " + id +
+                                   " is shared with you by another account; only its owner "
+                                   "may change it.");
+  }
+  return OwnImage{r.Str(0), r.Str(1), r.Str(2)};
+}
+
+Status CheckQuota(store::Transaction& tx, const api::RequestContext& ctx, int quota) {
+  auto rows =
+      tx.Query("SELECT COUNT(*) FROM images WHERE owner_uin = ? AND deleted = 0", {ctx.owner_uin});
+  if (!rows.ok()) return rows.status();
+  if ((*rows)[0].Int(0) >= quota) {
+    return Status("ImageQuotaLimitExceeded",
+                  "An account holds at most " + std::to_string(quota) + " custom images.");
+  }
+  return Status::Ok();
+}
+
+// ImportImage's ImageUrl: `file:///...` or a name, inside the import directory (symlinks
+// resolved first, so none leads out of it). Downloads are not offered.
+Result<fs::path> ResolveImportFile(const Config& config, const std::string& url) {
+  if (config.image_import_dir.empty()) {
+    return Status("RegionAbilityLimit.UnsupportedToImportImage",
+                  "Importing images is not configured here ([images] import_dir).");
+  }
+  fs::path requested;
+  if (url.rfind("file://", 0) == 0) {
+    requested = url.substr(7);
+  } else if (url.find("://") != std::string::npos) {
+    return Status("InvalidParameter.InvalidParameterUrlError",
+                  "ImageUrl must be a file:// URL or a file name in the import directory; "
+                  "downloads are not offered.");
+  } else {
+    requested = config.image_import_dir / url;
+  }
+  std::error_code ec;
+  const fs::path dir = fs::canonical(config.image_import_dir, ec);
+  const fs::path file = fs::canonical(requested, ec);
+  if (ec || dir.empty()) {
+    return Status("InvalidParameter.InvalidParameterUrlError",
+                  "ImageUrl names no file in the import directory.");
+  }
+  auto rel = file.lexically_relative(dir);
+  if (rel.empty() || *rel.begin() == "..") {
+    return Status("InvalidParameter.InvalidParameterUrlError",
+                  "ImageUrl must name a file inside the import directory.");
+  }
+  return file;
+}
+
+// One file name component of letters, digits, '.', '_' and '-' (no "." or ".."): what a
+// bucket or file name prefix may be, so an export never writes outside its directory.
+bool IsSafeName(const std::string& s) {
+  if (s.empty() || s.size() > 64 || s == "." || s == "..") return false;
+  for (char c : s) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') {
+      return false;
+    }
+  }
+  return true;
+}
+
+json SnapshotSet(const std::string& stored) {
+  auto set = json::parse(stored, nullptr, false);
+  return set.is_array() ? set : json::array();
+}
+
+json ImageJson(const store::Row& r) {
+  const bool official = r.IsNull(11);
+  return json{{"ImageId", r.Str(0)},
+              {"OsName", r.Str(1)},
+              {"ImageType", r.Str(2)},
+              {"CreatedTime", FormatIsoTime(r.Int(3))},
+              {"ImageName", r.Str(4)},
+              {"ImageDescription", r.Str(5)},
+              {"ImageSize", r.Int(6)},
+              {"Architecture", r.Str(7)},
+              {"ImageState", r.Str(8)},
+              {"Platform", r.Str(9)},
+              {"ImageCreator", official ? "opencvm" : r.Str(11)},
+              {"ImageSource", r.Str(10)},
+              {"SyncPercent", 100},
+              {"IsSupportCloudinit", true},
+              {"SnapshotSet", SnapshotSet(r.Str(12))},
+              {"Tags", json::array()},
+              {"LicenseType", "TencentCloud"},
+              {"ImageFamily", ""},
+              {"ImageDeprecated", false}};
+}
+
+}  // namespace
 
 void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
   auto& db = deps.db;
+  auto& engine = deps.engine;
+  const Config& config = deps.config;
+
   router.Register("DescribeImages", [&db](const api::RequestContext& ctx, json& p) -> Result<json> {
-    std::set<std::string> wanted;
-    if (p.contains("ImageIds")) {
-      for (const auto& v : p["ImageIds"]) {
-        std::string id = v.get<std::string>();
-        if (!IsWellFormedId("img", id)) {
-          return Status("InvalidImageId.Malformed",
-                        "The image id `" + id.substr(0, 32) + "` is malformed.");
-        }
-        wanted.insert(id);
-      }
-    }
+    auto ids = ImageIdsParam(p);
+    if (!ids.ok()) return ids.status();
+    std::set<std::string> wanted(ids->begin(), ids->end());
     auto filters =
         Filters::Parse(p, {"image-id", "image-type", "image-name", "platform", "image-state"});
     if (!filters.ok()) return filters.status();
@@ -32,10 +212,14 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
     }
     auto paging = Paging::Parse(p);
     if (!paging.ok()) return paging.status();
+    // Public images, the caller's own, and those shared with it (shown as SHARED_IMAGE).
     auto rows = db.Query(
-        "SELECT image_id, os_name, image_type, created_at, name, description, size_gb, "
-        "architecture, state, platform, image_source, owner_uin FROM images WHERE deleted = 0 "
-        "AND (owner_uin IS NULL OR owner_uin = ?) ORDER BY image_type, name",
+        "SELECT image_id, os_name, CASE WHEN owner_uin IS NULL OR owner_uin = ?1 THEN image_type "
+        "ELSE 'SHARED_IMAGE' END, created_at, name, description, size_gb, architecture, state, "
+        "platform, image_source, owner_uin, snapshot_set FROM images i WHERE deleted = 0 AND "
+        "(owner_uin IS NULL "
+        "OR owner_uin = ?1 OR EXISTS (SELECT 1 FROM image_shares s WHERE s.image_id = i.image_id "
+        "AND s.account_uin = ?1)) ORDER BY image_type, name, image_id",
         {ctx.owner_uin});
     if (!rows.ok()) return rows.status();
     auto contains_ci = [](const std::vector<std::string>* vals, const std::string& s) {
@@ -60,28 +244,385 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
         continue;
       }
       if (matched++ < paging->offset || set.size() >= paging->limit) continue;
-      bool official = r.IsNull(11);
-      set.push_back({{"ImageId", r.Str(0)},
-                     {"OsName", r.Str(1)},
-                     {"ImageType", r.Str(2)},
-                     {"CreatedTime", FormatIsoTime(r.Int(3))},
-                     {"ImageName", r.Str(4)},
-                     {"ImageDescription", r.Str(5)},
-                     {"ImageSize", r.Int(6)},
-                     {"Architecture", r.Str(7)},
-                     {"ImageState", r.Str(8)},
-                     {"Platform", r.Str(9)},
-                     {"ImageCreator", official ? "opencvm" : r.Str(11)},
-                     {"ImageSource", r.Str(10)},
-                     {"SyncPercent", 100},
-                     {"IsSupportCloudinit", true},
-                     {"SnapshotSet", json::array()},
-                     {"Tags", json::array()},
-                     {"LicenseType", "TencentCloud"},
-                     {"ImageFamily", ""},
-                     {"ImageDeprecated", false}});
+      set.push_back(ImageJson(r));
     }
     return json{{"TotalCount", matched}, {"ImageSet", std::move(set)}};
+  });
+
+  router.Register("CreateImage", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
+    CVM_RETURN_IF_ERROR(CheckNameAndDescription(p, true));
+    const std::string instance_id = p.value("InstanceId", "");
+    const bool from_snapshots = p.contains("SnapshotIds") && !p["SnapshotIds"].empty();
+    if (instance_id.empty() == !from_snapshots) {
+      return Status("InvalidParameter.SpecifyOneParameter",
+                    "Give exactly one of InstanceId and SnapshotIds.");
+    }
+    if (from_snapshots) {
+      return Status(err::kUnsupportedOperation,
+                    "Images are captured from an instance here; SnapshotIds is not offered.");
+    }
+    auto data_disk_ids = DiskIdsParam(p, "DataDiskIds", config.max_data_disks_per_instance);
+    if (!data_disk_ids.ok()) return data_disk_ids.status();
+    // ForcePoweroff is a string in the API; SDK users also send a bool.
+    const auto& fp = p.contains("ForcePoweroff") ? p["ForcePoweroff"] : json("false");
+    const bool force = fp.is_boolean() ? fp.get<bool>() : fp.get<std::string>() == "true";
+    const std::string name = p.value("ImageName", "");
+    const std::string image_id = NewResourceId("img");
+    std::vector<std::string> op_ids;
+    Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
+      auto insts = LoadOwned(tx, ctx, {instance_id});
+      if (!insts.ok()) return insts.status();
+      const auto& inst = insts->front();
+      if (inst.state == "RUNNING" && !force) {
+        return Status("UnsupportedOperation.InstanceStateRunning",
+                      "Instance " + instance_id +
+                          " is running; stop it or set ForcePoweroff to capture it as it runs.");
+      }
+      if (inst.state != "RUNNING" && inst.state != "STOPPED") {
+        return Status(WrongStateCode(inst.state),
+                      "Instance " + instance_id + " is " + inst.state + ".");
+      }
+      CVM_RETURN_IF_ERROR(CheckNotBusy(inst));
+      auto source = tx.Query(
+          "SELECT owner_uin, os_name, platform, architecture, default_user, min_memory_mib "
+          "FROM images WHERE image_id = ?",
+          {inst.image_id});
+      if (!source.ok()) return source.status();
+      if (source->empty()) return Status(err::kInternalError, "the instance's image is unknown");
+      const auto& src = source->front();
+      // A shared image may only be launched: no copy of it escapes to the receiver.
+      if (!src.IsNull(0) && src.Str(0) != ctx.owner_uin) {
+        return Status("InvalidParameterValue.InvalidImageIdIsShared",
+                      "Instance " + instance_id + " runs an image shared with you (" +
+                          inst.image_id + "); it cannot be captured.");
+      }
+      auto disk = tx.Query(
+          "SELECT disk_id, size_gb FROM disks WHERE instance_id = ? AND usage = 'SYSTEM_DISK' "
+          "AND deleted = 0",
+          {instance_id});
+      if (!disk.ok()) return disk.status();
+      if (disk->empty()) return Status(err::kInternalError, "the instance has no system disk");
+      CVM_RETURN_IF_ERROR(CheckNameFree(tx, ctx.owner_uin, name));
+      CVM_RETURN_IF_ERROR(CheckQuota(tx, ctx, config.image_quota));
+      if (p.value("DryRun", false)) {
+        return Status(err::kDryRunOperation, "The request would have succeeded (DryRun).");
+      }
+      const std::string disk_id = disk->front().Str(0);
+      const int64_t size_gb = disk->front().Int(1);
+      // Data disks go with the image as snapshots, taken like CreateSnapshot's.
+      auto data_disks = LoadOwnedDisks(tx, ctx, *data_disk_ids);
+      if (!data_disks.ok()) return data_disks.status();
+      json snapshot_set = json::array();
+      for (const auto& dd : *data_disks) {
+        if (dd.instance_id != instance_id || dd.usage != "DATA_DISK") {
+          return Status(
+              err::kInvalidParameterValue,
+              "DataDiskIds: " + dd.disk_id + " is not a data disk of " + instance_id + ".");
+        }
+        const std::string snapshot_id = NewResourceId("snap");
+        auto op = RecordSnapshot(tx, ctx, engine, dd, snapshot_id, "image " + image_id);
+        if (!op.ok()) return op.status();
+        op_ids.push_back(*op);
+        snapshot_set.push_back(
+            {{"SnapshotId", snapshot_id}, {"DiskUsage", "DATA_DISK"}, {"DiskSize", dd.size_gb}});
+      }
+      CVM_RETURN_IF_ERROR(tx.Exec(
+          "INSERT INTO images(image_id, owner_uin, image_type, image_source, name, description, "
+          "os_name, platform, architecture, state, size_gb, virtual_size, file_path, "
+          "default_user, min_memory_mib, created_at, source_id, snapshot_set) "
+          "VALUES (?,?, 'PRIVATE_IMAGE', 'CREATE_IMAGE', ?,?,?,?,?, 'CREATING', ?,?,?,?,?,?,?,?)",
+          {image_id, ctx.owner_uin, name, p.value("ImageDescription", ""), src.Str(1), src.Str(2),
+           src.Str(3), size_gb, size_gb << 30, engine.PrivateImagePath(image_id).string(),
+           src.Str(4), src.Int(5), NowUnix(), instance_id, snapshot_set.dump()}));
+      auto op = engine::RecordOperation(tx, ctx, engine::op::kCreateImage, image_id,
+                                        {{"InstanceId", instance_id}, {"DiskId", disk_id}});
+      if (!op.ok()) return op.status();
+      op_ids.push_back(*op);
+      return Status::Ok();
+    });
+    if (!st.ok()) return st;
+    for (const auto& id : op_ids) engine.Submit(id);
+    return json{{"ImageId", image_id}};
+  });
+
+  router.Register("ImportImage", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
+    CVM_RETURN_IF_ERROR(CheckNameAndDescription(p, true));
+    for (const char* required : {"Architecture", "OsType", "OsVersion", "ImageUrl"}) {
+      if (p.value(required, "").empty()) {
+        return Status(err::kMissingParameter, std::string(required) + " is required.");
+      }
+    }
+    const std::string arch = p.value("Architecture", "");
+    if (arch != "x86_64") {
+      return Status(err::kInvalidParameterValue,
+                    "Architecture `" + arch.substr(0, 16) + "` is not offered; guests are x86_64.");
+    }
+    const std::string boot = p.value("BootMode", "Legacy BIOS");
+    if (boot != "Legacy BIOS") {
+      return Status(err::kUnsupportedOperation, "Guests boot with Legacy BIOS here, not UEFI.");
+    }
+    if (p.contains("ImportImageDataDiskList") && !p["ImportImageDataDiskList"].empty()) {
+      return Status(err::kUnsupportedOperation, "ImportImageDataDiskList is not offered.");
+    }
+    auto file = ResolveImportFile(config, p.value("ImageUrl", ""));
+    if (!file.ok()) return file.status();
+    // Untrusted input: refused here with the reason when it is not one sane disk image.
+    auto info = drivers::qemu::InspectUntrustedImage(*file, config.image_max_virtual_gb << 30);
+    if (!info.ok()) return info.status();
+    const std::string name = p.value("ImageName", "");
+    const std::string os_type = p.value("OsType", "");
+    const std::string image_id = NewResourceId("img");
+    const int64_t size_gb = std::max<int64_t>(1, (info->virtual_size + (1LL << 30) - 1) >> 30);
+    std::string op_id;
+    Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
+      CVM_RETURN_IF_ERROR(CheckNameFree(tx, ctx.owner_uin, name));
+      CVM_RETURN_IF_ERROR(CheckQuota(tx, ctx, config.image_quota));
+      if (p.value("DryRun", false)) {
+        return Status(err::kDryRunOperation, "The request would have succeeded (DryRun).");
+      }
+      CVM_RETURN_IF_ERROR(tx.Exec(
+          "INSERT INTO images(image_id, owner_uin, image_type, image_source, name, description, "
+          "os_name, platform, architecture, state, size_gb, virtual_size, file_path, "
+          "created_at, source_id) "
+          "VALUES (?,?, 'PRIVATE_IMAGE', 'EXTERNAL_IMPORT', ?,?,?,?,?, 'IMPORTING', ?,?,?,?,?)",
+          {image_id, ctx.owner_uin, name, p.value("ImageDescription", ""),
+           os_type + " " + p.value("OsVersion", ""), os_type, arch, size_gb, info->virtual_size,
+           engine.PrivateImagePath(image_id).string(), NowUnix(), file->string()}));
+      auto op = engine::RecordOperation(tx, ctx, engine::op::kImportImage, image_id,
+                                        {{"File", file->string()}});
+      if (!op.ok()) return op.status();
+      op_id = *op;
+      return Status::Ok();
+    });
+    if (!st.ok()) return st;
+    engine.Submit(op_id);
+    return json{{"ImageId", image_id}};
+  });
+
+  router.Register("DeleteImages", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
+    auto ids = ImageIdsParam(p);
+    if (!ids.ok()) return ids.status();
+    if (ids->empty()) return Status(err::kMissingParameter, "ImageIds is empty.");
+    Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
+      for (const auto& id : *ids) {
+        auto img = LoadOwnImage(tx, ctx, id);
+        if (!img.ok()) return img.status();
+        if (img->state == "CREATING" || img->state == "IMPORTING") {
+          return Status("InvalidImageId.IncorrectState",
+                        "The image " + id + " is " + img->state + "; wait until it is done.");
+        }
+        auto exporting = tx.Query(
+            "SELECT COUNT(*) FROM operations WHERE resource_id = ? AND state IN "
+            "('PENDING','RUNNING')",
+            {id});
+        if (!exporting.ok()) return exporting.status();
+        if ((*exporting)[0].Int(0) > 0) {
+          return Status("InvalidImageId.IncorrectState",
+                        "The image " + id + " is being exported; wait until it is done.");
+        }
+        auto shares = tx.Query("SELECT COUNT(*) FROM image_shares WHERE image_id = ?", {id});
+        if (!shares.ok()) return shares.status();
+        if ((*shares)[0].Int(0) > 0) {
+          return Status("InvalidImageId.InShared", "The image " + id +
+                                                       " is shared with other accounts; cancel "
+                                                       "the shares first.");
+        }
+      }
+      if (p.value("DryRun", false)) {
+        return Status(err::kDryRunOperation, "The request would have succeeded (DryRun).");
+      }
+      for (const auto& id : *ids) {
+        CVM_RETURN_IF_ERROR(tx.Exec("UPDATE images SET deleted = 1 WHERE image_id = ?", {id}));
+      }
+      return Status::Ok();
+    });
+    if (!st.ok()) return st;
+    // Files no system disk uses go now; the others with their last dependant.
+    engine.FreeUnusedImageFiles();
+    return json::object();
+  });
+
+  router.Register(
+      "ModifyImageAttribute", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
+        CVM_RETURN_IF_ERROR(CheckNameAndDescription(p, false));
+        if (p.contains("ImageFamily") || p.contains("ImageDeprecated")) {
+          return Status(err::kUnsupportedOperation,
+                        "ImageFamily and ImageDeprecated are not offered.");
+        }
+        const std::string id = p.value("ImageId", "");
+        Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
+          auto img = LoadOwnImage(tx, ctx, id, "UnsupportedOperation.SharedImageModifyUnsupported");
+          if (!img.ok()) return img.status();
+          if (p.contains("ImageName")) {
+            CVM_RETURN_IF_ERROR(CheckNameFree(tx, ctx.owner_uin, p.value("ImageName", ""), id));
+            CVM_RETURN_IF_ERROR(tx.Exec("UPDATE images SET name = ? WHERE image_id = ?",
+                                        {p.value("ImageName", ""), id}));
+          }
+          if (p.contains("ImageDescription")) {
+            CVM_RETURN_IF_ERROR(tx.Exec("UPDATE images SET description = ? WHERE image_id = ?",
+                                        {p.value("ImageDescription", ""), id}));
+          }
+          return Status::Ok();
+        });
+        if (!st.ok()) return st;
+        return json::object();
+      });
+
+  router.Register(
+      "ModifyImageSharePermission", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
+        const std::string id = p.value("ImageId", "");
+        const std::string permission = p.value("Permission", "");
+        if (permission != "SHARE" && permission != "CANCEL") {
+          return Status(err::kInvalidParameterValue, "Permission must be SHARE or CANCEL.");
+        }
+        if (!p.contains("AccountIds") || p["AccountIds"].empty()) {
+          return Status(err::kMissingParameter, "AccountIds is required.");
+        }
+        std::set<std::string> accounts;
+        for (const auto& v : p["AccountIds"]) accounts.insert(v.get<std::string>());
+        Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
+          auto img = LoadOwnImage(tx, ctx, id);
+          if (!img.ok()) return img.status();
+          if (img->state != "NORMAL") {
+            return Status("InvalidImageId.IncorrectState",
+                          "The image " + id + " is " + img->state + ", not NORMAL.");
+          }
+          for (const auto& uin : accounts) {
+            if (uin == ctx.owner_uin) {
+              return Status("FailedOperation.AccountIsYourSelf",
+                            "The image is yours; share it with other accounts.");
+            }
+            auto known = tx.Query("SELECT COUNT(*) FROM accounts WHERE uin = ?", {uin});
+            if (!known.ok()) return known.status();
+            if ((*known)[0].Int(0) == 0) {
+              return Status("InvalidAccountId.NotFound",
+                            "There is no root account `" + uin.substr(0, 32) + "`.");
+            }
+            auto shared =
+                tx.Query("SELECT COUNT(*) FROM image_shares WHERE image_id = ? AND account_uin = ?",
+                         {id, uin});
+            if (!shared.ok()) return shared.status();
+            if (permission == "SHARE" && (*shared)[0].Int(0) > 0) {
+              return Status("FailedOperation.AccountAlreadyExists",
+                            "The image is already shared with " + uin + ".");
+            }
+          }
+          for (const auto& uin : accounts) {
+            CVM_RETURN_IF_ERROR(
+                permission == "SHARE"
+                    ? tx.Exec("INSERT INTO image_shares(image_id, account_uin, created_at) "
+                              "VALUES (?,?,?)",
+                              {id, uin, NowUnix()})
+                    : tx.Exec("DELETE FROM image_shares WHERE image_id = ? AND account_uin = ?",
+                              {id, uin}));
+          }
+          auto count = tx.Query("SELECT COUNT(*) FROM image_shares WHERE image_id = ?", {id});
+          if (!count.ok()) return count.status();
+          if (static_cast<size_t>((*count)[0].Int(0)) > kMaxSharesPerImage) {
+            return Status("OverQuota", "An image is shared with at most 500 accounts.");
+          }
+          return Status::Ok();
+        });
+        if (!st.ok()) return st;
+        return json::object();
+      });
+
+  router.Register(
+      "DescribeImageSharePermission", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
+        const std::string id = p.value("ImageId", "");
+        json set = json::array();
+        Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
+          auto img = LoadOwnImage(tx, ctx, id);
+          if (!img.ok()) return img.status();
+          auto rows = tx.Query(
+              "SELECT account_uin, created_at FROM image_shares WHERE image_id = ? "
+              "ORDER BY created_at, account_uin",
+              {id});
+          if (!rows.ok()) return rows.status();
+          for (const auto& r : *rows) {
+            set.push_back({{"AccountId", r.Str(0)}, {"CreatedTime", FormatIsoTime(r.Int(1))}});
+          }
+          return Status::Ok();
+        });
+        if (!st.ok()) return st;
+        return json{{"SharePermissionSet", std::move(set)}};
+      });
+
+  router.Register("ExportImages", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
+    if (config.image_export_dir.empty()) {
+      return Status(err::kUnsupportedOperation,
+                    "Exporting images is not configured here ([images] export_dir).");
+    }
+    const std::string bucket = p.value("BucketName", "");
+    if (!IsSafeName(bucket)) {
+      return Status(err::kInvalidParameterValue,
+                    "BucketName names a directory in the export directory: letters, digits, "
+                    "'.', '_' and '-'.");
+    }
+    auto ids = ImageIdsParam(p);
+    if (!ids.ok()) return ids.status();
+    if (ids->empty()) return Status(err::kMissingParameter, "ImageIds is required.");
+    std::string format = p.value("ExportFormat", "QCOW2");
+    for (auto& c : format) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (format != "qcow2" && format != "raw" && format != "vmdk") {
+      return Status(err::kInvalidParameterValue, "ExportFormat is QCOW2, RAW or VMDK.");
+    }
+    std::vector<std::string> names = *ids;
+    if (p.contains("FileNamePrefixList")) {
+      if (p["FileNamePrefixList"].size() != ids->size()) {
+        return Status("InvalidParameterValue.InvalidFileNamePrefixList",
+                      "FileNamePrefixList must hold one name per image id.");
+      }
+      names = p["FileNamePrefixList"].get<std::vector<std::string>>();
+      for (const auto& n : names) {
+        if (!IsSafeName(n)) {
+          return Status("InvalidParameterValue.InvalidFileNamePrefixList",
+                        "A file name prefix is letters, digits, '.', '_' and '-'.");
+        }
+      }
+    }
+    const fs::path dir = config.image_export_dir / bucket;
+    std::vector<std::string> paths, op_ids;
+    uint64_t task_id = 0;
+    Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
+      for (size_t i = 0; i < ids->size(); ++i) {
+        const std::string& id = (*ids)[i];
+        auto img = LoadOwnImage(tx, ctx, id, "UnsupportedOperation.SharedImageExportUnsupported");
+        if (!img.ok() && img.status().code() == kNotYours) {
+          return Status("UnsupportedOperation.PublicImageExportUnsupported",
+                        "The image " + id + " is a public image; it cannot be exported.");
+        }
+        if (!img.ok()) return img.status();
+        if (img->state != "NORMAL") {
+          return Status("InvalidImageId.IncorrectState",
+                        "The image " + id + " is " + img->state + ", not NORMAL.");
+        }
+        const fs::path target = dir / (names[i] + "." + format);
+        std::error_code ec;
+        if (fs::exists(target, ec)) {
+          return Status(err::kInvalidParameterValue,
+                        "The export target " + target.filename().string() + " already exists.");
+        }
+        paths.push_back(target.string());
+        if (p.value("DryRun", false)) continue;
+        auto op = engine::RecordOperation(tx, ctx, engine::op::kExportImage, id,
+                                          {{"Target", target.string()}, {"Format", format}});
+        if (!op.ok()) return op.status();
+        op_ids.push_back(*op);
+      }
+      if (p.value("DryRun", false)) {
+        return Status(err::kDryRunOperation, "The request would have succeeded (DryRun).");
+      }
+      auto row = tx.Query("SELECT rowid FROM operations WHERE operation_id = ?", {op_ids.front()});
+      if (!row.ok()) return row.status();
+      task_id = static_cast<uint64_t>((*row)[0].Int(0));
+      return Status::Ok();
+    });
+    if (!st.ok()) return st;
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    for (const auto& id : op_ids) engine.Submit(id);
+    return json{{"TaskId", task_id}, {"CosPaths", paths}};
   });
 }
 

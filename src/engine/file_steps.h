@@ -1,0 +1,21 @@
+// File steps shared by the engine's disk and image operations (engine/disk_operations.cpp).
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace cvm::engine {
+
+// `qemu-img <args>`; a non-zero exit is an InternalError carrying its stderr.
+Status RunQemuImg(std::vector<std::string> args,
+                  std::chrono::seconds timeout = std::chrono::seconds(600));
+Result<int64_t> VirtualSize(const std::filesystem::path& file);
+// Replaces `dest` by `tmp` atomically; a crash leaves one or the other, never half of one.
+Status PlaceFile(const std::filesystem::path& tmp, const std::filesystem::path& dest);
+std::filesystem::path TmpPath(const std::filesystem::path& p);
+
+}  // namespace cvm::engine

@@ -1,0 +1,133 @@
+// Image operations: capture an instance's system disk as a custom image, import an image file.
+// Each builds DATA_DIR/images/private/<image-id>.qcow2 under a temporary name and keeps a file
+// already placed, so an operation cut by a crash is run again at start and ends NORMAL or
+// failed, never stuck.
+#include <spdlog/spdlog.h>
+
+#include "common/error_codes.h"
+#include "common/subprocess.h"
+#include "common/time_format.h"
+#include "drivers/qemu/image_files.h"
+#include "engine/engine.h"
+#include "engine/file_steps.h"
+
+namespace cvm::engine {
+
+namespace fs = std::filesystem;
+namespace qemu = drivers::qemu;
+using namespace std::chrono_literals;
+
+void Engine::ExecuteImageOperation(const OperationRecord& op) {
+  const std::string& image_id = op.resource_id;
+  // A capture serializes with its instance's start and stop (it reads that instance's disk).
+  const std::string instance_id = op.args.value("InstanceId", "");
+  std::unique_lock<std::mutex> lock;
+  if (!instance_id.empty()) lock = std::unique_lock(InstanceLock(instance_id));
+  (void)store::WithTransaction(db_, [&](store::Transaction& tx) {
+    return tx.Exec("UPDATE operations SET state='RUNNING', updated_at=? WHERE operation_id=?",
+                   {NowUnix(), op.operation_id});
+  });
+  spdlog::info("engine: {} {} ({})", op.action, image_id, op.request_id);
+  int64_t virtual_size = 0;
+  Status st = RunImageOperation(op, virtual_size);
+  if (!st.ok()) spdlog::warn("engine: {} {} failed: {}", op.action, image_id, st.ToString());
+  if (op.action == op::kExportImage) {
+    // The image itself is unchanged: only the operation records the outcome.
+    (void)store::WithTransaction(
+        db_, [&](store::Transaction& tx) { return FinishOperation(tx, op.operation_id, st); });
+    return;
+  }
+  const fs::path file = PrivateImagePath(image_id);
+  if (!st.ok()) {
+    std::error_code ec;
+    fs::remove(TmpPath(file), ec);
+    fs::remove(file, ec);
+  }
+  const std::string failed = op.action == op::kCreateImage ? "CREATEFAILED" : "IMPORTFAILED";
+  const int64_t size_gb = std::max<int64_t>(1, (virtual_size + (int64_t{1} << 30) - 1) >> 30);
+  (void)store::WithTransaction(db_, [&](store::Transaction& tx) -> Status {
+    CVM_RETURN_IF_ERROR(FinishOperation(tx, op.operation_id, st));
+    if (!st.ok()) {
+      return tx.Exec("UPDATE images SET state=?, state_reason=?, file_path='' WHERE image_id=?",
+                     {failed, st.message(), image_id});
+    }
+    return tx.Exec(
+        "UPDATE images SET state='NORMAL', state_reason='', virtual_size=?, size_gb=?, "
+        "file_path=? WHERE image_id=?",
+        {virtual_size, size_gb, file.string(), image_id});
+  });
+  // An image deleted while it was being made (not allowed by the API, but a crash-safe rule).
+  FreeUnusedImageFiles();
+}
+
+Status Engine::RunImageOperation(const OperationRecord& op, int64_t& virtual_size) {
+  const fs::path target = PrivateImagePath(op.resource_id);
+  if (op.action == op::kCreateImage) {
+    auto disk = store::LoadDisk(db_, op.args.value("DiskId", ""));
+    if (!disk.ok()) return disk.status();
+    if (!disk->has_value() || (*disk)->instance_id != op.args.value("InstanceId", "")) {
+      return Status(err::kInvalidInstanceIdNotFound, "The instance's system disk is gone.");
+    }
+    auto vm = qemu::InspectVm(RunDir((*disk)->instance_id));
+    CVM_RETURN_IF_ERROR(CopyDiskFlat(**disk, vm.ok() && vm->running, target));
+  } else if (op.action == op::kImportImage) {
+    if (!fs::exists(target)) {
+      // Checked again here: the file may have changed since the request was accepted.
+      const fs::path source = op.args.value("File", "");
+      auto info = qemu::InspectUntrustedImage(source, config_.image_max_virtual_gb << 30);
+      if (!info.ok()) return info.status();
+      const fs::path tmp = TmpPath(target);
+      std::error_code ec;
+      fs::remove(tmp, ec);  // fresh: a qemu-img orphaned by a crash may hold the old one's lock
+      auto r = RunProcess(qemu::LimitedQemuImg({"convert", "-q", "-f", info->format, "-O", "qcow2",
+                                                source.string(), tmp.string()}),
+                          60min);
+      if (!r.ok()) return r.status();
+      if (r->exit_code != 0) {
+        return Status("InvalidParameterValue.InvalidImageFormat",
+                      "Converting " + source.filename().string() +
+                          " failed: " + r->stderr_data.substr(0, 300));
+      }
+      CVM_RETURN_IF_ERROR(PlaceFile(tmp, target));
+    }
+  } else if (op.action == op::kExportImage) {
+    const fs::path out = op.args.value("Target", "");
+    if (fs::exists(out)) return Status::Ok();
+    const fs::path tmp = TmpPath(out);
+    std::error_code ec;
+    fs::remove(tmp, ec);  // fresh: a qemu-img orphaned by a crash may hold the old one's lock
+    Status st = RunQemuImg({"convert", "-q", "-f", "qcow2", "-O", op.args.value("Format", "qcow2"),
+                            target.string(), tmp.string()},
+                           60min);
+    if (!st.ok()) {
+      fs::remove(tmp, ec);
+      return st;
+    }
+    return PlaceFile(tmp, out);
+  } else {
+    return Status(err::kInternalError, "unknown image operation " + op.action);
+  }
+  auto size = VirtualSize(target);
+  if (!size.ok()) return size.status();
+  virtual_size = *size;
+  return Status::Ok();
+}
+
+void Engine::FreeUnusedImageFiles() {
+  auto rows = db_.Query(
+      "SELECT image_id, file_path FROM images i WHERE deleted = 1 AND owner_uin IS NOT NULL "
+      "AND file_path != '' AND NOT EXISTS (SELECT 1 FROM disks d WHERE d.image_id = i.image_id "
+      "AND d.deleted = 0)");
+  if (!rows.ok()) return;
+  for (const auto& r : *rows) {
+    std::error_code ec;
+    fs::remove(r.Str(1), ec);
+    if (ec) continue;
+    spdlog::info("engine: freed the file of deleted image {}", r.Str(0));
+    (void)store::WithTransaction(db_, [&](store::Transaction& tx) {
+      return tx.Exec("UPDATE images SET file_path = '' WHERE image_id = ?", {r.Str(0)});
+    });
+  }
+}
+
+}  // namespace cvm::engine
