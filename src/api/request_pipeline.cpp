@@ -259,9 +259,9 @@ HttpResponse RequestPipeline::Process(const HttpRequest& req, RequestContext& ct
 
   // CAM: after the parameters are known to be well-formed (they name the resources), before
   // any handler looks anything up, so a denied caller learns nothing about what exists.
-  iam::AccessRequest access{ctx.service, ctx.action,       ctx.region,       ctx.owner_uin,
-                            ctx.caller_uin, ctx.owner_app_id, ctx.source_ip, NowUnix(),
-                            &params};
+  iam::AccessRequest access{ctx.service,   ctx.action,     ctx.region,
+                            ctx.owner_uin, ctx.caller_uin, ctx.owner_app_id,
+                            ctx.source_ip, NowUnix(),      &params};
   std::shared_ptr<const iam::PolicySet> filter_with;
   if (authorizer_) {
     iam::AccessOutcome outcome = authorizer_->Authorize(access);

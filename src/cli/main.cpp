@@ -4,8 +4,8 @@
 #include <iostream>
 
 #include "cli/api_client.h"
-#include "cli/disk_commands.h"
 #include "cli/audit_command.h"
+#include "cli/disk_commands.h"
 #include "cli/instance_commands.h"
 #include "cli/output.h"
 

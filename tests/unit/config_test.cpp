@@ -217,7 +217,6 @@ TEST_F(ConfigFileTest, MissingFileIsAnError) {
   EXPECT_EQ(c.status().code(), err::kInvalidParameterValue);
 }
 
-
 // Disk types grow with size up to their ceiling, as Tencent's formulas do.
 TEST(DefaultConfigTest, StorageTypesFollowThePublishedFormulas) {
   Config c = DefaultConfig();

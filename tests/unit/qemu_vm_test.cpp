@@ -455,7 +455,6 @@ TEST_F(QemuVmTest, CommandLineShape) {
   EXPECT_FALSE(BuildQemuArgv(bad).ok());
 }
 
-
 // Disks of a running VM: a throttled hot-plug (twice: idempotent), online growth, a
 // point-in-time copy, and a guest without ACPI hot-plug support (the halting boot sector) that
 // never releases the disk: the unplug gives up with ResourceBusy and the disk stays.
@@ -468,8 +467,8 @@ TEST_F(QemuVmTest, DiskHotplugGrowCopyAndAGuestThatKeepsIt) {
     for (int i = 0; i < (8 << 20) / 4; ++i) out.write(reinterpret_cast<const char*>(&i), 4);
   }
   fs::path data = dir_ / "data.qcow2";
-  auto made = RunProcess({"qemu-img", "convert", "-q", "-O", "qcow2", raw.string(), data.string()},
-                         30s);
+  auto made =
+      RunProcess({"qemu-img", "convert", "-q", "-O", "qcow2", raw.string(), data.string()}, 30s);
   ASSERT_TRUE(made.ok() && made->exit_code == 0);
   DiskSpec disk{.id = "disk-hp1",
                 .path = data.string(),
@@ -478,8 +477,8 @@ TEST_F(QemuVmTest, DiskHotplugGrowCopyAndAGuestThatKeepsIt) {
   ASSERT_TRUE(HotplugDisk(s.run_dir, disk).ok());
   auto present = HasDevice(s.run_dir, "disk-hp1");
   ASSERT_TRUE(present.ok() && *present);
-  auto limits = ExecuteQmp(s.run_dir, "qom-get",
-                           {{"path", "/objects/tg-disk-hp1"}, {"property", "limits"}});
+  auto limits =
+      ExecuteQmp(s.run_dir, "qom-get", {{"path", "/objects/tg-disk-hp1"}, {"property", "limits"}});
   ASSERT_TRUE(limits.ok()) << limits.status().ToString();
   EXPECT_EQ((*limits)["iops-total"], 150);
   EXPECT_EQ((*limits)["bps-total"], 2 << 20);
@@ -491,9 +490,8 @@ TEST_F(QemuVmTest, DiskHotplugGrowCopyAndAGuestThatKeepsIt) {
   EXPECT_EQ(*size, 16 << 20);
 
   fs::path copy = dir_ / "copy.qcow2";
-  made = RunProcess({"qemu-img", "create", "-q", "-f", "qcow2", copy.string(),
-                     std::to_string(*size)},
-                    30s);
+  made = RunProcess(
+      {"qemu-img", "create", "-q", "-f", "qcow2", copy.string(), std::to_string(*size)}, 30s);
   ASSERT_TRUE(made.ok() && made->exit_code == 0);
   Status copied = CopyDiskLive(s.run_dir, "disk-hp1", copy, 60s);
   ASSERT_TRUE(copied.ok()) << copied.ToString();
