@@ -115,4 +115,22 @@ Result<std::string> RecordSnapshot(store::Transaction& tx, const api::RequestCon
                                  {{"SnapshotId", snapshot_id}});
 }
 
+Result<std::string> RecordDiskGrowth(store::Transaction& tx, const api::RequestContext& ctx,
+                                     const Config& config, const engine::Engine& engine,
+                                     const store::DiskRecord& disk, int64_t size_gb) {
+  if (size_gb <= disk.size_gb) {
+    return Status(err::kInvalidParameterValue, "DiskSize must be larger than the current " +
+                                                   std::to_string(disk.size_gb) +
+                                                   " GiB; disks never shrink.");
+  }
+  auto type = FindDiskType(config, disk.disk_type, disk.usage);
+  if (!type.ok()) return type.status();
+  CVM_RETURN_IF_ERROR(CheckDiskSize(**type, size_gb, "DiskSize"));
+  CVM_RETURN_IF_ERROR(CheckStorageCapacity(tx, engine, size_gb - disk.size_gb));
+  CVM_RETURN_IF_ERROR(tx.Exec(
+      "UPDATE disks SET state = 'EXPANDING', error_prompt = '' WHERE disk_id = ?", {disk.disk_id}));
+  return engine::RecordOperation(tx, ctx, engine::op::kResizeDisk, disk.disk_id,
+                                 {{"DiskSize", size_gb}});
+}
+
 }  // namespace cvm::services

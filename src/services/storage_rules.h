@@ -42,4 +42,11 @@ Result<std::string> RecordSnapshot(store::Transaction& tx, const api::RequestCon
                                    const engine::Engine& engine, const store::DiskRecord& disk,
                                    const std::string& snapshot_id, const std::string& name);
 
+// Records growing `disk` to `size_gb` (state EXPANDING and a RESIZE_DISK operation, whose id it
+// returns) after the checks every resize shares: larger than now, within the type's range and
+// the pool's capacity. The caller checks who may resize it and in which state.
+Result<std::string> RecordDiskGrowth(store::Transaction& tx, const api::RequestContext& ctx,
+                                     const Config& config, const engine::Engine& engine,
+                                     const store::DiskRecord& disk, int64_t size_gb);
+
 }  // namespace cvm::services

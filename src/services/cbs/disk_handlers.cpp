@@ -440,19 +440,7 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps) {
       if (IsTransitional(d.state)) {
         return Status("InvalidDisk.Busy", "Disk " + disk_id + " is busy (" + d.state + ").");
       }
-      if (size <= d.size_gb) {
-        return Status(err::kInvalidParameterValue, "DiskSize must be larger than the current " +
-                                                       std::to_string(d.size_gb) +
-                                                       " GiB; disks never shrink.");
-      }
-      auto type = FindDiskType(config, d.disk_type, d.usage);
-      if (!type.ok()) return type.status();
-      CVM_RETURN_IF_ERROR(CheckDiskSize(**type, size, "DiskSize"));
-      CVM_RETURN_IF_ERROR(CheckStorageCapacity(tx, engine, size - d.size_gb));
-      CVM_RETURN_IF_ERROR(tx.Exec(
-          "UPDATE disks SET state = 'EXPANDING', error_prompt = '' WHERE disk_id = ?", {disk_id}));
-      auto op =
-          engine::RecordOperation(tx, ctx, engine::op::kResizeDisk, disk_id, {{"DiskSize", size}});
+      auto op = RecordDiskGrowth(tx, ctx, config, engine, d, size);
       if (!op.ok()) return op.status();
       op_id = *op;
       return Status::Ok();

@@ -889,19 +889,7 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
             return Status("InvalidDisk.Busy",
                           "Disk " + disk.disk_id + " is busy (" + disk.state + ").");
           }
-          if (size <= disk.size_gb) {
-            return Status(err::kInvalidParameterValue, "DiskSize must be larger than the current " +
-                                                           std::to_string(disk.size_gb) +
-                                                           " GiB; disks never shrink.");
-          }
-          auto type = FindDiskType(config, disk.disk_type, disk.usage);
-          if (!type.ok()) return type.status();
-          CVM_RETURN_IF_ERROR(CheckDiskSize(**type, size, "DiskSize"));
-          CVM_RETURN_IF_ERROR(CheckStorageCapacity(tx, engine, size - disk.size_gb));
-          CVM_RETURN_IF_ERROR(
-              tx.Exec("UPDATE disks SET state = 'EXPANDING' WHERE disk_id = ?", {disk.disk_id}));
-          auto op = engine::RecordOperation(tx, ctx, engine::op::kResizeDisk, disk.disk_id,
-                                            {{"DiskSize", size}});
+          auto op = RecordDiskGrowth(tx, ctx, config, engine, disk, size);
           if (!op.ok()) return op.status();
           op_id = *op;
           return Status::Ok();
