@@ -6,6 +6,7 @@
 #include <set>
 
 #include "common/error_codes.h"
+#include "network/ipv4.h"
 
 namespace cvm {
 
@@ -129,7 +130,7 @@ Result<Config> LoadConfig(const std::filesystem::path& path) {
       {"data_dir", "public_images_dir", "soft_stop_timeout", "disk_detach_timeout", "listen",
        "port", "tls_cert", "tls_key", "max_body_bytes", "api_threads", "cpu_overcommit",
        "memory_overcommit", "regions", "instance_types", "storage_types", "storage_capacity_gb",
-       "max_data_disks_per_instance", "key_pair_type", "images"},
+       "max_data_disks_per_instance", "key_pair_type", "images", "network"},
       "the top level"));
   if (auto v = root["data_dir"].value<std::string>()) c.data_dir = *v;
   if (auto v = root["public_images_dir"].value<std::string>()) c.public_images_dir = *v;
@@ -156,6 +157,14 @@ Result<Config> LoadConfig(const std::filesystem::path& path) {
     if (auto v = (*images)["export_dir"].value<std::string>()) c.image_export_dir = *v;
     if (auto v = (*images)["max_virtual_gb"].value<int64_t>()) c.image_max_virtual_gb = *v;
     if (auto v = (*images)["quota"].value<int64_t>()) c.image_quota = static_cast<int>(*v);
+  }
+  if (auto net = root["network"].as_table()) {
+    CVM_RETURN_IF_ERROR(CheckKeys(
+        *net, {"namespace", "uplink_cidr", "public_ip_pool", "default_vpc_cidr"}, "[network]"));
+    if (auto v = (*net)["namespace"].value<std::string>()) c.network_namespace = *v;
+    if (auto v = (*net)["uplink_cidr"].value<std::string>()) c.uplink_cidr = *v;
+    if (auto v = (*net)["public_ip_pool"].value<std::string>()) c.public_ip_pool = *v;
+    if (auto v = (*net)["default_vpc_cidr"].value<std::string>()) c.default_vpc_cidr = *v;
   }
   if (auto v = root["key_pair_type"].value<std::string>()) {
     if (*v != "rsa" && *v != "ed25519") return ConfigError("key_pair_type is rsa or ed25519");
@@ -234,6 +243,22 @@ Result<Config> LoadConfig(const std::filesystem::path& path) {
     }
   }
   if (c.regions.empty()) return ConfigError("at least one region is required");
+  // The namespace name prefixes the host's end of the uplink ("<name>-up", IFNAMSIZ 15).
+  if (c.network_namespace.empty() || c.network_namespace.size() > 12 ||
+      c.network_namespace.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") !=
+          std::string::npos) {
+    return ConfigError("[network] namespace: 1-12 characters of a-z, 0-9 and -");
+  }
+  auto uplink = network::ParseCidr(c.uplink_cidr, true);
+  if (!uplink || uplink->prefix != 30) return ConfigError("[network] uplink_cidr must be a /30");
+  auto pool = network::ParseCidr(c.public_ip_pool, true);
+  if (!pool || pool->prefix < 16) {
+    return ConfigError("[network] public_ip_pool must be a CIDR block of /16 or smaller");
+  }
+  auto vpc = network::ParseCidr(c.default_vpc_cidr, true);
+  if (!vpc || !network::IsAllowedVpcRange(*vpc)) {
+    return ConfigError("[network] default_vpc_cidr must be a private range a VPC may use");
+  }
   return c;
 }
 

@@ -74,6 +74,16 @@ struct Config {
   std::filesystem::path image_export_dir;
   int64_t image_max_virtual_gb = 2048;
   int image_quota = 500;
+  // Networks. Every instance's link, route and firewall lives in the network namespace
+  // network_namespace, which cvmd creates and owns; uplink_cidr is the /30 of the veth pair
+  // between it and the host (host side first address, namespace side second);
+  // public_ip_pool is what PublicIpAssigned draws from, routed by the host into the namespace
+  // and 1:1 NATed there (default: a range reserved for benchmarking, never one that leaves the
+  // machine).
+  std::string network_namespace = "opencvm";
+  std::string uplink_cidr = "169.254.128.0/30";
+  std::string public_ip_pool = "198.18.0.0/24";
+  std::string default_vpc_cidr = "172.16.0.0/16";  // the default VPC Tencent creates
 
   const RegionConfig* FindRegion(std::string_view region) const;
   const ZoneConfig* FindZone(std::string_view zone,

@@ -646,4 +646,6 @@ void Engine::Reconcile(bool at_start) {
                        options_.data_dir / "snapshots", "snapshot");
 }
 
+Status Engine::SyncNetwork() { return Status::Ok(); }  // the data path comes next
+
 }  // namespace cvm::engine

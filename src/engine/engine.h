@@ -74,6 +74,11 @@ class Engine {
   Status CreateDiskFile(const std::string& disk_id, int64_t size_gb,
                         const std::string& snapshot_id = "");
 
+  // Brings the data path (links, routes, NAT and every security group rule) in line with the
+  // store after a committed change to groups, rules, bindings or addresses. Synchronous: when it
+  // returns OK the change is enforced on running instances.
+  Status SyncNetwork();
+
  private:
   void Post(std::function<void()> task);
   void WorkerLoop();

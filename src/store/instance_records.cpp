@@ -8,7 +8,8 @@ const char* const kInstanceColumns =
     "instance_id, uuid, owner_uin, name, host_name, instance_type, cpu, memory_mib, zone, "
     "region, image_id, state, key_ids, password_hash, user_data, mac, private_ip, ssh_port, "
     "state_reason, client_token, latest_operation, latest_operation_state, "
-    "latest_operation_request_id, latest_operation_error, created_at, started_at, deleted";
+    "latest_operation_request_id, latest_operation_error, created_at, started_at, deleted, vpc_id, "
+    "subnet_id, public_ip";
 
 InstanceRecord InstanceFromRow(const Row& r) {
   InstanceRecord i;
@@ -43,6 +44,9 @@ InstanceRecord InstanceFromRow(const Row& r) {
   i.created_at = r.Int(c++);
   i.started_at = r.Int(c++);
   i.deleted = r.Int(c++) != 0;
+  i.vpc_id = r.Str(c++);
+  i.subnet_id = r.Str(c++);
+  i.public_ip = r.Str(c++);
   return i;
 }
 
@@ -67,7 +71,7 @@ Result<std::optional<InstanceRecord>> LoadInstance(Transaction& tx, const std::s
 
 Status InsertInstance(Transaction& tx, const InstanceRecord& i) {
   return tx.Exec(std::string("INSERT INTO instances(") + kInstanceColumns +
-                     ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                     ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                  {i.instance_id,
                   i.uuid,
                   i.owner_uin,
@@ -94,7 +98,10 @@ Status InsertInstance(Transaction& tx, const InstanceRecord& i) {
                   i.latest_operation_error,
                   i.created_at,
                   i.started_at,
-                  int64_t{i.deleted ? 1 : 0}});
+                  int64_t{i.deleted ? 1 : 0},
+                  i.vpc_id,
+                  i.subnet_id,
+                  i.public_ip});
 }
 
 const char* const kDiskColumns =

@@ -19,7 +19,8 @@ struct InstanceRecord {
   std::string password_hash;  // SHA-512 crypt, empty when none
   std::string user_data;      // decoded
   std::string mac, private_ip;
-  int ssh_port = 0;
+  std::string vpc_id, subnet_id, public_ip;  // public_ip: "" unless PublicIpAssigned
+  int ssh_port = 0;  // loopback port of the management SSH path (cvm ssh)
   std::string state_reason, client_token;
   std::string latest_operation, latest_operation_state, latest_operation_request_id,
       latest_operation_error;

@@ -271,6 +271,83 @@ CREATE TABLE image_shares (
 );
 CREATE INDEX image_shares_by_account ON image_shares(account_uin);
 )sql"},
+      {7, "networks: VPCs, subnets, security groups and their rules, addresses", R"sql(
+-- table_id is the VPC's number in the data path: its routing table, packet mark and conntrack
+-- zone, so that VPCs with overlapping CIDRs stay apart.
+CREATE TABLE vpcs (
+  vpc_id       TEXT PRIMARY KEY,
+  owner_uin    TEXT NOT NULL,
+  region       TEXT NOT NULL,
+  name         TEXT NOT NULL,
+  cidr         TEXT NOT NULL,
+  is_default   INTEGER NOT NULL DEFAULT 0,
+  enable_multicast INTEGER NOT NULL DEFAULT 0,
+  dns_servers  TEXT NOT NULL DEFAULT '[]',   -- JSON array
+  domain_name  TEXT NOT NULL DEFAULT '',
+  table_id     INTEGER NOT NULL UNIQUE,
+  created_at   INTEGER NOT NULL
+);
+CREATE INDEX vpcs_by_owner ON vpcs(owner_uin, region, created_at);
+CREATE TABLE subnets (
+  subnet_id    TEXT PRIMARY KEY,
+  owner_uin    TEXT NOT NULL,
+  vpc_id       TEXT NOT NULL,
+  zone         TEXT NOT NULL,
+  name         TEXT NOT NULL,
+  cidr         TEXT NOT NULL,
+  is_default   INTEGER NOT NULL DEFAULT 0,
+  created_at   INTEGER NOT NULL
+);
+CREATE INDEX subnets_by_vpc ON subnets(vpc_id);
+CREATE INDEX subnets_by_owner ON subnets(owner_uin, created_at);
+CREATE TABLE security_groups (
+  sg_id        TEXT PRIMARY KEY,
+  owner_uin    TEXT NOT NULL,
+  project_id   INTEGER NOT NULL DEFAULT 0,
+  name         TEXT NOT NULL,
+  description  TEXT NOT NULL DEFAULT '',
+  is_default   INTEGER NOT NULL DEFAULT 0,
+  version      INTEGER NOT NULL DEFAULT 0,    -- bumped by every rule change
+  created_at   INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL
+);
+CREATE INDEX security_groups_by_owner ON security_groups(owner_uin, created_at);
+-- One row per rule; position is the rule's PolicyIndex within its direction (0 = first match).
+CREATE TABLE sg_rules (
+  sg_id        TEXT NOT NULL,
+  direction    TEXT NOT NULL,                 -- INGRESS | EGRESS
+  position     INTEGER NOT NULL,
+  protocol     TEXT NOT NULL,                 -- TCP | UDP | ICMP | ICMPV6 | GRE | ALL
+  port         TEXT NOT NULL DEFAULT 'ALL',   -- ALL, 80, 8000-8010 or 22,80,443
+  cidr         TEXT NOT NULL DEFAULT '',
+  ipv6_cidr    TEXT NOT NULL DEFAULT '',
+  peer_sg_id   TEXT NOT NULL DEFAULT '',      -- source/destination: that group's members
+  action       TEXT NOT NULL,                 -- ACCEPT | DROP
+  description  TEXT NOT NULL DEFAULT '',
+  modified_at  INTEGER NOT NULL,
+  PRIMARY KEY (sg_id, direction, position)
+);
+CREATE INDEX sg_rules_by_peer ON sg_rules(peer_sg_id);
+-- An instance's groups in binding order (evaluated in that order).
+CREATE TABLE instance_security_groups (
+  instance_id  TEXT NOT NULL,
+  sg_id        TEXT NOT NULL,
+  position     INTEGER NOT NULL,
+  PRIMARY KEY (instance_id, sg_id)
+);
+CREATE INDEX instance_security_groups_by_sg ON instance_security_groups(sg_id);
+ALTER TABLE instances ADD COLUMN vpc_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE instances ADD COLUMN subnet_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE instances ADD COLUMN public_ip TEXT NOT NULL DEFAULT '';
+-- Instances from before networks had QEMU user networking's fixed address: the engine gives
+-- them one in their account's default subnet at their next boot.
+UPDATE instances SET private_ip = '' WHERE private_ip = '10.0.2.15';
+CREATE UNIQUE INDEX instances_private_ip_unique ON instances(subnet_id, private_ip)
+  WHERE deleted = 0 AND private_ip != '';
+CREATE UNIQUE INDEX instances_public_ip_unique ON instances(public_ip)
+  WHERE deleted = 0 AND public_ip != '';
+CREATE INDEX instances_by_subnet ON instances(subnet_id, deleted);
+)sql"},
   };
   return kMigrations;
 }
