@@ -36,35 +36,6 @@ HostCapacity MeasureHostCapacity(const Config& config) {
 
 namespace {
 
-// A free loopback TCP port for an instance's SSH forward.
-int PickFreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
-
-bool PortIsFree(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
-}
-
 // States in which an operation owns the instance.
 bool IsTransitional(const std::string& s) {
   return s == "PENDING" || s == "STARTING" || s == "STOPPING" || s == "REBOOTING" ||
@@ -98,7 +69,8 @@ Engine::Engine(store::Database& db, const Config& config, EngineOptions options)
     : db_(db),
       config_(config),
       options_(std::move(options)),
-      capacity_(MeasureHostCapacity(config)) {}
+      capacity_(MeasureHostCapacity(config)),
+      network_(std::make_unique<NetworkPlane>(db, config)) {}
 
 Engine::~Engine() { Stop(); }
 
@@ -133,6 +105,12 @@ Status Engine::Start() {
   fs::create_directories(options_.data_dir / "images/private", ec);
   spdlog::info("engine: accelerator {}, capacity {:.0f} vCPUs / {:.0f} MiB", options_.accel,
                capacity_.cpus, capacity_.memory_mib);
+  // Before any operation resumes: a booting VM needs its tap, a running one its firewall.
+  Status net = network_->Start();
+  if (!net.ok()) {
+    return Status(net.code(), "cannot set up the network namespace " +
+                                  config_.network_namespace + ": " + net.message());
+  }
   for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
   Reconcile(/*at_start=*/true);
   reconciler_ = std::thread([this] {
@@ -383,9 +361,12 @@ Status Engine::WriteSeed(const store::InstanceRecord& inst) {
   if (!hash.empty()) seed.root_password_hash = hash;
   if (!hash.empty() || !inst.key_ids.empty()) seed.ssh_pwauth = !hash.empty() && !locked;
   seed.user_data = inst.user_data;
+  auto address = network_->Address(inst);
+  if (!address.ok()) return address.status();
   drivers::guest::SeedConfig::Net nic;
   nic.mac = inst.mac;
-  nic.dhcp = true;
+  nic.address_cidr = address->address_cidr;
+  nic.gateway = address->gateway;
   seed.nics.push_back(nic);
   fs::path run = RunDir(inst.instance_id);
   std::error_code ec;
@@ -409,9 +390,8 @@ Status Engine::BootVm(store::InstanceRecord& inst) {
   auto data_disks = DataDiskSpecs(inst.instance_id);
   if (!data_disks.ok()) return data_disks.status();
 
-  // Interim data path until VPC networking: QEMU user networking, isolated from the host and
-  // the outside (restrict=on), with the guest's SSH forwarded to a loopback port.
-  if (inst.ssh_port == 0 || !PortIsFree(inst.ssh_port)) inst.ssh_port = PickFreePort();
+  auto nic = network_->Plug(inst);
+  if (!nic.ok()) return nic.status();
   qemu::VmSpec spec;
   spec.instance_id = inst.instance_id;
   spec.run_dir = run;
@@ -421,23 +401,21 @@ Status Engine::BootVm(store::InstanceRecord& inst) {
   spec.system_disk = DiskSpecFor(disk->front().Str(0), disk->front().Str(1), disk->front().Int(2));
   spec.data_disks = std::move(*data_disks);
   spec.seed_iso = (run / "seed.iso").string();
-  spec.extra_args = {
-      "-netdev",
-      "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:" + std::to_string(inst.ssh_port) + "-:22",
-      "-device", "virtio-net-pci,netdev=net0,mac=" + inst.mac};
+  spec.nics.push_back({.tap_ifname = nic->tap, .mac = nic->mac});
+  spec.launcher = network_->ns().Wrap({});
   {
     std::lock_guard lock(watch_mu_);
     guest_shutdowns_.erase(inst.instance_id);
   }
   CVM_RETURN_IF_ERROR(qemu::StartVm(spec));
   inst.started_at = NowUnix();
-  inst.private_ip = "10.0.2.15";
   Watch(inst.instance_id);
+  auto port = network_->OpenSshForward(inst, inst.ssh_port);
+  if (!port.ok()) return port.status();
+  inst.ssh_port = *port;
   return store::WithTransaction(db_, [&](store::Transaction& tx) {
-    return tx.Exec(
-        "UPDATE instances SET ssh_port=?, started_at=?, private_ip=? "
-        "WHERE instance_id=?",
-        {int64_t{inst.ssh_port}, inst.started_at, inst.private_ip, inst.instance_id});
+    return tx.Exec("UPDATE instances SET ssh_port=?, started_at=? WHERE instance_id=?",
+                   {int64_t{inst.ssh_port}, inst.started_at, inst.instance_id});
   });
 }
 
@@ -446,7 +424,9 @@ Status Engine::ShutdownVm(const store::InstanceRecord& inst, const std::string& 
   auto status = qemu::InspectVm(run);
   if (status.ok() && !status->running) {
     Unwatch(inst.instance_id);
-    return qemu::KillVm(run);  // tidies a stale pidfile
+    CVM_RETURN_IF_ERROR(qemu::KillVm(run));  // tidies a stale pidfile
+    network_->Unplug(inst);
+    return Status::Ok();
   }
   if (stop_type != "HARD") {
     Status pd = qemu::PowerDownVm(run);
@@ -467,7 +447,9 @@ Status Engine::ShutdownVm(const store::InstanceRecord& inst, const std::string& 
     }
   }
   Unwatch(inst.instance_id);
-  return qemu::KillVm(run, 3s);
+  CVM_RETURN_IF_ERROR(qemu::KillVm(run, 3s));
+  network_->Unplug(inst);
+  return Status::Ok();
 }
 
 Status Engine::DestroyInstanceFiles(const store::InstanceRecord& inst) {
@@ -551,6 +533,7 @@ void Engine::OnVmExited(const std::string& id, const std::string& why) {
       by_guest ? "the guest powered itself off" : "QEMU exited unexpectedly (" + why + ")";
   spdlog::info("engine: {} stopped: {}", id, reason);
   (void)qemu::KillVm(RunDir(id), 1s);
+  network_->Unplug(**inst);
   (void)SetState(id, "STOPPED", reason);
 }
 
@@ -596,6 +579,7 @@ void Engine::Reconcile(bool at_start) {
     if (inst.state == "RUNNING") {
       if (running) {
         Watch(inst.instance_id);  // re-attach; never reboot a guest
+        if (at_start) (void)network_->OpenSshForward(inst, inst.ssh_port);
       } else {
         std::lock_guard inst_lock(InstanceLock(inst.instance_id));
         auto again = store::LoadInstance(db_, inst.instance_id);
@@ -603,6 +587,7 @@ void Engine::Reconcile(bool at_start) {
             !IsRunning(RunDir(inst.instance_id))) {
           spdlog::warn("reconcile: {} is not running; marking it STOPPED", inst.instance_id);
           Unwatch(inst.instance_id);
+          network_->Unplug(inst);
           (void)SetState(
               inst.instance_id, "STOPPED",
               at_start ? "found stopped when the daemon started" : "QEMU was found not running");
@@ -646,6 +631,6 @@ void Engine::Reconcile(bool at_start) {
                        options_.data_dir / "snapshots", "snapshot");
 }
 
-Status Engine::SyncNetwork() { return Status::Ok(); }  // the data path comes next
+Status Engine::SyncNetwork() { return network_->Sync(); }
 
 }  // namespace cvm::engine

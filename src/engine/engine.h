@@ -19,6 +19,7 @@
 
 #include "config/config.h"
 #include "drivers/qemu/qemu_vm.h"
+#include "engine/network_plane.h"
 #include "engine/operations.h"
 #include "store/database.h"
 #include "store/instance_records.h"
@@ -134,6 +135,8 @@ class Engine {
 
   std::mutex locks_mu_;
   std::map<std::string, std::unique_ptr<std::mutex>> instance_locks_;
+
+  std::unique_ptr<NetworkPlane> network_;
 
   std::mutex watch_mu_;
   std::map<std::string, std::unique_ptr<drivers::qemu::VmEventWatcher>> watchers_;

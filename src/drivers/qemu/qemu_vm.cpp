@@ -481,6 +481,7 @@ Status StartVm(const VmSpec& spec, milliseconds timeout) {
   }
 
   auto argv = BuildArgv(spec, run_dir, SandboxSupported(spec.qemu_binary));
+  argv.insert(argv.begin(), spec.launcher.begin(), spec.launcher.end());
   spdlog::info("qemu: starting {}: {}", spec.instance_id, FormatCommand(argv));
   // With -daemonize the launcher exits only once QEMU finished initialising (or failed).
   auto out = RunProcess(argv, Remaining(deadline));

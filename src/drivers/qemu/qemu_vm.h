@@ -67,7 +67,7 @@ nlohmann::json DiskThrottleGroupJson(const DiskSpec& d);  // requires d.throttle
 nlohmann::json DiskDeviceJson(const DiskSpec& d);
 
 struct NicSpec {
-  std::string tap_ifname;  // existing tap device (in the daemon's namespace for now)
+  std::string tap_ifname;  // existing tap device, in the namespace QEMU runs in
   std::string mac;         // "52:54:00:xx:xx:xx"
 };
 
@@ -85,6 +85,8 @@ struct VmSpec {
   // before the guest runs and no early SHUTDOWN/RESET is missed; then ResumeVm.
   bool start_paused = false;
   std::vector<std::string> extra_args;  // appended verbatim; tests only
+  // Prefix of the QEMU command line, e.g. nsenter into the namespace holding the NICs' taps.
+  std::vector<std::string> launcher;
   std::string qemu_binary = "qemu-system-x86_64";
 };
 

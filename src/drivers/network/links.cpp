@@ -1,0 +1,134 @@
+#include "drivers/network/links.h"
+
+#include <nlohmann/json.hpp>
+
+#include "common/error_codes.h"
+#include "network/ipv4.h"
+
+namespace cvm::drivers::network {
+
+namespace net = cvm::network;
+using nlohmann::json;
+
+namespace {
+
+Result<json> Query(const NetNamespace& ns, const std::vector<std::string>& args, bool host) {
+  auto out = ns.IpJson(args, host);
+  if (!out.ok()) return out.status();
+  auto j = json::parse(*out, nullptr, false);
+  if (!j.is_array()) return Status(err::kInternalError, "unexpected output of ip -j");
+  return j;
+}
+
+bool HasLink(const json& links, const std::string& name) {
+  for (const auto& l : links) {
+    if (l.value("ifname", "") == name) return true;
+  }
+  return false;
+}
+
+// A policy rule as `ip -j rule show` prints it: {"priority":100,"iif":"tap-x","table":"1000"}.
+bool HasRule(const json& rules, int priority, const std::string& key, const std::string& value,
+             uint32_t table) {
+  for (const auto& r : rules) {
+    if (r.value("priority", -1) != priority || !r.contains(key)) continue;
+    std::string v = r[key].is_string() ? r[key].get<std::string>() : r[key].dump();
+    if (key == "fwmark") v = std::to_string(std::stoul(v, nullptr, 0));
+    if (v == value && r.value("table", "") == std::to_string(table)) return true;
+  }
+  return false;
+}
+
+constexpr int kTapRulePriority = 100;
+constexpr int kMarkRulePriority = 200;
+
+}  // namespace
+
+std::string HostUplinkName(const NetNamespace& ns) { return ns.name() + "-up"; }
+
+Status EnsureUplink(const NetNamespace& ns, const UplinkConfig& c) {
+  CVM_RETURN_IF_ERROR(ns.Ensure());
+  // Before any link exists, so that every tap inherits proxy ARP and no IPv6.
+  for (auto [key, value] : {std::pair{"net/ipv4/ip_forward", "1"},
+                            std::pair{"net/ipv4/conf/default/proxy_arp", "1"},
+                            std::pair{"net/ipv6/conf/default/disable_ipv6", "1"},
+                            std::pair{"net/ipv6/conf/all/disable_ipv6", "1"}}) {
+    CVM_RETURN_IF_ERROR(ns.WriteSysctl(key, value));
+  }
+  const std::string host_if = HostUplinkName(ns);
+  auto host_links = Query(ns, {"link", "show"}, true);
+  if (!host_links.ok()) return host_links.status();
+  auto ns_links = Query(ns, {"link", "show"}, false);
+  if (!ns_links.ok()) return ns_links.status();
+  if (!HasLink(*host_links, host_if) || !HasLink(*ns_links, kNamespaceUplink)) {
+    if (HasLink(*host_links, host_if)) {
+      CVM_RETURN_IF_ERROR(ns.IpBatch({"link del " + host_if}, true));
+    }
+    CVM_RETURN_IF_ERROR(ns.IpBatch({"link add " + host_if + " type veth peer name " +
+                                    kNamespaceUplink + " netns " + ns.name()},
+                                   true));
+  }
+  CVM_RETURN_IF_ERROR(ns.WriteSysctl(std::string("net/ipv4/conf/") + kNamespaceUplink +
+                                         "/proxy_arp",
+                                     "0"));
+  const std::string host_addr = net::FormatIpv4(c.host_address);
+  const std::string ns_addr = net::FormatIpv4(c.ns_address);
+  CVM_RETURN_IF_ERROR(ns.IpBatch({"addr replace " + ns_addr + "/30 dev " + kNamespaceUplink,
+                                  std::string("link set dev ") + kNamespaceUplink + " up"}));
+  return ns.IpBatch({"addr replace " + host_addr + "/30 dev " + host_if,
+                     "link set dev " + host_if + " up",
+                     "route replace " + c.public_pool + " via " + ns_addr + " dev " + host_if},
+                    true);
+}
+
+Status EnsureInstanceLink(const NetNamespace& ns, const InstanceLink& l) {
+  auto links = Query(ns, {"link", "show"}, false);
+  if (!links.ok()) return links.status();
+  auto rules = Query(ns, {"rule", "show"}, false);
+  if (!rules.ok()) return rules.status();
+  const std::string table = std::to_string(l.vpc);
+  const std::string gw = net::FormatIpv4(l.gateway);
+  std::vector<std::string> cmds;
+  if (!HasLink(*links, l.tap)) cmds.push_back("tuntap add dev " + l.tap + " mode tap");
+  cmds.push_back("link set dev " + l.tap + " up");
+  cmds.push_back("addr replace " + gw + "/32 dev lo");
+  cmds.push_back("route replace " + net::FormatIpv4(l.ip) + "/32 dev " + l.tap + " table " +
+                 table + " src " + gw);
+  cmds.push_back("route replace throw 0.0.0.0/0 table " + table);
+  if (!HasRule(*rules, kTapRulePriority, "iif", l.tap, l.vpc)) {
+    cmds.push_back("rule add iif " + l.tap + " lookup " + table + " priority " +
+                   std::to_string(kTapRulePriority));
+  }
+  if (!HasRule(*rules, kMarkRulePriority, "fwmark", table, l.vpc)) {
+    cmds.push_back("rule add fwmark " + table + " lookup " + table + " priority " +
+                   std::to_string(kMarkRulePriority));
+  }
+  return ns.IpBatch(cmds);
+}
+
+Status RemoveInstanceLink(const NetNamespace& ns, const std::string& tap, uint32_t vpc) {
+  auto links = Query(ns, {"link", "show"}, false);
+  if (!links.ok()) return links.status();
+  auto rules = Query(ns, {"rule", "show"}, false);
+  if (!rules.ok()) return rules.status();
+  std::vector<std::string> cmds;
+  if (HasLink(*links, tap)) cmds.push_back("tuntap del dev " + tap + " mode tap");
+  if (HasRule(*rules, kTapRulePriority, "iif", tap, vpc)) {
+    cmds.push_back("rule del iif " + tap + " lookup " + std::to_string(vpc) + " priority " +
+                   std::to_string(kTapRulePriority));
+  }
+  return ns.IpBatch(cmds);
+}
+
+Result<std::vector<std::string>> ListTaps(const NetNamespace& ns) {
+  auto links = Query(ns, {"link", "show"}, false);
+  if (!links.ok()) return links.status();
+  std::vector<std::string> taps;
+  for (const auto& l : *links) {
+    std::string name = l.value("ifname", "");
+    if (name.rfind("tap-", 0) == 0) taps.push_back(name);
+  }
+  return taps;
+}
+
+}  // namespace cvm::drivers::network

@@ -1,0 +1,68 @@
+// The engine's side of networking: turns what the store says (instances' addresses, VPCs,
+// security groups, their rules and bindings) into the data path (drivers/network) and keeps
+// the two equal. An instance is "plugged" from just before its VM boots until it is stopped:
+// only plugged instances have a tap, a route and firewall chains, so a stopped instance costs
+// the data path nothing.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "config/config.h"
+#include "drivers/network/firewall.h"
+#include "drivers/network/net_namespace.h"
+#include "drivers/network/port_forwarder.h"
+#include "store/database.h"
+#include "store/instance_records.h"
+
+namespace cvm::engine {
+
+// What a booting VM needs from the network.
+struct NicAttachment {
+  std::string tap, mac;
+  std::string address_cidr;  // "172.16.0.4/20": the guest's address in its subnet
+  std::string gateway;
+};
+
+class NetworkPlane {
+ public:
+  NetworkPlane(store::Database& db, const Config& config);
+
+  // Namespace, uplink, then every instance whose tap survived (a restart keeps them, and
+  // their traffic flows meanwhile) and one atomic replacement of the firewall table.
+  Status Start();
+
+  // Brings links and firewall in line with the store (after any committed network change).
+  Status Sync();
+
+  // The instance's address as its guest configures it (from its subnet).
+  Result<NicAttachment> Address(const store::InstanceRecord& inst);
+  // Before a VM boots: its tap, route and firewall chains exist before QEMU attaches, so the
+  // guest's first packet already meets its security groups.
+  Result<NicAttachment> Plug(const store::InstanceRecord& inst);
+  // After the VM is gone: tap, route, chains and the management forward go.
+  void Unplug(const store::InstanceRecord& inst);
+
+  // The management SSH forward (loopback port -> the instance's port 22 in its VPC); returns
+  // the port, `preferred` if it is free.
+  Result<int> OpenSshForward(const store::InstanceRecord& inst, int preferred);
+
+  const drivers::network::NetNamespace& ns() const { return ns_; }
+
+ private:
+  Result<drivers::network::NetworkPlan> LoadPlan();
+  Status SyncLocked();
+
+  store::Database& db_;
+  const Config& config_;
+  drivers::network::NetNamespace ns_;
+  std::mutex mu_;  // one change at a time: plans are computed and applied in order
+  drivers::network::Firewall firewall_;
+  std::set<std::string> plugged_;  // instance ids
+  std::unique_ptr<drivers::network::PortForwarder> forwarder_;
+};
+
+}  // namespace cvm::engine
