@@ -72,6 +72,11 @@ int main(int argc, char** argv) {
   app.add_option("--port", port, "listen port (default 9480; 0 picks a free one)");
   app.add_option("--public-images", public_images,
                  "directory of public image manifests (default DATA_DIR/images/public)");
+  std::string network_namespace, uplink_cidr, public_ip_pool;
+  app.add_option("--network-namespace", network_namespace,
+                 "network namespace holding the data path (default opencvm)");
+  app.add_option("--uplink-cidr", uplink_cidr, "the /30 between the host and that namespace");
+  app.add_option("--public-ip-pool", public_ip_pool, "CIDR block of the public addresses");
   app.fallthrough();
 
   auto* account_cmd = app.add_subcommand("account", "administer root accounts (tenants)");
@@ -94,6 +99,9 @@ int main(int argc, char** argv) {
   if (!listen.empty()) config.listen_address = listen;
   if (port >= 0) config.listen_port = static_cast<uint16_t>(port);
   if (!public_images.empty()) config.public_images_dir = public_images;
+  if (!network_namespace.empty()) config.network_namespace = network_namespace;
+  if (!uplink_cidr.empty()) config.uplink_cidr = uplink_cidr;
+  if (!public_ip_pool.empty()) config.public_ip_pool = public_ip_pool;
   if (config.public_images_dir.empty())
     config.public_images_dir = config.data_dir / "images/public";
 

@@ -1,7 +1,7 @@
 // Starts a real cvmd on a free loopback port with its own data directory and HOME, and builds
 // official-SDK clients pointed at it. Tests talk to cvmd only through these clients and `cvm`.
 "use strict";
-const { spawn, execFileSync } = require("node:child_process");
+const { spawn, spawnSync, execFileSync } = require("node:child_process");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
@@ -16,7 +16,14 @@ class Daemon {
     this.dir = opts.dir || fs.mkdtempSync(path.join(os.tmpdir(), "cvmd-it-"));
     this.dataDir = path.join(this.dir, "data");
     this.home = path.join(this.dir, "home");
-    this.extraArgs = opts.args || [];
+    // Each daemon its own network namespace, uplink and public pool, so that daemons of
+    // different test files (or test runs) never share a data path.
+    const n = (process.pid * 7 + Daemon.count++) % 16000;
+    this.netns = `cvmt${n}`;
+    this.publicPool = `198.18.${n % 250}.0/24`;
+    this.extraArgs = ["--network-namespace", this.netns,
+                      "--uplink-cidr", `169.254.${64 + (n % 120)}.${(Math.floor(n / 120) % 64) * 4}/30`,
+                      "--public-ip-pool", this.publicPool, ...(opts.args || [])];
     this.env = opts.env || {};
     this.log = "";
   }
@@ -81,13 +88,15 @@ class Daemon {
 
   // Runs the `cvm` CLI with this daemon's client files (HOME) and returns {code, stdout, stderr}.
   cli(args, opts = {}) {
-    const { spawnSync } = require("node:child_process");
     const r = spawnSync(CVM, args, { env: { ...process.env, HOME: this.home, ...(opts.env || {}) },
                                      encoding: "utf8", timeout: opts.timeout || 120000 });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
   }
 
-  cleanup() { fs.rmSync(this.dir, { recursive: true, force: true }); }
+  cleanup() {
+    spawnSync("ip", ["netns", "del", this.netns]);
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
 }
 
 // Expects `promise` to reject with a TencentCloudSDKException of the given code.
@@ -103,5 +112,7 @@ async function expectCode(promise, code) {
   }
   throw new Error(`expected ${code}, but the call succeeded`);
 }
+
+Daemon.count = 0;
 
 module.exports = { Daemon, expectCode, CVMD, CVM, BUILD_DIR };
