@@ -38,7 +38,7 @@ async function waitState(cvm, ids, states, timeoutMs = 240000) {
                                                                  i.LatestOperationErrorMsg])));
 }
 
-// The loopback port QEMU forwards to the guest's SSH (interim networking).
+// The loopback port cvmd relays to the guest's SSH (the management path behind `cvm ssh`).
 function sshPort(d, id) {
   const out = execFileSync("sqlite3", [path.join(d.dataDir, "cvmd.db"),
                                        `select ssh_port from instances where instance_id='${id}'`]);
@@ -47,23 +47,24 @@ function sshPort(d, id) {
 
 // One SSH attempt as root with a password or a key (only that method); returns spawnSync's
 // result (status 0: logged in and `cmd` succeeded).
-function sshOnce(d, id, cmd, { password, key } = {}) {
+// `host` (with port 22) instead of the management forward: e.g. a public address.
+function sshOnce(d, id, cmd, { password, key, host } = {}) {
   const base = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
                 "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10", "-o", "IdentitiesOnly=yes",
-                "-o", "NumberOfPasswordPrompts=1", "-p", String(sshPort(d, id))];
+                "-o", "NumberOfPasswordPrompts=1", "-p", host ? "22" : String(sshPort(d, id))];
   const args = key ? ["ssh", "-i", key, "-o", "PasswordAuthentication=no",
                       "-o", "KbdInteractiveAuthentication=no", ...base]
                    : ["sshpass", "-p", password, "ssh", "-o", "PubkeyAuthentication=no", ...base];
-  return spawnSync(args[0], [...args.slice(1), "root@127.0.0.1", cmd],
+  return spawnSync(args[0], [...args.slice(1), `root@${host || "127.0.0.1"}`, cmd],
                    { encoding: "utf8", timeout: 30000 });
 }
 
 // Runs `cmd` in the guest as root, retrying until SSH answers; returns stdout.
-async function ssh(d, id, cmd, { password, key, timeoutMs = 180000 } = {}) {
+async function ssh(d, id, cmd, { password, key, host, timeoutMs = 180000 } = {}) {
   const deadline = Date.now() + timeoutMs;
   let last;
   while (Date.now() < deadline) {
-    last = sshOnce(d, id, cmd, { password, key });
+    last = sshOnce(d, id, cmd, { password, key, host });
     if (last.status === 0) return last.stdout;
     await sleep(1000);
   }
