@@ -48,8 +48,12 @@ class Cvmd {
 
   async start() {
     fs.mkdirSync(this.home, { recursive: true });
+    // A network namespace of the benchmark's own, removed when the process exits.
+    this.netns = this.netns || `cvmbench${process.pid % 10000}`;
+    process.once("exit", () => spawnSync("ip", ["netns", "del", this.netns]));
     const args = ["--data-dir", this.dataDir, "--listen", "127.0.0.1", "--port", "0",
-                  "--public-images", IMAGES];
+                  "--public-images", IMAGES, "--network-namespace", this.netns,
+                  "--uplink-cidr", "169.254.250.0/30", "--public-ip-pool", "198.18.250.0/24"];
     if (this.config) args.push("--config", this.config);
     this.proc = spawn(this.exe, args, {
       env: { ...process.env, HOME: this.home,
