@@ -112,12 +112,10 @@ Result<SecurityRule> NormalizeRule(SecurityRule r) {
   }
   r.action = Upper(r.action);
   if (r.action != "ACCEPT" && r.action != "DROP") {
-    return Status(err::kInvalidParameterValue,
-                  "Action `" + r.action + "` is not ACCEPT or DROP.");
+    return Status(err::kInvalidParameterValue, "Action `" + r.action + "` is not ACCEPT or DROP.");
   }
   if (r.description.size() > 100) {
-    return Status("InvalidParameterValue.TooLong",
-                  "PolicyDescription is longer than 100 bytes.");
+    return Status("InvalidParameterValue.TooLong", "PolicyDescription is longer than 100 bytes.");
   }
   return r;
 }
