@@ -253,6 +253,36 @@ test("invalid rules are refused and store nothing (Version unchanged)", async ()
   assert.ok(!names.includes("bad"));
 });
 
+test("tags are kept and filter; a direction holds at most 100 rules", async () => {
+  const tagged = (await vpc.CreateVpc({ VpcName: "tagged", CidrBlock: "10.40.0.0/16",
+                                        Tags: [{ Key: "env", Value: "prod" }] })).Vpc;
+  assert.deepEqual(tagged.TagSet, [{ Key: "env", Value: "prod" }]);
+  const byTag = await vpc.DescribeVpcs({ Filters: [{ Name: "tag:env", Values: ["prod"] }] });
+  assert.deepEqual(byTag.VpcSet.map((v) => v.VpcId), [tagged.VpcId]);
+  assert.equal((await vpc.DescribeVpcs({ Filters: [{ Name: "tag:env", Values: ["dev"] }] }))
+    .TotalCount, 0);
+  assert.equal((await vpc.DescribeVpcs({ Filters: [{ Name: "tag-key", Values: ["env"] }] }))
+    .TotalCount, 1);
+  const sg = (await vpc.CreateSecurityGroup({ GroupName: "many", GroupDescription: "",
+                                              Tags: [{ Key: "team", Value: "a" }] }))
+    .SecurityGroup.SecurityGroupId;
+  const bySgTag = await vpc.DescribeSecurityGroups({ Filters: [{ Name: "tag:team", Values: ["a"] }] });
+  assert.deepEqual(bySgTag.SecurityGroupSet.map((g) => g.SecurityGroupId), [sg]);
+  const rules = (n) => Array.from({ length: n }, (_, i) =>
+    ({ Protocol: "TCP", Port: String(i + 1), CidrBlock: "0.0.0.0/0", Action: "ACCEPT" }));
+  await vpc.ModifySecurityGroupPolicies({ SecurityGroupId: sg,
+    SecurityGroupPolicySet: { Ingress: rules(100), Egress: [] } });
+  await expectCode(vpc.CreateSecurityGroupPolicies({ SecurityGroupId: sg, SecurityGroupPolicySet:
+    { Ingress: [{ Protocol: "UDP", Port: "1", CidrBlock: "0.0.0.0/0", Action: "ACCEPT" }] } }),
+                   "LimitExceeded.SecurityGroupPolicySet");
+  await expectCode(vpc.ModifySecurityGroupPolicies({ SecurityGroupId: sg,
+    SecurityGroupPolicySet: { Ingress: rules(101), Egress: [] } }),
+                   "LimitExceeded.SecurityGroupPolicySet");
+  const set = await policies(sg);
+  assert.equal(set.Ingress.length, 100);
+  assert.equal(set.Version, "1");
+});
+
 test("a group is not deleted while another group's rule references it", async () => {
   const mk = async (name) => (await vpc.CreateSecurityGroup({ GroupName: name,
     GroupDescription: "" })).SecurityGroup.SecurityGroupId;
