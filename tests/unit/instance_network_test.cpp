@@ -1,40 +1,24 @@
 // RunInstances' network half without booting anything: the request's form checks, the default
 // network and group made on first use, one address per instance of a launch, requested and
 // public addresses, and security groups kept in binding order (CVM's error codes throughout).
-#include <unistd.h>
-
-#include <filesystem>
-
 #include <gtest/gtest.h>
 
 #include "services/cvm/instance_network.h"
 #include "store/network_records.h"
-#include "store/sqlite/sqlite_database.h"
+#include "store_fixture.h"
 
 namespace cvm::services {
 namespace {
 
 using nlohmann::json;
 
-class InstanceNetworkTest : public ::testing::Test {
+class InstanceNetworkTest : public testutil::StoreTransactionTest {
  protected:
   void SetUp() override {
-    std::string t = "/tmp/cvm-insnet-XXXXXX";
-    dir_ = ::mkdtemp(t.data());
-    auto db = store::OpenSqliteDatabase(dir_ / "test.db");
-    ASSERT_TRUE(db.ok()) << db.status().ToString();
-    db_ = std::move(*db);
-    auto tx = db_->Begin();
-    ASSERT_TRUE(tx.ok());
-    tx_ = std::move(*tx);
+    StoreTransactionTest::SetUp();
     ctx_.owner_uin = "100";
     ctx_.region = "ap-guangzhou";
     config_.public_ip_pool = "198.18.0.0/30";  // two public addresses
-  }
-  void TearDown() override {
-    tx_.reset();
-    db_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   // Launches `count` instances as RunInstances does; returns their records or the error code.
@@ -73,9 +57,6 @@ class InstanceNetworkTest : public ::testing::Test {
     return id;
   }
 
-  std::filesystem::path dir_;
-  std::unique_ptr<store::Database> db_;
-  std::unique_ptr<store::Transaction> tx_;
   api::RequestContext ctx_;
   Config config_;
   int n_ = 0;

@@ -1,39 +1,19 @@
 // Store-level network helpers on a real migrated SQLite database: default network and group
 // created once, lowest-free address allocation with reserved addresses skipped, requested
 // addresses checked, exhaustion, and addresses of deleted instances reused.
-#include <unistd.h>
-
-#include <filesystem>
-
 #include <gtest/gtest.h>
 
 #include "store/instance_records.h"
 #include "store/network_records.h"
-#include "store/sqlite/sqlite_database.h"
+#include "store_fixture.h"
 
 namespace cvm::store {
 namespace {
 
 using network::ParseCidr;
 
-class NetworkRecordsTest : public ::testing::Test {
+class NetworkRecordsTest : public testutil::StoreTransactionTest {
  protected:
-  void SetUp() override {
-    std::string t = "/tmp/cvm-net-XXXXXX";
-    dir_ = ::mkdtemp(t.data());
-    auto db = OpenSqliteDatabase(dir_ / "test.db");
-    ASSERT_TRUE(db.ok()) << db.status().ToString();
-    db_ = std::move(*db);
-    auto tx = db_->Begin();
-    ASSERT_TRUE(tx.ok());
-    tx_ = std::move(*tx);
-  }
-  void TearDown() override {
-    tx_.reset();
-    db_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
   // A live instance holding `ip` (and `public_ip`) in `subnet`.
   void AddInstance(const std::string& subnet, const std::string& ip,
                    const std::string& public_ip = "", bool deleted = false) {
@@ -59,9 +39,6 @@ class NetworkRecordsTest : public ::testing::Test {
     return ip.ok() ? *ip : "";
   }
 
-  std::filesystem::path dir_;
-  std::unique_ptr<Database> db_;
-  std::unique_ptr<Transaction> tx_;
   int n_ = 0;
 };
 
