@@ -89,14 +89,7 @@ DiskCommands::DiskCommands(CLI::App& app) {
 
 std::optional<int> DiskCommands::Run(ApiClient& client, const std::string& output) {
   if (!disk_cmd_->parsed()) return std::nullopt;
-  auto print = [&](const json& r) {
-    if (output == "json") {
-      std::cout << r.dump(2) << "\n";
-    } else {
-      PrintTable(std::cout, r);
-    }
-    return 0;
-  };
+  auto print = [&](const json& r) { return PrintResponse(r, output); };
   auto call = [&](const std::string& action, const json& params) -> Result<json> {
     return client.Call(action, params);
   };

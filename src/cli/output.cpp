@@ -96,6 +96,15 @@ void PrintColumns(std::ostream& out, const std::vector<std::string>& headers,
   for (const auto& r : rows) line(r);
 }
 
+int PrintResponse(const nlohmann::json& response, const std::string& output) {
+  if (output == "json") {
+    std::cout << response.dump(2) << "\n";
+  } else {
+    PrintTable(std::cout, response);
+  }
+  return 0;
+}
+
 int ReportError(const Status& st) {
   std::cerr << "error: " << st.code() << ": " << st.message() << "\n";
   return 1;

@@ -18,6 +18,9 @@ void PrintTable(std::ostream& out, const nlohmann::json& response);
 void PrintColumns(std::ostream& out, const std::vector<std::string>& headers,
                   const std::vector<std::vector<std::string>>& rows);
 
+// A Response as --output asks: JSON, or PrintTable. Returns exit code 0.
+int PrintResponse(const nlohmann::json& response, const std::string& output);
+
 // "error: <Code>: <Message>" on stderr; returns the exit code for it (1).
 int ReportError(const Status& st);
 

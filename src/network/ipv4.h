@@ -32,7 +32,7 @@ struct Cidr {
 
 // "a.b.c.d/n" (a bare address means /32). strict: host bits must be zero ("10.0.0.1/8" is
 // refused), as for VPC and subnet blocks; otherwise they are cleared, as Tencent does for rule
-// sources ("0.0.0.0/n" and "10.1.2.3/8" are normalised).
+// sources ("10.1.2.3/8" -> "10.0.0.0/8"; NormalizeRule also reads "0.0.0.0/n" as "0.0.0.0/0").
 std::optional<Cidr> ParseCidr(std::string_view text, bool strict);
 
 // The addresses a subnet never hands out: its network address, the gateway (first host, which

@@ -95,6 +95,8 @@ Result<SecurityRule> NormalizeRule(SecurityRule r) {
   if (!r.cidr.empty()) {
     auto c = ParseCidr(r.cidr, /*strict=*/false);
     if (!c) return Malformed("CidrBlock `" + r.cidr + "` is not an IPv4 CIDR block.");
+    // As Tencent does, 0.0.0.0/n means anywhere (not the first 2^(32-n) addresses).
+    if (ParseIpv4(std::string_view(r.cidr).substr(0, r.cidr.find('/'))) == 0u) c->prefix = 0;
     r.cidr = c->ToString();
     if (r.protocol == "ICMPV6") return Malformed("ICMPv6 rules need an Ipv6CidrBlock.");
   }
@@ -110,12 +112,10 @@ Result<SecurityRule> NormalizeRule(SecurityRule r) {
   }
   r.action = Upper(r.action);
   if (r.action != "ACCEPT" && r.action != "DROP") {
-    return Status(err::kInvalidParameterValue,
-                  "Action `" + r.action + "` is not ACCEPT or DROP.");
+    return Status(err::kInvalidParameterValue, "Action `" + r.action + "` is not ACCEPT or DROP.");
   }
   if (r.description.size() > 100) {
-    return Status("InvalidParameterValue.TooLong",
-                  "PolicyDescription is longer than 100 bytes.");
+    return Status("InvalidParameterValue.TooLong", "PolicyDescription is longer than 100 bytes.");
   }
   return r;
 }

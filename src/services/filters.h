@@ -52,6 +52,11 @@ class SqlWhere {
   // attributes every row here has the same value of (project-id 0, a charge type, ...).
   void OnlyIfListed(const Filters& filters, const std::string& name, const std::string& value);
   void And(const std::string& clause) { sql_ += " AND " + clause; }
+  // AND clause, whose '?' placeholders take `args` in order.
+  void And(const std::string& clause, std::vector<store::Value> args) {
+    And(clause);
+    for (auto& a : args) args_.push_back(std::move(a));
+  }
 
   // SELECT COUNT(*), then one page in `order_by` order.
   Result<int64_t> Count(store::Database& db, const std::string& table) const;

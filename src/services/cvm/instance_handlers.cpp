@@ -9,10 +9,12 @@
 #include "drivers/guest/nocloud_seed.h"
 #include "engine/engine.h"
 #include "engine/operations.h"
+#include "services/cvm/instance_network.h"
 #include "services/cvm/instance_rules.h"
 #include "services/filters.h"
 #include "services/service_deps.h"
 #include "services/storage_rules.h"
+#include "services/vpc/vpc_common.h"
 #include "store/instance_records.h"
 
 namespace cvm::services {
@@ -207,7 +209,8 @@ struct InstanceDisks {
 void WriteInstance(api::JsonWriter& w, const InstanceRecord& i,
                    const std::map<std::string, InstanceDisks>& disks,
                    const std::map<std::string, std::pair<std::string, std::string>>& images,
-                   const std::map<std::string, Tags>& tags) {
+                   const std::map<std::string, Tags>& tags,
+                   const std::map<std::string, std::vector<std::string>>& groups) {
   static const InstanceDisks kNone;
   auto found = disks.find(i.instance_id);
   const InstanceDisks& disk = found == disks.end() ? kNone : found->second;
@@ -243,16 +246,22 @@ void WriteInstance(api::JsonWriter& w, const InstanceRecord& i,
   w.Key("PrivateIpAddresses").BeginArray();
   if (!i.private_ip.empty()) w.String(i.private_ip);
   w.EndArray();
-  w.Key("PublicIpAddresses").Null();
+  // Tencent answers null, not [], for an instance without a public address.
+  if (i.public_ip.empty()) {
+    w.Key("PublicIpAddresses").Null();
+  } else {
+    w.Key("PublicIpAddresses").BeginArray().String(i.public_ip).EndArray();
+  }
   w.Key("InternetAccessible")
       .BeginObject()
       .Member("InternetChargeType", "TRAFFIC_POSTPAID_BY_HOUR")
       .Member("InternetMaxBandwidthOut", 0)
+      .Member("PublicIpAssigned", !i.public_ip.empty())
       .EndObject();
   w.Key("VirtualPrivateCloud")
       .BeginObject()
-      .Member("VpcId", "")
-      .Member("SubnetId", "")
+      .Member("VpcId", i.vpc_id)
+      .Member("SubnetId", i.subnet_id)
       .Member("AsVpcGateway", false)
       .EndObject();
   w.Member("ImageId", i.image_id);
@@ -260,7 +269,11 @@ void WriteInstance(api::JsonWriter& w, const InstanceRecord& i,
   w.Member("CreatedTime", FormatIsoTime(i.created_at));
   w.Key("ExpiredTime").Null();
   w.Member("OsName", image == images.end() ? "" : image->second.first);
-  w.Key("SecurityGroupIds").BeginArray().EndArray();
+  w.Key("SecurityGroupIds").BeginArray();
+  if (auto g = groups.find(i.instance_id); g != groups.end()) {
+    for (const auto& id : g->second) w.String(id);
+  }
+  w.EndArray();
   w.Key("LoginSettings").BeginObject().Key("KeyIds").BeginArray();
   for (const auto& k : i.key_ids) w.String(k);
   w.EndArray().EndObject();
@@ -351,6 +364,8 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
     bool dry_run = p.value("DryRun", false);
     auto tags = ParseTagSpecification(p, "instance");
     if (!tags.ok()) return tags.status();
+    auto network_request = ParseNetworkRequest(p, count);
+    if (!network_request.ok()) return network_request.status();
 
     std::vector<std::string> ids, ops;
     Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
@@ -365,6 +380,9 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
           return Status::Ok();
         }
       }
+      // The network first: its refusals do not depend on an image being there.
+      auto network = ResolveNetwork(tx, ctx, zone, config, *network_request);
+      if (!network.ok()) return network.status();
       auto image = FindUsableImage(tx, ctx, p.value("ImageId", ""));
       if (!image.ok()) return image.status();
       CVM_RETURN_IF_ERROR(CheckImageFitsType(*image, type->memory_mib));
@@ -432,7 +450,11 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
         r.mac = NewMac();
         r.client_token = token;
         r.created_at = now;
+        // Each instance is inserted before the next allocates, so each gets its own address.
+        CVM_RETURN_IF_ERROR(
+            AssignAddresses(tx, *network, *network_request, static_cast<size_t>(i), config, r));
         CVM_RETURN_IF_ERROR(store::InsertInstance(tx, r));
+        CVM_RETURN_IF_ERROR(BindSecurityGroups(tx, r.instance_id, network->sg_ids));
         for (const auto& [k, v] : *tags) {
           CVM_RETURN_IF_ERROR(tx.Exec(
               "INSERT INTO tags(resource_id, owner_uin, tag_key, tag_value) VALUES (?,?,?,?)",
@@ -474,6 +496,7 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
       return Status::Ok();
     });
     if (!st.ok()) return st;
+    if (!ops.empty()) vpc::SyncNetworkAfterCommit(engine, ctx);
     for (const auto& op : ops) engine.Submit(op);
     return json{{"InstanceIdSet", ids}};
   });
@@ -485,7 +508,8 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
         auto filters =
             Filters::Parse(p, {"instance-id", "instance-name", "instance-state", "zone", "image-id",
                                "private-ip-address", "instance-type", "instance-charge-type",
-                               "uuid", "tag-key", "tag-value", "tag:"});
+                               "uuid", "tag-key", "tag-value", "tag:", "vpc-id", "subnet-id",
+                               "security-group-id", "public-ip-address"});
         if (!filters.ok()) return filters.status();
         if (!ids->empty() && !filters->empty()) {
           return Status(err::kInvalidParameterCombination,
@@ -507,10 +531,17 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
         };
         if (!ids->empty()) in_list("instance_id", *ids);
         static const std::map<std::string, std::string> kColumns = {
-            {"instance-id", "instance_id"},     {"instance-name", "name"},
-            {"instance-state", "state"},        {"zone", "zone"},
-            {"image-id", "image_id"},           {"private-ip-address", "private_ip"},
-            {"instance-type", "instance_type"}, {"uuid", "uuid"}};
+            {"instance-id", "instance_id"},
+            {"instance-name", "name"},
+            {"instance-state", "state"},
+            {"zone", "zone"},
+            {"image-id", "image_id"},
+            {"private-ip-address", "private_ip"},
+            {"instance-type", "instance_type"},
+            {"uuid", "uuid"},
+            {"vpc-id", "vpc_id"},
+            {"subnet-id", "subnet_id"},
+            {"public-ip-address", "public_ip"}};
         for (const auto& [filter, column] : kColumns) {
           if (auto v = filters->Values(filter)) in_list(column, *v);
         }
@@ -538,6 +569,12 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
             const std::string key = name.substr(4);
             tag_filter("tag_value", values, &key);
           }
+        }
+        if (auto v = filters->Values("security-group-id")) {
+          where +=
+              " AND instance_id IN (SELECT instance_id FROM instance_security_groups WHERE "
+              "sg_id IN (SELECT value FROM json_each(?)))";
+          args.emplace_back(json(*v).dump());
         }
         if (auto v = filters->Values("instance-charge-type")) {
           if (std::find(v->begin(), v->end(), "POSTPAID_BY_HOUR") == v->end()) where += " AND 0";
@@ -576,6 +613,7 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
         std::map<std::string, InstanceDisks> disks;
         std::map<std::string, std::pair<std::string, std::string>> images;  // os name, user
         std::map<std::string, Tags> tags;
+        std::map<std::string, std::vector<std::string>> groups;
         if (!page.empty()) {
           json instance_ids = json::array(), image_ids = json::array();
           std::set<std::string> seen_images;
@@ -613,11 +651,12 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
           if (t.ok()) {
             for (const auto& r : *t) tags[r.Str(0)].emplace_back(r.Str(1), r.Str(2));
           }
+          groups = SecurityGroupsOf(db, instance_ids);
         }
         api::JsonWriter w;
         w.Reserve(1300 * page.size() + 64);
         w.BeginObject().Member("TotalCount", (*total)[0].Int(0)).Key("InstanceSet").BeginArray();
-        for (const auto& i : page) WriteInstance(w, i, disks, images, tags);
+        for (const auto& i : page) WriteInstance(w, i, disks, images, tags, groups);
         w.EndArray().EndObject();
         return api::RawResponse(w.Take());
       });
@@ -683,6 +722,11 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
                               tx.Exec("UPDATE instances SET state = ?, state_reason = '' "
                                       "WHERE instance_id = ?",
                                       {transitional, i.instance_id}));
+                          // A terminated instance leaves its groups at once (its addresses
+                          // are freed when its row is marked deleted).
+                          if (transitional == "TERMINATING") {
+                            CVM_RETURN_IF_ERROR(BindSecurityGroups(tx, i.instance_id, {}));
+                          }
                           auto op = engine::RecordOperation(tx, ctx, op_action, i.instance_id,
                                                             args_of(p, i));
                           if (!op.ok()) return op.status();
@@ -691,6 +735,7 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
                         return Status::Ok();
                       });
                       if (!st.ok()) return st;
+                      if (transitional == "TERMINATING") vpc::SyncNetworkAfterCommit(engine, ctx);
                       for (const auto& op : ops) engine.Submit(op);
                       return json::object();
                     });
@@ -913,13 +958,17 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
           host_name = p["HostName"].get<std::string>();
           CVM_RETURN_IF_ERROR(CheckHostName(*host_name));
         }
-        for (const char* unsupported : {"SecurityGroups", "CamRoleName", "UserData"}) {
+        for (const char* unsupported : {"CamRoleName", "UserData"}) {
           if (p.contains(unsupported)) {
             return Status(err::kUnsupportedOperation,
                           std::string(unsupported) + " cannot be modified by OpenCVM yet.");
           }
         }
-        if (!name && !host_name && !p.contains("DisableApiTermination")) {
+        const bool groups = p.contains("SecurityGroups");
+        if (groups && p["SecurityGroups"].empty()) {
+          return Status(err::kInvalidParameterValue, "SecurityGroups must name a group.");
+        }
+        if (!name && !host_name && !groups && !p.contains("DisableApiTermination")) {
           return Status(err::kMissingParameter, "Nothing to modify.");
         }
         // The host name reaches the guest through the seed, rewritten at the next boot.
@@ -935,10 +984,17 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
             CVM_RETURN_IF_ERROR(
                 tx.Exec("UPDATE instances SET name = ?, host_name = ? WHERE instance_id = ?",
                         {name.value_or(i.name), host_name.value_or(i.host_name), i.instance_id}));
+            if (groups) {
+              // The whole list is replaced, in the order given (the evaluation order).
+              auto ids = CheckSecurityGroupIds(tx, ctx, p["SecurityGroups"]);
+              if (!ids.ok()) return ids.status();
+              CVM_RETURN_IF_ERROR(BindSecurityGroups(tx, i.instance_id, *ids));
+            }
           }
           return Status::Ok();
         });
         if (!st.ok()) return st;
+        if (groups) vpc::SyncNetworkAfterCommit(engine, ctx);
         return json::object();
       });
 }

@@ -1,0 +1,232 @@
+#include "services/vpc/vpc_common.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+
+#include "common/error_codes.h"
+#include "common/ids.h"
+
+namespace cvm::services::vpc {
+
+namespace {
+Result<size_t> StringNumber(const json& p, const char* name, size_t fallback, size_t lo,
+                            size_t hi) {
+  auto it = p.find(name);
+  if (it == p.end() || it->is_null()) return fallback;
+  std::string s = it->is_string() ? it->get<std::string>() : it->dump();
+  size_t v = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || ptr != s.data() + s.size() || v < lo || v > hi) {
+    return Status("InvalidParameterValue.Range", std::string(name) + " must be a number from " +
+                                                     std::to_string(lo) + " to " +
+                                                     std::to_string(hi) + ".");
+  }
+  return v;
+}
+}  // namespace
+
+Result<Paging> ParsePaging(const json& p) {
+  Paging paging;
+  auto offset = StringNumber(p, "Offset", 0, 0, SIZE_MAX);
+  if (!offset.ok()) return offset.status();
+  auto limit = StringNumber(p, "Limit", 20, 1, 100);
+  if (!limit.ok()) return limit.status();
+  paging.offset = *offset;
+  paging.limit = *limit;
+  return paging;
+}
+
+Result<Filters> ParseFilters(const json& p, const std::set<std::string>& allowed,
+                             const char* ids_param) {
+  auto f = Filters::Parse(p, allowed);
+  if (!f.ok()) {
+    if (f.status().code() == err::kInvalidFilter) {
+      return Status("InvalidParameter.FilterInvalidKey", f.status().message());
+    }
+    return f.status();
+  }
+  if (!f->empty() && p.contains(ids_param) && !p[ids_param].empty()) {
+    return Status("InvalidParameter.Coexist",
+                  std::string(ids_param) + " and Filters cannot be used together.");
+  }
+  return f;
+}
+
+Result<std::vector<std::string>> IdsParam(const json& p, const char* name, const char* prefix,
+                                          const char* malformed_code) {
+  std::vector<std::string> ids;
+  auto it = p.find(name);
+  if (it == p.end()) return ids;
+  if (it->size() > 100) {
+    return Status("InvalidParameterValue.LimitExceeded",
+                  std::string(name) + " holds at most 100 ids.");
+  }
+  for (const auto& v : *it) {
+    std::string id = v.get<std::string>();
+    if (!IsWellFormedId(prefix, id)) {
+      return Status(malformed_code, "`" + id.substr(0, 40) + "` is not a valid " + prefix + " id.");
+    }
+    ids.push_back(std::move(id));
+  }
+  return ids;
+}
+
+Status CheckName(const std::string& value, const char* field, size_t max_len) {
+  if (value.empty()) {
+    return Status("InvalidParameterValue.Empty", std::string(field) + " must not be empty.");
+  }
+  if (value.size() > max_len) {
+    return Status("InvalidParameterValue.TooLong",
+                  std::string(field) + " is longer than " + std::to_string(max_len) + " bytes.");
+  }
+  return Status::Ok();
+}
+
+Status InsertTags(store::Transaction& tx, const json& p, const std::string& resource_id,
+                  const std::string& owner_uin) {
+  auto it = p.find("Tags");
+  if (it == p.end()) return Status::Ok();
+  if (it->size() > 50) {
+    return Status("LimitExceeded.TagKeyPerResourceExceeded", "At most 50 tags per resource.");
+  }
+  std::set<std::string> keys;
+  for (const auto& t : *it) {
+    std::string key = t.value("Key", ""), value = t.value("Value", "");
+    if (key.empty() || key.size() > 127 || value.size() > 255) {
+      return Status("InvalidParameterValue.Range",
+                    "A tag key is 1 to 127 bytes, a value at most 255.");
+    }
+    if (!keys.insert(key).second) {
+      return Status("InvalidParameterValue.Duplicate", "Tag key `" + key + "` is repeated.");
+    }
+    CVM_RETURN_IF_ERROR(
+        tx.Exec("INSERT INTO tags(resource_id, owner_uin, tag_key, tag_value) VALUES (?,?,?,?)",
+                {resource_id, owner_uin, key, value}));
+  }
+  return Status::Ok();
+}
+
+Result<Listing> ListPage(store::Database& db, const SqlWhere& where, const std::string& table,
+                         const std::string& columns, const std::string& order, const Paging& paging,
+                         const std::vector<std::string>& ids, const char* missing_code) {
+  Listing out;
+  auto total = where.Count(db, table);
+  if (!total.ok()) return total.status();
+  out.total = *total;
+  if (!ids.empty() && static_cast<size_t>(out.total) < std::set(ids.begin(), ids.end()).size()) {
+    return Status(missing_code, "Some of the ids given do not exist.");
+  }
+  auto rows = where.Page(db, columns, table, order, paging);
+  if (!rows.ok()) return rows.status();
+  out.rows = std::move(*rows);
+  return out;
+}
+
+void FilterByBool(SqlWhere& where, const Filters& filters, const std::string& name,
+                  const std::string& column) {
+  auto v = filters.Values(name);
+  if (!v) return;
+  const bool t = std::find(v->begin(), v->end(), "true") != v->end();
+  const bool f = std::find(v->begin(), v->end(), "false") != v->end();
+  if (t != f) where.And(column + (t ? " = 1" : " = 0"));
+  if (!t && !f) where.And("0");
+}
+
+void FilterByTags(SqlWhere& where, const Filters& filters, const std::string& id_column) {
+  for (const auto& [name, values] : filters.all()) {
+    const bool by_key = name == "tag-key";
+    if (!by_key && name.rfind("tag:", 0) != 0) continue;
+    std::string sql = id_column + " IN (SELECT resource_id FROM tags WHERE " +
+                      (by_key ? "tag_key" : "tag_key = ? AND tag_value") + " IN (";
+    std::vector<store::Value> args;
+    if (!by_key) args.emplace_back(name.substr(4));
+    for (const auto& v : values) {
+      sql += args.size() > (by_key ? 0u : 1u) ? ",?" : "?";
+      args.emplace_back(v);
+    }
+    where.And(sql + "))", std::move(args));
+  }
+}
+
+void SyncNetworkAfterCommit(engine::Engine& engine, const api::RequestContext& ctx) {
+  // The change is committed, so the call has succeeded; the engine's reconciler retries.
+  Status st = engine.SyncNetwork();
+  if (!st.ok()) {
+    spdlog::warn("network: sync after {} ({}) failed, the reconciler retries: {}", ctx.action,
+                 ctx.request_id, st.ToString());
+  }
+}
+
+std::map<std::string, json> TagSets(store::Database& db, const std::vector<std::string>& ids) {
+  std::map<std::string, json> out;
+  for (const auto& id : ids) out[id] = json::array();
+  if (ids.empty()) return out;
+  auto rows = db.Query(
+      "SELECT resource_id, tag_key, tag_value FROM tags WHERE resource_id IN "
+      "(SELECT value FROM json_each(?)) ORDER BY resource_id, tag_key",
+      {json(ids).dump()});
+  if (rows.ok()) {
+    for (const auto& r : *rows) out[r.Str(0)].push_back({{"Key", r.Str(1)}, {"Value", r.Str(2)}});
+  }
+  return out;
+}
+
+Result<store::VpcRecord> LoadOwnedVpc(store::Transaction& tx, const api::RequestContext& ctx,
+                                      const std::string& vpc_id) {
+  if (!IsWellFormedId("vpc", vpc_id)) {
+    return Status("InvalidVpcId.Malformed", "`" + vpc_id.substr(0, 40) + "` is not a VPC id.");
+  }
+  auto rows = tx.Query(std::string("SELECT ") + store::kVpcColumns +
+                           " FROM vpcs WHERE vpc_id = ? AND owner_uin = ? AND region = ?",
+                       {vpc_id, ctx.owner_uin, ctx.region});
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) {
+    return Status(err::kResourceNotFound, "The VPC " + vpc_id + " does not exist.");
+  }
+  return store::VpcFromRow(rows->front());
+}
+
+Result<store::SubnetRecord> LoadOwnedSubnet(store::Transaction& tx, const api::RequestContext& ctx,
+                                            const std::string& subnet_id) {
+  if (!IsWellFormedId("subnet", subnet_id)) {
+    return Status("InvalidParameterValue.Malformed",
+                  "`" + subnet_id.substr(0, 40) + "` is not a subnet id.");
+  }
+  auto rows = tx.Query(std::string("SELECT ") + store::kSubnetColumns +
+                           " FROM subnets WHERE subnet_id = ? AND owner_uin = ? AND vpc_id IN "
+                           "(SELECT vpc_id FROM vpcs WHERE region = ?)",
+                       {subnet_id, ctx.owner_uin, ctx.region});
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) {
+    return Status(err::kResourceNotFound, "The subnet " + subnet_id + " does not exist.");
+  }
+  return store::SubnetFromRow(rows->front());
+}
+
+Status CheckOwnedSecurityGroup(store::Transaction& tx, const api::RequestContext& ctx,
+                               const std::string& sg_id) {
+  if (!IsWellFormedId("sg", sg_id)) {
+    return Status("InvalidSecurityGroupID.Malformed",
+                  "`" + sg_id.substr(0, 40) + "` is not a security group id.");
+  }
+  auto rows = tx.Query("SELECT 1 FROM security_groups WHERE sg_id = ? AND owner_uin = ?",
+                       {sg_id, ctx.owner_uin});
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) {
+    return Status("InvalidSecurityGroupID.NotFound",
+                  "The security group " + sg_id + " does not exist.");
+  }
+  return Status::Ok();
+}
+
+Result<int64_t> UsedAddressCount(store::Database& db, const std::string& subnet_id) {
+  auto rows = db.Query(
+      "SELECT COUNT(*) FROM instances WHERE subnet_id = ? AND deleted = 0 AND private_ip != ''",
+      {subnet_id});
+  if (!rows.ok()) return rows.status();
+  return (*rows)[0].Int(0);
+}
+
+}  // namespace cvm::services::vpc
