@@ -118,7 +118,10 @@ Status Engine::Start() {
       std::unique_lock lock(queue_mu_);
       stop_cv_.wait_for(lock, options_.reconcile_interval, [this] { return stopping_.load(); });
       lock.unlock();
-      if (!stopping_) Reconcile(/*at_start=*/false);
+      if (stopping_) break;
+      Reconcile(/*at_start=*/false);
+      // A sync that failed after its change was committed is retried here.
+      if (Status st = network_->Sync(); !st.ok()) spdlog::warn("reconcile: network: {}", st.ToString());
     }
   });
   return Status::Ok();
@@ -347,7 +350,7 @@ Status Engine::EnsureDataDisks(const store::InstanceRecord& inst) {
   return Status::Ok();
 }
 
-Status Engine::WriteSeed(const store::InstanceRecord& inst) {
+Status Engine::WriteSeed(store::InstanceRecord& inst) {
   drivers::guest::SeedConfig seed;
   seed.instance_id = inst.instance_id;
   seed.hostname = inst.host_name;
@@ -361,6 +364,7 @@ Status Engine::WriteSeed(const store::InstanceRecord& inst) {
   if (!hash.empty()) seed.root_password_hash = hash;
   if (!hash.empty() || !inst.key_ids.empty()) seed.ssh_pwauth = !hash.empty() && !locked;
   seed.user_data = inst.user_data;
+  CVM_RETURN_IF_ERROR(network_->EnsureAddressed(inst));
   auto address = network_->Address(inst);
   if (!address.ok()) return address.status();
   drivers::guest::SeedConfig::Net nic;

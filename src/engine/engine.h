@@ -91,7 +91,7 @@ class Engine {
   Status EnsureSystemDisk(const store::InstanceRecord& inst, bool recreate,
                           const std::string& image_id);
   Status EnsureDataDisks(const store::InstanceRecord& inst);
-  Status WriteSeed(const store::InstanceRecord& inst);
+  Status WriteSeed(store::InstanceRecord& inst);  // may give a pre-network instance its address
   Status BootVm(store::InstanceRecord& inst);
   Status ShutdownVm(const store::InstanceRecord& inst, const std::string& stop_type);
   Status DestroyInstanceFiles(const store::InstanceRecord& inst);

@@ -7,6 +7,7 @@
 #include "common/error_codes.h"
 #include "drivers/network/links.h"
 #include "network/ipv4.h"
+#include "store/network_records.h"
 
 namespace cvm::engine {
 
@@ -160,6 +161,32 @@ Result<dn::NetworkPlan> NetworkPlane::LoadPlan() {
     if (auto ip = net::ParseIpv4(m.Str(1))) plan.members[m.Str(0)].push_back(*ip);
   }
   return plan;
+}
+
+Status NetworkPlane::EnsureAddressed(store::InstanceRecord& inst) {
+  if (!inst.subnet_id.empty()) return Status::Ok();
+  return store::WithTransaction(db_, [&](store::Transaction& tx) -> Status {
+    auto net = store::EnsureDefaultNetwork(tx, inst.owner_uin, inst.region, inst.zone, config_);
+    if (!net.ok()) return net.status();
+    auto cidr = net::ParseCidr(net->subnet.cidr, true);
+    if (!cidr) return Status(err::kInternalError, "bad subnet CIDR " + net->subnet.cidr);
+    auto ip = store::AllocatePrivateIp(tx, net->subnet.subnet_id, *cidr);
+    if (!ip.ok()) return ip.status();
+    auto sg = store::EnsureDefaultSecurityGroup(tx, inst.owner_uin);
+    if (!sg.ok()) return sg.status();
+    CVM_RETURN_IF_ERROR(tx.Exec(
+        "INSERT INTO instance_security_groups(instance_id, sg_id, position) VALUES (?, ?, 0) "
+        "ON CONFLICT DO NOTHING",
+        {inst.instance_id, *sg}));
+    inst.vpc_id = net->vpc.vpc_id;
+    inst.subnet_id = net->subnet.subnet_id;
+    inst.private_ip = *ip;
+    spdlog::info("network: {} (from before networks) gets {} in {}", inst.instance_id, *ip,
+                 inst.subnet_id);
+    return tx.Exec("UPDATE instances SET vpc_id = ?, subnet_id = ?, private_ip = ? "
+                   "WHERE instance_id = ?",
+                   {inst.vpc_id, inst.subnet_id, inst.private_ip, inst.instance_id});
+  });
 }
 
 Result<NicAttachment> NetworkPlane::Address(const store::InstanceRecord& inst) {

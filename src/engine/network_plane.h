@@ -38,6 +38,9 @@ class NetworkPlane {
   // Brings links and firewall in line with the store (after any committed network change).
   Status Sync();
 
+  // Gives an instance from before networks existed (no subnet) an address in its account's
+  // default subnet and the default security group, as RunInstances would have; no-op otherwise.
+  Status EnsureAddressed(store::InstanceRecord& inst);
   // The instance's address as its guest configures it (from its subnet).
   Result<NicAttachment> Address(const store::InstanceRecord& inst);
   // Before a VM boots: its tap, route and firewall chains exist before QEMU attaches, so the
