@@ -61,6 +61,18 @@ test("launched instances are RUNNING, described fully, and reachable with passwo
   assert.match(pw.SystemDisk.DiskId, /^disk-[a-z0-9]{8}$/);
   assert.equal(byId[ids.key].InstanceName, "key-7");
   assert.deepEqual(byId[ids.key].LoginSettings.KeyIds, [keyId]);
+  // No network asked for: the account's default VPC (172.16.0.0/16), its zone's default subnet,
+  // the default security group (which admits SSH), and distinct addresses.
+  const vpcs = await d.client("vpc").DescribeVpcs({ Filters: [{ Name: "is-default", Values: ["true"] }] });
+  assert.equal(vpcs.VpcSet.length, 1);
+  assert.equal(vpcs.VpcSet[0].CidrBlock, "172.16.0.0/16");
+  for (const i of [pw, byId[ids.key]]) {
+    assert.equal(i.VirtualPrivateCloud.VpcId, vpcs.VpcSet[0].VpcId);
+    assert.match(i.PrivateIpAddresses[0], /^172\.16\.\d+\.\d+$/);
+    assert.equal(i.PublicIpAddresses, null);
+    assert.equal(i.SecurityGroupIds.length, 1);
+  }
+  assert.notEqual(pw.PrivateIpAddresses[0], byId[ids.key].PrivateIpAddresses[0]);
   assert.equal((await L.ssh(d, ids.pw, "hostname", { password: PASSWORD })).trim(), "pw-host");
   assert.equal((await L.ssh(d, ids.key, "hostname", { key: key.key })).trim(), ids.key);
 });

@@ -16,7 +16,7 @@ const { CVM } = require("../integration/lib/daemon");
 const PASSWORD = "Opencvm-net1";
 const ZONE = "ap-guangzhou-3";
 const auth = { password: PASSWORD };
-let d, cvm, vpc, image, other, otherCvm, otherVpc;
+let d, cvm, vpc, image, otherCvm, otherVpc, vpcId, subnetId;
 let webSg, cliSg;
 const ids = {};
 const addr = {};
@@ -58,6 +58,8 @@ before(async () => {
   const v = (await vpc.CreateVpc({ VpcName: "net-e2e", CidrBlock: "10.50.0.0/16" })).Vpc;
   const s = (await vpc.CreateSubnet({ VpcId: v.VpcId, SubnetName: "net-e2e",
                                       CidrBlock: "10.50.1.0/24", Zone: ZONE })).Subnet;
+  vpcId = v.VpcId;
+  subnetId = s.SubnetId;
   webSg = (await vpc.CreateSecurityGroupWithPolicies({
     GroupName: "web", GroupDescription: "web server",
     SecurityGroupPolicySet: {
@@ -132,6 +134,30 @@ test("instances get their VPC addresses, shown by DescribeInstances and set in t
   assert.equal(i.VirtualPrivateCloud.VpcId.slice(0, 4), "vpc-");
   assert.deepEqual(i.SecurityGroupIds, [webSg]);
   assert.match(await L.ssh(d, ids.cli, "ip -4 addr show dev eth0", auth), new RegExp(addr.cli));
+});
+
+test("DescribeInstances filters on the network fields; bindings keep their order", async () => {
+  const find = async (Name, Values) =>
+    (await cvm.DescribeInstances({ Filters: [{ Name, Values }] })).InstanceSet.map((i) => i.InstanceId).sort();
+  assert.deepEqual(await find("vpc-id", [vpcId]), [ids.srv, ids.cli].sort());
+  assert.deepEqual(await find("subnet-id", [subnetId]), [ids.srv, ids.cli].sort());
+  assert.deepEqual(await find("security-group-id", [webSg]), [ids.srv]);
+  assert.deepEqual(await find("private-ip-address", [addr.cli]), [ids.cli]);
+  assert.deepEqual(await find("public-ip-address", [addr.pub]), [ids.srv]);
+  // A second group on cli goes after the first; ModifyInstancesAttribute sets a new order.
+  const extra = (await vpc.CreateSecurityGroup({ GroupName: "extra", GroupDescription: "x" }))
+    .SecurityGroup.SecurityGroupId;
+  await cvm.AssociateSecurityGroups({ SecurityGroupIds: [extra], InstanceIds: [ids.cli] });
+  const groups = async () =>
+    (await cvm.DescribeInstances({ InstanceIds: [ids.cli] })).InstanceSet[0].SecurityGroupIds;
+  assert.deepEqual(await groups(), [cliSg, extra]);
+  await cvm.ModifyInstancesAttribute({ InstanceIds: [ids.cli], SecurityGroups: [extra, cliSg] });
+  assert.deepEqual(await groups(), [extra, cliSg]);
+  await L.expectCode(vpc.DeleteSecurityGroup({ SecurityGroupId: extra }), "ResourceInUse");
+  await cvm.DisassociateSecurityGroups({ SecurityGroupIds: [extra], InstanceIds: [ids.cli] });
+  assert.deepEqual(await groups(), [cliSg]);
+  await vpc.DeleteSecurityGroup({ SecurityGroupId: extra });
+  await L.expectCode(vpc.DeleteSubnet({ SubnetId: subnetId }), "ResourceInUse");
 });
 
 test("ingress: allowed ports answer, others do not; replies pass with an empty egress list", async () => {
@@ -249,4 +275,20 @@ test("a TCP connection survives a cvmd restart, and the rules are the same after
   assert.equal(list(), rules);
   // And cvmd still enforces after the restart.
   assert.equal(await fetchFromGuest(ids.cli, addr.srv), "srv");
+});
+
+test("terminated instances free their addresses, groups and subnet", async () => {
+  await cvm.TerminateInstances({ InstanceIds: [ids.srv, ids.cli] });
+  await L.waitState(cvm, [ids.srv, ids.cli], "GONE");
+  ids.srv = ids.cli = undefined;
+  await vpc.DeleteSecurityGroup({ SecurityGroupId: webSg });
+  await vpc.DeleteSecurityGroup({ SecurityGroupId: cliSg });
+  await vpc.DeleteSubnet({ SubnetId: subnetId });
+  await vpc.DeleteVpc({ VpcId: vpcId });
+  // Nothing of theirs is left in the data path.
+  const table = execFileSync("ip", ["netns", "exec", d.netns, "nft", "list", "table", "inet",
+                                    "opencvm"]).toString();
+  assert.doesNotMatch(table, /10\.50\.1\.10 :/);
+  const links = execFileSync("ip", ["-n", d.netns, "link"]).toString();
+  assert.equal((links.match(/tap-/g) || []).length, 1);  // iso's only
 });

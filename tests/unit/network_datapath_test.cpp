@@ -12,6 +12,8 @@
 #include <atomic>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "drivers/network/firewall.h"
 #include "drivers/network/links.h"
 #include "drivers/network/net_namespace.h"
@@ -38,7 +40,7 @@ net::SecurityRule Rule(std::string protocol, std::string port, std::string sourc
   return n.ok() ? *n : r;
 }
 
-uint32_t Ip(const char* s) { return *net::ParseIpv4(s); }
+uint32_t Ip(const std::string& s) { return *net::ParseIpv4(s); }
 
 // A fake instance: its own namespace, plugged into the data path by a veth named tap-<id>.
 struct Host {
@@ -55,9 +57,12 @@ class DataPathTest : public ::testing::Test {
     if (geteuid() != 0) GTEST_SKIP() << "needs root";
     std::string tag = std::to_string(getpid() % 100000);
     cvm_ns_ = new NetNamespace("cvmut" + tag);
-    ASSERT_TRUE(EnsureUplink(*cvm_ns_, {.host_address = Ip("169.254.201.1"),
-                                        .ns_address = Ip("169.254.201.2"),
-                                        .public_pool = "198.18.201.0/24"})
+    // ctest runs test cases as parallel processes: each its own uplink and public pool.
+    const int n = getpid() % 64;
+    pool_ = fmt::format("198.19.{}.", n);
+    ASSERT_TRUE(EnsureUplink(*cvm_ns_, {.host_address = Ip(fmt::format("169.254.{}.1", 184 + n)),
+                                        .ns_address = Ip(fmt::format("169.254.{}.2", 184 + n)),
+                                        .public_pool = pool_ + "0/24"})
                     .ok());
     // VPC 1001: a, b, c in 10.9.0.0/24; VPC 1002: d with b's address (overlapping CIDRs).
     hosts_ = new std::vector<Host>{
@@ -221,10 +226,12 @@ class DataPathTest : public ::testing::Test {
 
   static NetNamespace* cvm_ns_;
   static std::vector<Host>* hosts_;
+  static std::string pool_;  // "198.19.N."
 };
 
 NetNamespace* DataPathTest::cvm_ns_ = nullptr;
 std::vector<Host>* DataPathTest::hosts_ = nullptr;
+std::string DataPathTest::pool_;
 
 TEST_F(DataPathTest, SecurityGroupsDecideEveryConnectionInTencentsOrder) {
   Firewall fw(*cvm_ns_);
@@ -298,7 +305,7 @@ TEST_F(DataPathTest, SpoofingIsolationAndPublicAddresses) {
   auto everything = Rule("ALL", "ALL", "0.0.0.0/0", "ACCEPT");
   plan.groups["sg-openopen"] = {.ingress = {everything}, .egress = {everything}};
   plan.nics = {Nic('a', {"sg-openopen"}), Nic('b', {"sg-openopen"}), Nic('d', {"sg-openopen"})};
-  plan.nics[2].public_ip = Ip("198.18.201.7");  // d, in the other VPC
+  plan.nics[2].public_ip = Ip(pool_ + "7");  // d, in the other VPC
   ASSERT_TRUE(fw.Apply(plan).ok());
   EXPECT_TRUE(CanConnect('a', "10.9.0.3", 8080));
   // A forged source address from a's tap is dropped, even with everything allowed: UDP, so
@@ -310,12 +317,12 @@ TEST_F(DataPathTest, SpoofingIsolationAndPublicAddresses) {
   // d has b's address in another VPC: d reaches neither a nor b; a's 10.9.0.3 is always b.
   EXPECT_FALSE(CanConnect('d', "10.9.0.2", 8080));
   // The host reaches d through its public address (1:1 NAT), and only d.
-  int pub = Connect(nullptr, "198.18.201.7", 8080);
+  int pub = Connect(nullptr, pool_ + "7", 8080);
   EXPECT_GE(pub, 0);
   if (pub >= 0) close(pub);
   plan.groups["sg-openopen"].ingress = {Rule("TCP", "8080", "10.9.0.0/16", "ACCEPT")};
   ASSERT_TRUE(fw.Apply(plan).ok());
-  EXPECT_LT(Connect(nullptr, "198.18.201.7", 8080), 0);  // the host is not 10.9/16 any more
+  EXPECT_LT(Connect(nullptr, pool_ + "7", 8080), 0);  // the host is not 10.9/16 any more
 }
 
 TEST_F(DataPathTest, ARuleNftRefusesChangesNothing) {
