@@ -73,6 +73,17 @@ Status NetworkPlane::Start() {
         "private_ip != ''",
         {"ins-" + tap.substr(4)});
     if (rows.ok() && !rows->empty()) {
+      // Kept, and its route and rule made whole again if anything removed them meanwhile.
+      auto inst = store::LoadInstance(db_, rows->front().Str(0));
+      if (inst.ok() && inst->has_value()) {
+        auto addr = LoadAddress(db_, **inst);
+        Status st = addr.ok() ? dn::EnsureInstanceLink(ns_, {.tap = tap,
+                                                             .ip = addr->ip,
+                                                             .gateway = addr->gateway,
+                                                             .vpc = addr->vpc})
+                              : addr.status();
+        if (!st.ok()) spdlog::warn("network: keeping {} as it is: {}", tap, st.ToString());
+      }
       plugged_.insert(rows->front().Str(0));
     } else {
       spdlog::warn("network: removing the tap {} of no live instance", tap);

@@ -195,6 +195,19 @@ test("rule changes reach a running instance at once, first match wins", async ()
   assert.equal(await fetchFromGuest(ids.cli, addr.srv), "srv");
 });
 
+test("ICMP is refused until a rule admits it", async () => {
+  const ping = async () =>
+    (await L.ssh(d, ids.cli, `ping -c 1 -W 2 ${addr.srv} >/dev/null && echo up || echo down`,
+                 auth)).trim();
+  assert.equal(await ping(), "down");
+  await vpc.CreateSecurityGroupPolicies({
+    SecurityGroupId: webSg,
+    SecurityGroupPolicySet: { Ingress: [{ Protocol: "ICMP", CidrBlock: "10.50.0.0/16",
+                                          Action: "ACCEPT" }] },
+  });
+  assert.equal(await ping(), "up");
+});
+
 test("a group as the source admits its members only", async () => {
   const set = await policies(webSg);
   const idx = set.Ingress.findIndex((p) => p.Port === "8080");
