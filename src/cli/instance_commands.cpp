@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "cli/cli_support.h"
+#include "cli/image_commands.h"
 #include "cli/output.h"
 #include "cli/ssh_support.h"
 #include "common/error_codes.h"
@@ -184,7 +185,7 @@ InstanceCommands::InstanceCommands(CLI::App& app) {
   console_cmd_->add_option("id", id_, "instance id")->required();
   console_cmd_->add_flag("-f,--follow", follow_, "keep printing what the console prints");
 
-  images_cmd_ = app.add_subcommand("images", "list images");
+  images_cmd_ = app.add_subcommand("images", "list images (as `cvm image ls`)");
   keys_cmd_ = app.add_subcommand("keys", "list SSH key pairs");
 }
 
@@ -197,7 +198,7 @@ std::optional<int> InstanceCommands::Run(ApiClient& client, const std::string& o
   if (rm_cmd_->parsed()) return DoLifecycle(client, "rm");
   if (ssh_cmd_->parsed()) return DoSsh(client);
   if (console_cmd_->parsed()) return DoConsole(client);
-  if (images_cmd_->parsed()) return DoImages(client, output);
+  if (images_cmd_->parsed()) return ListImages(client, output);
   if (keys_cmd_->parsed()) return DoKeys(client, output);
   return std::nullopt;
 }
@@ -403,23 +404,6 @@ int InstanceCommands::DoConsole(ApiClient& client) {
     params["Offset"] = r->value("Offset", int64_t{0});
     std::this_thread::sleep_for(kPollInterval);
   }
-}
-
-int InstanceCommands::DoImages(ApiClient& client, const std::string& output) {
-  auto all = DescribeAll(client, "DescribeImages", json::object(), "ImageSet");
-  if (!all.ok()) return ReportError(all.status());
-  if (output == "json") {
-    std::cout << all->dump(2) << "\n";
-    return 0;
-  }
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& i : *all) {
-    rows.push_back({Str(i, "ImageId"), Str(i, "ImageName"), Str(i, "ImageType"), Str(i, "OsName"),
-                    std::to_string(i.value("ImageSize", int64_t{0})) + " GB", Str(i, "ImageState"),
-                    Str(i, "CreatedTime")});
-  }
-  PrintColumns(std::cout, {"ID", "NAME", "TYPE", "OS", "SIZE", "STATE", "CREATED"}, rows);
-  return 0;
 }
 
 int InstanceCommands::DoKeys(ApiClient& client, const std::string& output) {

@@ -271,6 +271,10 @@ CREATE TABLE image_shares (
 );
 CREATE INDEX image_shares_by_account ON image_shares(account_uin);
 )sql"},
+      {8, "images: the region a custom image lives in (SyncImages)", R"sql(
+-- '': every region (public and market images; custom images made before this version).
+ALTER TABLE images ADD COLUMN region TEXT NOT NULL DEFAULT '';
+)sql"},
   };
   return kMigrations;
 }
