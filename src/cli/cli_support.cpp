@@ -35,6 +35,13 @@ Status TimedOut(const std::string& what, double seconds) {
       "timed out after " + std::to_string(static_cast<int>(seconds)) + " s waiting for " + what);
 }
 
+void AddWaitOptions(CLI::App* cmd, bool& no_wait, double& timeout_s, const std::string& what,
+                    int default_s) {
+  cmd->add_flag("--no-wait", no_wait, "return at once, do not wait for the " + what);
+  cmd->add_option("--timeout", timeout_s,
+                  "seconds to wait (default " + std::to_string(default_s) + ")");
+}
+
 Result<std::string> DefaultZone(ApiClient& client) {
   auto r = client.Call("DescribeZones", json::object());
   if (!r.ok()) return r.status();

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <string>
 
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "cli/api_client.h"
@@ -29,6 +30,10 @@ Result<nlohmann::json> DescribeAll(ApiClient& client, const std::string& action,
 Result<std::string> DefaultZone(ApiClient& client);
 
 Status TimedOut(const std::string& what, double seconds);
+
+// --no-wait and --timeout on a verb that waits for `what` (default `default_s` seconds).
+void AddWaitOptions(CLI::App* cmd, bool& no_wait, double& timeout_s, const std::string& what,
+                    int default_s);
 
 // Progress of a wait on stderr: one line rewritten in place on a terminal, otherwise a plain
 // line per change, so logs of scripted runs stay readable.

@@ -51,10 +51,7 @@ Status WaitForDisks(ApiClient& client, const std::vector<std::string>& ids,
 DiskCommands::DiskCommands(CLI::App& app) {
   disk_cmd_ = app.add_subcommand("disk", "cloud disks (CBS): create, attach, grow, snapshot");
   disk_cmd_->require_subcommand(1);
-  auto wait_opts = [&](CLI::App* cmd) {
-    cmd->add_flag("--no-wait", no_wait_, "return at once, do not wait for the disk");
-    cmd->add_option("--timeout", timeout_s_, "seconds to wait (default 300)");
-  };
+  auto wait_opts = [&](CLI::App* cmd) { AddWaitOptions(cmd, no_wait_, timeout_s_, "disk", 300); };
   create_cmd_ = disk_cmd_->add_subcommand("create", "create data disks");
   create_cmd_->add_option("--size", size_, "size in GiB (default: the snapshot's)");
   create_cmd_->add_option("--type", type_, "CLOUD_PREMIUM (default), CLOUD_SSD, CLOUD_HSSD, ...");

@@ -107,10 +107,7 @@ int ListImages(ApiClient& client, const std::string& output) {
 ImageCommands::ImageCommands(CLI::App& app) {
   image_cmd_ = app.add_subcommand("image", "custom images: capture, import, export, share");
   image_cmd_->require_subcommand(1);
-  auto wait_opts = [&](CLI::App* cmd) {
-    cmd->add_flag("--no-wait", no_wait_, "return at once, do not wait for the image");
-    cmd->add_option("--timeout", timeout_s_, "seconds to wait (default 3600)");
-  };
+  auto wait_opts = [&](CLI::App* cmd) { AddWaitOptions(cmd, no_wait_, timeout_s_, "image", 3600); };
   ls_cmd_ = image_cmd_->add_subcommand("ls", "list the images you may use");
 
   create_cmd_ = image_cmd_->add_subcommand("create", "capture an instance's system disk");

@@ -517,24 +517,21 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
           return Status("InvalidImageId.IncorrectState",
                         "The image " + id + " is " + img->state + "; wait until it is done.");
         }
-        auto exporting = tx.Query(
-            "SELECT COUNT(*) FROM operations WHERE resource_id = ? AND state IN "
-            "('PENDING','RUNNING')",
-            {id});
-        if (!exporting.ok()) return exporting.status();
-        if ((*exporting)[0].Int(0) > 0) {
+        // Work that still reads the file: an export, a copy into another region.
+        auto busy = [&](const char* sql, const std::string& what) -> Status {
+          auto rows = tx.Query(sql, {id});
+          if (!rows.ok()) return rows.status();
+          if ((*rows)[0].Int(0) == 0) return Status::Ok();
           return Status("InvalidImageId.IncorrectState",
-                        "The image " + id + " is being exported; wait until it is done.");
-        }
-        auto syncing = tx.Query(
-            "SELECT COUNT(*) FROM images WHERE source_id = ? AND state = 'SYNCING' AND "
-            "deleted = 0",
-            {id});
-        if (!syncing.ok()) return syncing.status();
-        if ((*syncing)[0].Int(0) > 0) {
-          return Status("InvalidImageId.IncorrectState",
-                        "The image " + id + " is being copied to another region; wait.");
-        }
+                        "The image " + id + " is " + what + "; wait until it is done.");
+        };
+        CVM_RETURN_IF_ERROR(
+            busy("SELECT COUNT(*) FROM operations WHERE resource_id = ? AND state IN "
+                 "('PENDING','RUNNING')",
+                 "being exported"));
+        CVM_RETURN_IF_ERROR(busy(
+            "SELECT COUNT(*) FROM images WHERE source_id = ? AND state = 'SYNCING' AND deleted = 0",
+            "being copied to another region"));
         auto shares = tx.Query("SELECT COUNT(*) FROM image_shares WHERE image_id = ?", {id});
         if (!shares.ok()) return shares.status();
         if ((*shares)[0].Int(0) > 0) {
