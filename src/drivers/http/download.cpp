@@ -119,6 +119,8 @@ Status DownloadFile(const std::string& url, const fs::path& out, const DownloadL
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(limits.stall.count()));
     curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(limits.max_bytes));
+    // Large reads: a loopback image server sends GiBs; 16 KiB writes would cost CPU per call.
+    curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 1L << 20);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, Write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);

@@ -58,7 +58,7 @@ class ImageServer {
       return res.end("not found\n");
     }
     res.writeHead(200, { "Content-Length": String(fs.statSync(file).size) });
-    fs.createReadStream(file).pipe(res);
+    fs.createReadStream(file, { highWaterMark: 1 << 20 }).pipe(res);
   }
 
   async stop() {
