@@ -148,6 +148,18 @@ Result<OwnImage> LoadOwnImage(store::Transaction& tx, const api::RequestContext&
   return OwnImage{r.Str(0), r.Str(1), r.Str(2)};
 }
 
+// An own image that is NORMAL: what sharing, exporting and copying to a region start from.
+Result<OwnImage> LoadOwnNormalImage(store::Transaction& tx, const api::RequestContext& ctx,
+                                    const std::string& id,
+                                    const std::string& shared_code = kNotYours) {
+  auto img = LoadOwnImage(tx, ctx, id, shared_code);
+  if (img.ok() && img->state != "NORMAL") {
+    return Status("InvalidImageId.IncorrectState",
+                  "The image " + id + " is " + img->state + ", not NORMAL.");
+  }
+  return img;
+}
+
 // Per region, as Tencent counts it.
 Status CheckQuota(store::Transaction& tx, const std::string& owner, const std::string& region,
                   int quota) {
@@ -594,12 +606,8 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
         std::set<std::string> accounts;
         for (const auto& v : p["AccountIds"]) accounts.insert(v.get<std::string>());
         Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
-          auto img = LoadOwnImage(tx, ctx, id);
+          auto img = LoadOwnNormalImage(tx, ctx, id);
           if (!img.ok()) return img.status();
-          if (img->state != "NORMAL") {
-            return Status("InvalidImageId.IncorrectState",
-                          "The image " + id + " is " + img->state + ", not NORMAL.");
-          }
           for (const auto& uin : accounts) {
             if (uin == ctx.owner_uin) {
               return Status("FailedOperation.AccountIsYourSelf",
@@ -700,16 +708,13 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
     Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
       for (size_t i = 0; i < ids->size(); ++i) {
         const std::string& id = (*ids)[i];
-        auto img = LoadOwnImage(tx, ctx, id, "UnsupportedOperation.SharedImageExportUnsupported");
+        auto img =
+            LoadOwnNormalImage(tx, ctx, id, "UnsupportedOperation.SharedImageExportUnsupported");
         if (!img.ok() && img.status().code() == kNotYours) {
           return Status("UnsupportedOperation.PublicImageExportUnsupported",
                         "The image " + id + " is a public image; it cannot be exported.");
         }
         if (!img.ok()) return img.status();
-        if (img->state != "NORMAL") {
-          return Status("InvalidImageId.IncorrectState",
-                        "The image " + id + " is " + img->state + ", not NORMAL.");
-        }
         const fs::path target = dir / (names[i] + "." + format);
         std::error_code ec;
         if (fs::exists(target, ec)) {
@@ -768,12 +773,8 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
     json set = json::array();
     std::vector<std::string> op_ids;
     Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
-      auto img = LoadOwnImage(tx, ctx, id);
+      auto img = LoadOwnNormalImage(tx, ctx, id);
       if (!img.ok()) return img.status();
-      if (img->state != "NORMAL") {
-        return Status("InvalidImageId.IncorrectState",
-                      "The image " + id + " is " + img->state + ", not NORMAL.");
-      }
       const std::string name = p.value("ImageName", img->name);
       for (const auto& region : regions) {
         CVM_RETURN_IF_ERROR(CheckNameFree(tx, ctx.owner_uin, region, name));
