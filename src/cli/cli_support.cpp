@@ -1,5 +1,6 @@
 #include "cli/cli_support.h"
 
+#include "cli/output.h"
 #include "common/error_codes.h"
 
 namespace cvm::cli {
@@ -27,6 +28,21 @@ Result<json> DescribeAll(ApiClient& client, const std::string& action, json para
     if (offset >= r->value("TotalCount", int64_t{0})) break;
   }
   return all;
+}
+
+int ListItems(ApiClient& client, const std::string& action, const std::string& set_name,
+              const std::string& output, const std::vector<std::string>& headers,
+              const std::function<std::vector<std::string>(const json&)>& row) {
+  auto all = DescribeAll(client, action, json::object(), set_name);
+  if (!all.ok()) return ReportError(all.status());
+  if (output == "json") {
+    std::cout << all->dump(2) << "\n";
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& item : *all) rows.push_back(row(item));
+  PrintColumns(std::cout, headers, rows);
+  return 0;
 }
 
 Status TimedOut(const std::string& what, double seconds) {

@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -25,6 +27,12 @@ std::string Str(const nlohmann::json& obj, const char* key);
 // Every item of a paged Describe action's `set_name`, following Offset/Limit to the end.
 Result<nlohmann::json> DescribeAll(ApiClient& client, const std::string& action,
                                    nlohmann::json params, const std::string& set_name);
+
+// `cvm ... ls`: every item of a paged Describe action, as JSON with --output json, else one row
+// per item (made by `row`) under `headers`. Returns the exit code.
+int ListItems(ApiClient& client, const std::string& action, const std::string& set_name,
+              const std::string& output, const std::vector<std::string>& headers,
+              const std::function<std::vector<std::string>(const nlohmann::json&)>& row);
 
 // The region's first available zone.
 Result<std::string> DefaultZone(ApiClient& client);

@@ -116,19 +116,15 @@ std::optional<int> DiskCommands::Run(ApiClient& client, const std::string& outpu
     return print(*r);
   }
   if (ls_cmd_->parsed()) {
-    auto all = DescribeAll(client, "DescribeDisks", json::object(), "DiskSet");
-    if (!all.ok()) return ReportError(all.status());
-    if (output == "json") return print(*all);
-    std::vector<std::vector<std::string>> rows;
-    for (const auto& d : *all) {
-      rows.push_back({Str(d, "DiskId"), Str(d, "DiskName"), Str(d, "DiskType"),
-                      std::to_string(d.value("DiskSize", 0)) + " GiB", Str(d, "DiskState"),
-                      Str(d, "DiskUsage"), Str(d, "InstanceId"),
-                      d.value("Placement", json::object()).value("Zone", "")});
-    }
-    PrintColumns(std::cout, {"ID", "NAME", "TYPE", "SIZE", "STATE", "USAGE", "INSTANCE", "ZONE"},
-                 rows);
-    return 0;
+    return ListItems(
+        client, "DescribeDisks", "DiskSet", output,
+        {"ID", "NAME", "TYPE", "SIZE", "STATE", "USAGE", "INSTANCE", "ZONE"},
+        [](const json& d) -> std::vector<std::string> {
+          return {Str(d, "DiskId"),     Str(d, "DiskName"),
+                  Str(d, "DiskType"),   std::to_string(d.value("DiskSize", 0)) + " GiB",
+                  Str(d, "DiskState"),  Str(d, "DiskUsage"),
+                  Str(d, "InstanceId"), d.value("Placement", json::object()).value("Zone", "")};
+        });
   }
   if (attach_cmd_->parsed() || detach_cmd_->parsed()) {
     bool attach = attach_cmd_->parsed();

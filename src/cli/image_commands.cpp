@@ -88,20 +88,17 @@ Status WaitForExports(ApiClient& client, const std::vector<std::string>& ids,
 }  // namespace
 
 int ListImages(ApiClient& client, const std::string& output) {
-  auto all = DescribeAll(client, "DescribeImages", json::object(), "ImageSet");
-  if (!all.ok()) return ReportError(all.status());
-  if (output == "json") {
-    std::cout << all->dump(2) << "\n";
-    return 0;
-  }
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& i : *all) {
-    rows.push_back({Str(i, "ImageId"), Str(i, "ImageName"), Str(i, "ImageType"), Str(i, "OsName"),
-                    std::to_string(i.value("ImageSize", int64_t{0})) + " GB", Str(i, "ImageState"),
-                    Str(i, "CreatedTime")});
-  }
-  PrintColumns(std::cout, {"ID", "NAME", "TYPE", "OS", "SIZE", "STATE", "CREATED"}, rows);
-  return 0;
+  return ListItems(client, "DescribeImages", "ImageSet", output,
+                   {"ID", "NAME", "TYPE", "OS", "SIZE", "STATE", "CREATED"},
+                   [](const json& i) -> std::vector<std::string> {
+                     return {Str(i, "ImageId"),
+                             Str(i, "ImageName"),
+                             Str(i, "ImageType"),
+                             Str(i, "OsName"),
+                             std::to_string(i.value("ImageSize", int64_t{0})) + " GB",
+                             Str(i, "ImageState"),
+                             Str(i, "CreatedTime")};
+                   });
 }
 
 ImageCommands::ImageCommands(CLI::App& app) {

@@ -308,23 +308,20 @@ int InstanceCommands::DoRun(ApiClient& client, const std::string& output) {
 }
 
 int InstanceCommands::DoList(ApiClient& client, const std::string& output) {
-  auto all = DescribeAll(client, "DescribeInstances", json::object(), "InstanceSet");
-  if (!all.ok()) return ReportError(all.status());
-  if (output == "json") {
-    std::cout << all->dump(2) << "\n";
-    return 0;
-  }
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& i : *all) {
-    auto ips = i.value("PrivateIpAddresses", json::array());
-    rows.push_back(
-        {Str(i, "InstanceId"), Str(i, "InstanceName"), Str(i, "InstanceState"),
-         Str(i, "InstanceType"), Str(i, "ImageId"),
-         ips.is_array() && !ips.empty() && ips[0].is_string() ? ips[0].get<std::string>() : "",
-         Str(i, "CreatedTime")});
-  }
-  PrintColumns(std::cout, {"ID", "NAME", "STATE", "TYPE", "IMAGE", "PRIVATE IP", "CREATED"}, rows);
-  return 0;
+  return ListItems(client, "DescribeInstances", "InstanceSet", output,
+                   {"ID", "NAME", "STATE", "TYPE", "IMAGE", "PRIVATE IP", "CREATED"},
+                   [](const json& i) -> std::vector<std::string> {
+                     auto ips = i.value("PrivateIpAddresses", json::array());
+                     return {Str(i, "InstanceId"),
+                             Str(i, "InstanceName"),
+                             Str(i, "InstanceState"),
+                             Str(i, "InstanceType"),
+                             Str(i, "ImageId"),
+                             ips.is_array() && !ips.empty() && ips[0].is_string()
+                                 ? ips[0].get<std::string>()
+                                 : "",
+                             Str(i, "CreatedTime")};
+                   });
 }
 
 int InstanceCommands::DoLifecycle(ApiClient& client, const std::string& verb) {
@@ -407,26 +404,19 @@ int InstanceCommands::DoConsole(ApiClient& client) {
 }
 
 int InstanceCommands::DoKeys(ApiClient& client, const std::string& output) {
-  auto all = DescribeAll(client, "DescribeKeyPairs", json::object(), "KeyPairSet");
-  if (!all.ok()) return ReportError(all.status());
-  if (output == "json") {
-    std::cout << all->dump(2) << "\n";
-    return 0;
-  }
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& k : *all) {
-    // The key's type and the end of its body tell keys apart without a full line.
-    std::string body = PublicKeyBody(Str(k, "PublicKey"));
-    auto space = body.find(' ');
-    std::string key =
-        space == std::string::npos
-            ? body
-            : body.substr(0, space) + " ..." +
-                  body.substr(std::max(space + 1, body.size() - std::min<size_t>(body.size(), 12)));
-    rows.push_back({Str(k, "KeyId"), Str(k, "KeyName"), key, Str(k, "CreatedTime")});
-  }
-  PrintColumns(std::cout, {"ID", "NAME", "KEY", "CREATED"}, rows);
-  return 0;
+  return ListItems(client, "DescribeKeyPairs", "KeyPairSet", output,
+                   {"ID", "NAME", "KEY", "CREATED"}, [](const json& k) -> std::vector<std::string> {
+                     // The key's type and the end of its body tell keys apart without a full line.
+                     std::string body = PublicKeyBody(Str(k, "PublicKey"));
+                     auto space = body.find(' ');
+                     std::string key =
+                         space == std::string::npos
+                             ? body
+                             : body.substr(0, space) + " ..." +
+                                   body.substr(std::max(
+                                       space + 1, body.size() - std::min<size_t>(body.size(), 12)));
+                     return {Str(k, "KeyId"), Str(k, "KeyName"), key, Str(k, "CreatedTime")};
+                   });
 }
 
 }  // namespace cvm::cli
