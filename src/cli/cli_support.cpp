@@ -1,5 +1,6 @@
 #include "cli/cli_support.h"
 
+#include "cli/output.h"
 #include "common/error_codes.h"
 
 namespace cvm::cli {
@@ -29,10 +30,32 @@ Result<json> DescribeAll(ApiClient& client, const std::string& action, json para
   return all;
 }
 
+int ListItems(ApiClient& client, const std::string& action, const std::string& set_name,
+              const std::string& output, const std::vector<std::string>& headers,
+              const std::function<std::vector<std::string>(const json&)>& row) {
+  auto all = DescribeAll(client, action, json::object(), set_name);
+  if (!all.ok()) return ReportError(all.status());
+  if (output == "json") {
+    std::cout << all->dump(2) << "\n";
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& item : *all) rows.push_back(row(item));
+  PrintColumns(std::cout, headers, rows);
+  return 0;
+}
+
 Status TimedOut(const std::string& what, double seconds) {
   return Status(
       err::kFailedOperation,
       "timed out after " + std::to_string(static_cast<int>(seconds)) + " s waiting for " + what);
+}
+
+void AddWaitOptions(CLI::App* cmd, bool& no_wait, double& timeout_s, const std::string& what,
+                    int default_s) {
+  cmd->add_flag("--no-wait", no_wait, "return at once, do not wait for the " + what);
+  cmd->add_option("--timeout", timeout_s,
+                  "seconds to wait (default " + std::to_string(default_s) + ")");
 }
 
 Result<std::string> DefaultZone(ApiClient& client) {

@@ -5,9 +5,12 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <iostream>
 #include <string>
+#include <vector>
 
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "cli/api_client.h"
@@ -25,10 +28,20 @@ std::string Str(const nlohmann::json& obj, const char* key);
 Result<nlohmann::json> DescribeAll(ApiClient& client, const std::string& action,
                                    nlohmann::json params, const std::string& set_name);
 
+// `cvm ... ls`: every item of a paged Describe action, as JSON with --output json, else one row
+// per item (made by `row`) under `headers`. Returns the exit code.
+int ListItems(ApiClient& client, const std::string& action, const std::string& set_name,
+              const std::string& output, const std::vector<std::string>& headers,
+              const std::function<std::vector<std::string>(const nlohmann::json&)>& row);
+
 // The region's first available zone.
 Result<std::string> DefaultZone(ApiClient& client);
 
 Status TimedOut(const std::string& what, double seconds);
+
+// --no-wait and --timeout on a verb that waits for `what` (default `default_s` seconds).
+void AddWaitOptions(CLI::App* cmd, bool& no_wait, double& timeout_s, const std::string& what,
+                    int default_s);
 
 // Progress of a wait on stderr: one line rewritten in place on a terminal, otherwise a plain
 // line per change, so logs of scripted runs stay readable.

@@ -51,10 +51,7 @@ Status WaitForDisks(ApiClient& client, const std::vector<std::string>& ids,
 DiskCommands::DiskCommands(CLI::App& app) {
   disk_cmd_ = app.add_subcommand("disk", "cloud disks (CBS): create, attach, grow, snapshot");
   disk_cmd_->require_subcommand(1);
-  auto wait_opts = [&](CLI::App* cmd) {
-    cmd->add_flag("--no-wait", no_wait_, "return at once, do not wait for the disk");
-    cmd->add_option("--timeout", timeout_s_, "seconds to wait (default 300)");
-  };
+  auto wait_opts = [&](CLI::App* cmd) { AddWaitOptions(cmd, no_wait_, timeout_s_, "disk", 300); };
   create_cmd_ = disk_cmd_->add_subcommand("create", "create data disks");
   create_cmd_->add_option("--size", size_, "size in GiB (default: the snapshot's)");
   create_cmd_->add_option("--type", type_, "CLOUD_PREMIUM (default), CLOUD_SSD, CLOUD_HSSD, ...");
@@ -112,19 +109,15 @@ std::optional<int> DiskCommands::Run(ApiClient& client, const std::string& outpu
     return print(*r);
   }
   if (ls_cmd_->parsed()) {
-    auto all = DescribeAll(client, "DescribeDisks", json::object(), "DiskSet");
-    if (!all.ok()) return ReportError(all.status());
-    if (output == "json") return print(*all);
-    std::vector<std::vector<std::string>> rows;
-    for (const auto& d : *all) {
-      rows.push_back({Str(d, "DiskId"), Str(d, "DiskName"), Str(d, "DiskType"),
-                      std::to_string(d.value("DiskSize", 0)) + " GiB", Str(d, "DiskState"),
-                      Str(d, "DiskUsage"), Str(d, "InstanceId"),
-                      d.value("Placement", json::object()).value("Zone", "")});
-    }
-    PrintColumns(std::cout, {"ID", "NAME", "TYPE", "SIZE", "STATE", "USAGE", "INSTANCE", "ZONE"},
-                 rows);
-    return 0;
+    return ListItems(
+        client, "DescribeDisks", "DiskSet", output,
+        {"ID", "NAME", "TYPE", "SIZE", "STATE", "USAGE", "INSTANCE", "ZONE"},
+        [](const json& d) -> std::vector<std::string> {
+          return {Str(d, "DiskId"),     Str(d, "DiskName"),
+                  Str(d, "DiskType"),   std::to_string(d.value("DiskSize", 0)) + " GiB",
+                  Str(d, "DiskState"),  Str(d, "DiskUsage"),
+                  Str(d, "InstanceId"), d.value("Placement", json::object()).value("Zone", "")};
+        });
   }
   if (attach_cmd_->parsed() || detach_cmd_->parsed()) {
     bool attach = attach_cmd_->parsed();

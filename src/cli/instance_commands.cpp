@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "cli/cli_support.h"
+#include "cli/image_commands.h"
 #include "cli/output.h"
 #include "cli/ssh_support.h"
 #include "common/error_codes.h"
@@ -184,7 +185,7 @@ InstanceCommands::InstanceCommands(CLI::App& app) {
   console_cmd_->add_option("id", id_, "instance id")->required();
   console_cmd_->add_flag("-f,--follow", follow_, "keep printing what the console prints");
 
-  images_cmd_ = app.add_subcommand("images", "list images");
+  images_cmd_ = app.add_subcommand("images", "list images (as `cvm image ls`)");
   keys_cmd_ = app.add_subcommand("keys", "list SSH key pairs");
 }
 
@@ -197,7 +198,7 @@ std::optional<int> InstanceCommands::Run(ApiClient& client, const std::string& o
   if (rm_cmd_->parsed()) return DoLifecycle(client, "rm");
   if (ssh_cmd_->parsed()) return DoSsh(client);
   if (console_cmd_->parsed()) return DoConsole(client);
-  if (images_cmd_->parsed()) return DoImages(client, output);
+  if (images_cmd_->parsed()) return ListImages(client, output);
   if (keys_cmd_->parsed()) return DoKeys(client, output);
   return std::nullopt;
 }
@@ -307,23 +308,20 @@ int InstanceCommands::DoRun(ApiClient& client, const std::string& output) {
 }
 
 int InstanceCommands::DoList(ApiClient& client, const std::string& output) {
-  auto all = DescribeAll(client, "DescribeInstances", json::object(), "InstanceSet");
-  if (!all.ok()) return ReportError(all.status());
-  if (output == "json") {
-    std::cout << all->dump(2) << "\n";
-    return 0;
-  }
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& i : *all) {
-    auto ips = i.value("PrivateIpAddresses", json::array());
-    rows.push_back(
-        {Str(i, "InstanceId"), Str(i, "InstanceName"), Str(i, "InstanceState"),
-         Str(i, "InstanceType"), Str(i, "ImageId"),
-         ips.is_array() && !ips.empty() && ips[0].is_string() ? ips[0].get<std::string>() : "",
-         Str(i, "CreatedTime")});
-  }
-  PrintColumns(std::cout, {"ID", "NAME", "STATE", "TYPE", "IMAGE", "PRIVATE IP", "CREATED"}, rows);
-  return 0;
+  return ListItems(client, "DescribeInstances", "InstanceSet", output,
+                   {"ID", "NAME", "STATE", "TYPE", "IMAGE", "PRIVATE IP", "CREATED"},
+                   [](const json& i) -> std::vector<std::string> {
+                     auto ips = i.value("PrivateIpAddresses", json::array());
+                     return {Str(i, "InstanceId"),
+                             Str(i, "InstanceName"),
+                             Str(i, "InstanceState"),
+                             Str(i, "InstanceType"),
+                             Str(i, "ImageId"),
+                             ips.is_array() && !ips.empty() && ips[0].is_string()
+                                 ? ips[0].get<std::string>()
+                                 : "",
+                             Str(i, "CreatedTime")};
+                   });
 }
 
 int InstanceCommands::DoLifecycle(ApiClient& client, const std::string& verb) {
@@ -405,44 +403,20 @@ int InstanceCommands::DoConsole(ApiClient& client) {
   }
 }
 
-int InstanceCommands::DoImages(ApiClient& client, const std::string& output) {
-  auto all = DescribeAll(client, "DescribeImages", json::object(), "ImageSet");
-  if (!all.ok()) return ReportError(all.status());
-  if (output == "json") {
-    std::cout << all->dump(2) << "\n";
-    return 0;
-  }
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& i : *all) {
-    rows.push_back({Str(i, "ImageId"), Str(i, "ImageName"), Str(i, "ImageType"), Str(i, "OsName"),
-                    std::to_string(i.value("ImageSize", int64_t{0})) + " GB", Str(i, "ImageState"),
-                    Str(i, "CreatedTime")});
-  }
-  PrintColumns(std::cout, {"ID", "NAME", "TYPE", "OS", "SIZE", "STATE", "CREATED"}, rows);
-  return 0;
-}
-
 int InstanceCommands::DoKeys(ApiClient& client, const std::string& output) {
-  auto all = DescribeAll(client, "DescribeKeyPairs", json::object(), "KeyPairSet");
-  if (!all.ok()) return ReportError(all.status());
-  if (output == "json") {
-    std::cout << all->dump(2) << "\n";
-    return 0;
-  }
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& k : *all) {
-    // The key's type and the end of its body tell keys apart without a full line.
-    std::string body = PublicKeyBody(Str(k, "PublicKey"));
-    auto space = body.find(' ');
-    std::string key =
-        space == std::string::npos
-            ? body
-            : body.substr(0, space) + " ..." +
-                  body.substr(std::max(space + 1, body.size() - std::min<size_t>(body.size(), 12)));
-    rows.push_back({Str(k, "KeyId"), Str(k, "KeyName"), key, Str(k, "CreatedTime")});
-  }
-  PrintColumns(std::cout, {"ID", "NAME", "KEY", "CREATED"}, rows);
-  return 0;
+  return ListItems(client, "DescribeKeyPairs", "KeyPairSet", output,
+                   {"ID", "NAME", "KEY", "CREATED"}, [](const json& k) -> std::vector<std::string> {
+                     // The key's type and the end of its body tell keys apart without a full line.
+                     std::string body = PublicKeyBody(Str(k, "PublicKey"));
+                     auto space = body.find(' ');
+                     std::string key =
+                         space == std::string::npos
+                             ? body
+                             : body.substr(0, space) + " ..." +
+                                   body.substr(std::max(
+                                       space + 1, body.size() - std::min<size_t>(body.size(), 12)));
+                     return {Str(k, "KeyId"), Str(k, "KeyName"), key, Str(k, "CreatedTime")};
+                   });
 }
 
 }  // namespace cvm::cli

@@ -30,7 +30,6 @@ class InstanceCommands {
   int DoLifecycle(ApiClient& client, const std::string& verb);
   int DoSsh(ApiClient& client);
   int DoConsole(ApiClient& client);
-  int DoImages(ApiClient& client, const std::string& output);
   int DoKeys(ApiClient& client, const std::string& output);
 
   CLI::App* run_cmd_ = nullptr;

@@ -6,6 +6,7 @@
 #include "cli/api_client.h"
 #include "cli/audit_command.h"
 #include "cli/disk_commands.h"
+#include "cli/image_commands.h"
 #include "cli/instance_commands.h"
 #include "cli/network_commands.h"
 #include "cli/output.h"
@@ -29,6 +30,7 @@ int main(int argc, char** argv) {
   cvm::cli::InstanceCommands verbs(app);
   cvm::cli::DiskCommands disk_verbs(app);
   cvm::cli::NetworkCommands network_verbs(app);
+  cvm::cli::ImageCommands image_verbs(app);
   cvm::cli::AuditCommand audit(app);
   try {
     app.parse(argc, argv);
@@ -58,6 +60,7 @@ int main(int argc, char** argv) {
   }
   if (auto code = disk_verbs.Run(client, output)) return *code;
   if (auto code = network_verbs.Run(client, output)) return *code;
+  if (auto code = image_verbs.Run(client, output)) return *code;
   if (auto rc = audit.Run(client, output)) return *rc;
   return verbs.Run(client, output).value_or(0);
 }

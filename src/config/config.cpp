@@ -151,12 +151,26 @@ Result<Config> LoadConfig(const std::filesystem::path& path) {
     c.max_data_disks_per_instance = static_cast<int>(*v);
   }
   if (auto images = root["images"].as_table()) {
-    CVM_RETURN_IF_ERROR(
-        CheckKeys(*images, {"import_dir", "export_dir", "max_virtual_gb", "quota"}, "[images]"));
+    CVM_RETURN_IF_ERROR(CheckKeys(
+        *images,
+        {"import_dir", "export_dir", "max_virtual_gb", "quota", "url_hosts", "download_stall_s"},
+        "[images]"));
     if (auto v = (*images)["import_dir"].value<std::string>()) c.image_import_dir = *v;
     if (auto v = (*images)["export_dir"].value<std::string>()) c.image_export_dir = *v;
     if (auto v = (*images)["max_virtual_gb"].value<int64_t>()) c.image_max_virtual_gb = *v;
     if (auto v = (*images)["quota"].value<int64_t>()) c.image_quota = static_cast<int>(*v);
+    if (auto hosts = (*images)["url_hosts"].as_array()) {
+      c.image_url_hosts.clear();
+      for (auto& h : *hosts) {
+        auto name = h.value<std::string>();
+        if (!name || name->empty()) return ConfigError("[images] url_hosts holds host names");
+        c.image_url_hosts.push_back(*name);
+      }
+    }
+    if (auto v = (*images)["download_stall_s"].value<int64_t>()) {
+      if (*v < 1) return ConfigError("[images] download_stall_s must be at least 1");
+      c.image_download_stall_s = *v;
+    }
   }
   if (auto net = root["network"].as_table()) {
     CVM_RETURN_IF_ERROR(CheckKeys(

@@ -69,7 +69,9 @@ struct Config {
   std::string key_pair_type = "rsa";
   // [images] import_dir: ImportImage reads only files inside it (empty: ImportImage is
   // refused); export_dir: ExportImages writes into <export_dir>/<BucketName>/ (empty: refused);
-  // max_virtual_gb: larger images are refused; quota: custom images per account.
+  // max_virtual_gb: larger images (and larger downloads) are refused; quota: custom images per
+  // account. url_hosts: the hosts an http(s) ImageUrl may name, each hop of a redirect included
+  // (default: loopback only); download_stall_s: a download sending nothing for this long fails.
   std::filesystem::path image_import_dir;
   std::filesystem::path image_export_dir;
   int64_t image_max_virtual_gb = 2048;
@@ -84,6 +86,8 @@ struct Config {
   std::string uplink_cidr = "169.254.128.0/30";
   std::string public_ip_pool = "198.18.0.0/24";
   std::string default_vpc_cidr = "172.16.0.0/16";  // the default VPC Tencent creates
+  std::vector<std::string> image_url_hosts = {"127.0.0.1", "localhost", "::1"};
+  int64_t image_download_stall_s = 30;
 
   const RegionConfig* FindRegion(std::string_view region) const;
   const ZoneConfig* FindZone(std::string_view zone,

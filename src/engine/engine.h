@@ -110,6 +110,8 @@ class Engine {
   // Image operations (engine/image_operations.cpp).
   void ExecuteImageOperation(const OperationRecord& op);
   Status RunImageOperation(const OperationRecord& op, int64_t& virtual_size);
+  // ImportImage: fetches an http(s) source first, then inspects and converts it into `target`.
+  Status ImportImageFile(const OperationRecord& op, const std::filesystem::path& target);
 
   void Watch(const std::string& instance_id);
   void Unwatch(const std::string& instance_id);

@@ -7,6 +7,7 @@
 #include "common/error_codes.h"
 #include "common/subprocess.h"
 #include "common/time_format.h"
+#include "drivers/http/download.h"
 #include "drivers/qemu/image_files.h"
 #include "engine/engine.h"
 #include "engine/file_steps.h"
@@ -43,7 +44,7 @@ void Engine::ExecuteImageOperation(const OperationRecord& op) {
     fs::remove(TmpPath(file), ec);
     fs::remove(file, ec);
   }
-  const std::string failed = op.action == op::kCreateImage ? "CREATEFAILED" : "IMPORTFAILED";
+  const std::string failed = op.action == op::kImportImage ? "IMPORTFAILED" : "CREATEFAILED";
   const int64_t size_gb = std::max<int64_t>(1, (virtual_size + (int64_t{1} << 30) - 1) >> 30);
   (void)store::WithTransaction(db_, [&](store::Transaction& tx) -> Status {
     CVM_RETURN_IF_ERROR(FinishOperation(tx, op.operation_id, st));
@@ -71,22 +72,21 @@ Status Engine::RunImageOperation(const OperationRecord& op, int64_t& virtual_siz
     auto vm = qemu::InspectVm(RunDir((*disk)->instance_id));
     CVM_RETURN_IF_ERROR(CopyDiskFlat(**disk, vm.ok() && vm->running, target));
   } else if (op.action == op::kImportImage) {
+    if (!fs::exists(target)) CVM_RETURN_IF_ERROR(ImportImageFile(op, target));
+  } else if (op.action == op::kSyncImage) {
+    // A copy of the source's flattened file: the same bytes, another region's record.
     if (!fs::exists(target)) {
-      // Checked again here: the file may have changed since the request was accepted.
-      const fs::path source = op.args.value("File", "");
-      auto info = qemu::InspectUntrustedImage(source, config_.image_max_virtual_gb << 30);
-      if (!info.ok()) return info.status();
       const fs::path tmp = TmpPath(target);
       std::error_code ec;
-      fs::remove(tmp, ec);  // fresh: a qemu-img orphaned by a crash may hold the old one's lock
-      auto r = RunProcess(qemu::LimitedQemuImg({"convert", "-q", "-f", info->format, "-O", "qcow2",
-                                                source.string(), tmp.string()}),
-                          60min);
+      fs::remove(tmp, ec);
+      auto r =
+          RunProcess({"cp", "--reflink=auto", "--sparse=always",
+                      PrivateImagePath(op.args.value("SourceImageId", "")).string(), tmp.string()},
+                     60min);
       if (!r.ok()) return r.status();
       if (r->exit_code != 0) {
-        return Status("InvalidParameterValue.InvalidImageFormat",
-                      "Converting " + source.filename().string() +
-                          " failed: " + r->stderr_data.substr(0, 300));
+        fs::remove(tmp, ec);
+        return Status(err::kInternalError, "copying the image failed: " + r->stderr_data);
       }
       CVM_RETURN_IF_ERROR(PlaceFile(tmp, target));
     }
@@ -111,6 +111,45 @@ Status Engine::RunImageOperation(const OperationRecord& op, int64_t& virtual_siz
   if (!size.ok()) return size.status();
   virtual_size = *size;
   return Status::Ok();
+}
+
+Status Engine::ImportImageFile(const OperationRecord& op, const fs::path& target) {
+  fs::path source = op.args.value("File", "");
+  // A URL's file is fetched next to the image (DATA_DIR/images/private/<id>.download): the
+  // reconciler removes it after a crash, as any file no record claims, and it goes when done.
+  const fs::path downloaded = fs::path(target).replace_extension(".download");
+  struct RemoveDownload {
+    fs::path path;
+    ~RemoveDownload() {
+      std::error_code ec;
+      fs::remove(path, ec);
+    }
+  } cleanup{downloaded};
+  if (op.args.contains("Url")) {
+    drivers::http::DownloadLimits limits;
+    limits.allowed_hosts = config_.image_url_hosts;
+    limits.max_bytes = config_.image_max_virtual_gb << 30;
+    limits.stall = std::chrono::seconds(config_.image_download_stall_s);
+    CVM_RETURN_IF_ERROR(drivers::http::DownloadFile(op.args.value("Url", ""), downloaded, limits));
+    source = downloaded;
+  }
+  // Checked again here: the file may have changed since the request was accepted.
+  auto info = qemu::InspectUntrustedImage(source, config_.image_max_virtual_gb << 30);
+  if (!info.ok()) return info.status();
+  const fs::path tmp = TmpPath(target);
+  std::error_code ec;
+  fs::remove(tmp, ec);  // fresh: a qemu-img orphaned by a crash may hold the old one's lock
+  auto r = RunProcess(qemu::LimitedQemuImg({"convert", "-q", "-f", info->format, "-O", "qcow2",
+                                            source.string(), tmp.string()}),
+                      60min);
+  if (!r.ok()) return r.status();
+  if (r->exit_code != 0) {
+    fs::remove(tmp, ec);
+    return Status(
+        "InvalidParameterValue.InvalidImageFormat",
+        "Converting " + source.filename().string() + " failed: " + r->stderr_data.substr(0, 300));
+  }
+  return PlaceFile(tmp, target);
 }
 
 void Engine::FreeUnusedImageFiles() {

@@ -28,6 +28,7 @@ inline constexpr const char* kApplySnapshot = "APPLY_SNAPSHOT";
 inline constexpr const char* kCreateImage = "CREATE_IMAGE";
 inline constexpr const char* kImportImage = "IMPORT_IMAGE";
 inline constexpr const char* kExportImage = "EXPORT_IMAGE";
+inline constexpr const char* kSyncImage = "SYNC_IMAGE";
 // Forced off, seed rewritten, started again: login changes on a running instance.
 inline constexpr const char* kRestart = "RESTART";
 }  // namespace op
@@ -38,7 +39,8 @@ inline bool IsDiskOperation(const std::string& action) {
 }
 
 inline bool IsImageOperation(const std::string& action) {
-  return action == op::kCreateImage || action == op::kImportImage || action == op::kExportImage;
+  return action == op::kCreateImage || action == op::kImportImage || action == op::kExportImage ||
+         action == op::kSyncImage;
 }
 
 struct OperationRecord {

@@ -348,6 +348,10 @@ CREATE UNIQUE INDEX instances_public_ip_unique ON instances(public_ip)
   WHERE deleted = 0 AND public_ip != '';
 CREATE INDEX instances_by_subnet ON instances(subnet_id, deleted);
 )sql"},
+      {8, "images: the region a custom image lives in (SyncImages)", R"sql(
+-- '': every region (public and market images; custom images made before this version).
+ALTER TABLE images ADD COLUMN region TEXT NOT NULL DEFAULT '';
+)sql"},
   };
   return kMigrations;
 }

@@ -203,6 +203,19 @@ test("cvm run, ssh, console, stop and rm drive one real VM", { skip: !IMAGES && 
   assert.equal(stopped.code, 1);
   assert.match(stopped.stderr, /^error: UnsupportedOperation\.InstanceStateStopped: /);
 
+  // Captured while stopped: the verb waits with a progress bar until the image is NORMAL.
+  const capture = await cliAsync(["image", "create", id, "--name", "cli-capture"]);
+  assert.equal(capture.code, 0, capture.stderr);
+  const image = capture.stdout.trim();
+  assert.match(image, /^img-[a-z0-9]{8}$/);
+  assert.match(capture.stderr, /\[#+\] 100%/);
+  assert.match(d.cli(["image", "ls"]).stdout,
+               new RegExp(`^${image}\\s+cli-capture\\s+PRIVATE_IMAGE\\s.*\\sNORMAL\\s`, "m"));
+  const dup = await cliAsync(["image", "create", id, "--name", "cli-capture"]);
+  assert.equal(dup.code, 1);
+  assert.match(dup.stderr, /^error: InvalidImageName\.Duplicate: /);
+  assert.equal((await cliAsync(["image", "rm", image])).code, 0);
+
   const rm = await cliAsync(["rm", id, "--wait"]);
   assert.equal(rm.code, 0, rm.stderr);
   assert.match(rm.stdout, new RegExp(`^${id} TERMINATED$`, "m"));

@@ -67,9 +67,9 @@ Status RegisterPublicImages(store::Database& db, const fs::path& dir) {
           "INSERT INTO images(image_id, owner_uin, image_type, image_source, name, description, "
           "os_name, platform, architecture, state, size_gb, virtual_size, file_path, "
           "default_user, min_memory_mib, created_at) "
-          "VALUES (?, NULL, ?, 'OFFICIAL', ?, ?, ?, ?, ?, 'NORMAL', ?, ?, ?, ?, ?, ?)",
-          {id, m.value("image_type", "PUBLIC_IMAGE"), name, m.value("description", ""),
-           m.value("os_name", name), m.value("platform", "Linux"),
+          "VALUES (?, NULL, ?, ?, ?, ?, ?, ?, ?, 'NORMAL', ?, ?, ?, ?, ?, ?)",
+          {id, m.value("image_type", "PUBLIC_IMAGE"), m.value("image_source", "OFFICIAL"), name,
+           m.value("description", ""), m.value("os_name", name), m.value("platform", "Linux"),
            m.value("architecture", "x86_64"), size_gb, vsize, fs::absolute(file).string(),
            m.value("default_user", "root"), m.value("min_memory_mib", int64_t{128}),
            FileMtime(file)});

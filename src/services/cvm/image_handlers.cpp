@@ -2,15 +2,21 @@
 // shared with it; custom images captured from an instance (CreateImage) or imported from the
 // configured import directory (ImportImage), their attributes, sharing and deletion. The files
 // are made by the engine; a deleted image's file stays while system disks are overlays on it.
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <cctype>
 #include <set>
 
 #include "common/error_codes.h"
 #include "common/ids.h"
 #include "common/time_format.h"
+#include "drivers/http/download.h"
 #include "drivers/qemu/image_files.h"
+#include "engine/file_steps.h"
 #include "engine/operations.h"
 #include "services/cvm/instance_rules.h"
+#include "services/extension_params.h"
 #include "services/filters.h"
 #include "services/service_deps.h"
 #include "services/storage_rules.h"
@@ -25,6 +31,39 @@ namespace {
 constexpr size_t kMaxImageBatch = 100;
 constexpr size_t kMaxSharesPerImage = 500;
 constexpr const char* kNotYours = "UnauthorizedOperation.ImageNotBelongToAccount";
+
+// What ImportImage accepts, and what DescribeImportImageOs lists: one table for both. Guests
+// boot x86_64 with Legacy BIOS and get their settings from a NoCloud seed, so these are Linux
+// systems with cloud-init (or, for TinyLinux, OpenCVM's own NoCloud init); no Windows.
+struct ImportableOs {
+  const char* name;
+  std::vector<const char*> versions;
+};
+const std::vector<ImportableOs>& ImportableOsList() {
+  static const std::vector<ImportableOs> kList = {
+      {"AlmaLinux", {"8", "9"}},      {"CentOS", {"7", "8", "9"}},
+      {"Debian", {"10", "11", "12"}}, {"Fedora", {"38", "39", "40"}},
+      {"OpenSUSE", {"15"}},           {"Rocky Linux", {"8", "9"}},
+      {"TinyLinux", {"1.0"}},         {"Ubuntu", {"20.04", "22.04", "24.04"}},
+      {"Other Linux", {"-"}},
+  };
+  return kList;
+}
+
+Status CheckImportableOs(const std::string& os_type, const std::string& version) {
+  for (const auto& os : ImportableOsList()) {
+    if (os_type != os.name) continue;
+    for (const char* v : os.versions) {
+      if (version == v) return Status::Ok();
+    }
+    return Status("InvalidImageOsVersion.Unsupported",
+                  "OsVersion `" + version.substr(0, 16) + "` of " + os_type +
+                      " cannot be imported; see DescribeImportImageOs.");
+  }
+  return Status("InvalidImageOsType.Unsupported", "OsType `" + os_type.substr(0, 32) +
+                                                      "` cannot be imported; see "
+                                                      "DescribeImportImageOs.");
+}
 
 Status CheckImageIdFormat(const std::string& id) {
   if (!IsWellFormedId("img", id)) {
@@ -64,13 +103,13 @@ Status CheckNameAndDescription(const json& p, bool name_required) {
   return Status::Ok();
 }
 
-// Names are unique among an account's live custom images.
-Status CheckNameFree(store::Transaction& tx, const std::string& owner, const std::string& name,
-                     const std::string& except_id = "") {
+// Names are unique among an account's live custom images of a region.
+Status CheckNameFree(store::Transaction& tx, const std::string& owner, const std::string& region,
+                     const std::string& name, const std::string& except_id = "") {
   auto rows = tx.Query(
       "SELECT COUNT(*) FROM images WHERE owner_uin = ? AND deleted = 0 AND name = ? AND "
-      "image_id != ?",
-      {owner, name, except_id});
+      "image_id != ? AND region IN ('', ?)",
+      {owner, name, except_id, region});
   if (!rows.ok()) return rows.status();
   if ((*rows)[0].Int(0) > 0) {
     return Status("InvalidImageName.Duplicate", "You already have an image named `" + name + "`.");
@@ -90,8 +129,8 @@ Result<OwnImage> LoadOwnImage(store::Transaction& tx, const api::RequestContext&
   auto rows = tx.Query(
       "SELECT image_id, state, name, owner_uin, "
       "EXISTS (SELECT 1 FROM image_shares s WHERE s.image_id = i.image_id AND s.account_uin = ?) "
-      "FROM images i WHERE image_id = ? AND deleted = 0",
-      {ctx.owner_uin, id});
+      "FROM images i WHERE image_id = ? AND deleted = 0 AND region IN ('', ?)",
+      {ctx.owner_uin, id, ctx.region});
   if (!rows.ok()) return rows.status();
   const bool visible =
       !rows->empty() && (rows->front().IsNull(3) || rows->front().Str(3) == ctx.owner_uin ||
@@ -109,19 +148,34 @@ Result<OwnImage> LoadOwnImage(store::Transaction& tx, const api::RequestContext&
   return OwnImage{r.Str(0), r.Str(1), r.Str(2)};
 }
 
-Status CheckQuota(store::Transaction& tx, const api::RequestContext& ctx, int quota) {
+// An own image that is NORMAL: what sharing, exporting and copying to a region start from.
+Result<OwnImage> LoadOwnNormalImage(store::Transaction& tx, const api::RequestContext& ctx,
+                                    const std::string& id,
+                                    const std::string& shared_code = kNotYours) {
+  auto img = LoadOwnImage(tx, ctx, id, shared_code);
+  if (img.ok() && img->state != "NORMAL") {
+    return Status("InvalidImageId.IncorrectState",
+                  "The image " + id + " is " + img->state + ", not NORMAL.");
+  }
+  return img;
+}
+
+// Per region, as Tencent counts it.
+Status CheckQuota(store::Transaction& tx, const std::string& owner, const std::string& region,
+                  int quota) {
   auto rows =
-      tx.Query("SELECT COUNT(*) FROM images WHERE owner_uin = ? AND deleted = 0", {ctx.owner_uin});
+      tx.Query("SELECT COUNT(*) FROM images WHERE owner_uin = ? AND deleted = 0 AND region = ?",
+               {owner, region});
   if (!rows.ok()) return rows.status();
   if ((*rows)[0].Int(0) >= quota) {
-    return Status("ImageQuotaLimitExceeded",
-                  "An account holds at most " + std::to_string(quota) + " custom images.");
+    return Status("ImageQuotaLimitExceeded", "An account holds at most " + std::to_string(quota) +
+                                                 " custom images in a region.");
   }
   return Status::Ok();
 }
 
-// ImportImage's ImageUrl: `file:///...` or a name, inside the import directory (symlinks
-// resolved first, so none leads out of it). Downloads are not offered.
+// ImportImage's local ImageUrl: `file:///...` or a name, inside the import directory (symlinks
+// resolved first, so none leads out of it).
 Result<fs::path> ResolveImportFile(const Config& config, const std::string& url) {
   if (config.image_import_dir.empty()) {
     return Status("RegionAbilityLimit.UnsupportedToImportImage",
@@ -132,8 +186,8 @@ Result<fs::path> ResolveImportFile(const Config& config, const std::string& url)
     requested = url.substr(7);
   } else if (url.find("://") != std::string::npos) {
     return Status("InvalidParameter.InvalidParameterUrlError",
-                  "ImageUrl must be a file:// URL or a file name in the import directory; "
-                  "downloads are not offered.");
+                  "ImageUrl must be an http(s):// URL, a file:// URL or a file name in the "
+                  "import directory.");
   } else {
     requested = config.image_import_dir / url;
   }
@@ -169,6 +223,55 @@ json SnapshotSet(const std::string& stored) {
   return set.is_array() ? set : json::array();
 }
 
+// A failed image has no use but to tell why: Tencent's Image has no field for the reason, so
+// it takes the place of ImageDescription (CREATEFAILED / IMPORTFAILED only).
+std::string ShownDescription(const store::Row& r) {
+  const std::string state = r.Str(8);
+  const bool failed = state == "CREATEFAILED" || state == "IMPORTFAILED";
+  if (!failed || r.Str(13).empty()) return r.Str(5);
+  return state + ": " + r.Str(13);
+}
+
+// Bytes a file holds on disk (0 when absent): how far a copy into it has come.
+int64_t AllocatedBytes(const fs::path& p) {
+  struct stat st {};
+  return ::stat(p.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_blocks) * 512 : 0;
+}
+
+// How far an image operation is, 0-100: the bytes its target (a `.tmp` file until placed)
+// holds against what its source holds. An estimate (compression changes the ratio), kept
+// below 100 until the operation ends.
+int64_t TaskProgress(const engine::Engine& engine, store::Database& db, const store::Row& op,
+                     const json& args) {
+  const std::string state = op.Str(3);
+  if (state == "SUCCESS") return 100;
+  if (state != "RUNNING") return 0;
+  const std::string action = op.Str(1), image_id = op.Str(6);
+  int64_t source = 0;
+  fs::path target = engine.PrivateImagePath(image_id);
+  if (action == engine::op::kExportImage) {
+    auto img = db.Query("SELECT file_path FROM images WHERE image_id = ?", {image_id});
+    if (img.ok() && !img->empty()) source = AllocatedBytes(img->front().Str(0));
+    target = args.value("Target", "");
+  } else if (action == engine::op::kImportImage) {
+    source = AllocatedBytes(args.value("File", ""));
+  } else if (action == engine::op::kSyncImage) {
+    source = AllocatedBytes(engine.PrivateImagePath(args.value("SourceImageId", "")));
+  } else {
+    // The system disk is an overlay: its image holds the rest of what is copied.
+    const std::string disk_id = args.value("DiskId", "");
+    source = AllocatedBytes(engine.DiskPath(disk_id));
+    auto img = db.Query(
+        "SELECT i.file_path FROM disks d JOIN images i ON i.image_id = d.image_id "
+        "WHERE d.disk_id = ?",
+        {disk_id});
+    if (img.ok() && !img->empty()) source += AllocatedBytes(img->front().Str(0));
+  }
+  if (source <= 0) return 0;
+  const int64_t done = AllocatedBytes(engine::TmpPath(target)) + AllocatedBytes(target);
+  return std::clamp<int64_t>(done * 100 / source, 0, 99);
+}
+
 json ImageJson(const store::Row& r) {
   const bool official = r.IsNull(11);
   return json{{"ImageId", r.Str(0)},
@@ -176,14 +279,14 @@ json ImageJson(const store::Row& r) {
               {"ImageType", r.Str(2)},
               {"CreatedTime", FormatIsoTime(r.Int(3))},
               {"ImageName", r.Str(4)},
-              {"ImageDescription", r.Str(5)},
+              {"ImageDescription", ShownDescription(r)},
               {"ImageSize", r.Int(6)},
               {"Architecture", r.Str(7)},
               {"ImageState", r.Str(8)},
               {"Platform", r.Str(9)},
               {"ImageCreator", official ? "opencvm" : r.Str(11)},
               {"ImageSource", r.Str(10)},
-              {"SyncPercent", 100},
+              {"SyncPercent", r.Str(8) == "SYNCING" ? 0 : 100},
               {"IsSupportCloudinit", true},
               {"SnapshotSet", SnapshotSet(r.Str(12))},
               {"Tags", json::array()},
@@ -216,11 +319,12 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
     auto rows = db.Query(
         "SELECT image_id, os_name, CASE WHEN owner_uin IS NULL OR owner_uin = ?1 THEN image_type "
         "ELSE 'SHARED_IMAGE' END, created_at, name, description, size_gb, architecture, state, "
-        "platform, image_source, owner_uin, snapshot_set FROM images i WHERE deleted = 0 AND "
+        "platform, image_source, owner_uin, snapshot_set, state_reason FROM images i WHERE "
+        "deleted = 0 AND region IN ('', ?2) AND "
         "(owner_uin IS NULL "
         "OR owner_uin = ?1 OR EXISTS (SELECT 1 FROM image_shares s WHERE s.image_id = i.image_id "
         "AND s.account_uin = ?1)) ORDER BY image_type, name, image_id",
-        {ctx.owner_uin});
+        {ctx.owner_uin, ctx.region});
     if (!rows.ok()) return rows.status();
     auto contains_ci = [](const std::vector<std::string>* vals, const std::string& s) {
       if (!vals) return true;
@@ -302,8 +406,8 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
           {instance_id});
       if (!disk.ok()) return disk.status();
       if (disk->empty()) return Status(err::kInternalError, "the instance has no system disk");
-      CVM_RETURN_IF_ERROR(CheckNameFree(tx, ctx.owner_uin, name));
-      CVM_RETURN_IF_ERROR(CheckQuota(tx, ctx, config.image_quota));
+      CVM_RETURN_IF_ERROR(CheckNameFree(tx, ctx.owner_uin, ctx.region, name));
+      CVM_RETURN_IF_ERROR(CheckQuota(tx, ctx.owner_uin, ctx.region, config.image_quota));
       if (p.value("DryRun", false)) {
         return Status(err::kDryRunOperation, "The request would have succeeded (DryRun).");
       }
@@ -329,11 +433,11 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
       CVM_RETURN_IF_ERROR(tx.Exec(
           "INSERT INTO images(image_id, owner_uin, image_type, image_source, name, description, "
           "os_name, platform, architecture, state, size_gb, virtual_size, file_path, "
-          "default_user, min_memory_mib, created_at, source_id, snapshot_set) "
-          "VALUES (?,?, 'PRIVATE_IMAGE', 'CREATE_IMAGE', ?,?,?,?,?, 'CREATING', ?,?,?,?,?,?,?,?)",
+          "default_user, min_memory_mib, created_at, source_id, snapshot_set, region) "
+          "VALUES (?,?, 'PRIVATE_IMAGE', 'CREATE_IMAGE', ?,?,?,?,?, 'CREATING', ?,?,?,?,?,?,?,?,?)",
           {image_id, ctx.owner_uin, name, p.value("ImageDescription", ""), src.Str(1), src.Str(2),
            src.Str(3), size_gb, size_gb << 30, engine.PrivateImagePath(image_id).string(),
-           src.Str(4), src.Int(5), NowUnix(), instance_id, snapshot_set.dump()}));
+           src.Str(4), src.Int(5), NowUnix(), instance_id, snapshot_set.dump(), ctx.region}));
       auto op = engine::RecordOperation(tx, ctx, engine::op::kCreateImage, image_id,
                                         {{"InstanceId", instance_id}, {"DiskId", disk_id}});
       if (!op.ok()) return op.status();
@@ -357,6 +461,7 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
       return Status(err::kInvalidParameterValue,
                     "Architecture `" + arch.substr(0, 16) + "` is not offered; guests are x86_64.");
     }
+    CVM_RETURN_IF_ERROR(CheckImportableOs(p.value("OsType", ""), p.value("OsVersion", "")));
     const std::string boot = p.value("BootMode", "Legacy BIOS");
     if (boot != "Legacy BIOS") {
       return Status(err::kUnsupportedOperation, "Guests boot with Legacy BIOS here, not UEFI.");
@@ -364,32 +469,45 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
     if (p.contains("ImportImageDataDiskList") && !p["ImportImageDataDiskList"].empty()) {
       return Status(err::kUnsupportedOperation, "ImportImageDataDiskList is not offered.");
     }
-    auto file = ResolveImportFile(config, p.value("ImageUrl", ""));
-    if (!file.ok()) return file.status();
-    // Untrusted input: refused here with the reason when it is not one sane disk image.
-    auto info = drivers::qemu::InspectUntrustedImage(*file, config.image_max_virtual_gb << 30);
-    if (!info.ok()) return info.status();
+    // A URL is checked now and fetched by the engine, which inspects what arrives; a local file
+    // is refused here with the reason when it is not one sane disk image (and checked again).
+    const std::string url = p.value("ImageUrl", "");
+    const bool download = drivers::http::IsHttpUrl(url);
+    std::string source;
+    drivers::qemu::ImageFileInfo info;
+    if (download) {
+      CVM_RETURN_IF_ERROR(drivers::http::CheckDownloadUrl(url, config.image_url_hosts));
+      source = url;
+    } else {
+      auto file = ResolveImportFile(config, url);
+      if (!file.ok()) return file.status();
+      auto inspected =
+          drivers::qemu::InspectUntrustedImage(*file, config.image_max_virtual_gb << 30);
+      if (!inspected.ok()) return inspected.status();
+      info = *inspected;
+      source = file->string();
+    }
     const std::string name = p.value("ImageName", "");
     const std::string os_type = p.value("OsType", "");
     const std::string image_id = NewResourceId("img");
-    const int64_t size_gb = std::max<int64_t>(1, (info->virtual_size + (1LL << 30) - 1) >> 30);
+    const int64_t size_gb = std::max<int64_t>(1, (info.virtual_size + (1LL << 30) - 1) >> 30);
     std::string op_id;
     Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
-      CVM_RETURN_IF_ERROR(CheckNameFree(tx, ctx.owner_uin, name));
-      CVM_RETURN_IF_ERROR(CheckQuota(tx, ctx, config.image_quota));
+      CVM_RETURN_IF_ERROR(CheckNameFree(tx, ctx.owner_uin, ctx.region, name));
+      CVM_RETURN_IF_ERROR(CheckQuota(tx, ctx.owner_uin, ctx.region, config.image_quota));
       if (p.value("DryRun", false)) {
         return Status(err::kDryRunOperation, "The request would have succeeded (DryRun).");
       }
       CVM_RETURN_IF_ERROR(tx.Exec(
           "INSERT INTO images(image_id, owner_uin, image_type, image_source, name, description, "
           "os_name, platform, architecture, state, size_gb, virtual_size, file_path, "
-          "created_at, source_id) "
-          "VALUES (?,?, 'PRIVATE_IMAGE', 'EXTERNAL_IMPORT', ?,?,?,?,?, 'IMPORTING', ?,?,?,?,?)",
+          "created_at, source_id, region) "
+          "VALUES (?,?, 'PRIVATE_IMAGE', 'EXTERNAL_IMPORT', ?,?,?,?,?, 'IMPORTING', ?,?,?,?,?,?)",
           {image_id, ctx.owner_uin, name, p.value("ImageDescription", ""),
-           os_type + " " + p.value("OsVersion", ""), os_type, arch, size_gb, info->virtual_size,
-           engine.PrivateImagePath(image_id).string(), NowUnix(), file->string()}));
+           os_type + " " + p.value("OsVersion", ""), os_type, arch, size_gb, info.virtual_size,
+           engine.PrivateImagePath(image_id).string(), NowUnix(), source, ctx.region}));
       auto op = engine::RecordOperation(tx, ctx, engine::op::kImportImage, image_id,
-                                        {{"File", file->string()}});
+                                        {{download ? "Url" : "File", source}});
       if (!op.ok()) return op.status();
       op_id = *op;
       return Status::Ok();
@@ -411,15 +529,21 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
           return Status("InvalidImageId.IncorrectState",
                         "The image " + id + " is " + img->state + "; wait until it is done.");
         }
-        auto exporting = tx.Query(
-            "SELECT COUNT(*) FROM operations WHERE resource_id = ? AND state IN "
-            "('PENDING','RUNNING')",
-            {id});
-        if (!exporting.ok()) return exporting.status();
-        if ((*exporting)[0].Int(0) > 0) {
+        // Work that still reads the file: an export, a copy into another region.
+        auto busy = [&](const char* sql, const std::string& what) -> Status {
+          auto rows = tx.Query(sql, {id});
+          if (!rows.ok()) return rows.status();
+          if ((*rows)[0].Int(0) == 0) return Status::Ok();
           return Status("InvalidImageId.IncorrectState",
-                        "The image " + id + " is being exported; wait until it is done.");
-        }
+                        "The image " + id + " is " + what + "; wait until it is done.");
+        };
+        CVM_RETURN_IF_ERROR(
+            busy("SELECT COUNT(*) FROM operations WHERE resource_id = ? AND state IN "
+                 "('PENDING','RUNNING')",
+                 "being exported"));
+        CVM_RETURN_IF_ERROR(busy(
+            "SELECT COUNT(*) FROM images WHERE source_id = ? AND state = 'SYNCING' AND deleted = 0",
+            "being copied to another region"));
         auto shares = tx.Query("SELECT COUNT(*) FROM image_shares WHERE image_id = ?", {id});
         if (!shares.ok()) return shares.status();
         if ((*shares)[0].Int(0) > 0) {
@@ -454,7 +578,8 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
           auto img = LoadOwnImage(tx, ctx, id, "UnsupportedOperation.SharedImageModifyUnsupported");
           if (!img.ok()) return img.status();
           if (p.contains("ImageName")) {
-            CVM_RETURN_IF_ERROR(CheckNameFree(tx, ctx.owner_uin, p.value("ImageName", ""), id));
+            CVM_RETURN_IF_ERROR(
+                CheckNameFree(tx, ctx.owner_uin, ctx.region, p.value("ImageName", ""), id));
             CVM_RETURN_IF_ERROR(tx.Exec("UPDATE images SET name = ? WHERE image_id = ?",
                                         {p.value("ImageName", ""), id}));
           }
@@ -481,12 +606,8 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
         std::set<std::string> accounts;
         for (const auto& v : p["AccountIds"]) accounts.insert(v.get<std::string>());
         Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
-          auto img = LoadOwnImage(tx, ctx, id);
+          auto img = LoadOwnNormalImage(tx, ctx, id);
           if (!img.ok()) return img.status();
-          if (img->state != "NORMAL") {
-            return Status("InvalidImageId.IncorrectState",
-                          "The image " + id + " is " + img->state + ", not NORMAL.");
-          }
           for (const auto& uin : accounts) {
             if (uin == ctx.owner_uin) {
               return Status("FailedOperation.AccountIsYourSelf",
@@ -587,16 +708,13 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
     Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
       for (size_t i = 0; i < ids->size(); ++i) {
         const std::string& id = (*ids)[i];
-        auto img = LoadOwnImage(tx, ctx, id, "UnsupportedOperation.SharedImageExportUnsupported");
+        auto img =
+            LoadOwnNormalImage(tx, ctx, id, "UnsupportedOperation.SharedImageExportUnsupported");
         if (!img.ok() && img.status().code() == kNotYours) {
           return Status("UnsupportedOperation.PublicImageExportUnsupported",
                         "The image " + id + " is a public image; it cannot be exported.");
         }
         if (!img.ok()) return img.status();
-        if (img->state != "NORMAL") {
-          return Status("InvalidImageId.IncorrectState",
-                        "The image " + id + " is " + img->state + ", not NORMAL.");
-        }
         const fs::path target = dir / (names[i] + "." + format);
         std::error_code ec;
         if (fs::exists(target, ec)) {
@@ -624,6 +742,125 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
     for (const auto& id : op_ids) engine.Submit(id);
     return json{{"TaskId", task_id}, {"CosPaths", paths}};
   });
+
+  // A copy of one of the caller's images in other regions of this deployment: each a new
+  // image (SYNCING, then NORMAL) whose file the engine copies from the source's.
+  router.Register("SyncImages", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
+    auto ids = ImageIdsParam(p);
+    if (!ids.ok()) return ids.status();
+    if (ids->size() != 1) {
+      return Status(err::kInvalidParameterValue, "SyncImages copies one image per call.");
+    }
+    CVM_RETURN_IF_ERROR(CheckNameAndDescription(p, false));
+    std::vector<std::string> regions;
+    for (const auto& v : p.value("DestinationRegions", json::array())) {
+      const std::string r = v.get<std::string>();
+      if (!config.FindRegion(r)) {
+        return Status("InvalidRegion.NotFound",
+                      "The region `" + r.substr(0, 32) + "` is not configured here.");
+      }
+      if (r == ctx.region) {
+        return Status("InvalidRegion.Unavailable",
+                      "The image is already in " + r + "; name other regions.");
+      }
+      if (std::find(regions.begin(), regions.end(), r) == regions.end()) regions.push_back(r);
+    }
+    if (regions.empty()) return Status(err::kMissingParameter, "DestinationRegions is empty.");
+    if (p.value("Encrypt", false)) {
+      return Status(err::kUnsupportedOperation, "Encrypted images are not offered.");
+    }
+    const std::string& id = ids->front();
+    json set = json::array();
+    std::vector<std::string> op_ids;
+    Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
+      auto img = LoadOwnNormalImage(tx, ctx, id);
+      if (!img.ok()) return img.status();
+      const std::string name = p.value("ImageName", img->name);
+      for (const auto& region : regions) {
+        CVM_RETURN_IF_ERROR(CheckNameFree(tx, ctx.owner_uin, region, name));
+        CVM_RETURN_IF_ERROR(CheckQuota(tx, ctx.owner_uin, region, config.image_quota));
+      }
+      if (p.value("DryRun", false)) {
+        return Status(err::kDryRunOperation, "The request would have succeeded (DryRun).");
+      }
+      for (const auto& region : regions) {
+        const std::string copy_id = NewResourceId("img");
+        CVM_RETURN_IF_ERROR(tx.Exec(
+            "INSERT INTO images(image_id, owner_uin, image_type, image_source, name, description, "
+            "os_name, platform, architecture, state, size_gb, virtual_size, file_path, "
+            "default_user, min_memory_mib, created_at, source_id, region) "
+            "SELECT ?, owner_uin, image_type, image_source, ?, description, os_name, platform, "
+            "architecture, 'SYNCING', size_gb, virtual_size, ?, default_user, min_memory_mib, ?, "
+            "image_id, ? FROM images WHERE image_id = ?",
+            {copy_id, name, engine.PrivateImagePath(copy_id).string(), NowUnix(), region, id}));
+        auto op = engine::RecordOperation(tx, ctx, engine::op::kSyncImage, copy_id,
+                                          {{"SourceImageId", id}});
+        if (!op.ok()) return op.status();
+        op_ids.push_back(*op);
+        set.push_back({{"ImageId", copy_id}, {"Region", region}});
+      }
+      return Status::Ok();
+    });
+    if (!st.ok()) return st;
+    for (const auto& op : op_ids) engine.Submit(op);
+    return json{{"ImageSet", std::move(set)}};
+  });
+
+  router.Register("DescribeImportImageOs", [](const api::RequestContext&, json&) -> Result<json> {
+    json linux = json::array(), versions = json::array();
+    for (const auto& os : ImportableOsList()) {
+      linux.push_back(os.name);
+      versions.push_back({{"OsName", os.name},
+                          {"OsVersions", os.versions},
+                          {"Architecture", json::array({"x86_64"})}});
+    }
+    return json{{"ImportImageOsListSupported", {{"Windows", json::array()}, {"Linux", linux}}},
+                {"ImportImageOsVersionSet", std::move(versions)}};
+  });
+
+  // OpenCVM extension: the operations that make (CreateImage, ImportImage) or copy
+  // (ExportImages) one of the caller's images, with their progress and, when one failed, why.
+  // Tencent's API has no such call; the `cvm image` verbs wait with it.
+  router.RegisterExtension(
+      "DescribeImageTasks", "cvm", "2017-03-12",
+      [&](const api::RequestContext& ctx, json& p) -> Result<json> {
+        CVM_RETURN_IF_ERROR(CheckKnownParams(p, {"ImageId"}));
+        if (!p.contains("ImageId")) return Status(err::kMissingParameter, "ImageId is missing.");
+        if (!p["ImageId"].is_string()) {
+          return Status(err::kInvalidParameterValue, "ImageId must be a string.");
+        }
+        const std::string id = p["ImageId"].get<std::string>();
+        std::vector<store::Row> ops;
+        Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
+          auto img = LoadOwnImage(tx, ctx, id);
+          if (!img.ok()) return img.status();
+          auto rows = tx.Query(
+              "SELECT rowid, action, api_action, state, error_code, error_message, resource_id, "
+              "args, created_at, updated_at FROM operations WHERE resource_id = ? "
+              "ORDER BY created_at, rowid",
+              {id});
+          if (!rows.ok()) return rows.status();
+          ops = std::move(*rows);
+          return Status::Ok();
+        });
+        if (!st.ok()) return st;
+        json set = json::array();
+        for (const auto& r : ops) {
+          auto args = json::parse(r.Str(7), nullptr, false);
+          if (!args.is_object()) args = json::object();
+          json task = {{"TaskId", r.Int(0)},
+                       {"Action", r.Str(2)},
+                       {"State", r.Str(3)},
+                       {"Progress", TaskProgress(engine, db, r, args)},
+                       {"ErrorCode", r.Str(4)},
+                       {"ErrorMessage", r.Str(5)},
+                       {"CreatedTime", FormatIsoTime(r.Int(8))},
+                       {"UpdatedTime", FormatIsoTime(r.Int(9))}};
+          if (args.contains("Target")) task["Target"] = args["Target"];
+          set.push_back(std::move(task));
+        }
+        return json{{"ImageId", id}, {"TaskSet", std::move(set)}};
+      });
 }
 
 }  // namespace cvm::services

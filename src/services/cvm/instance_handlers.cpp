@@ -111,9 +111,10 @@ Result<ImageRow> FindUsableImage(store::Transaction& tx, const api::RequestConte
   auto rows = tx.Query(
       "SELECT image_id, os_name, state, default_user, image_type, size_gb, min_memory_mib "
       "FROM images "
-      "WHERE image_id = ? AND deleted = 0 AND (owner_uin IS NULL OR owner_uin = ?2 OR EXISTS "
+      "WHERE image_id = ? AND deleted = 0 AND region IN ('', ?3) AND (owner_uin IS NULL OR "
+      "owner_uin = ?2 OR EXISTS "
       "(SELECT 1 FROM image_shares s WHERE s.image_id = images.image_id AND s.account_uin = ?2))",
-      {image_id, ctx.owner_uin});
+      {image_id, ctx.owner_uin, ctx.region});
   if (!rows.ok()) return rows.status();
   if (rows->empty()) {
     return Status("InvalidImageId.NotFound", "The image " + image_id + " does not exist.");
