@@ -62,8 +62,8 @@ bool ConnectOnce(const dn::NetNamespace& from, uint32_t addr, int port, int time
   pollfd p{fd, POLLOUT, 0};
   int err = 1;
   socklen_t len = sizeof err;
-  bool ok = poll(&p, 1, timeout_ms) == 1 &&
-            getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
+  bool ok = poll(&p, 1, timeout_ms) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 &&
+            err == 0;
   linger l{1, 0};  // RST on close: no TIME_WAIT pile-up over thousands of connections
   setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
   close(fd);
@@ -149,11 +149,13 @@ int main() {
   // 100 instances in one VPC, each bound to its own group of 100 rules; instance 0 ("a") and
   // instance 1 ("b") are namespace hosts that send and receive real traffic.
   constexpr int kInstances = 100, kRules = 100;
-  Check(Exec(d, "INSERT INTO vpcs(vpc_id, owner_uin, region, name, cidr, table_id, created_at) "
-               "VALUES ('vpc-bench000', '1', 'r', 'bench', '10.20.0.0/16', 1000, 0)"),
+  Check(Exec(d,
+             "INSERT INTO vpcs(vpc_id, owner_uin, region, name, cidr, table_id, created_at) "
+             "VALUES ('vpc-bench000', '1', 'r', 'bench', '10.20.0.0/16', 1000, 0)"),
         "vpc");
-  Check(Exec(d, "INSERT INTO subnets(subnet_id, owner_uin, vpc_id, zone, name, cidr, created_at) "
-               "VALUES ('subnet-bench000', '1', 'vpc-bench000', 'z', 'bench', '10.20.0.0/16', 0)"),
+  Check(Exec(d,
+             "INSERT INTO subnets(subnet_id, owner_uin, vpc_id, zone, name, cidr, created_at) "
+             "VALUES ('subnet-bench000', '1', 'vpc-bench000', 'z', 'bench', '10.20.0.0/16', 0)"),
         "subnet");
   std::vector<store::InstanceRecord> instances;
   for (int i = 0; i < kInstances; ++i) {
@@ -166,35 +168,34 @@ int main() {
     r.private_ip = net::FormatIpv4(net::ParseIpv4("10.20.1.0").value() + 2 + i);
     r.vpc_id = "vpc-bench000";
     r.subnet_id = "subnet-bench000";
-    Check(store::WithTransaction(d,
-                                 [&](store::Transaction& tx) -> Status {
-                                   CVM_RETURN_IF_ERROR(store::InsertInstance(tx, r));
-                                   std::string sg = fmt::format("sg-b{:07d}", i);
-                                   CVM_RETURN_IF_ERROR(tx.Exec(
-                                       "INSERT INTO security_groups(sg_id, owner_uin, name, "
-                                       "created_at, updated_at) VALUES (?, '1', 'b', 0, 0)",
-                                       {sg}));
-                                   CVM_RETURN_IF_ERROR(tx.Exec(
-                                       "INSERT INTO instance_security_groups VALUES (?, ?, 0)",
-                                       {r.instance_id, sg}));
-                                   for (int k = 0; k < kRules; ++k) {
-                                     // 99 ports nobody uses, then what the probe needs.
-                                     bool last = k == kRules - 1;
-                                     CVM_RETURN_IF_ERROR(tx.Exec(
-                                         "INSERT INTO sg_rules(sg_id, direction, position, "
-                                         "protocol, port, cidr, action, modified_at) VALUES "
-                                         "(?, ?, ?, 'TCP', ?, ?, 'ACCEPT', 0)",
-                                         {sg, std::string("INGRESS"), int64_t{k},
-                                          last ? std::string("ALL")
-                                               : std::to_string(20000 + k),
-                                          std::string(last ? "10.20.0.0/16" : "192.0.2.0/24")}));
-                                   }
-                                   return tx.Exec(
-                                       "INSERT INTO sg_rules(sg_id, direction, position, "
-                                       "protocol, port, cidr, action, modified_at) VALUES "
-                                       "(?, 'EGRESS', 0, 'ALL', 'ALL', '0.0.0.0/0', 'ACCEPT', 0)",
-                                       {sg});
-                                 }),
+    Check(store::WithTransaction(
+              d,
+              [&](store::Transaction& tx) -> Status {
+                CVM_RETURN_IF_ERROR(store::InsertInstance(tx, r));
+                std::string sg = fmt::format("sg-b{:07d}", i);
+                CVM_RETURN_IF_ERROR(
+                    tx.Exec("INSERT INTO security_groups(sg_id, owner_uin, name, "
+                            "created_at, updated_at) VALUES (?, '1', 'b', 0, 0)",
+                            {sg}));
+                CVM_RETURN_IF_ERROR(tx.Exec("INSERT INTO instance_security_groups VALUES (?, ?, 0)",
+                                            {r.instance_id, sg}));
+                for (int k = 0; k < kRules; ++k) {
+                  // 99 ports nobody uses, then what the probe needs.
+                  bool last = k == kRules - 1;
+                  CVM_RETURN_IF_ERROR(
+                      tx.Exec("INSERT INTO sg_rules(sg_id, direction, position, "
+                              "protocol, port, cidr, action, modified_at) VALUES "
+                              "(?, ?, ?, 'TCP', ?, ?, 'ACCEPT', 0)",
+                              {sg, std::string("INGRESS"), int64_t{k},
+                               last ? std::string("ALL") : std::to_string(20000 + k),
+                               std::string(last ? "10.20.0.0/16" : "192.0.2.0/24")}));
+                }
+                return tx.Exec(
+                    "INSERT INTO sg_rules(sg_id, direction, position, "
+                    "protocol, port, cidr, action, modified_at) VALUES "
+                    "(?, 'EGRESS', 0, 'ALL', 'ALL', '0.0.0.0/0', 'ACCEPT', 0)",
+                    {sg});
+              }),
           "instance");
     instances.push_back(r);
   }
@@ -207,8 +208,8 @@ int main() {
     std::string tap = dn::TapName(instances[i].instance_id);
     if (i < 2) {  // a real host behind the "tap"
       Check(hosts[i]->Ensure(), "host namespace");
-      Check(plane.ns().IpBatch({"link add " + tap + " type veth peer name eth0 netns " +
-                                hosts[i]->name()}),
+      Check(plane.ns().IpBatch(
+                {"link add " + tap + " type veth peer name eth0 netns " + hosts[i]->name()}),
             "veth");
       Check(hosts[i]->IpBatch({"link set dev eth0 address " + instances[i].mac,
                                "addr add " + instances[i].private_ip + "/16 dev eth0",
@@ -233,7 +234,7 @@ int main() {
   for (int i = 0; i < kChanges; ++i) {
     std::string action = i % 2 == 0 ? "DROP" : "ACCEPT";
     Check(Exec(d, "UPDATE sg_rules SET action = ? WHERE sg_id = 'sg-b0000001' AND position = ?",
-                 {action, int64_t{kRules - 1}}),
+               {action, int64_t{kRules - 1}}),
           "rule change");
     auto t0 = Clock::now();
     Check(plane.Sync(), "sync");
@@ -263,8 +264,8 @@ int main() {
                             .action = "ACCEPT"};
         g.ingress.push_back(r);
       }
-      g.egress.push_back({.protocol = "ALL", .port = "ALL", .cidr = "0.0.0.0/0",
-                          .action = "ACCEPT"});
+      g.egress.push_back(
+          {.protocol = "ALL", .port = "ALL", .cidr = "0.0.0.0/0", .action = "ACCEPT"});
     }
     for (int i = 0; i < 10; ++i) {
       auto t0 = Clock::now();
@@ -273,35 +274,33 @@ int main() {
     }
   }
   auto s = Summarize(sync_ms), f = Summarize(full_ms);
-  fmt::print("policy change -> enforced ({} instances x {} rules): p50 {:.1f} ms, max {:.1f} ms "
-             "({} of {} changes verified by a connection)\n",
-             kInstances, kRules, s.p50, s.max, enforced, kChanges);
+  fmt::print(
+      "policy change -> enforced ({} instances x {} rules): p50 {:.1f} ms, max {:.1f} ms "
+      "({} of {} changes verified by a connection)\n",
+      kInstances, kRules, s.p50, s.max, enforced, kChanges);
   fmt::print("  baseline, whole table replaced per change: p50 {:.1f} ms, max {:.1f} ms\n", f.p50,
              f.max);
 
   // 2. Packet path: b's group with 1 rule, 1,000 rules, 1,000 alternating; then no table.
   auto set_rules = [&](int count, bool alternate) {
-    Check(store::WithTransaction(d,
-                                 [&](store::Transaction& tx) -> Status {
-                                   CVM_RETURN_IF_ERROR(tx.Exec(
-                                       "DELETE FROM sg_rules WHERE sg_id = 'sg-b0000001' AND "
-                                       "direction = 'INGRESS'"));
-                                   for (int k = 0; k < count; ++k) {
-                                     bool last = k == count - 1;
-                                     std::string action =
-                                         !last && alternate && k % 2 ? "DROP" : "ACCEPT";
-                                     CVM_RETURN_IF_ERROR(tx.Exec(
-                                         "INSERT INTO sg_rules(sg_id, direction, position, "
-                                         "protocol, port, cidr, action, modified_at) VALUES "
-                                         "('sg-b0000001', 'INGRESS', ?, 'TCP', ?, ?, ?, 0)",
-                                         {int64_t{k},
-                                          last ? std::string("8080")
-                                               : std::to_string(10000 + k),
-                                          std::string(last ? "10.20.0.0/16" : "192.0.2.0/24"),
-                                          action}));
-                                   }
-                                   return Status::Ok();
-                                 }),
+    Check(store::WithTransaction(
+              d,
+              [&](store::Transaction& tx) -> Status {
+                CVM_RETURN_IF_ERROR(
+                    tx.Exec("DELETE FROM sg_rules WHERE sg_id = 'sg-b0000001' AND "
+                            "direction = 'INGRESS'"));
+                for (int k = 0; k < count; ++k) {
+                  bool last = k == count - 1;
+                  std::string action = !last && alternate && k % 2 ? "DROP" : "ACCEPT";
+                  CVM_RETURN_IF_ERROR(
+                      tx.Exec("INSERT INTO sg_rules(sg_id, direction, position, "
+                              "protocol, port, cidr, action, modified_at) VALUES "
+                              "('sg-b0000001', 'INGRESS', ?, 'TCP', ?, ?, ?, 0)",
+                              {int64_t{k}, last ? std::string("8080") : std::to_string(10000 + k),
+                               std::string(last ? "10.20.0.0/16" : "192.0.2.0/24"), action}));
+                }
+                return Status::Ok();
+              }),
           "rules");
     Check(plane.Sync(), "sync");
   };
@@ -317,9 +316,10 @@ int main() {
   Check(naive.Run(std::string("delete table inet ") + dn::kTableName), "drop table");
   double bare = ConnectRate(host_a, b_addr, 8080, kSeconds);
   double one_avg = (one + one_again) / 2;
-  fmt::print("TCP connections/s a -> b: no firewall {:.0f}; 1 rule {:.0f}; 1,000 rules {:.0f} "
-             "({:.2f}x of 1 rule); 1,000 rules alternating ACCEPT/DROP {:.0f} ({:.2f}x)\n",
-             bare, one_avg, thousand, thousand / one_avg, alternating, alternating / one_avg);
+  fmt::print(
+      "TCP connections/s a -> b: no firewall {:.0f}; 1 rule {:.0f}; 1,000 rules {:.0f} "
+      "({:.2f}x of 1 rule); 1,000 rules alternating ACCEPT/DROP {:.0f} ({:.2f}x)\n",
+      bare, one_avg, thousand, thousand / one_avg, alternating, alternating / one_avg);
 
   close(listener);
   for (auto* h : hosts) (void)plane.ns().IpBatch({"netns del " + h->name()}, true);

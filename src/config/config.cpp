@@ -125,13 +125,28 @@ Result<Config> LoadConfig(const std::filesystem::path& path) {
     return ConfigError(path.string() + ": " + std::string(e.description()));
   }
   Config c = DefaultConfig();
-  CVM_RETURN_IF_ERROR(CheckKeys(
-      root,
-      {"data_dir", "public_images_dir", "soft_stop_timeout", "disk_detach_timeout", "listen",
-       "port", "tls_cert", "tls_key", "max_body_bytes", "api_threads", "cpu_overcommit",
-       "memory_overcommit", "regions", "instance_types", "storage_types", "storage_capacity_gb",
-       "max_data_disks_per_instance", "key_pair_type", "images", "network"},
-      "the top level"));
+  CVM_RETURN_IF_ERROR(CheckKeys(root,
+                                {"data_dir",
+                                 "public_images_dir",
+                                 "soft_stop_timeout",
+                                 "disk_detach_timeout",
+                                 "listen",
+                                 "port",
+                                 "tls_cert",
+                                 "tls_key",
+                                 "max_body_bytes",
+                                 "api_threads",
+                                 "cpu_overcommit",
+                                 "memory_overcommit",
+                                 "regions",
+                                 "instance_types",
+                                 "storage_types",
+                                 "storage_capacity_gb",
+                                 "max_data_disks_per_instance",
+                                 "key_pair_type",
+                                 "images",
+                                 "network"},
+                                "the top level"));
   if (auto v = root["data_dir"].value<std::string>()) c.data_dir = *v;
   if (auto v = root["public_images_dir"].value<std::string>()) c.public_images_dir = *v;
   if (auto v = root["soft_stop_timeout"].value<int64_t>()) c.soft_stop_timeout_seconds = *v;

@@ -108,8 +108,8 @@ Status Engine::Start() {
   // Before any operation resumes: a booting VM needs its tap, a running one its firewall.
   Status net = network_->Start();
   if (!net.ok()) {
-    return Status(net.code(), "cannot set up the network namespace " +
-                                  config_.network_namespace + ": " + net.message());
+    return Status(net.code(), "cannot set up the network namespace " + config_.network_namespace +
+                                  ": " + net.message());
   }
   for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
   Reconcile(/*at_start=*/true);
@@ -121,7 +121,8 @@ Status Engine::Start() {
       if (stopping_) break;
       Reconcile(/*at_start=*/false);
       // A sync that failed after its change was committed is retried here.
-      if (Status st = network_->Sync(); !st.ok()) spdlog::warn("reconcile: network: {}", st.ToString());
+      if (Status st = network_->Sync(); !st.ok())
+        spdlog::warn("reconcile: network: {}", st.ToString());
     }
   });
   return Status::Ok();

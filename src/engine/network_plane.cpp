@@ -40,9 +40,9 @@ Result<InstanceAddress> LoadAddress(store::Database& db, const store::InstanceRe
   if (!rows.ok()) return rows.status();
   auto ip = net::ParseIpv4(inst.private_ip);
   if (rows->empty() || !ip) {
-    return Status(err::kInternalError,
-                  inst.instance_id + " has no address in a subnet (subnet '" + inst.subnet_id +
-                      "', address '" + inst.private_ip + "')");
+    return Status(err::kInternalError, inst.instance_id + " has no address in a subnet (subnet '" +
+                                           inst.subnet_id + "', address '" + inst.private_ip +
+                                           "')");
   }
   auto subnet = net::ParseCidr(rows->front().Str(0), true);
   if (!subnet) return Status(err::kInternalError, "bad subnet CIDR " + rows->front().Str(0));
@@ -77,11 +77,11 @@ Status NetworkPlane::Start() {
       auto inst = store::LoadInstance(db_, rows->front().Str(0));
       if (inst.ok() && inst->has_value()) {
         auto addr = LoadAddress(db_, **inst);
-        Status st = addr.ok() ? dn::EnsureInstanceLink(ns_, {.tap = tap,
-                                                             .ip = addr->ip,
-                                                             .gateway = addr->gateway,
-                                                             .vpc = addr->vpc})
-                              : addr.status();
+        Status st =
+            addr.ok()
+                ? dn::EnsureInstanceLink(
+                      ns_, {.tap = tap, .ip = addr->ip, .gateway = addr->gateway, .vpc = addr->vpc})
+                : addr.status();
         if (!st.ok()) spdlog::warn("network: keeping {} as it is: {}", tap, st.ToString());
       }
       plugged_.insert(rows->front().Str(0));
@@ -114,10 +114,10 @@ Result<dn::NetworkPlan> NetworkPlane::LoadPlan() {
           Placeholders(ids.size()),
       ids);
   if (!nics.ok()) return nics.status();
-  auto bindings = db_.Query(
-      "SELECT instance_id, sg_id FROM instance_security_groups WHERE instance_id IN " +
-          Placeholders(ids.size()) + " ORDER BY instance_id, position",
-      ids);
+  auto bindings =
+      db_.Query("SELECT instance_id, sg_id FROM instance_security_groups WHERE instance_id IN " +
+                    Placeholders(ids.size()) + " ORDER BY instance_id, position",
+                ids);
   if (!bindings.ok()) return bindings.status();
   std::map<std::string, std::vector<std::string>> groups_of;
   std::set<std::string> bound;
@@ -194,9 +194,10 @@ Status NetworkPlane::EnsureAddressed(store::InstanceRecord& inst) {
     inst.private_ip = *ip;
     spdlog::info("network: {} (from before networks) gets {} in {}", inst.instance_id, *ip,
                  inst.subnet_id);
-    return tx.Exec("UPDATE instances SET vpc_id = ?, subnet_id = ?, private_ip = ? "
-                   "WHERE instance_id = ?",
-                   {inst.vpc_id, inst.subnet_id, inst.private_ip, inst.instance_id});
+    return tx.Exec(
+        "UPDATE instances SET vpc_id = ?, subnet_id = ?, private_ip = ? "
+        "WHERE instance_id = ?",
+        {inst.vpc_id, inst.subnet_id, inst.private_ip, inst.instance_id});
   });
 }
 

@@ -22,9 +22,7 @@ struct Cidr {
   uint64_t Size() const { return uint64_t{1} << (32 - prefix); }
   uint32_t Last() const { return base | ~Mask(); }
   bool Contains(uint32_t addr) const { return (addr & Mask()) == base; }
-  bool Contains(const Cidr& inner) const {
-    return inner.prefix >= prefix && Contains(inner.base);
-  }
+  bool Contains(const Cidr& inner) const { return inner.prefix >= prefix && Contains(inner.base); }
   bool Overlaps(const Cidr& other) const { return Contains(other.base) || other.Contains(base); }
   std::string ToString() const;  // "10.0.0.0/16"
   bool operator==(const Cidr&) const = default;

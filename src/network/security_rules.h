@@ -30,8 +30,8 @@ struct SecurityRule {
   // Same match and verdict (the description aside): what DuplicatePolicy and deletion by
   // content compare.
   bool SameEffect(const SecurityRule& o) const {
-    return protocol == o.protocol && port == o.port && cidr == o.cidr &&
-           ipv6_cidr == o.ipv6_cidr && peer_sg_id == o.peer_sg_id && action == o.action;
+    return protocol == o.protocol && port == o.port && cidr == o.cidr && ipv6_cidr == o.ipv6_cidr &&
+           peer_sg_id == o.peer_sg_id && action == o.action;
   }
 };
 

@@ -20,7 +20,7 @@ struct InstanceRecord {
   std::string user_data;      // decoded
   std::string mac, private_ip;
   std::string vpc_id, subnet_id, public_ip;  // public_ip: "" unless PublicIpAssigned
-  int ssh_port = 0;  // loopback port of the management SSH path (cvm ssh)
+  int ssh_port = 0;                          // loopback port of the management SSH path (cvm ssh)
   std::string state_reason, client_token;
   std::string latest_operation, latest_operation_state, latest_operation_request_id,
       latest_operation_error;

@@ -75,14 +75,14 @@ class DataPathTest : public ::testing::Test {
       h.ns = std::make_shared<NetNamespace>("cvmut" + tag + h.id.substr(4, 2));
       ASSERT_TRUE(h.ns->Ensure().ok());
       std::string tap = TapName(h.id);
-      ASSERT_TRUE(cvm_ns_->IpBatch({"link add " + tap + " type veth peer name eth0 netns " +
-                                    h.ns->name()})
-                      .ok());
-      ASSERT_TRUE(EnsureInstanceLink(*cvm_ns_, {.tap = tap,
-                                                .ip = Ip(h.addr.c_str()),
-                                                .gateway = Ip("10.9.0.1"),
-                                                .vpc = h.vpc})
-                      .ok());
+      ASSERT_TRUE(
+          cvm_ns_->IpBatch({"link add " + tap + " type veth peer name eth0 netns " + h.ns->name()})
+              .ok());
+      ASSERT_TRUE(
+          EnsureInstanceLink(
+              *cvm_ns_,
+              {.tap = tap, .ip = Ip(h.addr.c_str()), .gateway = Ip("10.9.0.1"), .vpc = h.vpc})
+              .ok());
       ASSERT_TRUE(h.ns->IpBatch({"link set dev eth0 address " + h.mac,
                                  "addr add " + h.addr + "/24 dev eth0", "link set dev eth0 up",
                                  "route add default via 10.9.0.1"})

@@ -96,8 +96,8 @@ std::string GroupChain(const std::string& sg_id, bool ingress) {
 }
 
 // One direction of a group: runs of same-action rules, each one anonymous-set lookup.
-std::vector<std::string> RenderGroupChain(const std::vector<net::SecurityRule>& rules,
-                                          bool ingress, const NetworkPlan& plan) {
+std::vector<std::string> RenderGroupChain(const std::vector<net::SecurityRule>& rules, bool ingress,
+                                          const NetworkPlan& plan) {
   std::vector<std::string> lines;
   size_t i = 0;
   while (i < rules.size()) {
@@ -201,7 +201,8 @@ RenderedTable RenderTable(const NetworkPlan& plan) {
     t["map ingress"].push_back(tap + " : jump in_" + suffix);
     t["map egress"].push_back(tap + " : jump eg_" + suffix);
   }
-  for (uint32_t v : vpcs) t["map mark_zone"].push_back(std::to_string(v) + " : " + std::to_string(v));
+  for (uint32_t v : vpcs)
+    t["map mark_zone"].push_back(std::to_string(v) + " : " + std::to_string(v));
   for (const auto& [id, g] : plan.groups) {
     t["chain " + GroupChain(id, true)] = RenderGroupChain(g.ingress, true, plan);
     t["chain " + GroupChain(id, false)] = RenderGroupChain(g.egress, false, plan);

@@ -49,10 +49,10 @@ std::string HostUplinkName(const NetNamespace& ns) { return ns.name() + "-up"; }
 Status EnsureUplink(const NetNamespace& ns, const UplinkConfig& c) {
   CVM_RETURN_IF_ERROR(ns.Ensure());
   // Before any link exists, so that every tap inherits proxy ARP and no IPv6.
-  for (auto [key, value] : {std::pair{"net/ipv4/ip_forward", "1"},
-                            std::pair{"net/ipv4/conf/default/proxy_arp", "1"},
-                            std::pair{"net/ipv6/conf/default/disable_ipv6", "1"},
-                            std::pair{"net/ipv6/conf/all/disable_ipv6", "1"}}) {
+  for (auto [key, value] :
+       {std::pair{"net/ipv4/ip_forward", "1"}, std::pair{"net/ipv4/conf/default/proxy_arp", "1"},
+        std::pair{"net/ipv6/conf/default/disable_ipv6", "1"},
+        std::pair{"net/ipv6/conf/all/disable_ipv6", "1"}}) {
     CVM_RETURN_IF_ERROR(ns.WriteSysctl(key, value));
   }
   const std::string host_if = HostUplinkName(ns);
@@ -68,17 +68,16 @@ Status EnsureUplink(const NetNamespace& ns, const UplinkConfig& c) {
                                     kNamespaceUplink + " netns " + ns.name()},
                                    true));
   }
-  CVM_RETURN_IF_ERROR(ns.WriteSysctl(std::string("net/ipv4/conf/") + kNamespaceUplink +
-                                         "/proxy_arp",
-                                     "0"));
+  CVM_RETURN_IF_ERROR(
+      ns.WriteSysctl(std::string("net/ipv4/conf/") + kNamespaceUplink + "/proxy_arp", "0"));
   const std::string host_addr = net::FormatIpv4(c.host_address);
   const std::string ns_addr = net::FormatIpv4(c.ns_address);
   CVM_RETURN_IF_ERROR(ns.IpBatch({"addr replace " + ns_addr + "/30 dev " + kNamespaceUplink,
                                   std::string("link set dev ") + kNamespaceUplink + " up"}));
-  return ns.IpBatch({"addr replace " + host_addr + "/30 dev " + host_if,
-                     "link set dev " + host_if + " up",
-                     "route replace " + c.public_pool + " via " + ns_addr + " dev " + host_if},
-                    true);
+  return ns.IpBatch(
+      {"addr replace " + host_addr + "/30 dev " + host_if, "link set dev " + host_if + " up",
+       "route replace " + c.public_pool + " via " + ns_addr + " dev " + host_if},
+      true);
 }
 
 Status EnsureInstanceLink(const NetNamespace& ns, const InstanceLink& l) {
@@ -92,8 +91,8 @@ Status EnsureInstanceLink(const NetNamespace& ns, const InstanceLink& l) {
   if (!HasLink(*links, l.tap)) cmds.push_back("tuntap add dev " + l.tap + " mode tap");
   cmds.push_back("link set dev " + l.tap + " up");
   cmds.push_back("addr replace " + gw + "/32 dev lo");
-  cmds.push_back("route replace " + net::FormatIpv4(l.ip) + "/32 dev " + l.tap + " table " +
-                 table + " src " + gw);
+  cmds.push_back("route replace " + net::FormatIpv4(l.ip) + "/32 dev " + l.tap + " table " + table +
+                 " src " + gw);
   cmds.push_back("route replace throw 0.0.0.0/0 table " + table);
   if (!HasRule(*rules, kTapRulePriority, "iif", l.tap, l.vpc)) {
     cmds.push_back("rule add iif " + l.tap + " lookup " + table + " priority " +

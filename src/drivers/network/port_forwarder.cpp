@@ -96,8 +96,8 @@ void PortForwarder::Wake() {
   [[maybe_unused]] auto n = write(wake_[1], &c, 1);
 }
 
-Result<int> PortForwarder::Open(const std::string& key, int port, uint32_t ip,
-                                uint16_t target_port, uint32_t mark) {
+Result<int> PortForwarder::Open(const std::string& key, int port, uint32_t ip, uint16_t target_port,
+                                uint32_t mark) {
   std::lock_guard lock(mu_);
   auto old = forwards_.find(key);
   if (old != forwards_.end() && old->second.port == port && port != 0) {
@@ -113,8 +113,8 @@ Result<int> PortForwarder::Open(const std::string& key, int port, uint32_t ip,
   int fd = port > 0 ? ListenLoopback(port) : -1;
   if (fd < 0) fd = ListenLoopback(0);
   if (fd < 0) return Status(err::kInternalError, "cannot listen on a loopback port");
-  Forward f{.listen_fd = fd, .port = BoundPort(fd), .ip = ip, .target_port = target_port,
-            .mark = mark};
+  Forward f{
+      .listen_fd = fd, .port = BoundPort(fd), .ip = ip, .target_port = target_port, .mark = mark};
   forwards_[key] = f;
   Wake();
   return f.port;
