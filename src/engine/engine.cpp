@@ -1,9 +1,6 @@
 #include "engine/engine.h"
 
-#include <netinet/in.h>
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <fstream>
 
