@@ -360,6 +360,8 @@ TEST_F(StoreTest, ConcurrentReadersAndWritersAllSucceed) {
       }
     });
   }
+  // Writes start once readers are reading, so a busy machine cannot run them all first.
+  while (reads == 0) std::this_thread::yield();
   for (int i = 0; i < kWrites; ++i) {
     ASSERT_TRUE(Exec("INSERT INTO kv(k, v) VALUES (?, ?)", {std::to_string(i), int64_t{i}}).ok());
   }

@@ -74,7 +74,9 @@ class Connection {
         rc = sqlite3_bind_double(stmt, idx, *d);
       } else {
         const auto& s = std::get<std::string>(v);
-        rc = sqlite3_bind_text(stmt, idx, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+        // STATIC: `params` outlives every step of this statement (Query steps it to the end and
+        // resets it before returning), so SQLite need not copy each string.
+        rc = sqlite3_bind_text(stmt, idx, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
       }
       if (rc != SQLITE_OK) return SqliteError(db_, "bind");
     }
