@@ -1,19 +1,56 @@
 // The parts of an HTTP request that the wire protocol needs, independent of the HTTP library.
 #pragma once
 
-#include <map>
+#include <algorithm>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 namespace cvm::api {
 
-struct HttpRequest {
-  std::string method;                          // "POST", "GET", ...
-  std::string target;                          // path plus "?query" as received
-  std::map<std::string, std::string> headers;  // names lower-cased, values verbatim
-  std::string body;                            // raw bytes as received
-  std::string peer_address;                    // caller's IP address
+// Request headers by lower-cased name. A request has about ten, so a flat vector searched
+// linearly beats a tree: one allocation instead of one per header, on every request.
+class HeaderMap {
+ public:
+  using Entry = std::pair<std::string, std::string>;
+  using iterator = std::vector<Entry>::iterator;
+  using const_iterator = std::vector<Entry>::const_iterator;
 
-  const std::string& Header(const std::string& lower_name) const {
+  // The value for `name`, added empty if absent (a repeated header: the last one wins).
+  std::string& operator[](std::string_view name) {
+    if (auto it = find(name); it != entries_.end()) return it->second;
+    return entries_.emplace_back(std::string(name), std::string()).second;
+  }
+  iterator find(std::string_view name) {
+    return std::find_if(entries_.begin(), entries_.end(),
+                        [&](const Entry& e) { return e.first == name; });
+  }
+  const_iterator find(std::string_view name) const {
+    return std::find_if(entries_.begin(), entries_.end(),
+                        [&](const Entry& e) { return e.first == name; });
+  }
+  void erase(std::string_view name) {
+    if (auto it = find(name); it != entries_.end()) entries_.erase(it);
+  }
+  void reserve(size_t n) { entries_.reserve(n); }
+  iterator begin() { return entries_.begin(); }
+  iterator end() { return entries_.end(); }
+  const_iterator begin() const { return entries_.begin(); }
+  const_iterator end() const { return entries_.end(); }
+
+ private:
+  std::vector<Entry> entries_;
+};
+
+struct HttpRequest {
+  std::string method;        // "POST", "GET", ...
+  std::string target;        // path plus "?query" as received
+  HeaderMap headers;         // names lower-cased, values verbatim
+  std::string body;          // raw bytes as received
+  std::string peer_address;  // caller's IP address
+
+  const std::string& Header(std::string_view lower_name) const {
     static const std::string kEmpty;
     auto it = headers.find(lower_name);
     return it == headers.end() ? kEmpty : it->second;

@@ -34,10 +34,11 @@ HttpRequest ToHttpRequest(http::request<http::string_body>&& in, const std::stri
   HttpRequest out;
   out.method = std::string(in.method_string());
   out.target = std::string(in.target());
+  out.headers.reserve(16);
   for (const auto& field : in) {
     std::string name(field.name_string());
     for (char& c : name) c = AsciiLower(c);
-    out.headers[std::move(name)] = std::string(field.value());
+    out.headers[name] = std::string(field.value());
   }
   out.body = std::move(in.body());
   out.peer_address = peer;

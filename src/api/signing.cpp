@@ -476,7 +476,7 @@ Status VerifyTc3(const HttpRequest& req, const Tc3Credential& cred, std::string_
       if (h.name == name)
         return SignatureFailure("SignedHeaders lists " + std::string(name) + " twice");
     }
-    auto it = req.headers.find(std::string(name));
+    auto it = req.headers.find(name);
     if (it == req.headers.end()) {
       return SignatureFailure("signed header " + std::string(name) + " is missing");
     }
