@@ -52,6 +52,14 @@ Result<InstanceAddress> LoadAddress(store::Database& db, const store::InstanceRe
                          .prefix = subnet->prefix};
 }
 
+// The guest's NIC as QEMU and the seed's network-config need it.
+NicAttachment Nic(const store::InstanceRecord& inst, const InstanceAddress& addr) {
+  return NicAttachment{.tap = dn::TapName(inst.instance_id),
+                       .mac = inst.mac,
+                       .address_cidr = inst.private_ip + "/" + std::to_string(addr.prefix),
+                       .gateway = net::FormatIpv4(addr.gateway)};
+}
+
 }  // namespace
 
 NetworkPlane::NetworkPlane(store::Database& db, const Config& config)
@@ -204,20 +212,16 @@ Status NetworkPlane::EnsureAddressed(store::InstanceRecord& inst) {
 Result<NicAttachment> NetworkPlane::Address(const store::InstanceRecord& inst) {
   auto addr = LoadAddress(db_, inst);
   if (!addr.ok()) return addr.status();
-  return NicAttachment{.tap = dn::TapName(inst.instance_id),
-                       .mac = inst.mac,
-                       .address_cidr = inst.private_ip + "/" + std::to_string(addr->prefix),
-                       .gateway = net::FormatIpv4(addr->gateway)};
+  return Nic(inst, *addr);
 }
 
 Result<NicAttachment> NetworkPlane::Plug(const store::InstanceRecord& inst) {
   auto addr = LoadAddress(db_, inst);
   if (!addr.ok()) return addr.status();
-  auto nic = Address(inst);
-  if (!nic.ok()) return nic.status();
+  NicAttachment nic = Nic(inst, *addr);
   std::lock_guard lock(mu_);
   CVM_RETURN_IF_ERROR(dn::EnsureInstanceLink(
-      ns_, {.tap = nic->tap, .ip = addr->ip, .gateway = addr->gateway, .vpc = addr->vpc}));
+      ns_, {.tap = nic.tap, .ip = addr->ip, .gateway = addr->gateway, .vpc = addr->vpc}));
   plugged_.insert(inst.instance_id);
   CVM_RETURN_IF_ERROR(SyncLocked());
   return nic;

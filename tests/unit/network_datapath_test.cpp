@@ -89,13 +89,19 @@ class DataPathTest : public ::testing::Test {
                       .ok());
     }
   }
+  // Also after a setup that failed half-way: every namespace made so far goes.
   static void TearDownTestSuite() {
-    if (!hosts_) return;
-    for (auto& h : *hosts_) (void)cvm_ns_->IpBatch({"netns del " + h.ns->name()}, true);
+    if (!cvm_ns_) return;
+    if (hosts_) {
+      for (auto& h : *hosts_) {
+        if (h.ns) (void)cvm_ns_->IpBatch({"netns del " + h.ns->name()}, true);
+      }
+    }
     (void)cvm_ns_->IpBatch({"netns del " + cvm_ns_->name()}, true);
     delete hosts_;
     delete cvm_ns_;
     hosts_ = nullptr;
+    cvm_ns_ = nullptr;
   }
 
   static Host& H(char which) { return (*hosts_)[which - 'a']; }
