@@ -56,6 +56,9 @@ int Progress(void* user, curl_off_t, curl_off_t, curl_off_t ultotal, curl_off_t 
 }  // namespace
 
 bool IsUploadUrl(const std::string& url) {
+  // libcurl reads "http:///x" as host x; a URL here names its host itself.
+  const size_t sep = url.find("://");
+  if (sep == std::string::npos || url.compare(sep + 3, 1, "/") == 0) return false;
   std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), curl_url_cleanup);
   if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return false;
   std::string scheme = UrlPart(u.get(), CURLUPART_SCHEME);
