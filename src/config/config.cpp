@@ -106,14 +106,16 @@ Status ConfigError(const std::string& msg) {
   return Status(err::kInvalidParameterValue, "config: " + msg);
 }
 
-// http(s)://host[...] with a host and no user or password (checked again by the uploader).
+// http(s)://host[/path] with a host, no user or password (checked again by the uploader).
 bool IsPlainHttpUrl(const std::string& url) {
   std::string lower = url.substr(0, 8);
   for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   size_t start = lower.rfind("http://", 0) == 0 ? 7 : lower.rfind("https://", 0) == 0 ? 8 : 0;
   if (start == 0) return false;
   const std::string authority = url.substr(start, url.find_first_of("/?#", start) - start);
-  return !authority.empty() && authority.find('@') == std::string::npos && authority.front() != ':';
+  // A base URL: file names are appended to its path, so it has no query or fragment.
+  return !authority.empty() && authority.find('@') == std::string::npos &&
+         authority.front() != ':' && url.find_first_of("?#") == std::string::npos;
 }
 
 Status CheckKeys(const toml::table& t, const std::set<std::string>& allowed,
@@ -208,8 +210,9 @@ Result<Config> LoadConfig(const std::filesystem::path& path) {
         const std::string name(bucket.str());
         // A URL without credentials (they would show in CosPaths and task listings).
         if (!url || !IsPlainHttpUrl(*url)) {
-          return ConfigError("[images.export_targets] " + name +
-                             " must be an http:// or https:// URL without user or password");
+          return ConfigError(
+              "[images.export_targets] " + name +
+              " must be an http:// or https:// URL without user, password, query or fragment");
         }
         if (name.empty() || name.size() > 64) {
           return ConfigError("[images.export_targets] bucket names are 1 to 64 bytes");

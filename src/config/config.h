@@ -74,9 +74,9 @@ struct Config {
   // account. url_hosts: the hosts an http(s) ImageUrl may name, each hop of a redirect included
   // (default: loopback only); download_stall_s: a download sending nothing for this long fails.
   // [images.export_targets] maps a bucket name to the base URL of an http(s) server that takes
-  // PUT (`bucket = "https://host/path"`): ExportImages to that BucketName uploads each file to
-  // <url>/<prefix>.<format> instead of writing into export_dir; upload_stall_s: an upload the
-  // receiver takes nothing of (or never answers) for this long fails.
+  // PUT (`bucket = "https://host/path"`, no query): ExportImages to that BucketName uploads each
+  // file to <url>/<prefix>.<format> instead of writing into export_dir; upload_stall_s: an upload
+  // the receiver takes nothing of (or never answers) for this long fails.
   std::filesystem::path image_import_dir;
   std::filesystem::path image_export_dir;
   std::map<std::string, std::string> image_export_targets;
