@@ -441,7 +441,7 @@ test("an upload answered 500, one the receiver stalls and one refused fail with 
 });
 
 test("CreateImage from SnapshotIds: one system-disk snapshot becomes the image's own file; " +
-     "deleting the snapshots leaves the image whole", async () => {
+     "deleting the snapshots leaves the image whole", async (t) => {
   const ZONE = "ap-guangzhou-3";
   const disk = async () => (await cbs.CreateDisks({
     Placement: { Zone: ZONE }, DiskChargeType: "POSTPAID_BY_HOUR", DiskType: "CLOUD_PREMIUM",
@@ -457,8 +457,9 @@ test("CreateImage from SnapshotIds: one system-disk snapshot becomes the image's
   };
   const [sysDisk, dataDisk, spareDisk] = [await disk(), await disk(), await disk()];
   // Something to find in the copy: a pattern written into the disk the snapshot is taken of.
-  execFileSync("qemu-io", ["-c", "write -P 0xab 1M 2M", path.join(d.dataDir, "disks",
-                                                                    `${sysDisk}.qcow2`)]);
+  // (256 MiB of it, so that copying the snapshot takes a moment: see DeleteSnapshots below.)
+  execFileSync("qemu-io", ["-c", "write -P 0xab 1M 256M", path.join(d.dataDir, "disks",
+                                                                      `${sysDisk}.qcow2`)]);
   const [sys, data, spare] = [await snapshot(sysDisk), await snapshot(dataDisk),
                               await snapshot(spareDisk)];
   // A system disk exists only with an instance, and instances need a VM (tests/e2e): here the
@@ -510,8 +511,24 @@ test("CreateImage from SnapshotIds: one system-disk snapshot becomes the image's
     .toString();
   assert.doesNotMatch(pattern, /Pattern verification failed/);
 
-  // The snapshots go; the image stays whole and usable (exported, compared again).
-  await cbs.DeleteSnapshots({ SnapshotIds: [sys, data, spare] });
+  // While a second image is being copied from `sys`, DeleteSnapshots refuses it; once the
+  // image is made (should the copy win the race), the delete goes through. Either way the
+  // image ends NORMAL.
+  const second = (await create([sys], { ImageName: "from-snaps-2" })).ImageId;
+  let refused = false;
+  try {
+    await cbs.DeleteSnapshots({ SnapshotIds: [sys] });
+  } catch (e) {
+    assert.equal(e.code, "ResourceInUse", e.message);
+    assert.match(e.message, new RegExp(second));
+    refused = true;
+  }
+  t.diagnostic(`DeleteSnapshots during the copy: ${refused ? "refused" : "the copy was done"}`);
+  assert.equal((await waitImage(second)).ImageState, "NORMAL");
+  execFileSync("qemu-img", ["compare", "-q", imageFile(second), imageFile(id)]);
+
+  // The snapshots go; the images stay whole and usable (exported, compared again).
+  await cbs.DeleteSnapshots({ SnapshotIds: refused ? [sys, data, spare] : [data, spare] });
   assert.equal((await waitImage(id)).ImageState, "NORMAL");
   execFileSync("qemu-img", ["check", "-q", imageFile(id)]);
   const url = (await cvm.ExportImages({ BucketName: "web-bucket", ImageIds: [id],
@@ -521,7 +538,7 @@ test("CreateImage from SnapshotIds: one system-disk snapshot becomes the image's
   const out = execFileSync("qemu-io", ["-r", "-c", "read -P 0xab 1M 2M",
                                        path.join(putDir, "from-snaps.qcow2")]).toString();
   assert.doesNotMatch(out, /Pattern verification failed/);
-  await cvm.DeleteImages({ ImageIds: [id] });
+  await cvm.DeleteImages({ ImageIds: [id, second] });
   assert.deepEqual(privateFiles(), []);
   await cbs.TerminateDisks({ DiskIds: [sysDisk, dataDisk, spareDisk] });
 });
