@@ -577,3 +577,32 @@ test("kill -9 of cvmd during an http(s) ImportImage: after the restart the image
   await cvm.DeleteImages({ ImageIds: [id] });
   assert.deepEqual(privateFiles(), []);
 });
+
+test("kill -9 of cvmd during an upload: the export resumes and ends, its converted file gone",
+     async () => {
+  const id = await importRaw("cut-upload");
+  const url = (await cvm.ExportImages({ BucketName: "stalled", ImageIds: [id],
+                                        ExportFormat: "RAW" })).CosPaths[0];
+  const uploading = async () => {
+    const t = (await cvm.request("DescribeImageTasks", { ImageId: id })).TaskSet
+      .find((x) => x.Target === url);
+    return t.State === "RUNNING" && t.Progress >= 50;
+  };
+  let seen = false;
+  for (let i = 0; i < 200 && !seen; i++) {
+    seen = await uploading();
+    if (!seen) await new Promise((r) => setTimeout(r, 25));
+  }
+  assert.ok(seen, "the upload was never seen going");
+  assert.equal(halfMadeFiles().filter((f) => f.endsWith(".export")).length, 1);
+  await d.stop("SIGKILL");
+  await d.start();
+  // Resumed at start (converted again, sent again to the same stalling receiver): it ends.
+  const task = await waitTask(id, "ExportImages", url);
+  assert.equal(task.State, "FAILED");
+  assert.match(task.ErrorMessage, /stalled/);
+  assert.equal((await waitImage(id)).ImageState, "NORMAL");
+  assert.deepEqual(privateFiles(), [`${id}.qcow2`]);
+  assert.deepEqual(halfMadeFiles(), []);
+  await cvm.DeleteImages({ ImageIds: [id] });
+});
