@@ -1,7 +1,7 @@
-// Image operations: capture an instance's system disk as a custom image, import an image file.
-// Each builds DATA_DIR/images/private/<image-id>.qcow2 under a temporary name and keeps a file
-// already placed, so an operation cut by a crash is run again at start and ends NORMAL or
-// failed, never stuck.
+// Image operations: capture an instance's system disk (or copy a system-disk snapshot) as a
+// custom image, import an image file, copy one to another region, export one (into a directory
+// or uploaded). Each builds its file under a temporary name and keeps a file already placed, so
+// an operation cut by a crash is run again at start and ends NORMAL or failed, never stuck.
 #include <spdlog/spdlog.h>
 
 #include "common/error_codes.h"

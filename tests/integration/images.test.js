@@ -1,7 +1,9 @@
 // Images without a VM: what ImportImage accepts (DescribeImportImageOs), imports over http from
 // a loopback server through the official SDK and the `cvm image` verbs, every hostile download
-// refused with its reason visible and nothing left behind, and the service-market catalogue.
-// (Booting imported and market images is in tests/e2e/.)
+// refused with its reason visible and nothing left behind, and the service-market catalogue;
+// exports uploaded to a loopback PUT receiver (and uploads that fail), images made from
+// snapshots, and kill -9 of cvmd in the middle of a download and of an upload.
+// (Booting imported, market and snapshot-made images is in tests/e2e/.)
 "use strict";
 const { test, before, after } = require("node:test");
 const assert = require("node:assert/strict");

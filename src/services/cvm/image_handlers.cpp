@@ -1,7 +1,8 @@
 // Images: DescribeImages over the public catalogue, the caller's own images and the images
-// shared with it; custom images captured from an instance (CreateImage) or imported from the
-// configured import directory (ImportImage), their attributes, sharing and deletion. The files
-// are made by the engine; a deleted image's file stays while system disks are overlays on it.
+// shared with it; custom images captured from an instance or made from snapshots (CreateImage)
+// or imported (ImportImage), their attributes, sharing, export (a directory or an upload) and
+// deletion. The files are made by the engine; a deleted image's file stays while system disks
+// are overlays on it.
 #include <sys/stat.h>
 
 #include <algorithm>
