@@ -126,9 +126,13 @@ ImageCommands::ImageCommands(CLI::App& app) {
   import_cmd_->add_option("--description", description_, "image description");
   wait_opts(import_cmd_);
 
-  export_cmd_ = image_cmd_->add_subcommand("export", "export images into export_dir/BUCKET");
+  export_cmd_ = image_cmd_->add_subcommand(
+      "export", "export images into export_dir/BUCKET, or upload them to BUCKET's URL");
   export_cmd_->add_option("images", ids_, "image ids")->required();
-  export_cmd_->add_option("--bucket", bucket_, "directory in the export directory")->required();
+  export_cmd_
+      ->add_option("--bucket", bucket_,
+                   "a directory of export_dir, or a bucket of [images.export_targets]")
+      ->required();
   export_cmd_->add_option("--format", format_, "qcow2 (default), raw or vmdk")
       ->check(CLI::IsMember({"qcow2", "raw", "vmdk"}, CLI::ignore_case));
   export_cmd_->add_option("--prefix", prefixes_, "file name per image (default: its id)");

@@ -3,6 +3,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 
 #include "common/error_codes.h"
@@ -105,6 +106,18 @@ Status ConfigError(const std::string& msg) {
   return Status(err::kInvalidParameterValue, "config: " + msg);
 }
 
+// http(s)://host[/path] with a host, no user or password (checked again by the uploader).
+bool IsPlainHttpUrl(const std::string& url) {
+  std::string lower = url.substr(0, 8);
+  for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  size_t start = lower.rfind("http://", 0) == 0 ? 7 : lower.rfind("https://", 0) == 0 ? 8 : 0;
+  if (start == 0) return false;
+  const std::string authority = url.substr(start, url.find_first_of("/?#", start) - start);
+  // A base URL: file names are appended to its path, so it has no query or fragment.
+  return !authority.empty() && authority.find('@') == std::string::npos &&
+         authority.front() != ':' && url.find_first_of("?#") == std::string::npos;
+}
+
 Status CheckKeys(const toml::table& t, const std::set<std::string>& allowed,
                  const std::string& where) {
   for (auto&& [k, v] : t) {
@@ -166,10 +179,11 @@ Result<Config> LoadConfig(const std::filesystem::path& path) {
     c.max_data_disks_per_instance = static_cast<int>(*v);
   }
   if (auto images = root["images"].as_table()) {
-    CVM_RETURN_IF_ERROR(CheckKeys(
-        *images,
-        {"import_dir", "export_dir", "max_virtual_gb", "quota", "url_hosts", "download_stall_s"},
-        "[images]"));
+    CVM_RETURN_IF_ERROR(
+        CheckKeys(*images,
+                  {"import_dir", "export_dir", "max_virtual_gb", "quota", "url_hosts",
+                   "download_stall_s", "export_targets", "upload_stall_s"},
+                  "[images]"));
     if (auto v = (*images)["import_dir"].value<std::string>()) c.image_import_dir = *v;
     if (auto v = (*images)["export_dir"].value<std::string>()) c.image_export_dir = *v;
     if (auto v = (*images)["max_virtual_gb"].value<int64_t>()) c.image_max_virtual_gb = *v;
@@ -185,6 +199,30 @@ Result<Config> LoadConfig(const std::filesystem::path& path) {
     if (auto v = (*images)["download_stall_s"].value<int64_t>()) {
       if (*v < 1) return ConfigError("[images] download_stall_s must be at least 1");
       c.image_download_stall_s = *v;
+    }
+    if (auto v = (*images)["upload_stall_s"].value<int64_t>()) {
+      if (*v < 1) return ConfigError("[images] upload_stall_s must be at least 1");
+      c.image_upload_stall_s = *v;
+    }
+    if (auto targets = (*images)["export_targets"].as_table()) {
+      for (auto& [bucket, node] : *targets) {
+        auto url = node.value<std::string>();
+        const std::string name(bucket.str());
+        // A URL without credentials (they would show in CosPaths and task listings).
+        if (!url || !IsPlainHttpUrl(*url)) {
+          return ConfigError(
+              "[images.export_targets] " + name +
+              " must be an http:// or https:// URL without user, password, query or fragment");
+        }
+        if (name.empty() || name.size() > 64) {
+          return ConfigError("[images.export_targets] bucket names are 1 to 64 bytes");
+        }
+        std::string base = *url;
+        while (!base.empty() && base.back() == '/') base.pop_back();
+        c.image_export_targets[name] = base;
+      }
+    } else if ((*images).contains("export_targets")) {
+      return ConfigError("[images] export_targets is a table of bucket = \"url\"");
     }
   }
   if (auto net = root["network"].as_table()) {

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -72,8 +73,14 @@ struct Config {
   // max_virtual_gb: larger images (and larger downloads) are refused; quota: custom images per
   // account. url_hosts: the hosts an http(s) ImageUrl may name, each hop of a redirect included
   // (default: loopback only); download_stall_s: a download sending nothing for this long fails.
+  // [images.export_targets] maps a bucket name to the base URL of an http(s) server that takes
+  // PUT (`bucket = "https://host/path"`, no query): ExportImages to that BucketName uploads each
+  // file to <url>/<prefix>.<format> instead of writing into export_dir; upload_stall_s: an upload
+  // the receiver takes nothing of (or never answers) for this long fails.
   std::filesystem::path image_import_dir;
   std::filesystem::path image_export_dir;
+  std::map<std::string, std::string> image_export_targets;
+  int64_t image_upload_stall_s = 30;
   int64_t image_max_virtual_gb = 2048;
   int image_quota = 500;
   // Networks. Every instance's link, route and firewall lives in the network namespace

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -63,6 +64,12 @@ class Engine {
   std::filesystem::path SnapshotPath(const std::string& snapshot_id) const;
   // A custom image's file: DATA_DIR/images/private/<image-id>.qcow2.
   std::filesystem::path PrivateImagePath(const std::string& image_id) const;
+  // Where an export to an http(s) target converts the image before uploading it:
+  // DATA_DIR/images/private/<operation-id>.export (removed when the operation ends; after a
+  // crash, by the reconciler at start, as any file no image claims).
+  std::filesystem::path ExportStagingPath(const std::string& operation_id) const;
+  // Bytes an export's upload has sent and will send in all, while it runs (nothing otherwise).
+  std::optional<std::pair<int64_t, int64_t>> UploadProgress(const std::string& operation_id);
   // Removes the files of deleted custom images that no live disk uses any more (system disks
   // are overlays on them) and clears their file_path.
   void FreeUnusedImageFiles();
@@ -112,6 +119,8 @@ class Engine {
   Status RunImageOperation(const OperationRecord& op, int64_t& virtual_size);
   // ImportImage: fetches an http(s) source first, then inspects and converts it into `target`.
   Status ImportImageFile(const OperationRecord& op, const std::filesystem::path& target);
+  // ExportImages to an http(s) target: converts `image` into the staging file, PUTs it.
+  Status UploadExport(const OperationRecord& op, const std::filesystem::path& image);
 
   void Watch(const std::string& instance_id);
   void Unwatch(const std::string& instance_id);
@@ -139,6 +148,9 @@ class Engine {
   std::map<std::string, std::unique_ptr<std::mutex>> instance_locks_;
 
   std::unique_ptr<NetworkPlane> network_;
+
+  std::mutex uploads_mu_;
+  std::map<std::string, std::pair<int64_t, int64_t>> uploads_;  // operation id -> sent, total
 
   std::mutex watch_mu_;
   std::map<std::string, std::unique_ptr<drivers::qemu::VmEventWatcher>> watchers_;

@@ -1,13 +1,14 @@
-// Image operations: capture an instance's system disk as a custom image, import an image file.
-// Each builds DATA_DIR/images/private/<image-id>.qcow2 under a temporary name and keeps a file
-// already placed, so an operation cut by a crash is run again at start and ends NORMAL or
-// failed, never stuck.
+// Image operations: capture an instance's system disk (or copy a system-disk snapshot) as a
+// custom image, import an image file, copy one to another region, export one (into a directory
+// or uploaded). Each builds its file under a temporary name and keeps a file already placed, so
+// an operation cut by a crash is run again at start and ends NORMAL or failed, never stuck.
 #include <spdlog/spdlog.h>
 
 #include "common/error_codes.h"
 #include "common/subprocess.h"
 #include "common/time_format.h"
 #include "drivers/http/download.h"
+#include "drivers/http/upload.h"
 #include "drivers/qemu/image_files.h"
 #include "engine/engine.h"
 #include "engine/file_steps.h"
@@ -63,7 +64,25 @@ void Engine::ExecuteImageOperation(const OperationRecord& op) {
 
 Status Engine::RunImageOperation(const OperationRecord& op, int64_t& virtual_size) {
   const fs::path target = PrivateImagePath(op.resource_id);
-  if (op.action == op::kCreateImage) {
+  if (op.action == op::kCreateImage && op.args.contains("SnapshotId")) {
+    // From a snapshot (already flat): a copy of its own, so the snapshot may go later.
+    if (!fs::exists(target)) {
+      const fs::path snapshot = SnapshotPath(op.args.value("SnapshotId", ""));
+      if (!fs::exists(snapshot)) {
+        return Status("InvalidParameter.SnapshotNotFound", "The snapshot is gone.");
+      }
+      const fs::path tmp = TmpPath(target);
+      std::error_code ec;
+      fs::remove(tmp, ec);  // fresh: a qemu-img orphaned by a crash may hold the old one's lock
+      Status st = RunQemuImg(
+          {"convert", "-q", "-f", "qcow2", "-O", "qcow2", snapshot.string(), tmp.string()}, 60min);
+      if (!st.ok()) {
+        fs::remove(tmp, ec);
+        return st;
+      }
+      CVM_RETURN_IF_ERROR(PlaceFile(tmp, target));
+    }
+  } else if (op.action == op::kCreateImage) {
     auto disk = store::LoadDisk(db_, op.args.value("DiskId", ""));
     if (!disk.ok()) return disk.status();
     if (!disk->has_value() || (*disk)->instance_id != op.args.value("InstanceId", "")) {
@@ -91,6 +110,7 @@ Status Engine::RunImageOperation(const OperationRecord& op, int64_t& virtual_siz
       CVM_RETURN_IF_ERROR(PlaceFile(tmp, target));
     }
   } else if (op.action == op::kExportImage) {
+    if (drivers::http::IsHttpUrl(op.args.value("Target", ""))) return UploadExport(op, target);
     const fs::path out = op.args.value("Target", "");
     if (fs::exists(out)) return Status::Ok();
     const fs::path tmp = TmpPath(out);
@@ -111,6 +131,51 @@ Status Engine::RunImageOperation(const OperationRecord& op, int64_t& virtual_siz
   if (!size.ok()) return size.status();
   virtual_size = *size;
   return Status::Ok();
+}
+
+fs::path Engine::ExportStagingPath(const std::string& operation_id) const {
+  return options_.data_dir / "images/private" / (operation_id + ".export");
+}
+
+std::optional<std::pair<int64_t, int64_t>> Engine::UploadProgress(const std::string& operation_id) {
+  std::lock_guard lock(uploads_mu_);
+  auto it = uploads_.find(operation_id);
+  if (it == uploads_.end()) return std::nullopt;
+  return it->second;
+}
+
+Status Engine::UploadExport(const OperationRecord& op, const fs::path& image) {
+  const std::string url = op.args.value("Target", "");
+  const fs::path staging = ExportStagingPath(op.operation_id);
+  // Whatever happens, the converted file goes (a crash leaves it to the reconciler).
+  struct Cleanup {
+    Engine* engine;
+    std::string op_id;
+    fs::path path;
+    ~Cleanup() {
+      std::error_code ec;
+      fs::remove(path, ec);
+      std::lock_guard lock(engine->uploads_mu_);
+      engine->uploads_.erase(op_id);
+    }
+  } cleanup{this, op.operation_id, staging};
+  std::error_code ec;
+  fs::remove(staging, ec);  // fresh: a qemu-img orphaned by a crash may hold the old one's lock
+  CVM_RETURN_IF_ERROR(
+      RunQemuImg({"convert", "-q", "-f", "qcow2", "-O", op.args.value("Format", "qcow2"),
+                  image.string(), staging.string()},
+                 60min));
+  {
+    std::lock_guard lock(uploads_mu_);
+    uploads_[op.operation_id] = {0, static_cast<int64_t>(fs::file_size(staging, ec))};
+  }
+  drivers::http::UploadLimits limits;
+  limits.stall = std::chrono::seconds(config_.image_upload_stall_s);
+  spdlog::info("engine: uploading {} to {}", op.resource_id, url);
+  return drivers::http::UploadFile(staging, url, limits, [&](int64_t sent, int64_t total) {
+    std::lock_guard lock(uploads_mu_);
+    if (total > 0) uploads_[op.operation_id] = {sent, total};
+  });
 }
 
 Status Engine::ImportImageFile(const OperationRecord& op, const fs::path& target) {

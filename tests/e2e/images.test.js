@@ -163,6 +163,34 @@ test("an instance launched from the captured image finds the marker", async () =
   assert.equal((await ssh(b, "cat /root/marker")).trim(), marker);
 });
 
+test("an image made from a system-disk snapshot boots, after its snapshot is deleted",
+     async () => {
+  // a is stopped with the marker on its system disk.
+  const cbs = d.client("cbs");
+  const [inst] = (await cvm.DescribeInstances({ InstanceIds: [a] })).InstanceSet;
+  const snap = (await cbs.CreateSnapshot({ DiskId: inst.SystemDisk.DiskId })).SnapshotId;
+  for (let i = 0; i < 300; i++) {
+    const [s] = (await cbs.DescribeSnapshots({ SnapshotIds: [snap] })).SnapshotSet;
+    if (s.SnapshotState === "NORMAL") break;
+    await L.sleep(200);
+  }
+  const [s] = (await cbs.DescribeSnapshots({ SnapshotIds: [snap] })).SnapshotSet;
+  assert.equal(s.DiskUsage, "SYSTEM_DISK");
+  const fromSnap = (await cvm.CreateImage({ ImageName: "from-snapshot",
+                                            SnapshotIds: [snap] })).ImageId;
+  const img = await waitImage(cvm, fromSnap);
+  assert.equal(img.ImageState, "NORMAL", img.ImageDescription);
+  assert.equal(img.OsName, (await describeImage(cvm, tiny)).OsName);
+  assert.equal(img.ImageSize, 20);
+  await cbs.DeleteSnapshots({ SnapshotIds: [snap] });
+  const c = await run(cvm, fromSnap, "from-snapshot");
+  await L.waitState(cvm, [c], "RUNNING");
+  assert.equal((await ssh(c, "cat /root/marker")).trim(), marker);
+  await terminate(cvm, [c]);
+  await cvm.DeleteImages({ ImageIds: [fromSnap] });
+  assert.ok(await waitFileGone(imageFile(fromSnap)));
+});
+
 test("a running instance is captured point-in-time and keeps running", async () => {
   await ssh(b, "echo live > /root/live && sync");
   const live = (await cvm.CreateImage({ InstanceId: b, ImageName: "live",

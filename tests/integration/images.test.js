@@ -1,12 +1,16 @@
 // Images without a VM: what ImportImage accepts (DescribeImportImageOs), imports over http from
 // a loopback server through the official SDK and the `cvm image` verbs, every hostile download
-// refused with its reason visible and nothing left behind, and the service-market catalogue.
-// (Booting imported and market images is in tests/e2e/.)
+// refused with its reason visible and nothing left behind, and the service-market catalogue;
+// exports uploaded to a loopback PUT receiver (and uploads that fail), images made from
+// snapshots, and kill -9 of cvmd in the middle of a download and of an upload.
+// (Booting imported, market and snapshot-made images is in tests/e2e/.)
 "use strict";
 const { test, before, after } = require("node:test");
 const assert = require("node:assert/strict");
 const { execFileSync, spawn } = require("node:child_process");
+const crypto = require("node:crypto");
 const fs = require("node:fs");
+const net = require("node:net");
 const os = require("node:os");
 const path = require("node:path");
 const { Daemon, expectCode, CVM } = require("./lib/daemon");
@@ -14,7 +18,7 @@ const { ImageServer, tinyIn } = require("./lib/image_server");
 
 const IMAGES = process.env.CVM_PUBLIC_IMAGES;
 const TINY = { Architecture: "x86_64", OsType: "TinyLinux", OsVersion: "1.0" };
-let d, cvm, server, work, exportDir;
+let d, cvm, cbs, server, work, exportDir, putDir;
 
 const privateFiles = () => fs.readdirSync(path.join(d.dataDir, "images/private")).sort();
 async function waitImage(id) {
@@ -24,6 +28,40 @@ async function waitImage(id) {
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error("image never settled: " + id);
+}
+
+// A raw disk of `size` bytes with a boot signature and `random` bytes of random data after it.
+function rawDisk(size, random) {
+  const disk = Buffer.alloc(size);
+  crypto.randomFillSync(disk, 512, random);
+  disk[510] = 0x55;
+  disk[511] = 0xaa;
+  return disk;
+}
+
+// Waits until the image's task of `action` (whose Target is `target`, if given) has ended.
+async function waitTask(id, action, target) {
+  for (let i = 0; i < 600; i++) {
+    const t = (await cvm.request("DescribeImageTasks", { ImageId: id })).TaskSet
+      .filter((x) => x.Action === action && (!target || x.Target === target)).pop();
+    if (t && (t.State === "SUCCESS" || t.State === "FAILED")) return t;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${action} of ${id} never ended`);
+}
+
+// Every leftover of an unfinished copy anywhere in the data directory.
+function halfMadeFiles() {
+  const found = [];
+  const walk = (dir) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/\.(tmp|download|export)$/.test(e.name)) found.push(path.relative(d.dataDir, p));
+    }
+  };
+  walk(d.dataDir);
+  return found;
 }
 
 // `cvm` without blocking the event loop (the image server runs in this process).
@@ -40,23 +78,20 @@ function cli(args) {
 before(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), "cvm-images-it-"));
   exportDir = path.join(work, "export");
-  fs.mkdirSync(path.join(work, "import"));
-  fs.mkdirSync(path.join(work, "srv"));
-  const conf = path.join(work, "cvmd.toml");
-  fs.writeFileSync(conf, `[images]\nimport_dir = "${work}/import"\nexport_dir = "${exportDir}"\n` +
-                         "max_virtual_gb = 64\ndownload_stall_s = 2\n");
-  d = new Daemon({ args: ["--config", conf, ...(IMAGES ? ["--public-images", IMAGES] : [])] });
-  await d.start();
-  cvm = d.client("cvm");
+  putDir = path.join(work, "put");
+  for (const dir of ["import", "srv", "put"]) fs.mkdirSync(path.join(work, dir));
   const srv = path.join(work, "srv");
   fs.writeFileSync(path.join(srv, "junk.img"), "not a disk image\n".repeat(4096));
   execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "raw", "-b", "/etc/passwd",
                             path.join(srv, "backed.qcow2"), "1G"]);
   execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", path.join(srv, "huge.qcow2"), "100G"]);
+  // 48 MiB raw disk (boot signature, 8 MiB of random data): served slowly to be cut by kill -9.
+  fs.writeFileSync(path.join(srv, "big.raw"), rawDisk(48 << 20, 8 << 20));
   const files = {
     "/junk.img": path.join(srv, "junk.img"),
     "/backed.qcow2": path.join(srv, "backed.qcow2"),
     "/huge.qcow2": path.join(srv, "huge.qcow2"),
+    "/big.raw": path.join(srv, "big.raw"),
   };
   if (IMAGES) {
     for (const f of ["qcow2", "vpc"]) files[`/tiny.${f}`] = tinyIn(srv, f);
@@ -65,6 +100,24 @@ before(async () => {
     files["/cut.qcow2"] = path.join(srv, "cut.qcow2");
   }
   server = await new ImageServer(files).start();
+  server.putDir = putDir;
+  // A loopback port nothing listens on: an upload there is refused.
+  const probe = net.createServer();
+  await new Promise((r) => probe.listen(0, "127.0.0.1", r));
+  const closedPort = probe.address().port;
+  await new Promise((r) => probe.close(r));
+  const conf = path.join(work, "cvmd.toml");
+  fs.writeFileSync(conf, `[images]\nimport_dir = "${work}/import"\nexport_dir = "${exportDir}"\n` +
+                         "max_virtual_gb = 64\ndownload_stall_s = 2\nupload_stall_s = 2\n" +
+                         "[images.export_targets]\n" +
+                         `web-bucket = "${server.url("/put/")}"\n` +
+                         `broken = "${server.url("/put-fail")}"\n` +
+                         `stalled = "${server.url("/put-stall")}"\n` +
+                         `refused = "http://127.0.0.1:${closedPort}/up"\n`);
+  d = new Daemon({ args: ["--config", conf, ...(IMAGES ? ["--public-images", IMAGES] : [])] });
+  await d.start();
+  cvm = d.client("cvm");
+  cbs = d.client("cbs");
 });
 
 after(async () => {
@@ -287,4 +340,271 @@ test("SyncImages copies an image into other configured regions, each copy its ow
   await sh.DeleteImages({ ImageIds: [copy] });
   await cvm.DeleteImages({ ImageIds: [id] });
   assert.deepEqual(privateFiles(), []);
+});
+
+// An imported raw disk with data in it: what the export and snapshot tests start from.
+async function importRaw(name, size = 16 << 20, random = 4 << 20) {
+  fs.writeFileSync(path.join(work, "import", `${name}.raw`), rawDisk(size, random));
+  const id = (await cvm.ImportImage({ ...TINY, ImageName: name, ImageUrl: `${name}.raw` }))
+    .ImageId;
+  assert.equal((await waitImage(id)).ImageState, "NORMAL");
+  return id;
+}
+const imageFile = (id) => path.join(d.dataDir, "images/private", `${id}.qcow2`);
+const sha256 = (file) => crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+
+test("ExportImages to a bucket mapped to an http URL PUTs what qemu-img convert makes, " +
+     "in each format", async () => {
+  const id = await importRaw("to-upload");
+  for (const format of ["qcow2", "raw", "vmdk"]) {
+    const r = await cvm.ExportImages({ BucketName: "web-bucket", ImageIds: [id],
+                                       ExportFormat: format.toUpperCase(),
+                                       FileNamePrefixList: [`up-${format}`] });
+    const url = server.url(`/put/up-${format}.${format}`);
+    assert.deepEqual(r.CosPaths, [url]);
+    const task = await waitTask(id, "ExportImages", url);
+    assert.equal(task.State, "SUCCESS", task.ErrorMessage);
+    assert.equal(task.Progress, 100);
+    // The uploaded bytes are the image converted by qemu-img: the same disk contents, in the
+    // requested format (raw: the very same bytes).
+    const got = path.join(putDir, `up-${format}.${format}`);
+    const want = path.join(work, `want.${format}`);
+    execFileSync("qemu-img", ["convert", "-O", format, imageFile(id), want]);
+    assert.equal(JSON.parse(execFileSync("qemu-img", ["info", "--output=json", got])).format,
+                 format);
+    execFileSync("qemu-img", ["compare", "-q", "-f", format, "-F", format, got, want]);
+    execFileSync("qemu-img", ["compare", "-q", "-f", format, "-F", "raw", got,
+                              path.join(work, "import", "to-upload.raw")]);
+    if (format === "raw") assert.equal(sha256(got), sha256(want));
+  }
+  assert.deepEqual(server.puts.filter(([u]) => u.startsWith("/put/")).map(([, s]) => s),
+                   [201, 201, 201]);
+  // The dry run and the refusals upload nothing.
+  await expectCode(cvm.ExportImages({ BucketName: "web-bucket", ImageIds: [id], DryRun: true }),
+                   "DryRunOperation");
+  await expectCode(cvm.ExportImages({ BucketName: "web-bucket", ImageIds: [id],
+                                      FileNamePrefixList: ["../x"] }),
+                   "InvalidParameterValue.InvalidFileNamePrefixList");
+  assert.equal(server.puts.length, 3);
+
+  // The CLI draws its progress bar to 100% and prints the URL.
+  const cliRun = await cli(["image", "export", id, "--bucket", "web-bucket", "--format", "raw",
+                            "--prefix", "by-cli"]);
+  assert.equal(cliRun.code, 0, cliRun.stderr);
+  assert.equal(cliRun.stdout.trim(), server.url("/put/by-cli.raw"));
+  assert.match(cliRun.stderr, /\[#+\] 100%/);
+  assert.equal(sha256(path.join(putDir, "by-cli.raw")), sha256(path.join(work, "want.raw")));
+  // Only the image itself is left in the data directory: no converted file.
+  assert.deepEqual(privateFiles(), [`${id}.qcow2`]);
+  assert.deepEqual(halfMadeFiles(), []);
+  await cvm.DeleteImages({ ImageIds: [id] });
+});
+
+test("an upload answered 500, one the receiver stalls and one refused fail with the reason; " +
+     "the converted file is removed", async () => {
+  const id = await importRaw("upload-fails");
+  const cases = [
+    ["broken", /answered HTTP 500/],
+    ["stalled", /stalled/],
+    ["refused", /failed: .*(refused|connect)/i],
+  ];
+  const urls = [];
+  for (const [bucket] of cases) {
+    urls.push((await cvm.ExportImages({ BucketName: bucket, ImageIds: [id],
+                                        ExportFormat: "RAW" })).CosPaths[0]);
+  }
+  // While the stalled upload waits, its task is RUNNING in the upload half of its progress.
+  let seen;
+  for (let i = 0; i < 100 && !seen; i++) {
+    const t = (await cvm.request("DescribeImageTasks", { ImageId: id })).TaskSet
+      .find((x) => x.Target === urls[1]);
+    if (t.State === "RUNNING" && t.Progress >= 50) seen = t;
+    else await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.ok(seen, "the stalled upload was never seen uploading");
+  assert.ok(seen.Progress <= 99);
+  for (let i = 0; i < cases.length; i++) {
+    const task = await waitTask(id, "ExportImages", urls[i]);
+    assert.equal(task.State, "FAILED", cases[i][0]);
+    assert.equal(task.ErrorCode, "FailedOperation", cases[i][0]);
+    assert.match(task.ErrorMessage, cases[i][1], cases[i][0]);
+    assert.ok(task.ErrorMessage.includes(urls[i]), task.ErrorMessage);
+  }
+  // The image is untouched, and nothing but it is left.
+  assert.equal((await waitImage(id)).ImageState, "NORMAL");
+  assert.deepEqual(privateFiles(), [`${id}.qcow2`]);
+  assert.deepEqual(halfMadeFiles(), []);
+  // The CLI ends with the reason.
+  const r = await cli(["image", "export", id, "--bucket", "broken"]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /error: FailedOperation: img-[a-z0-9]{8}: .*answered HTTP 500/);
+  assert.deepEqual(privateFiles(), [`${id}.qcow2`]);
+  await cvm.DeleteImages({ ImageIds: [id] });
+});
+
+test("CreateImage from SnapshotIds: one system-disk snapshot becomes the image's own file; " +
+     "deleting the snapshots leaves the image whole", async (t) => {
+  const ZONE = "ap-guangzhou-3";
+  const disk = async () => (await cbs.CreateDisks({
+    Placement: { Zone: ZONE }, DiskChargeType: "POSTPAID_BY_HOUR", DiskType: "CLOUD_PREMIUM",
+    DiskSize: 10 })).DiskIdSet[0];
+  const snapshot = async (diskId) => {
+    const id = (await cbs.CreateSnapshot({ DiskId: diskId })).SnapshotId;
+    for (let i = 0; i < 200; i++) {
+      const [s] = (await cbs.DescribeSnapshots({ SnapshotIds: [id] })).SnapshotSet;
+      if (s.SnapshotState === "NORMAL") return id;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error("snapshot never NORMAL: " + id);
+  };
+  const [sysDisk, dataDisk, spareDisk] = [await disk(), await disk(), await disk()];
+  // Something to find in the copy: a pattern written into the disk the snapshot is taken of.
+  // (256 MiB of it, so that copying the snapshot takes a moment: see DeleteSnapshots below.)
+  execFileSync("qemu-io", ["-c", "write -P 0xab 1M 256M", path.join(d.dataDir, "disks",
+                                                                      `${sysDisk}.qcow2`)]);
+  const [sys, data, spare] = [await snapshot(sysDisk), await snapshot(dataDisk),
+                              await snapshot(spareDisk)];
+  // A system disk exists only with an instance, and instances need a VM (tests/e2e): here the
+  // data-disk snapshots `sys` and `spare` are relabelled as system-disk snapshots in the store.
+  execFileSync("sqlite3", ["-cmd", ".timeout 5000", path.join(d.dataDir, "cvmd.db"),
+                           `UPDATE snapshots SET disk_usage = 'SYSTEM_DISK' WHERE snapshot_id ` +
+                           `IN ('${sys}', '${spare}')`]);
+
+  const create = (ids, extra = {}) => cvm.CreateImage({ ImageName: "from-snaps",
+                                                        SnapshotIds: ids, ...extra });
+  await expectCode(create([data]), "InvalidParameter.SystemSnapshotNotFound");
+  await expectCode(create([sys, spare]), "InvalidParameter.DuplicateSystemSnapshots");
+  await expectCode(create([sys, "snap-00000000"]), "InvalidParameter.SnapshotNotFound");
+  await expectCode(create(["snap-BAD"]), "InvalidParameterValue.SnapshotIdMalformed");
+  await expectCode(create([sys], { InstanceId: "ins-00000000" }),
+                   "InvalidParameter.SpecifyOneParameter");
+  await expectCode(create([sys], { DataDiskIds: [dataDisk] }), "InvalidParameterCombination");
+  await expectCode(create([sys, data], { DryRun: true }), "DryRunOperation");
+  const tenant = d.client("cvm", d.createAccount("snapshot-image-tenant"));
+  await expectCode(tenant.CreateImage({ ImageName: "theirs", SnapshotIds: [sys] }),
+                   "InvalidParameter.SnapshotNotFound");
+  // Snapshots live in a zone of their region: another region sees none.
+  await expectCode(d.client("cvm", d.admin, { region: "ap-shanghai" })
+    .CreateImage({ ImageName: "elsewhere", SnapshotIds: [sys] }),
+                   "InvalidParameter.SnapshotNotFound");
+  assert.equal((await cvm.DescribeImages({ Filters: [{ Name: "image-name",
+                                                       Values: ["from-snaps"] }] })).TotalCount,
+               0);
+
+  const id = (await create([sys, data], { ImageDescription: "two disks" })).ImageId;
+  const img = await waitImage(id);
+  assert.equal(img.ImageState, "NORMAL", img.ImageDescription);
+  assert.equal(img.ImageSource, "CREATE_IMAGE");
+  assert.equal(img.ImageType, "PRIVATE_IMAGE");
+  assert.equal(img.ImageSize, 10);
+  assert.equal(img.ImageDescription, "two disks");
+  assert.deepEqual(img.SnapshotSet, [{ SnapshotId: data, DiskUsage: "DATA_DISK", DiskSize: 10 }]);
+  const tasks = (await cvm.request("DescribeImageTasks", { ImageId: id })).TaskSet;
+  assert.deepEqual(tasks.map((t) => [t.Action, t.State, t.Progress]),
+                   [["CreateImage", "SUCCESS", 100]]);
+  // A flattened qcow2 of its own with the snapshot's contents.
+  const info = JSON.parse(execFileSync("qemu-img", ["info", "--output=json", imageFile(id)]));
+  assert.equal(info.format, "qcow2");
+  assert.equal(info["backing-filename"], undefined);
+  assert.equal(info["virtual-size"], 10 * 2 ** 30);
+  execFileSync("qemu-img", ["compare", "-q", imageFile(id),
+                            path.join(d.dataDir, "snapshots", `${sys}.qcow2`)]);
+  const pattern = execFileSync("qemu-io", ["-r", "-c", "read -P 0xab 1M 2M", imageFile(id)])
+    .toString();
+  assert.doesNotMatch(pattern, /Pattern verification failed/);
+
+  // While a second image is being copied from `sys`, DeleteSnapshots refuses it; once the
+  // image is made (should the copy win the race), the delete goes through. Either way the
+  // image ends NORMAL.
+  const second = (await create([sys], { ImageName: "from-snaps-2" })).ImageId;
+  let refused = false;
+  try {
+    await cbs.DeleteSnapshots({ SnapshotIds: [sys] });
+  } catch (e) {
+    assert.equal(e.code, "ResourceInUse", e.message);
+    assert.match(e.message, new RegExp(second));
+    refused = true;
+  }
+  t.diagnostic(`DeleteSnapshots during the copy: ${refused ? "refused" : "the copy was done"}`);
+  assert.equal((await waitImage(second)).ImageState, "NORMAL");
+  execFileSync("qemu-img", ["compare", "-q", imageFile(second), imageFile(id)]);
+
+  // The snapshots go; the images stay whole and usable (exported, compared again).
+  await cbs.DeleteSnapshots({ SnapshotIds: refused ? [sys, data, spare] : [data, spare] });
+  assert.equal((await waitImage(id)).ImageState, "NORMAL");
+  execFileSync("qemu-img", ["check", "-q", imageFile(id)]);
+  const url = (await cvm.ExportImages({ BucketName: "web-bucket", ImageIds: [id],
+                                        ExportFormat: "QCOW2",
+                                        FileNamePrefixList: ["from-snaps"] })).CosPaths[0];
+  assert.equal((await waitTask(id, "ExportImages", url)).State, "SUCCESS");
+  const out = execFileSync("qemu-io", ["-r", "-c", "read -P 0xab 1M 2M",
+                                       path.join(putDir, "from-snaps.qcow2")]).toString();
+  assert.doesNotMatch(out, /Pattern verification failed/);
+  await cvm.DeleteImages({ ImageIds: [id, second] });
+  assert.deepEqual(privateFiles(), []);
+  await cbs.TerminateDisks({ DiskIds: [sysDisk, dataDisk, spareDisk] });
+});
+
+test("kill -9 of cvmd during an http(s) ImportImage: after the restart the image ends NORMAL " +
+     "or IMPORTFAILED, never IMPORTING, with no half-made file", async (t) => {
+  server.slowRate = 2 << 20;  // 48 MiB at 2 MiB/s: still downloading when cvmd is killed
+  const id = (await cvm.ImportImage({ ...TINY, ImageName: "cut-download",
+                                      ImageUrl: server.url("/slow/big.raw") })).ImageId;
+  const download = path.join(d.dataDir, "images/private", `${id}.download`);
+  let size = 0;
+  for (let i = 0; i < 200 && size < (2 << 20); i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    size = fs.existsSync(download) ? fs.statSync(download).size : 0;
+  }
+  assert.ok(size >= 2 << 20, "the download never got going");
+  assert.equal((await cvm.DescribeImages({ ImageIds: [id] })).ImageSet[0].ImageState, "IMPORTING");
+  await d.stop("SIGKILL");
+  server.slowRate = 256 << 20;  // the resumed download goes at once
+  await d.start();
+  const img = await waitImage(id);
+  assert.ok(["NORMAL", "IMPORTFAILED"].includes(img.ImageState), img.ImageState);
+  t.diagnostic(`killed after ${size} bytes; ended ${img.ImageState} ${img.ImageDescription}`);
+  if (img.ImageState === "NORMAL") {
+    // Resumed from the start on a fresh file: the whole disk, not what the first try had.
+    execFileSync("qemu-img", ["compare", "-q", "-F", "raw", imageFile(id),
+                              path.join(work, "srv", "big.raw")]);
+    assert.deepEqual(privateFiles(), [`${id}.qcow2`]);
+  } else {
+    assert.deepEqual(privateFiles(), []);
+  }
+  assert.deepEqual(halfMadeFiles(), []);
+  const tasks = (await cvm.request("DescribeImageTasks", { ImageId: id })).TaskSet;
+  assert.equal(tasks.length, 1);
+  assert.ok(["SUCCESS", "FAILED"].includes(tasks[0].State), tasks[0].State);
+  await cvm.DeleteImages({ ImageIds: [id] });
+  assert.deepEqual(privateFiles(), []);
+});
+
+test("kill -9 of cvmd during an upload: the export resumes and ends, its converted file gone",
+     async () => {
+  const id = await importRaw("cut-upload");
+  const url = (await cvm.ExportImages({ BucketName: "stalled", ImageIds: [id],
+                                        ExportFormat: "RAW" })).CosPaths[0];
+  const uploading = async () => {
+    const t = (await cvm.request("DescribeImageTasks", { ImageId: id })).TaskSet
+      .find((x) => x.Target === url);
+    return t.State === "RUNNING" && t.Progress >= 50;
+  };
+  let seen = false;
+  for (let i = 0; i < 200 && !seen; i++) {
+    seen = await uploading();
+    if (!seen) await new Promise((r) => setTimeout(r, 25));
+  }
+  assert.ok(seen, "the upload was never seen going");
+  assert.equal(halfMadeFiles().filter((f) => f.endsWith(".export")).length, 1);
+  await d.stop("SIGKILL");
+  await d.start();
+  // Resumed at start (converted again, sent again to the same stalling receiver): it ends.
+  const task = await waitTask(id, "ExportImages", url);
+  assert.equal(task.State, "FAILED");
+  assert.match(task.ErrorMessage, /stalled/);
+  assert.equal((await waitImage(id)).ImageState, "NORMAL");
+  assert.deepEqual(privateFiles(), [`${id}.qcow2`]);
+  assert.deepEqual(halfMadeFiles(), []);
+  await cvm.DeleteImages({ ImageIds: [id] });
 });

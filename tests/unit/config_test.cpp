@@ -262,5 +262,25 @@ max_mbps = 80
   ExpectRefused("[[storage_types]]\ntype = \"X\"\nmin_size_gb = 0\n", "storage type");
 }
 
+TEST_F(ConfigFileTest, ExportTargetsMapBucketsToPlainHttpUrls) {
+  auto c = Load(
+      "[images]\nupload_stall_s = 5\n[images.export_targets]\n"
+      "web = \"http://127.0.0.1:9000/up/\"\n\"b.2\" = \"https://store.example/x\"\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->image_upload_stall_s, 5);
+  ASSERT_EQ(c->image_export_targets.size(), 2u);
+  EXPECT_EQ(c->image_export_targets.at("web"), "http://127.0.0.1:9000/up");  // no trailing '/'
+  EXPECT_EQ(c->image_export_targets.at("b.2"), "https://store.example/x");
+  EXPECT_TRUE(DefaultConfig().image_export_targets.empty());
+
+  ExpectRefused("[images.export_targets]\nb = \"ftp://127.0.0.1/\"\n", "export_targets");
+  ExpectRefused("[images.export_targets]\nb = \"http://u:p@127.0.0.1/\"\n", "export_targets");
+  ExpectRefused("[images.export_targets]\nb = \"http:///x\"\n", "export_targets");
+  ExpectRefused("[images.export_targets]\nb = \"http://h/x?sig=1\"\n", "export_targets");
+  ExpectRefused("[images.export_targets]\nb = 3\n", "export_targets");
+  ExpectRefused("[images]\nexport_targets = \"http://127.0.0.1/\"\n", "export_targets");
+  ExpectRefused("[images]\nupload_stall_s = 0\n", "upload_stall_s");
+}
+
 }  // namespace
 }  // namespace cvm

@@ -3,6 +3,8 @@
 // tests/integration/images.test.js.)
 #include "drivers/http/download.h"
 
+#include "drivers/http/upload.h"
+
 #include <gtest/gtest.h>
 
 namespace cvm::drivers::http {
@@ -34,6 +36,24 @@ TEST(DownloadUrl, IsHttpUrlTellsUrlsFromFileNames) {
   EXPECT_FALSE(IsHttpUrl("file:///x"));
   EXPECT_FALSE(IsHttpUrl("disk.qcow2"));
   EXPECT_FALSE(IsHttpUrl("httpdisk.qcow2"));
+}
+
+TEST(UploadUrl, PlainHttpUrlsOnly) {
+  EXPECT_TRUE(IsUploadUrl("http://127.0.0.1:9000/bucket"));
+  EXPECT_TRUE(IsUploadUrl("HTTPS://store.example/a/b?sig=1"));
+  for (const char* url : {"file:///tmp/x", "ftp://127.0.0.1/", "http:///x",
+                          "http://user:pw@127.0.0.1/", "http://user@127.0.0.1/", "", "x"}) {
+    EXPECT_FALSE(IsUploadUrl(url)) << url;
+  }
+}
+
+TEST(UploadUrl, NothingListeningFailsWithTheReason) {
+  // Port 1 on loopback: nothing listens there (connection refused at once).
+  Status st = UploadFile("/etc/hostname", "http://127.0.0.1:1/x", UploadLimits{});
+  EXPECT_EQ(st.code(), "FailedOperation");
+  EXPECT_NE(st.message().find("http://127.0.0.1:1/x"), std::string::npos) << st.message();
+  EXPECT_EQ(UploadFile("/etc/hostname", "ftp://127.0.0.1/x", UploadLimits{}).code(),
+            "FailedOperation");
 }
 
 }  // namespace

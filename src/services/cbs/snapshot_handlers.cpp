@@ -168,6 +168,16 @@ void RegisterCbsSnapshotHandlers(api::Router& router, ServiceDeps& deps) {
           return Status("ResourceInUse.DiskRollbacking",
                         "Snapshot " + id + " is being applied to its disk.");
         }
+        // An image being made from it reads its file; once made, the image has its own.
+        auto making = tx.Query(
+            "SELECT image_id FROM images WHERE source_id = ? AND state = 'CREATING' AND "
+            "deleted = 0",
+            {id});
+        if (!making.ok()) return making.status();
+        if (!making->empty()) {
+          return Status(err::kResourceInUse, "Snapshot " + id + " is being made into image " +
+                                                 making->front().Str(0) + "; wait for it.");
+        }
       }
       for (const auto& id : *ids) {
         CVM_RETURN_IF_ERROR(

@@ -1,7 +1,8 @@
 // Images: DescribeImages over the public catalogue, the caller's own images and the images
-// shared with it; custom images captured from an instance (CreateImage) or imported from the
-// configured import directory (ImportImage), their attributes, sharing and deletion. The files
-// are made by the engine; a deleted image's file stays while system disks are overlays on it.
+// shared with it; custom images captured from an instance or made from snapshots (CreateImage)
+// or imported (ImportImage), their attributes, sharing, export (a directory or an upload) and
+// deletion. The files are made by the engine; a deleted image's file stays while system disks
+// are overlays on it.
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -241,7 +242,7 @@ int64_t AllocatedBytes(const fs::path& p) {
 // How far an image operation is, 0-100: the bytes its target (a `.tmp` file until placed)
 // holds against what its source holds. An estimate (compression changes the ratio), kept
 // below 100 until the operation ends.
-int64_t TaskProgress(const engine::Engine& engine, store::Database& db, const store::Row& op,
+int64_t TaskProgress(engine::Engine& engine, store::Database& db, const store::Row& op,
                      const json& args) {
   const std::string state = op.Str(3);
   if (state == "SUCCESS") return 100;
@@ -253,6 +254,17 @@ int64_t TaskProgress(const engine::Engine& engine, store::Database& db, const st
     auto img = db.Query("SELECT file_path FROM images WHERE image_id = ?", {image_id});
     if (img.ok() && !img->empty()) source = AllocatedBytes(img->front().Str(0));
     target = args.value("Target", "");
+    if (drivers::http::IsHttpUrl(target)) {
+      // Converted first (the first half), then uploaded (the second).
+      if (auto up = engine.UploadProgress(op.Str(10)); up && up->second > 0) {
+        return std::clamp<int64_t>(50 + up->first * 50 / up->second, 50, 99);
+      }
+      if (source <= 0) return 0;
+      const int64_t staged = AllocatedBytes(engine.ExportStagingPath(op.Str(10)));
+      return std::clamp<int64_t>(staged * 50 / source, 0, 49);
+    }
+  } else if (action == engine::op::kCreateImage && args.contains("SnapshotId")) {
+    source = AllocatedBytes(engine.SnapshotPath(args.value("SnapshotId", "")));
   } else if (action == engine::op::kImportImage) {
     source = AllocatedBytes(args.value("File", ""));
   } else if (action == engine::op::kSyncImage) {
@@ -293,6 +305,117 @@ json ImageJson(const store::Row& r) {
               {"LicenseType", "TencentCloud"},
               {"ImageFamily", ""},
               {"ImageDeprecated", false}};
+}
+
+// CreateImage from SnapshotIds: one system-disk snapshot (the image's file, a flattened copy of
+// it) and any data-disk snapshots (listed in the image's SnapshotSet), all the caller's, NORMAL
+// and in the request's region. The copy is the image's own file: deleting the snapshots later
+// leaves the image whole; while it is being made, DeleteSnapshots refuses its system snapshot.
+Result<json> CreateImageFromSnapshots(const api::RequestContext& ctx, const json& p,
+                                      store::Database& db, engine::Engine& engine,
+                                      const Config& config) {
+  if (p.contains("DataDiskIds") && !p["DataDiskIds"].empty()) {
+    return Status(err::kInvalidParameterCombination,
+                  "DataDiskIds goes with InstanceId; with SnapshotIds, name data-disk snapshots.");
+  }
+  std::vector<std::string> snapshot_ids;
+  for (const auto& v : p["SnapshotIds"]) {
+    const std::string id = v.get<std::string>();
+    if (!IsWellFormedId("snap", id)) {
+      return Status("InvalidParameterValue.SnapshotIdMalformed",
+                    "The snapshot id `" + id.substr(0, 32) + "` is malformed.");
+    }
+    if (std::find(snapshot_ids.begin(), snapshot_ids.end(), id) == snapshot_ids.end()) {
+      snapshot_ids.push_back(id);
+    }
+  }
+  if (snapshot_ids.size() > static_cast<size_t>(config.max_data_disks_per_instance) + 1) {
+    return Status(err::kInvalidParameterValue,
+                  "SnapshotIds holds at most one snapshot per disk of an instance.");
+  }
+  const std::string name = p.value("ImageName", "");
+  const std::string image_id = NewResourceId("img");
+  std::string op_id;
+  Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
+    std::string system_id, system_disk;
+    int64_t size_gb = 0;
+    json snapshot_set = json::array();
+    for (const auto& id : snapshot_ids) {
+      auto rows = tx.Query(
+          "SELECT snapshot_id, disk_id, disk_usage, disk_size_gb, zone, state FROM snapshots "
+          "WHERE snapshot_id = ? AND owner_uin = ? AND deleted = 0",
+          {id, ctx.owner_uin});
+      if (!rows.ok()) return rows.status();
+      if (rows->empty() || rows->front().Str(4).rfind(ctx.region + "-", 0) != 0) {
+        return Status("InvalidParameter.SnapshotNotFound",
+                      "The snapshot " + id + " does not exist.");
+      }
+      const auto& r = rows->front();
+      if (r.Str(5) != "NORMAL") {
+        return Status("ResourceUnavailable.SnapshotCreating",
+                      "The snapshot " + id + " is " + r.Str(5) + ", not NORMAL.");
+      }
+      if (r.Str(2) == "SYSTEM_DISK") {
+        if (!system_id.empty()) {
+          return Status("InvalidParameter.DuplicateSystemSnapshots",
+                        "SnapshotIds holds two system-disk snapshots (" + system_id + ", " + id +
+                            "); an image has one system disk.");
+        }
+        system_id = id;
+        system_disk = r.Str(1);
+        size_gb = r.Int(3);
+      } else {
+        snapshot_set.push_back(
+            {{"SnapshotId", id}, {"DiskUsage", "DATA_DISK"}, {"DiskSize", r.Int(3)}});
+      }
+    }
+    if (system_id.empty()) {
+      return Status("InvalidParameter.SystemSnapshotNotFound",
+                    "SnapshotIds holds no system-disk snapshot; an image needs one.");
+    }
+    // The system described as the image its disk was launched from (kept after a delete).
+    auto source = tx.Query(
+        "SELECT i.owner_uin, i.os_name, i.platform, i.architecture, i.default_user, "
+        "i.min_memory_mib, i.image_id FROM disks d JOIN images i ON i.image_id = d.image_id "
+        "WHERE d.disk_id = ?",
+        {system_disk});
+    if (!source.ok()) return source.status();
+    std::string os_name = "Other Linux", platform = "Other Linux", arch = "x86_64", user = "root";
+    int64_t min_memory = 128;
+    if (!source->empty()) {
+      const auto& src = source->front();
+      if (!src.IsNull(0) && src.Str(0) != ctx.owner_uin) {
+        return Status("InvalidParameterValue.InvalidImageIdIsShared",
+                      "The snapshot " + system_id +
+                          " is of a disk running an image shared with "
+                          "you (" +
+                          src.Str(6) + "); it cannot be made into an image.");
+      }
+      os_name = src.Str(1), platform = src.Str(2), arch = src.Str(3), user = src.Str(4);
+      min_memory = src.Int(5);
+    }
+    CVM_RETURN_IF_ERROR(CheckNameFree(tx, ctx.owner_uin, ctx.region, name));
+    CVM_RETURN_IF_ERROR(CheckQuota(tx, ctx.owner_uin, ctx.region, config.image_quota));
+    if (p.value("DryRun", false)) {
+      return Status(err::kDryRunOperation, "The request would have succeeded (DryRun).");
+    }
+    CVM_RETURN_IF_ERROR(tx.Exec(
+        "INSERT INTO images(image_id, owner_uin, image_type, image_source, name, description, "
+        "os_name, platform, architecture, state, size_gb, virtual_size, file_path, "
+        "default_user, min_memory_mib, created_at, source_id, snapshot_set, region) "
+        "VALUES (?,?, 'PRIVATE_IMAGE', 'CREATE_IMAGE', ?,?,?,?,?, 'CREATING', ?,?,?,?,?,?,?,?,?)",
+        {image_id, ctx.owner_uin, name, p.value("ImageDescription", ""), os_name, platform, arch,
+         size_gb, size_gb << 30, engine.PrivateImagePath(image_id).string(), user, min_memory,
+         NowUnix(), system_id, snapshot_set.dump(), ctx.region}));
+    auto op = engine::RecordOperation(tx, ctx, engine::op::kCreateImage, image_id,
+                                      {{"SnapshotId", system_id}});
+    if (!op.ok()) return op.status();
+    op_id = *op;
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  engine.Submit(op_id);
+  return json{{"ImageId", image_id}};
 }
 
 }  // namespace
@@ -361,10 +484,7 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
       return Status("InvalidParameter.SpecifyOneParameter",
                     "Give exactly one of InstanceId and SnapshotIds.");
     }
-    if (from_snapshots) {
-      return Status(err::kUnsupportedOperation,
-                    "Images are captured from an instance here; SnapshotIds is not offered.");
-    }
+    if (from_snapshots) return CreateImageFromSnapshots(ctx, p, db, engine, config);
     auto data_disk_ids = DiskIdsParam(p, "DataDiskIds", config.max_data_disks_per_instance);
     if (!data_disk_ids.ok()) return data_disk_ids.status();
     // ForcePoweroff is a string in the API; SDK users also send a bool.
@@ -670,12 +790,17 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
       });
 
   router.Register("ExportImages", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
-    if (config.image_export_dir.empty()) {
-      return Status(err::kUnsupportedOperation,
-                    "Exporting images is not configured here ([images] export_dir).");
-    }
+    // A bucket the configuration maps to a URL is uploaded to (PUT <url>/<prefix>.<format>);
+    // any other is a directory of the export directory.
     const std::string bucket = p.value("BucketName", "");
-    if (!IsSafeName(bucket)) {
+    const auto upload = config.image_export_targets.find(bucket);
+    const bool to_url = upload != config.image_export_targets.end();
+    if (!to_url && config.image_export_dir.empty()) {
+      return Status(err::kUnsupportedOperation,
+                    "Exporting images is not configured here ([images] export_dir or "
+                    "export_targets).");
+    }
+    if (!to_url && !IsSafeName(bucket)) {
       return Status(err::kInvalidParameterValue,
                     "BucketName names a directory in the export directory: letters, digits, "
                     "'.', '_' and '-'.");
@@ -702,7 +827,7 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
         }
       }
     }
-    const fs::path dir = config.image_export_dir / bucket;
+    const fs::path dir = to_url ? fs::path() : config.image_export_dir / bucket;
     std::vector<std::string> paths, op_ids;
     uint64_t task_id = 0;
     Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
@@ -715,16 +840,17 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
                         "The image " + id + " is a public image; it cannot be exported.");
         }
         if (!img.ok()) return img.status();
-        const fs::path target = dir / (names[i] + "." + format);
+        const std::string file = names[i] + "." + format;
+        std::string target = to_url ? upload->second + "/" + file : (dir / file).string();
         std::error_code ec;
-        if (fs::exists(target, ec)) {
+        if (!to_url && fs::exists(target, ec)) {
           return Status(err::kInvalidParameterValue,
-                        "The export target " + target.filename().string() + " already exists.");
+                        "The export target " + file + " already exists.");
         }
-        paths.push_back(target.string());
+        paths.push_back(target);
         if (p.value("DryRun", false)) continue;
         auto op = engine::RecordOperation(tx, ctx, engine::op::kExportImage, id,
-                                          {{"Target", target.string()}, {"Format", format}});
+                                          {{"Target", target}, {"Format", format}});
         if (!op.ok()) return op.status();
         op_ids.push_back(*op);
       }
@@ -738,7 +864,7 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
     });
     if (!st.ok()) return st;
     std::error_code ec;
-    fs::create_directories(dir, ec);
+    if (!to_url) fs::create_directories(dir, ec);
     for (const auto& id : op_ids) engine.Submit(id);
     return json{{"TaskId", task_id}, {"CosPaths", paths}};
   });
@@ -836,7 +962,7 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
           if (!img.ok()) return img.status();
           auto rows = tx.Query(
               "SELECT rowid, action, api_action, state, error_code, error_message, resource_id, "
-              "args, created_at, updated_at FROM operations WHERE resource_id = ? "
+              "args, created_at, updated_at, operation_id FROM operations WHERE resource_id = ? "
               "ORDER BY created_at, rowid",
               {id});
           if (!rows.ok()) return rows.status();
