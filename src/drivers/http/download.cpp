@@ -5,7 +5,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
-#include <mutex>
+
+#include "drivers/http/curl_support.h"
 
 namespace cvm::drivers::http {
 
@@ -13,26 +14,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using curl::GlobalInit;
+using curl::Lower;
+using curl::UrlPart;
+
 constexpr const char* kBadUrl = "InvalidParameter.InvalidParameterUrlError";
-
-void GlobalInit() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-std::string Lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-// One part of `url` as libcurl parses it, "" when absent or the URL does not parse.
-std::string UrlPart(CURLU* u, CURLUPart part) {
-  char* value = nullptr;
-  if (curl_url_get(u, part, &value, 0) != CURLUE_OK || !value) return "";
-  std::string s = value;
-  curl_free(value);
-  return s;
-}
 
 struct Sink {
   FILE* file = nullptr;

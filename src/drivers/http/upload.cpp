@@ -4,7 +4,8 @@
 
 #include <cstdio>
 #include <memory>
-#include <mutex>
+
+#include "drivers/http/curl_support.h"
 
 namespace cvm::drivers::http {
 
@@ -12,20 +13,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using curl::GlobalInit;
+using curl::Lower;
+using curl::UrlPart;
+
 constexpr const char* kFailed = "FailedOperation";
-
-void GlobalInit() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-std::string UrlPart(CURLU* u, CURLUPart part) {
-  char* value = nullptr;
-  if (curl_url_get(u, part, &value, 0) != CURLUE_OK || !value) return "";
-  std::string s = value;
-  curl_free(value);
-  return s;
-}
 
 struct Source {
   FILE* file = nullptr;
@@ -61,8 +53,7 @@ bool IsUploadUrl(const std::string& url) {
   if (sep == std::string::npos || url.compare(sep + 3, 1, "/") == 0) return false;
   std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), curl_url_cleanup);
   if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return false;
-  std::string scheme = UrlPart(u.get(), CURLUPART_SCHEME);
-  for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string scheme = Lower(UrlPart(u.get(), CURLUPART_SCHEME));
   return (scheme == "http" || scheme == "https") && !UrlPart(u.get(), CURLUPART_HOST).empty() &&
          UrlPart(u.get(), CURLUPART_USER).empty() && UrlPart(u.get(), CURLUPART_PASSWORD).empty();
 }

@@ -175,6 +175,18 @@ Status CheckQuota(store::Transaction& tx, const std::string& owner, const std::s
   return Status::Ok();
 }
 
+// What every new custom image must pass inside its transaction: a free name and room under the
+// quota; a DryRun stops here, having checked everything a real request would.
+Status CheckNewImage(store::Transaction& tx, const api::RequestContext& ctx, const json& p,
+                     const std::string& name, int quota) {
+  CVM_RETURN_IF_ERROR(CheckNameFree(tx, ctx.owner_uin, ctx.region, name));
+  CVM_RETURN_IF_ERROR(CheckQuota(tx, ctx.owner_uin, ctx.region, quota));
+  if (p.value("DryRun", false)) {
+    return Status(err::kDryRunOperation, "The request would have succeeded (DryRun).");
+  }
+  return Status::Ok();
+}
+
 // ImportImage's local ImageUrl: `file:///...` or a name, inside the import directory (symlinks
 // resolved first, so none leads out of it).
 Result<fs::path> ResolveImportFile(const Config& config, const std::string& url) {
@@ -394,11 +406,7 @@ Result<json> CreateImageFromSnapshots(const api::RequestContext& ctx, const json
       os_name = src.Str(1), platform = src.Str(2), arch = src.Str(3), user = src.Str(4);
       min_memory = src.Int(5);
     }
-    CVM_RETURN_IF_ERROR(CheckNameFree(tx, ctx.owner_uin, ctx.region, name));
-    CVM_RETURN_IF_ERROR(CheckQuota(tx, ctx.owner_uin, ctx.region, config.image_quota));
-    if (p.value("DryRun", false)) {
-      return Status(err::kDryRunOperation, "The request would have succeeded (DryRun).");
-    }
+    CVM_RETURN_IF_ERROR(CheckNewImage(tx, ctx, p, name, config.image_quota));
     CVM_RETURN_IF_ERROR(tx.Exec(
         "INSERT INTO images(image_id, owner_uin, image_type, image_source, name, description, "
         "os_name, platform, architecture, state, size_gb, virtual_size, file_path, "
@@ -526,11 +534,7 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
           {instance_id});
       if (!disk.ok()) return disk.status();
       if (disk->empty()) return Status(err::kInternalError, "the instance has no system disk");
-      CVM_RETURN_IF_ERROR(CheckNameFree(tx, ctx.owner_uin, ctx.region, name));
-      CVM_RETURN_IF_ERROR(CheckQuota(tx, ctx.owner_uin, ctx.region, config.image_quota));
-      if (p.value("DryRun", false)) {
-        return Status(err::kDryRunOperation, "The request would have succeeded (DryRun).");
-      }
+      CVM_RETURN_IF_ERROR(CheckNewImage(tx, ctx, p, name, config.image_quota));
       const std::string disk_id = disk->front().Str(0);
       const int64_t size_gb = disk->front().Int(1);
       // Data disks go with the image as snapshots, taken like CreateSnapshot's.
@@ -613,11 +617,7 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
     const int64_t size_gb = std::max<int64_t>(1, (info.virtual_size + (1LL << 30) - 1) >> 30);
     std::string op_id;
     Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
-      CVM_RETURN_IF_ERROR(CheckNameFree(tx, ctx.owner_uin, ctx.region, name));
-      CVM_RETURN_IF_ERROR(CheckQuota(tx, ctx.owner_uin, ctx.region, config.image_quota));
-      if (p.value("DryRun", false)) {
-        return Status(err::kDryRunOperation, "The request would have succeeded (DryRun).");
-      }
+      CVM_RETURN_IF_ERROR(CheckNewImage(tx, ctx, p, name, config.image_quota));
       CVM_RETURN_IF_ERROR(tx.Exec(
           "INSERT INTO images(image_id, owner_uin, image_type, image_source, name, description, "
           "os_name, platform, architecture, state, size_gb, virtual_size, file_path, "
