@@ -50,6 +50,19 @@ fs::path TmpPath(const fs::path& p) {
   return tmp;
 }
 
+Status ConvertFile(const fs::path& source, const std::string& format, const fs::path& out) {
+  const fs::path tmp = TmpPath(out);
+  std::error_code ec;
+  fs::remove(tmp, ec);
+  Status st = RunQemuImg(
+      {"convert", "-q", "-f", "qcow2", "-O", format, source.string(), tmp.string()}, 60min);
+  if (!st.ok()) {
+    fs::remove(tmp, ec);
+    return st;
+  }
+  return PlaceFile(tmp, out);
+}
+
 namespace {
 
 constexpr int64_t kGiB = int64_t{1} << 30;

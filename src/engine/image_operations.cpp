@@ -71,16 +71,7 @@ Status Engine::RunImageOperation(const OperationRecord& op, int64_t& virtual_siz
       if (!fs::exists(snapshot)) {
         return Status("InvalidParameter.SnapshotNotFound", "The snapshot is gone.");
       }
-      const fs::path tmp = TmpPath(target);
-      std::error_code ec;
-      fs::remove(tmp, ec);  // fresh: a qemu-img orphaned by a crash may hold the old one's lock
-      Status st = RunQemuImg(
-          {"convert", "-q", "-f", "qcow2", "-O", "qcow2", snapshot.string(), tmp.string()}, 60min);
-      if (!st.ok()) {
-        fs::remove(tmp, ec);
-        return st;
-      }
-      CVM_RETURN_IF_ERROR(PlaceFile(tmp, target));
+      CVM_RETURN_IF_ERROR(ConvertFile(snapshot, "qcow2", target));
     }
   } else if (op.action == op::kCreateImage) {
     auto disk = store::LoadDisk(db_, op.args.value("DiskId", ""));
@@ -113,17 +104,7 @@ Status Engine::RunImageOperation(const OperationRecord& op, int64_t& virtual_siz
     if (drivers::http::IsHttpUrl(op.args.value("Target", ""))) return UploadExport(op, target);
     const fs::path out = op.args.value("Target", "");
     if (fs::exists(out)) return Status::Ok();
-    const fs::path tmp = TmpPath(out);
-    std::error_code ec;
-    fs::remove(tmp, ec);  // fresh: a qemu-img orphaned by a crash may hold the old one's lock
-    Status st = RunQemuImg({"convert", "-q", "-f", "qcow2", "-O", op.args.value("Format", "qcow2"),
-                            target.string(), tmp.string()},
-                           60min);
-    if (!st.ok()) {
-      fs::remove(tmp, ec);
-      return st;
-    }
-    return PlaceFile(tmp, out);
+    return ConvertFile(target, op.args.value("Format", "qcow2"), out);
   } else {
     return Status(err::kInternalError, "unknown image operation " + op.action);
   }
@@ -159,12 +140,8 @@ Status Engine::UploadExport(const OperationRecord& op, const fs::path& image) {
       engine->uploads_.erase(op_id);
     }
   } cleanup{this, op.operation_id, staging};
+  CVM_RETURN_IF_ERROR(ConvertFile(image, op.args.value("Format", "qcow2"), staging));
   std::error_code ec;
-  fs::remove(staging, ec);  // fresh: a qemu-img orphaned by a crash may hold the old one's lock
-  CVM_RETURN_IF_ERROR(
-      RunQemuImg({"convert", "-q", "-f", "qcow2", "-O", op.args.value("Format", "qcow2"),
-                  image.string(), staging.string()},
-                 60min));
   {
     std::lock_guard lock(uploads_mu_);
     uploads_[op.operation_id] = {0, static_cast<int64_t>(fs::file_size(staging, ec))};

@@ -14,10 +14,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using curl::GlobalInit;
-using curl::Lower;
-using curl::UrlPart;
-
 constexpr const char* kBadUrl = "InvalidParameter.InvalidParameterUrlError";
 
 struct Sink {
@@ -41,7 +37,7 @@ size_t Write(char* data, size_t size, size_t n, void* user) {
 }  // namespace
 
 bool IsHttpUrl(const std::string& url) {
-  const std::string l = Lower(url.substr(0, 8));
+  const std::string l = curl::Lower(url.substr(0, 8));
   return l.rfind("http://", 0) == 0 || l.rfind("https://", 0) == 0;
 }
 
@@ -51,19 +47,19 @@ Status CheckDownloadUrl(const std::string& url, const std::vector<std::string>& 
   if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
     return Status(kBadUrl, "`" + shown + "` is not a valid URL.");
   }
-  const std::string scheme = Lower(UrlPart(u.get(), CURLUPART_SCHEME));
+  const std::string scheme = curl::Lower(curl::UrlPart(u.get(), CURLUPART_SCHEME));
   if (scheme != "http" && scheme != "https") {
     return Status(kBadUrl, "`" + shown + "`: only http:// and https:// URLs are fetched.");
   }
-  if (!UrlPart(u.get(), CURLUPART_USER).empty()) {
+  if (!curl::UrlPart(u.get(), CURLUPART_USER).empty()) {
     return Status(kBadUrl, "`" + shown + "`: URLs with credentials are not fetched.");
   }
-  std::string host = Lower(UrlPart(u.get(), CURLUPART_HOST));
+  std::string host = curl::Lower(curl::UrlPart(u.get(), CURLUPART_HOST));
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   }
   const bool allowed = std::any_of(allowed_hosts.begin(), allowed_hosts.end(),
-                                   [&](const std::string& h) { return Lower(h) == host; });
+                                   [&](const std::string& h) { return curl::Lower(h) == host; });
   if (host.empty() || !allowed) {
     return Status(kBadUrl, "`" + shown + "`: the host `" + host.substr(0, 64) +
                                "` is not one images may be downloaded from ([images] "
@@ -73,7 +69,7 @@ Status CheckDownloadUrl(const std::string& url, const std::vector<std::string>& 
 }
 
 Status DownloadFile(const std::string& url, const fs::path& out, const DownloadLimits& limits) {
-  GlobalInit();
+  curl::GlobalInit();
   std::string current = url;
   Status result = Status::Ok();
   for (int hop = 0;; ++hop) {

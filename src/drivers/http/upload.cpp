@@ -13,10 +13,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using curl::GlobalInit;
-using curl::Lower;
-using curl::UrlPart;
-
 constexpr const char* kFailed = "FailedOperation";
 
 struct Source {
@@ -53,14 +49,16 @@ bool IsUploadUrl(const std::string& url) {
   if (sep == std::string::npos || url.compare(sep + 3, 1, "/") == 0) return false;
   std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), curl_url_cleanup);
   if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return false;
-  const std::string scheme = Lower(UrlPart(u.get(), CURLUPART_SCHEME));
-  return (scheme == "http" || scheme == "https") && !UrlPart(u.get(), CURLUPART_HOST).empty() &&
-         UrlPart(u.get(), CURLUPART_USER).empty() && UrlPart(u.get(), CURLUPART_PASSWORD).empty();
+  const std::string scheme = curl::Lower(curl::UrlPart(u.get(), CURLUPART_SCHEME));
+  return (scheme == "http" || scheme == "https") &&
+         !curl::UrlPart(u.get(), CURLUPART_HOST).empty() &&
+         curl::UrlPart(u.get(), CURLUPART_USER).empty() &&
+         curl::UrlPart(u.get(), CURLUPART_PASSWORD).empty();
 }
 
 Status UploadFile(const fs::path& file, const std::string& url, const UploadLimits& limits,
                   const UploadProgress& progress) {
-  GlobalInit();
+  curl::GlobalInit();
   const std::string shown = url.substr(0, 200);
   if (!IsUploadUrl(url)) {
     return Status(kFailed, "`" + shown + "` is not an http(s) URL an image may be uploaded to.");

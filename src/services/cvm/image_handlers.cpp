@@ -272,7 +272,8 @@ int64_t TaskProgress(engine::Engine& engine, store::Database& db, const store::R
         return std::clamp<int64_t>(50 + up->first * 50 / up->second, 50, 99);
       }
       if (source <= 0) return 0;
-      const int64_t staged = AllocatedBytes(engine.ExportStagingPath(op.Str(10)));
+      const fs::path staging = engine.ExportStagingPath(op.Str(10));
+      const int64_t staged = AllocatedBytes(engine::TmpPath(staging)) + AllocatedBytes(staging);
       return std::clamp<int64_t>(staged * 50 / source, 0, 49);
     }
   } else if (action == engine::op::kCreateImage && args.contains("SnapshotId")) {
