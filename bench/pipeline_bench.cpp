@@ -4,13 +4,16 @@
 //   BM_SignedDescribeZones  the whole pipeline for a root account's request
 //   BM_Tc3Verify            the signature check alone (parse the header, verify)
 //   BM_EmptyHandler         the pipeline around a handler that answers {} (the fixed cost)
+//   BM_ParseRequest         the HTTP layer before it: the request's bytes into an HttpRequest
 // Figures are kept in docs/benchmarks.md ("API request path").
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
+#include <boost/beast/http.hpp>
 #include <filesystem>
 #include <memory>
 
+#include "api/http_request_parser.h"
 #include "api/request_pipeline.h"
 #include "api/signing.h"
 #include "common/time_format.h"
@@ -147,6 +150,29 @@ void BM_Tc3Verify(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_Tc3Verify);
+
+// The request's bytes as an SDK sends them, parsed into an HttpRequest (the server's HTTP layer
+// before the pipeline).
+void BM_ParseRequest(benchmark::State& state) {
+  Daemon daemon;
+  HttpRequest req = daemon.Signed("DescribeZones");
+  std::string wire = "POST / HTTP/1.1\r\n";
+  for (const auto& [name, value] : req.headers) wire += name + ": " + value + "\r\n";
+  wire += "content-length: " + std::to_string(req.body.size()) + "\r\n\r\n" + req.body;
+  for (auto _ : state) {
+    cvm::api::HttpRequestParser parser;
+    boost::beast::error_code ec;
+    parser.eager(true);
+    parser.put(boost::asio::buffer(wire), ec);
+    if (ec || !parser.is_done()) {
+      state.SkipWithError("parse failed");
+      break;
+    }
+    HttpRequest parsed = std::move(parser.request());
+    benchmark::DoNotOptimize(parsed);
+  }
+}
+BENCHMARK(BM_ParseRequest);
 
 }  // namespace
 
