@@ -150,14 +150,15 @@ HttpResponse RequestPipeline::Handle(const HttpRequest& req) {
     audit.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::system_clock::now().time_since_epoch())
                         .count();
-    audit.request_id = ctx.request_id;
-    audit.owner_uin = ctx.owner_uin;
-    audit.caller_uin = ctx.caller_uin;
-    audit.secret_id = ctx.secret_id;
-    audit.service = ctx.service;
-    audit.action = ctx.action.substr(0, 64);
-    audit.region = ctx.region.substr(0, 32);
-    audit.source_ip = ctx.source_ip;
+    // The context is not read again: its strings move into the record.
+    audit.request_id = std::move(ctx.request_id);
+    audit.owner_uin = std::move(ctx.owner_uin);
+    audit.caller_uin = std::move(ctx.caller_uin);
+    audit.secret_id = std::move(ctx.secret_id);
+    audit.service = std::move(ctx.service);
+    audit.action = ctx.action.size() > 64 ? ctx.action.substr(0, 64) : std::move(ctx.action);
+    audit.region = ctx.region.size() > 32 ? ctx.region.substr(0, 32) : std::move(ctx.region);
+    audit.source_ip = std::move(ctx.source_ip);
     audit_->Record(std::move(audit));
   }
   return resp;
@@ -245,7 +246,7 @@ HttpResponse RequestPipeline::Process(const HttpRequest& req, RequestContext& ct
         params[k] = std::move(v);
       }
     }
-  } else if (req.body.empty()) {
+  } else if (req.body.empty() || req.body == "{}") {  // most Describe calls: no parameters
     params = nlohmann::json::object();
   } else {
     auto parsed = ParseJsonBody(req.body);
