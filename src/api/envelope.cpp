@@ -7,12 +7,13 @@ namespace cvm::api {
 std::string SuccessBody(nlohmann::json response, const std::string& request_id) {
   if (const std::string* raw = RawResponseText(response)) {
     // Pre-serialized members (JsonWriter): splice RequestId in before the closing brace.
-    std::string body = "{\"Response\":";
-    body.append(*raw, 0, raw->size() - 1);
-    if (raw->size() > 2) body += ',';
     JsonWriter id;
     id.String(request_id);
-    body += "\"RequestId\":" + id.str() + "}}";
+    std::string body;
+    body.reserve(raw->size() + id.str().size() + 32);
+    body.append("{\"Response\":").append(*raw, 0, raw->size() - 1);
+    if (raw->size() > 2) body += ',';
+    body.append("\"RequestId\":").append(id.str()).append("}}");
     return body;
   }
   if (!response.is_object()) response = nlohmann::json::object();
