@@ -32,6 +32,12 @@ class JsonWriter {
   JsonWriter& Member(std::string_view key, bool v) { return Key(key).Bool(v); }
 
   void Reserve(size_t n) { out_.reserve(n); }
+  // Empties the writer for reuse, keeping its memory.
+  void Clear() {
+    out_.clear();
+    first_.clear();
+    after_key_ = false;
+  }
   const std::string& str() const { return out_; }
   std::string Take() { return std::move(out_); }
 

@@ -159,7 +159,7 @@ HttpResponse RequestPipeline::Handle(const HttpRequest& req) {
     audit.action = ctx.action.size() > 64 ? ctx.action.substr(0, 64) : std::move(ctx.action);
     audit.region = ctx.region.size() > 32 ? ctx.region.substr(0, 32) : std::move(ctx.region);
     audit.source_ip = std::move(ctx.source_ip);
-    audit_->Record(std::move(audit));
+    audit_->Record(audit);
   }
   return resp;
 }

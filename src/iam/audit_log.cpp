@@ -73,17 +73,36 @@ void AuditLog::Stop() {
   if (auto st = Flush(); !st.ok()) spdlog::error("audit log: {}", st.ToString());
 }
 
-void AuditLog::Record(AuditRecord record) {
+void AuditLog::Record(const AuditRecord& record) {
+  // Serialized here, on the request's thread, into a per-thread buffer: the writer then only
+  // stores text, and no record's strings are freed on another thread than the one that made them
+  // (glibc's arenas make such frees slow; they cost more than the serialization).
+  thread_local api::JsonWriter w;
+  w.Clear();
+  WriteRecord(w, record);
   bool wake = false;
   {
     std::lock_guard lock(mu_);
-    if (queue_.size() >= kMaxQueued) {
+    if (queued_ >= kMaxQueued) {
       // The store is not keeping up; dropping is better than growing without bound.
       if (dropped_++ % 10000 == 0) spdlog::warn("audit log: queue full, records dropped");
       return;
     }
-    queue_.push_back(std::move(record));
-    wake = queue_.size() >= kBatchWake;
+    auto row = std::find_if(open_.begin(), open_.end(),
+                            [&](const PendingRow& r) { return r.owner_uin == record.owner_uin; });
+    if (row == open_.end()) {
+      row = open_.insert(open_.end(), {record.owner_uin, "[", 0, record.time_ms, record.time_ms});
+    } else {
+      row->records += ',';
+    }
+    row->records += w.str();
+    row->first_ms = std::min(row->first_ms, record.time_ms);
+    row->last_ms = std::max(row->last_ms, record.time_ms);
+    if (++row->count == kRecordsPerRow) {
+      full_.push_back(std::move(*row));
+      open_.erase(row);
+    }
+    wake = ++queued_ == kBatchWake;
   }
   if (wake) cv_.notify_one();
 }
@@ -97,7 +116,7 @@ void AuditLog::WriterLoop() {
   }
   std::unique_lock lock(mu_);
   while (!stopping_) {
-    cv_.wait_for(lock, kFlushInterval, [this] { return stopping_ || queue_.size() >= kBatchWake; });
+    cv_.wait_for(lock, kFlushInterval, [this] { return stopping_ || queued_ >= kBatchWake; });
     lock.unlock();
     if (auto st = Flush(); !st.ok()) spdlog::error("audit log: {}", st.ToString());
     lock.lock();
@@ -106,48 +125,35 @@ void AuditLog::WriterLoop() {
 
 Status AuditLog::Flush() {
   std::lock_guard write_lock(write_mu_);
-  std::vector<AuditRecord> batch;
+  std::vector<PendingRow> rows;
   {
     std::lock_guard lock(mu_);
-    batch.swap(queue_);
+    rows.swap(full_);
+    for (auto& r : open_) rows.push_back(std::move(r));
+    open_.clear();
+    queued_ = 0;
   }
-  if (batch.empty()) return Status::Ok();
-  // One row per account and up to kRecordsPerRow records, in queue order.
-  std::vector<std::pair<std::string_view, std::vector<const AuditRecord*>>> by_owner;
-  for (const auto& r : batch) {
-    auto it = std::find_if(by_owner.begin(), by_owner.end(),
-                           [&](const auto& g) { return g.first == r.owner_uin; });
-    if (it == by_owner.end()) it = by_owner.insert(by_owner.end(), {r.owner_uin, {}});
-    it->second.push_back(&r);
-  }
+  if (rows.empty()) return Status::Ok();
+  for (auto& r : rows) r.records += ']';
   Status st = store::WithTransaction(db_, [&](store::Transaction& tx) -> Status {
-    for (const auto& [owner, records] : by_owner) {
-      for (size_t start = 0; start < records.size(); start += kRecordsPerRow) {
-        size_t end = std::min(records.size(), start + kRecordsPerRow);
-        api::JsonWriter w;
-        w.Reserve((end - start) * 192);
-        w.BeginArray();
-        int64_t first_ms = records[start]->time_ms, last_ms = first_ms;
-        for (size_t i = start; i < end; ++i) {
-          WriteRecord(w, *records[i]);
-          first_ms = std::min(first_ms, records[i]->time_ms);
-          last_ms = std::max(last_ms, records[i]->time_ms);
-        }
-        w.EndArray();
-        CVM_RETURN_IF_ERROR(tx.Exec(
-            "INSERT INTO audit_batches(owner_uin, first_ms, last_ms, record_count, records) "
-            "VALUES (?, ?, ?, ?, ?)",
-            {std::string(owner), first_ms, last_ms, static_cast<int64_t>(end - start), w.Take()}));
-      }
+    for (const auto& r : rows) {
+      CVM_RETURN_IF_ERROR(
+          tx.Exec("INSERT INTO audit_batches(owner_uin, first_ms, last_ms, record_count, records) "
+                  "VALUES (?, ?, ?, ?, ?)",
+                  {r.owner_uin, r.first_ms, r.last_ms, static_cast<int64_t>(r.count), r.records}));
     }
     return Status::Ok();
   });
   if (!st.ok()) {
-    // Put the batch back in front so a passing store error loses nothing.
+    // Back in front, closed, so a passing store error loses nothing.
     std::lock_guard lock(mu_);
-    batch.insert(batch.end(), std::make_move_iterator(queue_.begin()),
-                 std::make_move_iterator(queue_.end()));
-    queue_.swap(batch);
+    for (auto& r : rows) {
+      r.records.pop_back();
+      queued_ += r.count;
+    }
+    rows.insert(rows.end(), std::make_move_iterator(full_.begin()),
+                std::make_move_iterator(full_.end()));
+    full_.swap(rows);
   }
   return st;
 }

@@ -1,7 +1,8 @@
 // The audit log: one record per API call (who, for which account, what, on which resources,
 // from where, with what result). Recording sits on every request's path, so Record() only
-// queues; a writer thread stores the queue in one transaction every few hundred milliseconds,
-// and Stop() stores whatever is left, so a clean shutdown loses nothing.
+// serializes and queues; a writer thread stores the queue in one transaction every few hundred
+// milliseconds (or 512 records), and Stop() stores whatever is left, so a clean shutdown loses
+// nothing.
 #pragma once
 
 #include <condition_variable>
@@ -50,7 +51,7 @@ class AuditLog {
 
   void Start();
   void Stop();  // stores every queued record, then ends the writer
-  void Record(AuditRecord record);
+  void Record(const AuditRecord& record);
   // Stores what is queued now (a query calls it so the caller sees its latest calls).
   Status Flush();
   // Newest first; the total is of all matching records.
@@ -59,11 +60,22 @@ class AuditLog {
  private:
   void WriterLoop();
 
+  // Records waiting for the writer, already in their stored form: one row of an account's
+  // records, a JSON array still missing its closing bracket.
+  struct PendingRow {
+    std::string owner_uin;
+    std::string records;
+    size_t count = 0;
+    int64_t first_ms = 0, last_ms = 0;
+  };
+
   static constexpr size_t kMaxQueued = 100000;
   store::Database& db_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<AuditRecord> queue_;
+  std::vector<PendingRow> open_;  // one per account, still taking records
+  std::vector<PendingRow> full_;  // closed at the row size
+  size_t queued_ = 0;             // records in both
   bool stopping_ = false;
   uint64_t dropped_ = 0;
   std::mutex write_mu_;  // one batch at a time keeps records in order
