@@ -1,5 +1,7 @@
 #include "iam/audit_log.h"
 
+#include <pthread.h>
+#include <sched.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -108,10 +110,13 @@ void AuditLog::Record(const AuditRecord& record) {
 }
 
 void AuditLog::WriterLoop() {
-  // Storing a batch is a few milliseconds of CPU at once; at a lower priority it fills idle time
-  // instead of pre-empting the threads answering requests (whose tail latency it otherwise is).
-  // It still gets a share under full load, so the queue drains.
-  if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kWriterNice) != 0) {
+  // Storing a batch is a few milliseconds of CPU at once; as a batch thread at a lower priority
+  // it fills idle time instead of pre-empting the threads answering requests when it wakes
+  // (their tail latency and a share of their cache). It still gets a share under full load, so
+  // the queue drains.
+  sched_param batch{};
+  if (::pthread_setschedparam(::pthread_self(), SCHED_BATCH, &batch) != 0 ||
+      ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kWriterNice) != 0) {
     spdlog::debug("audit log: writer priority unchanged");
   }
   std::unique_lock lock(mu_);
