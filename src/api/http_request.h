@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -21,6 +22,15 @@ class HeaderMap {
   std::string& operator[](std::string_view name) {
     if (auto it = find(name); it != entries_.end()) return it->second;
     return entries_.emplace_back(std::string(name), std::string()).second;
+  }
+  // Sets `name` to `value` (a repeated header: the last one wins).
+  void Set(std::string_view name, std::string_view value) {
+    if (auto it = find(name); it != entries_.end()) {
+      it->second.assign(value);
+    } else {
+      entries_.emplace_back(std::piecewise_construct, std::forward_as_tuple(name),
+                            std::forward_as_tuple(value));
+    }
   }
   iterator find(std::string_view name) {
     return std::find_if(entries_.begin(), entries_.end(),

@@ -1,6 +1,6 @@
 #include "api/http_request_parser.h"
 
-#include <algorithm>
+#include <string>
 
 namespace cvm::api {
 
@@ -13,11 +13,19 @@ void HttpRequestParser::on_request_impl(boost::beast::http::verb, string_view me
 
 void HttpRequestParser::on_field_impl(boost::beast::http::field, string_view name,
                                       string_view value, error_code&) {
-  std::string lower(name.data(), name.size());
-  for (char& c : lower) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));
+  // Lower-cased on the stack: header names are short (Beast has checked they are tokens).
+  char stack[64];
+  std::string heap;
+  char* lower = stack;
+  if (name.size() > sizeof(stack)) {
+    heap.resize(name.size());
+    lower = heap.data();
   }
-  request_.headers[lower].assign(value.data(), value.size());  // a repeated header: last wins
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    lower[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
+  }
+  request_.headers.Set({lower, name.size()}, {value.data(), value.size()});
 }
 
 void HttpRequestParser::on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
