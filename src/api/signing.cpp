@@ -346,11 +346,6 @@ const std::string& EmptyPayloadHash() {
   static const std::string h = Sha256Hex("");
   return h;
 }
-// The body of every parameterless call the SDKs make ("{}"), hashed once.
-const std::string& EmptyObjectHash() {
-  static const std::string h = Sha256Hex("{}");
-  return h;
-}
 const std::string& UnsignedPayloadHash() {
   static const std::string h = Sha256Hex(kUnsignedPayload);
   return h;
@@ -569,8 +564,6 @@ Status VerifyTc3(const HttpRequest& req, const Tc3Credential& cred, std::string_
     payload_hash = UnsignedPayloadHash();
   } else if (is_get) {
     payload_hash = EmptyPayloadHash();
-  } else if (req.body == "{}") {
-    payload_hash = EmptyObjectHash();
   } else {
     body_hash = Sha256Hex(req.body);
     payload_hash = body_hash;

@@ -1,7 +1,6 @@
 #include "iam/accounts.h"
 
 #include <algorithm>
-
 #include <mutex>
 
 #include "common/error_codes.h"

@@ -76,9 +76,10 @@ void AuditLog::Stop() {
 }
 
 void AuditLog::Record(const AuditRecord& record) {
-  // Serialized here, on the request's thread, into a per-thread buffer: the writer then only
-  // stores text, and no record's strings are freed on another thread than the one that made them
-  // (glibc's arenas make such frees slow; they cost more than the serialization).
+  // Serialized here, on the request's thread, and appended to the account's pending row: the
+  // writer then only stores text, and no record's strings are freed on another thread than the
+  // one that made them (glibc frees another thread's memory the slow way; that cost more than
+  // the serialization).
   thread_local api::JsonWriter w;
   w.Clear();
   WriteRecord(w, record);
