@@ -40,6 +40,8 @@ std::string ServiceFromHost(std::string_view host) {
 // Parses a JSON body, refusing duplicate keys: with two values for one parameter, any choice
 // would be a guess about what the caller meant.
 Result<nlohmann::json> ParseJsonBody(const std::string& body) {
+  // What the SDKs send for a call without parameters (most Describe calls): no parser needed.
+  if (body == "{}") return nlohmann::json::object();
   std::vector<std::set<std::string>> keys_per_object;
   std::string duplicate;
   auto cb = [&](int, nlohmann::json::parse_event_t ev, nlohmann::json& parsed) {
@@ -246,7 +248,7 @@ HttpResponse RequestPipeline::Process(const HttpRequest& req, RequestContext& ct
         params[k] = std::move(v);
       }
     }
-  } else if (req.body.empty() || req.body == "{}") {  // most Describe calls: no parameters
+  } else if (req.body.empty()) {
     params = nlohmann::json::object();
   } else {
     auto parsed = ParseJsonBody(req.body);
