@@ -2,6 +2,8 @@
 // assembles it (real handlers, CAM authorizer, audit log with its writer thread, SQLite store).
 // CPU time is the whole process's, so the audit writer's share is counted.
 //   BM_SignedDescribeZones  the whole pipeline for a root account's request
+//   BM_SignedDescribeZonesShared  the same on two threads sharing one daemon, as cvmd serves
+//                           (one thread per core): what they share shows up here
 //   BM_Tc3Verify            the signature check alone (parse the header, verify)
 //   BM_EmptyHandler         the pipeline around a handler that answers {} (the fixed cost)
 //   BM_ParseRequest         the HTTP layer before it: the request's bytes into an HttpRequest
@@ -133,6 +135,26 @@ void RunPipeline(benchmark::State& state, const std::string& action) {
 
 void BM_SignedDescribeZones(benchmark::State& state) { RunPipeline(state, "DescribeZones"); }
 BENCHMARK(BM_SignedDescribeZones)->MeasureProcessCPUTime();
+
+void BM_SignedDescribeZonesShared(benchmark::State& state) {
+  static std::unique_ptr<Daemon> daemon;
+  static HttpRequest req;
+  // Thread 0 sets up; the loop's start is a barrier for all threads, its end another.
+  if (state.thread_index() == 0) {
+    daemon = std::make_unique<Daemon>();
+    req = daemon->Signed("DescribeZones");
+  }
+  for (auto _ : state) {
+    auto resp = daemon->pipeline().Handle(req);
+    if (resp.body.find("\"Error\"") != std::string::npos) {
+      state.SkipWithError(resp.body.c_str());
+      break;
+    }
+    benchmark::DoNotOptimize(resp);
+  }
+  if (state.thread_index() == 0) daemon.reset();
+}
+BENCHMARK(BM_SignedDescribeZonesShared)->MeasureProcessCPUTime()->Threads(2)->UseRealTime();
 
 void BM_EmptyHandler(benchmark::State& state) { RunPipeline(state, "BenchEmpty"); }
 BENCHMARK(BM_EmptyHandler)->MeasureProcessCPUTime();

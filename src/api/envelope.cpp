@@ -7,7 +7,8 @@ namespace cvm::api {
 std::string SuccessBody(nlohmann::json response, const std::string& request_id) {
   if (const std::string* raw = RawResponseText(response)) {
     // Pre-serialized members (JsonWriter): splice RequestId in before the closing brace.
-    JsonWriter id;
+    thread_local JsonWriter id;  // keeps its buffer: nothing allocated but the body
+    id.Clear();
     id.String(request_id);
     std::string body;
     body.reserve(raw->size() + id.str().size() + 32);

@@ -1,5 +1,6 @@
 #include "api/json_writer.h"
 
+#include <array>
 #include <charconv>
 
 #include "common/utf8.h"
@@ -7,7 +8,15 @@
 namespace cvm::api {
 namespace {
 
-constexpr char kRawKey[] = "\x01opencvm-raw-response";
+// Short enough for the string's inline buffer: no allocation for the key on every answer.
+constexpr char kRawKey[] = "\x01raw-answer";
+
+// Bytes that end a run written as is: control characters, '"', '\\' and non-ASCII.
+constexpr std::array<bool, 256> kEndsRun = [] {
+  std::array<bool, 256> t{};
+  for (size_t c = 0; c < t.size(); ++c) t[c] = c < 0x20 || c >= 0x80 || c == '"' || c == '\\';
+  return t;
+}();
 
 }  // namespace
 
@@ -57,11 +66,7 @@ JsonWriter& JsonWriter::String(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
     // The common case first: a run of printable ASCII that needs no escape, in one append.
     size_t run = i;
-    while (run < s.size()) {
-      auto b = static_cast<unsigned char>(s[run]);
-      if (b < 0x20 || b >= 0x80 || b == '"' || b == '\\') break;
-      ++run;
-    }
+    while (run < s.size() && !kEndsRun[static_cast<unsigned char>(s[run])]) ++run;
     if (run > i) {
       out_.append(s.data() + i, run - i);
       i = run;
@@ -141,7 +146,11 @@ JsonWriter& JsonWriter::Value(const nlohmann::json& v) {
 }
 
 nlohmann::json RawResponse(std::string object_text) {
-  return nlohmann::json{{kRawKey, std::move(object_text)}};
+  // Not an initializer list: nlohmann's inspects and copies its elements, which cost more than
+  // the rest of answering DescribeZones.
+  nlohmann::json response(nlohmann::json::value_t::object);
+  response.emplace(kRawKey, std::move(object_text));
+  return response;
 }
 
 const std::string* RawResponseText(const nlohmann::json& response) {

@@ -44,7 +44,7 @@ class JsonWriter {
  private:
   void Comma();
   std::string out_;
-  std::vector<bool> first_;  // per open container: nothing written yet
+  std::vector<char> first_;  // per open container: nothing written yet (bytes, not bits: faster)
   bool after_key_ = false;
 };
 

@@ -88,14 +88,19 @@ std::string_view AsView(const unsigned char* p, size_t n) {
   return {reinterpret_cast<const char*>(p), n};
 }
 
-void AppendHex(const unsigned char* p, size_t n, std::string& out) {
+// Writes 2n lower-case hex digits.
+void HexInto(const unsigned char* p, size_t n, char* out) {
   static constexpr char kHex[] = "0123456789abcdef";
+  for (size_t i = 0; i < n; ++i) {
+    out[2 * i] = kHex[p[i] >> 4];
+    out[2 * i + 1] = kHex[p[i] & 0xf];
+  }
+}
+
+void AppendHex(const unsigned char* p, size_t n, std::string& out) {
   size_t at = out.size();
   out.resize(at + 2 * n);
-  for (size_t i = 0; i < n; ++i) {
-    out[at + 2 * i] = kHex[p[i] >> 4];
-    out[at + 2 * i + 1] = kHex[p[i] & 0xf];
-  }
+  HexInto(p, n, out.data() + at);
 }
 
 // SHA-256 of the concatenation of a and b. On the per-request path (three short digests for each
@@ -335,11 +340,7 @@ void Tc3SignatureHex(const PreparedHmacSha256& signing_key, std::string_view tim
   AppendSha256Hex(canonical_request, scratch);
   unsigned char mac[kMaxDigest];
   signing_key.Mac(scratch, mac);
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (size_t i = 0; i < 32; ++i) {
-    hex_out[2 * i] = kHex[mac[i] >> 4];
-    hex_out[2 * i + 1] = kHex[mac[i] & 0xf];
-  }
+  HexInto(mac, 32, hex_out);
 }
 
 const std::string& EmptyPayloadHash() {
@@ -499,9 +500,9 @@ Result<Tc3Credential> ParseTc3Authorization(std::string_view authorization) {
       !std::all_of(signature.begin(), signature.end(), [](char c) { return HexValue(c) >= 0; })) {
     return SignatureFailure("Signature must be 64 hexadecimal digits");
   }
-  out.signature = signature;
-  for (char& c : out.signature) {
-    if (c >= 'A' && c <= 'F') c = static_cast<char>(c + 32);
+  for (size_t i = 0; i < out.signature.size(); ++i) {
+    char c = signature[i];
+    out.signature[i] = c >= 'A' && c <= 'F' ? static_cast<char>(c + 32) : c;
   }
   return out;
 }
@@ -519,14 +520,16 @@ Status VerifyTc3(const HttpRequest& req, const Tc3Credential& cred, std::string_
   std::array<char, 10> date = UtcDate(ts);
   std::string_view date_view(date.data(), date.size());
   if (cred.date != date_view) {
-    return SignatureFailure("Credential date " + cred.date + " is not the UTC date " +
+    return SignatureFailure("Credential date " + std::string(cred.date) + " is not the UTC date " +
                             std::string(date_view) + " of X-TC-Timestamp " +
                             std::string(timestamp));
   }
 
-  // Collect the signed headers in the order listed (that order was signed).
-  std::vector<SignedHeader> headers;
-  headers.reserve(4);
+  // Collect the signed headers in the order listed (that order was signed). This and the
+  // texts below are kept per thread, so a request allocates nothing to verify.
+  thread_local std::vector<SignedHeader> headers;
+  thread_local std::string canonical, scratch;
+  headers.clear();
   bool has_host = false, has_content_type = false, any_upper = false;
   std::string_view host;
   for (std::string_view rem = cred.signed_headers; !rem.empty();) {
@@ -558,21 +561,20 @@ Status VerifyTc3(const HttpRequest& req, const Tc3Credential& cred, std::string_
     size_t q = req.target.find('?');
     if (q != std::string::npos) query = std::string_view(req.target).substr(q + 1);
   }
-  std::string body_hash;
+  char body_hash[64];
   std::string_view payload_hash;
   if (req.Header(kContentSha256Header) == kUnsignedPayload) {
     payload_hash = UnsignedPayloadHash();
   } else if (is_get) {
     payload_hash = EmptyPayloadHash();
   } else {
-    body_hash = Sha256Hex(req.body);
-    payload_hash = body_hash;
+    unsigned char d[kMaxDigest];
+    Sha256Into(req.body, {}, d);
+    HexInto(d, 32, body_hash);
+    payload_hash = {body_hash, sizeof(body_hash)};
   }
 
   const PreparedHmacSha256& signing_key = CachedTc3SigningKey(secret_key, cred.date, cred.service);
-  std::string canonical, scratch;
-  canonical.reserve(256 + query.size() + host.size());
-  scratch.reserve(192 + cred.service.size());
   const std::string_view hosts[2] = {host, StripPort(host)};
   char hex[64];
   bool matched = false;
@@ -583,7 +585,8 @@ Status VerifyTc3(const HttpRequest& req, const Tc3Credential& cred, std::string_
       AppendCanonicalRequest(req.method, query, headers, hosts[hi], lower == 1, cred.signed_headers,
                              payload_hash, canonical);
       Tc3SignatureHex(signing_key, timestamp, cred.date, cred.service, canonical, scratch, hex);
-      matched = ConstantTimeEqual({hex, sizeof(hex)}, cred.signature);
+      matched =
+          ConstantTimeEqual({hex, sizeof(hex)}, {cred.signature.data(), cred.signature.size()});
     }
   }
   if (!matched) return SignatureFailure(std::string(kMismatchMessage));

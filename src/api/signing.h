@@ -20,13 +20,13 @@ namespace cvm::api {
 // Allowed difference between a request's timestamp and the server clock (Tencent docs: 5 minutes).
 inline constexpr int64_t kSignatureMaxSkewSeconds = 300;
 
-// The parts of a TC3 Authorization header.
+// The parts of a TC3 Authorization header: views into the header's text, which must outlive it.
 struct Tc3Credential {
-  std::string secret_id;
-  std::string date;            // YYYY-MM-DD from the credential scope
-  std::string service;         // verbatim from the scope ("cvm", or "127" from nodejs on an IP)
-  std::string signed_headers;  // e.g. "content-type;host"
-  std::string signature;       // 64 hex digits, lower-cased
+  std::string_view secret_id;
+  std::string_view date;     // YYYY-MM-DD from the credential scope
+  std::string_view service;  // verbatim from the scope ("cvm", or "127" from nodejs on an IP)
+  std::string_view signed_headers;  // e.g. "content-type;host"
+  std::array<char, 64> signature;   // hex digits, lower-cased
 };
 
 // Parses "TC3-HMAC-SHA256 Credential=ID/DATE/SERVICE/tc3_request, SignedHeaders=content-type;host,

@@ -77,7 +77,50 @@ Result<Account> AccountStore::FindAccountByName(const std::string& name) {
   return AccountFromRow(rows->front());
 }
 
+// Request threads answer lookups from a copy of their own: reading the shared caches took a
+// shared lock, whose counter both cores then wrote on every request (cvmd serves on one thread
+// per core), and that cache line moving between them cost more than the lookup. A hit here
+// writes nothing shared; `key_generation_` is only read, and changes only with a key.
+struct AccountStore::ThreadCache {
+  // Found by the request's string_view, without making a string of it.
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  uint64_t instance = 0;
+  uint64_t generation = 0;
+  std::unordered_map<std::string, AccessKey, Hash, std::equal_to<>> keys;
+  std::unordered_map<std::string, Account, Hash, std::equal_to<>> accounts;
+};
+
+namespace {
+std::atomic<uint64_t> next_instance{1};
+}  // namespace
+
+AccountStore::AccountStore(store::Database& db, SecretBox box)
+    : db_(db), box_(std::move(box)), instance_(next_instance.fetch_add(1)) {}
+
+AccountStore::ThreadCache& AccountStore::ThreadCacheNow() {
+  thread_local ThreadCache cache;  // of the store this thread used last
+  const uint64_t generation = key_generation_.load(std::memory_order_acquire);
+  if (cache.instance != instance_ || cache.generation != generation) {
+    cache.keys.clear();
+    cache.accounts.clear();
+    cache.instance = instance_;
+    cache.generation = generation;
+  }
+  return cache;
+}
+
 Result<Account> AccountStore::FindAccount(const std::string& uin) {
+  ThreadCache& mine = ThreadCacheNow();
+  if (auto it = mine.accounts.find(uin); it != mine.accounts.end()) return it->second;
+  auto account = FindAccountShared(uin);
+  if (account.ok()) mine.accounts.emplace(uin, *account);
+  return account;
+}
+
+Result<Account> AccountStore::FindAccountShared(const std::string& uin) {
   {
     // Every request looks up its account; root accounts never change once created.
     std::shared_lock lock(cache_mu_);
@@ -116,12 +159,24 @@ Result<std::vector<AccessKey>> AccountStore::ListKeys(const std::string& user_ui
   return out;
 }
 
-Result<AccessKey> AccountStore::LookupActiveKey(const std::string& secret_id) {
+Result<AccessKey> AccountStore::LookupActiveKey(std::string_view secret_id) {
+  ThreadCache& mine = ThreadCacheNow();
+  if (auto it = mine.keys.find(secret_id); it != mine.keys.end()) return it->second;
+  auto key = LookupActiveKeyShared(std::string(secret_id));
+  // Kept only if no key changed while it was looked up (the copy's generation is the one it
+  // was filled under).
+  if (key.ok() && key_generation_.load(std::memory_order_acquire) == mine.generation) {
+    mine.keys.emplace(secret_id, *key);
+  }
+  return key;
+}
+
+Result<AccessKey> AccountStore::LookupActiveKeyShared(const std::string& secret_id) {
   uint64_t generation = 0;
   {
     std::shared_lock lock(cache_mu_);
     if (auto it = key_cache_.find(secret_id); it != key_cache_.end()) return it->second;
-    generation = key_generation_;
+    generation = key_generation_.load();
   }
   auto rows = db_.Query(
       "SELECT secret_id, secret_enc, owner_uin, user_uin, status FROM access_keys "
@@ -137,14 +192,14 @@ Result<AccessKey> AccountStore::LookupActiveKey(const std::string& secret_id) {
   if (!secret.ok()) return secret.status();
   AccessKey key{r.Str(0), *secret, r.Str(2), r.Str(3), r.Str(4)};
   std::unique_lock lock(cache_mu_);
-  if (key_generation_ == generation) key_cache_[secret_id] = key;
+  if (key_generation_.load() == generation) key_cache_[secret_id] = key;
   return key;
 }
 
 void AccountStore::ForgetCachedKey(const std::string& secret_id) {
   std::unique_lock lock(cache_mu_);
-  ++key_generation_;
   key_cache_.erase(secret_id);
+  key_generation_.fetch_add(1, std::memory_order_release);
 }
 
 namespace {
@@ -207,8 +262,8 @@ Result<std::vector<std::string>> AccountStore::DeleteUserKeys(store::Transaction
 
 void AccountStore::ForgetCachedKeys(const std::vector<std::string>& secret_ids) {
   std::unique_lock lock(cache_mu_);
-  ++key_generation_;
   for (const auto& id : secret_ids) key_cache_.erase(id);
+  key_generation_.fetch_add(1, std::memory_order_release);
 }
 
 }  // namespace cvm::iam

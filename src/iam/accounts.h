@@ -2,6 +2,7 @@
 // decrypted keys are cached in memory and invalidated when a key changes.
 #pragma once
 
+#include <atomic>
 #include <optional>
 #include <shared_mutex>
 #include <string>
@@ -45,7 +46,7 @@ bool IsWellFormedSecretId(std::string_view secret_id);
 
 class AccountStore {
  public:
-  AccountStore(store::Database& db, SecretBox box) : db_(db), box_(std::move(box)) {}
+  AccountStore(store::Database& db, SecretBox box);
 
   Result<Account> CreateRootAccount(const std::string& name, bool is_admin);
   Result<AccessKey> CreateAccessKey(const std::string& owner_uin, const std::string& user_uin,
@@ -56,7 +57,7 @@ class AccountStore {
   Result<std::vector<AccessKey>> ListKeys(const std::string& user_uin);
 
   // AuthFailure.SecretIdNotFound when the key does not exist or is not Active.
-  Result<AccessKey> LookupActiveKey(const std::string& secret_id);
+  Result<AccessKey> LookupActiveKey(std::string_view secret_id);
   void ForgetCachedKey(const std::string& secret_id);
 
   // Key administration for CAM; every change drops the key from the cache at once, so an
@@ -72,13 +73,21 @@ class AccountStore {
   void ForgetCachedKeys(const std::vector<std::string>& secret_ids);
 
  private:
+  struct ThreadCache;
+  // This thread's copy of the caches, emptied when a key has changed since it was filled.
+  ThreadCache& ThreadCacheNow();
+  Result<AccessKey> LookupActiveKeyShared(const std::string& secret_id);
+  Result<Account> FindAccountShared(const std::string& uin);
+
   store::Database& db_;
   SecretBox box_;
+  // Tells apart the thread caches of two stores (tests open several in one process).
+  const uint64_t instance_;
   std::shared_mutex cache_mu_;
   std::unordered_map<std::string, AccessKey> key_cache_;
-  // Bumped by every forget: a lookup that read the store before a change must not put its
-  // stale row into the cache after the change was forgotten.
-  uint64_t key_generation_ = 0;
+  // Bumped by every forget (under cache_mu_; read without it by the thread caches): a lookup
+  // that read the store before a change must not cache its stale row after the change.
+  std::atomic<uint64_t> key_generation_{0};
   std::unordered_map<std::string, Account> account_cache_;
 };
 

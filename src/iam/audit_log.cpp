@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -23,6 +24,8 @@ constexpr size_t kBatchWake = 512;
 // request's CPU; packed, the store's share is a fraction of that. Bounded so a query decodes
 // little more than the page it needs.
 constexpr size_t kRecordsPerRow = 1024;
+
+std::atomic<size_t> next_shard{0};  // hands each thread its shard of every AuditLog
 
 // The stored form of one record, oldest first within a row: [time_ms, request_id, caller_uin,
 // secret_id, service, action, region, [resources...], source_ip, result_code]. The owner is the
@@ -76,38 +79,40 @@ void AuditLog::Stop() {
 }
 
 void AuditLog::Record(const AuditRecord& record) {
-  // Serialized here, on the request's thread, and appended to the account's pending row: the
-  // writer then only stores text, and no record's strings are freed on another thread than the
-  // one that made them (glibc frees another thread's memory the slow way; that cost more than
-  // the serialization).
+  // Serialized here, on the request's thread, and appended to its shard: the writer then only
+  // stores text, and no record's strings are freed on another thread than the one that made
+  // them (glibc frees another thread's memory the slow way; that cost more than the
+  // serialization).
   thread_local api::JsonWriter w;
+  thread_local const size_t shard_index = next_shard.fetch_add(1) % kShards;
   w.Clear();
   WriteRecord(w, record);
+  Shard& shard = shards_[shard_index];
   bool wake = false;
   {
-    std::lock_guard lock(mu_);
-    if (queued_ >= kMaxQueued) {
+    std::lock_guard lock(shard.mu);
+    if (shard.count + unstored_records_.load(std::memory_order_relaxed) >= kMaxQueued) {
       // The store is not keeping up; dropping is better than growing without bound.
-      if (dropped_++ % 10000 == 0) spdlog::warn("audit log: queue full, records dropped");
+      if (dropped_.fetch_add(1) % 10000 == 0)
+        spdlog::warn("audit log: queue full, records dropped");
       return;
     }
-    auto row = std::find_if(open_.begin(), open_.end(),
-                            [&](const PendingRow& r) { return r.owner_uin == record.owner_uin; });
-    if (row == open_.end()) {
-      row = open_.insert(open_.end(), {record.owner_uin, "[", 0, record.time_ms, record.time_ms});
-    } else {
-      row->records += ',';
+    auto it = std::find_if(shard.accounts.begin(), shard.accounts.end(),
+                           [&](const Pending& p) { return p.owner_uin == record.owner_uin; });
+    if (it == shard.accounts.end()) {
+      it = shard.accounts.insert(shard.accounts.end(), Pending{record.owner_uin, {}, {}});
     }
-    row->records += w.str();
-    row->first_ms = std::min(row->first_ms, record.time_ms);
-    row->last_ms = std::max(row->last_ms, record.time_ms);
-    if (++row->count == kRecordsPerRow) {
-      full_.push_back(std::move(*row));
-      open_.erase(row);
-    }
-    wake = ++queued_ == kBatchWake;
+    it->text += w.str();
+    it->marks.push_back({record.time_ms, it->text.size()});
+    wake = ++shard.count == kBatchWake;
   }
-  if (wake) cv_.notify_one();
+  if (wake) {
+    {
+      std::lock_guard lock(mu_);
+      wake_ = true;
+    }
+    cv_.notify_one();
+  }
 }
 
 void AuditLog::WriterLoop() {
@@ -122,25 +127,75 @@ void AuditLog::WriterLoop() {
   }
   std::unique_lock lock(mu_);
   while (!stopping_) {
-    cv_.wait_for(lock, kFlushInterval, [this] { return stopping_ || queued_ >= kBatchWake; });
+    // A failed store is retried at the next interval, not at once.
+    cv_.wait_for(lock, kFlushInterval, [this] { return stopping_ || wake_; });
+    wake_ = false;
     lock.unlock();
     if (auto st = Flush(); !st.ok()) spdlog::error("audit log: {}", st.ToString());
     lock.lock();
   }
 }
 
+void AuditLog::Pack(std::vector<Pending>& taken, std::vector<Row>& rows) {
+  // Each shard's records of an account are in time order; merging them keeps a stored row's
+  // records, and the rows of one flush, in time order too, which Find's paging relies on.
+  std::stable_sort(taken.begin(), taken.end(),
+                   [](const Pending& a, const Pending& b) { return a.owner_uin < b.owner_uin; });
+  for (size_t first = 0; first < taken.size();) {
+    size_t last = first;
+    while (last < taken.size() && taken[last].owner_uin == taken[first].owner_uin) ++last;
+    std::vector<size_t> next(last - first, 0);  // per shard: its next record
+    Row row;
+    for (;;) {
+      size_t pick = SIZE_MAX;
+      for (size_t i = first; i < last; ++i) {
+        const size_t k = next[i - first];
+        if (k < taken[i].marks.size() &&
+            (pick == SIZE_MAX ||
+             taken[i].marks[k].time_ms < taken[pick].marks[next[pick - first]].time_ms)) {
+          pick = i;
+        }
+      }
+      if (pick == SIZE_MAX) break;
+      const Pending& p = taken[pick];
+      const size_t k = next[pick - first]++;
+      const size_t begin = k == 0 ? 0 : p.marks[k - 1].end;
+      const int64_t time_ms = p.marks[k].time_ms;
+      if (row.count == 0) {
+        row = Row{p.owner_uin, "[", time_ms, time_ms, 0};
+      } else {
+        row.records += ',';
+      }
+      row.records.append(p.text, begin, p.marks[k].end - begin);
+      row.first_ms = std::min(row.first_ms, time_ms);
+      row.last_ms = std::max(row.last_ms, time_ms);
+      if (++row.count == kRecordsPerRow) {
+        row.records += ']';
+        rows.push_back(std::move(row));
+        row = Row{};
+      }
+    }
+    if (row.count > 0) {
+      row.records += ']';
+      rows.push_back(std::move(row));
+    }
+    first = last;
+  }
+}
+
 Status AuditLog::Flush() {
   std::lock_guard write_lock(write_mu_);
-  std::vector<PendingRow> rows;
-  {
-    std::lock_guard lock(mu_);
-    rows.swap(full_);
-    for (auto& r : open_) rows.push_back(std::move(r));
-    open_.clear();
-    queued_ = 0;
+  std::vector<Pending> taken;
+  for (Shard& shard : shards_) {
+    std::lock_guard lock(shard.mu);
+    std::move(shard.accounts.begin(), shard.accounts.end(), std::back_inserter(taken));
+    shard.accounts.clear();
+    shard.count = 0;
   }
+  std::vector<Row> rows = std::move(unstored_);  // a failed flush's rows go first
+  unstored_.clear();
+  Pack(taken, rows);
   if (rows.empty()) return Status::Ok();
-  for (auto& r : rows) r.records += ']';
   Status st = store::WithTransaction(db_, [&](store::Transaction& tx) -> Status {
     for (const auto& r : rows) {
       CVM_RETURN_IF_ERROR(
@@ -150,17 +205,13 @@ Status AuditLog::Flush() {
     }
     return Status::Ok();
   });
+  size_t unstored = 0;
   if (!st.ok()) {
-    // Back in front, closed, so a passing store error loses nothing.
-    std::lock_guard lock(mu_);
-    for (auto& r : rows) {
-      r.records.pop_back();
-      queued_ += r.count;
-    }
-    rows.insert(rows.end(), std::make_move_iterator(full_.begin()),
-                std::make_move_iterator(full_.end()));
-    full_.swap(rows);
+    // Kept for the next flush, so a passing store error loses nothing.
+    for (const auto& r : rows) unstored += r.count;
+    unstored_ = std::move(rows);
   }
+  unstored_records_.store(unstored, std::memory_order_relaxed);
   return st;
 }
 

@@ -5,6 +5,8 @@
 // nothing.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <limits>
@@ -58,27 +60,50 @@ class AuditLog {
   Result<std::pair<int64_t, std::vector<AuditRecord>>> Find(const AuditQuery& query);
 
  private:
-  void WriterLoop();
-
-  // Records waiting for the writer, already in their stored form: one row of an account's
-  // records, a JSON array still missing its closing bracket.
-  struct PendingRow {
+  // Records waiting for the writer, of one account, already in their stored form (serialized on
+  // the request's thread): their JSON back to back, and where each ends and when it was made.
+  struct Pending {
+    struct Mark {
+      int64_t time_ms;
+      size_t end;
+    };
     std::string owner_uin;
-    std::string records;
-    size_t count = 0;
-    int64_t first_ms = 0, last_ms = 0;
+    std::string text;
+    std::vector<Mark> marks;
   };
+  // Record() queues into the shard of its thread. One queue for all made the request threads
+  // (one per core) take turns on its lock and append to the same buffer, so those cache lines
+  // moved between the cores on every request; a shard's lock is taken by the writer only once
+  // per flush.
+  struct alignas(64) Shard {
+    std::mutex mu;
+    std::vector<Pending> accounts;
+    size_t count = 0;
+  };
+  // A stored row: up to kRecordsPerRow records of one account, oldest first.
+  struct Row {
+    std::string owner_uin;
+    std::string records;  // a JSON array
+    int64_t first_ms = 0, last_ms = 0;
+    size_t count = 0;
+  };
+  static constexpr size_t kShards = 8;
+  static constexpr size_t kMaxQueued = 100000;  // per shard, with the rows awaiting a retry
 
-  static constexpr size_t kMaxQueued = 100000;
+  void WriterLoop();
+  // Merges the shards' records of each account by time and cuts them into rows.
+  static void Pack(std::vector<Pending>& taken, std::vector<Row>& rows);
+
   store::Database& db_;
-  std::mutex mu_;
+  std::array<Shard, kShards> shards_;
+  std::mutex mu_;  // guards stopping_ and wake_
   std::condition_variable cv_;
-  std::vector<PendingRow> open_;  // one per account, still taking records
-  std::vector<PendingRow> full_;  // closed at the row size
-  size_t queued_ = 0;             // records in both
   bool stopping_ = false;
-  uint64_t dropped_ = 0;
-  std::mutex write_mu_;  // one batch at a time keeps records in order
+  bool wake_ = false;
+  std::atomic<uint64_t> dropped_{0};
+  std::mutex write_mu_;        // one flush at a time keeps rows in order; guards unstored_
+  std::vector<Row> unstored_;  // rows a failed flush could not store, stored first next time
+  std::atomic<size_t> unstored_records_{0};
   std::thread writer_;
 };
 

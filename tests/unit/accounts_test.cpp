@@ -4,12 +4,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <regex>
 #include <set>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -209,6 +211,57 @@ TEST_F(AccountsTest, DisabledKeyIsSecretIdNotFoundOnceForgotten) {
   accounts_->ForgetCachedKey(k.secret_id);
   EXPECT_EQ(accounts_->LookupActiveKey(k.secret_id).status().code(),
             err::kAuthFailureSecretIdNotFound);
+}
+
+// Each request thread answers from its own copy of the key cache: a key disabled through one
+// thread must fail on another thread that had it cached, and two stores in one thread must not
+// answer from each other's copy.
+TEST_F(AccountsTest, DisabledKeyFailsOnEveryThreadThatCachedIt) {
+  AccessKey k = MustKey(MustCreate("hope"));
+  auto lookup_on_other_thread = [&] {
+    Status st;
+    std::thread t([&] { st = accounts_->LookupActiveKey(k.secret_id).status(); });
+    t.join();
+    return st;
+  };
+  // A thread that stays alive keeps its copy between lookups.
+  std::mutex mu;
+  std::condition_variable cv;
+  int step = 0;
+  Status before, after;
+  std::thread worker([&] {
+    before = accounts_->LookupActiveKey(k.secret_id).status();
+    std::unique_lock lock(mu);
+    step = 1;
+    cv.notify_all();
+    cv.wait(lock, [&] { return step == 2; });
+    after = accounts_->LookupActiveKey(k.secret_id).status();
+  });
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return step == 1; });
+  }
+  ASSERT_TRUE(before.ok()) << before.ToString();
+  ASSERT_TRUE(accounts_->LookupActiveKey(k.secret_id).ok());  // cached on this thread too
+  ASSERT_TRUE(accounts_->SetKeyStatus(k.secret_id, "Inactive").ok());
+  {
+    std::lock_guard lock(mu);
+    step = 2;
+  }
+  cv.notify_all();
+  worker.join();
+  EXPECT_EQ(after.code(), err::kAuthFailureSecretIdNotFound);
+  EXPECT_EQ(accounts_->LookupActiveKey(k.secret_id).status().code(),
+            err::kAuthFailureSecretIdNotFound);
+  EXPECT_EQ(lookup_on_other_thread().code(), err::kAuthFailureSecretIdNotFound);
+
+  // Another store on the same database and thread sees its own state, not this thread's copy.
+  auto box = SecretBox::LoadOrCreate(dir_.path() / "other.key");
+  ASSERT_TRUE(box.ok());
+  AccountStore other(*db_, std::move(*box));
+  EXPECT_FALSE(other.LookupActiveKey(k.secret_id).ok());
+  ASSERT_TRUE(accounts_->SetKeyStatus(k.secret_id, "Active").ok());
+  EXPECT_TRUE(accounts_->LookupActiveKey(k.secret_id).ok());
 }
 
 TEST_F(AccountsTest, KeysSurviveARestartWithTheSameMasterKey) {
