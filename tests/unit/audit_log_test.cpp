@@ -164,6 +164,33 @@ TEST_F(AuditLogTest, RecordsFromManyThreadsComeBackInTimeOrder) {
   EXPECT_EQ(stored, kThreads * kEach);
 }
 
+TEST_F(AuditLogTest, AFailedStoreLosesNothing) {
+  auto move_table = [&](const char* from, const char* to) {
+    return store::WithTransaction(*db_, [&](store::Transaction& tx) {
+      return tx.Exec(std::string("ALTER TABLE ") + from + " RENAME TO " + to, {});
+    });
+  };
+  for (int i = 0; i < 300; ++i) {
+    all_.push_back(Make(i, "200000000001"));
+    audit_->Record(all_.back());
+  }
+  ASSERT_TRUE(move_table("audit_batches", "audit_batches_away").ok());
+  EXPECT_FALSE(audit_->Flush().ok());
+  for (int i = 300; i < 400; ++i) {  // while the failed rows wait
+    all_.push_back(Make(i, "200000000001"));
+    audit_->Record(all_.back());
+  }
+  ASSERT_TRUE(move_table("audit_batches_away", "audit_batches").ok());
+  ASSERT_TRUE(audit_->Flush().ok());
+  AuditQuery q;
+  q.owner_uin = "200000000001";
+  q.limit = 50;
+  for (size_t offset : {0, 90, 100, 350, 399}) {
+    q.offset = offset;
+    ExpectSameAnswer(q);
+  }
+}
+
 TEST(AuditLogMigration, RecordsStoredOneRowEachSurviveTheMigration) {
   testutil::TempDir dir;
   {
