@@ -1,7 +1,6 @@
 #include "iam/accounts.h"
 
 #include <algorithm>
-#include <mutex>
 
 #include "common/error_codes.h"
 #include "common/ids.h"
@@ -77,10 +76,10 @@ Result<Account> AccountStore::FindAccountByName(const std::string& name) {
   return AccountFromRow(rows->front());
 }
 
-// Request threads answer lookups from a copy of their own: reading the shared caches took a
-// shared lock, whose counter both cores then wrote on every request (cvmd serves on one thread
-// per core), and that cache line moving between them cost more than the lookup. A hit here
-// writes nothing shared; `key_generation_` is only read, and changes only with a key.
+// Lookups are answered from a copy per thread (cvmd serves on one thread per core): a hit
+// writes nothing the other core reads (a shared cache's lock, written by both cores on every
+// request, cost more than the lookup). A miss reads the store; `key_generation_` is only read
+// here, and moves only when a key changes.
 struct AccountStore::ThreadCache {
   // Found by the request's string_view, without making a string of it.
   struct Hash {
@@ -113,27 +112,14 @@ AccountStore::ThreadCache& AccountStore::ThreadCacheNow() {
 }
 
 Result<Account> AccountStore::FindAccount(const std::string& uin) {
+  // Every request looks up its account; root accounts never change once created.
   ThreadCache& mine = ThreadCacheNow();
   if (auto it = mine.accounts.find(uin); it != mine.accounts.end()) return it->second;
-  auto account = FindAccountShared(uin);
-  if (account.ok()) mine.accounts.emplace(uin, *account);
-  return account;
-}
-
-Result<Account> AccountStore::FindAccountShared(const std::string& uin) {
-  {
-    // Every request looks up its account; root accounts never change once created.
-    std::shared_lock lock(cache_mu_);
-    if (auto it = account_cache_.find(uin); it != account_cache_.end()) return it->second;
-  }
   auto rows =
       db_.Query("SELECT " + std::string(kAccountColumns) + " FROM accounts WHERE uin = ?", {uin});
   if (!rows.ok()) return rows.status();
   if (rows->empty()) return Status(err::kResourceNotFound, "no account " + uin);
-  Account a = AccountFromRow(rows->front());
-  std::unique_lock lock(cache_mu_);
-  account_cache_[uin] = a;
-  return a;
+  return mine.accounts.emplace(uin, AccountFromRow(rows->front())).first->second;
 }
 
 Result<std::vector<Account>> AccountStore::ListAccounts() {
@@ -162,26 +148,10 @@ Result<std::vector<AccessKey>> AccountStore::ListKeys(const std::string& user_ui
 Result<AccessKey> AccountStore::LookupActiveKey(std::string_view secret_id) {
   ThreadCache& mine = ThreadCacheNow();
   if (auto it = mine.keys.find(secret_id); it != mine.keys.end()) return it->second;
-  auto key = LookupActiveKeyShared(std::string(secret_id));
-  // Kept only if no key changed while it was looked up (the copy's generation is the one it
-  // was filled under).
-  if (key.ok() && key_generation_.load(std::memory_order_acquire) == mine.generation) {
-    mine.keys.emplace(secret_id, *key);
-  }
-  return key;
-}
-
-Result<AccessKey> AccountStore::LookupActiveKeyShared(const std::string& secret_id) {
-  uint64_t generation = 0;
-  {
-    std::shared_lock lock(cache_mu_);
-    if (auto it = key_cache_.find(secret_id); it != key_cache_.end()) return it->second;
-    generation = key_generation_.load();
-  }
   auto rows = db_.Query(
       "SELECT secret_id, secret_enc, owner_uin, user_uin, status FROM access_keys "
       "WHERE secret_id = ?",
-      {secret_id});
+      {std::string(secret_id)});
   if (!rows.ok()) return rows.status();
   if (rows->empty() || rows->front().Str(4) != "Active") {
     return Status(err::kAuthFailureSecretIdNotFound,
@@ -191,16 +161,15 @@ Result<AccessKey> AccountStore::LookupActiveKeyShared(const std::string& secret_
   auto secret = box_.Open(r.Str(1));
   if (!secret.ok()) return secret.status();
   AccessKey key{r.Str(0), *secret, r.Str(2), r.Str(3), r.Str(4)};
-  std::unique_lock lock(cache_mu_);
-  if (key_generation_.load() == generation) key_cache_[secret_id] = key;
+  // Kept only if no key changed since this thread's copy was filled: a row read before a change
+  // must not be cached after it.
+  if (key_generation_.load(std::memory_order_acquire) == mine.generation) {
+    mine.keys.emplace(secret_id, key);
+  }
   return key;
 }
 
-void AccountStore::ForgetCachedKey(const std::string& secret_id) {
-  std::unique_lock lock(cache_mu_);
-  key_cache_.erase(secret_id);
-  key_generation_.fetch_add(1, std::memory_order_release);
-}
+void AccountStore::ForgetCachedKeys() { key_generation_.fetch_add(1, std::memory_order_release); }
 
 namespace {
 
@@ -238,7 +207,7 @@ Status AccountStore::SetKeyStatus(const std::string& secret_id, const std::strin
   Status st = store::WithTransaction(db_, [&](store::Transaction& tx) {
     return tx.Exec("UPDATE access_keys SET status = ? WHERE secret_id = ?", {status, secret_id});
   });
-  ForgetCachedKey(secret_id);
+  ForgetCachedKeys();
   return st;
 }
 
@@ -246,24 +215,12 @@ Status AccountStore::DeleteKey(const std::string& secret_id) {
   Status st = store::WithTransaction(db_, [&](store::Transaction& tx) {
     return tx.Exec("DELETE FROM access_keys WHERE secret_id = ?", {secret_id});
   });
-  ForgetCachedKey(secret_id);
+  ForgetCachedKeys();
   return st;
 }
 
-Result<std::vector<std::string>> AccountStore::DeleteUserKeys(store::Transaction& tx,
-                                                              const std::string& user_uin) {
-  auto rows = tx.Query("SELECT secret_id FROM access_keys WHERE user_uin = ?", {user_uin});
-  if (!rows.ok()) return rows.status();
-  std::vector<std::string> ids;
-  for (const auto& r : *rows) ids.push_back(r.Str(0));
-  CVM_RETURN_IF_ERROR(tx.Exec("DELETE FROM access_keys WHERE user_uin = ?", {user_uin}));
-  return ids;
-}
-
-void AccountStore::ForgetCachedKeys(const std::vector<std::string>& secret_ids) {
-  std::unique_lock lock(cache_mu_);
-  for (const auto& id : secret_ids) key_cache_.erase(id);
-  key_generation_.fetch_add(1, std::memory_order_release);
+Status AccountStore::DeleteUserKeys(store::Transaction& tx, const std::string& user_uin) {
+  return tx.Exec("DELETE FROM access_keys WHERE user_uin = ?", {user_uin});
 }
 
 }  // namespace cvm::iam

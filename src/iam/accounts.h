@@ -4,7 +4,6 @@
 
 #include <atomic>
 #include <optional>
-#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -58,7 +57,8 @@ class AccountStore {
 
   // AuthFailure.SecretIdNotFound when the key does not exist or is not Active.
   Result<AccessKey> LookupActiveKey(std::string_view secret_id);
-  void ForgetCachedKey(const std::string& secret_id);
+  // Drops every thread's cached keys: call after a key changed in the store (committed).
+  void ForgetCachedKeys();
 
   // Key administration for CAM; every change drops the key from the cache at once, so an
   // Inactive or deleted key fails its next request.
@@ -67,28 +67,20 @@ class AccountStore {
   Status SetKeyStatus(const std::string& secret_id, const std::string& status);
   Status DeleteKey(const std::string& secret_id);
   // Removes every key of `user_uin` inside the caller's transaction; call ForgetCachedKeys
-  // with the returned ids after it commits.
-  static Result<std::vector<std::string>> DeleteUserKeys(store::Transaction& tx,
-                                                         const std::string& user_uin);
-  void ForgetCachedKeys(const std::vector<std::string>& secret_ids);
+  // after it commits.
+  static Status DeleteUserKeys(store::Transaction& tx, const std::string& user_uin);
 
  private:
   struct ThreadCache;
-  // This thread's copy of the caches, emptied when a key has changed since it was filled.
+  // This thread's cached keys and accounts, emptied when a key has changed since they were read.
   ThreadCache& ThreadCacheNow();
-  Result<AccessKey> LookupActiveKeyShared(const std::string& secret_id);
-  Result<Account> FindAccountShared(const std::string& uin);
 
   store::Database& db_;
   SecretBox box_;
   // Tells apart the thread caches of two stores (tests open several in one process).
   const uint64_t instance_;
-  std::shared_mutex cache_mu_;
-  std::unordered_map<std::string, AccessKey> key_cache_;
-  // Bumped by every forget (under cache_mu_; read without it by the thread caches): a lookup
-  // that read the store before a change must not cache its stale row after the change.
+  // Moved by every forget; a thread's cache filled under an older one is dropped.
   std::atomic<uint64_t> key_generation_{0};
-  std::unordered_map<std::string, Account> account_cache_;
 };
 
 }  // namespace cvm::iam

@@ -216,7 +216,6 @@ Status CamStore::UpdateUser(const SubUser& u) {
 }
 
 Status CamStore::DeleteUser(const std::string& owner_uin, const std::string& name, bool force) {
-  std::vector<std::string> deleted_keys;
   Status st = store::WithTransaction(db_, [&](store::Transaction& tx) -> Status {
     auto rows =
         tx.Query("SELECT uin FROM cam_users WHERE owner_uin = ? AND name = ?", {owner_uin, name});
@@ -229,16 +228,14 @@ Status CamStore::DeleteUser(const std::string& owner_uin, const std::string& nam
       return Status(err::kCamHaveKeys,
                     "The user " + name + " still has API keys; delete them or pass Force=1.");
     }
-    auto ids = AccountStore::DeleteUserKeys(tx, uin);
-    if (!ids.ok()) return ids.status();
-    deleted_keys = std::move(*ids);
+    CVM_RETURN_IF_ERROR(AccountStore::DeleteUserKeys(tx, uin));
     CVM_RETURN_IF_ERROR(tx.Exec(
         "DELETE FROM cam_attachments WHERE principal_type = 'user' AND principal_id = ?", {uin}));
     CVM_RETURN_IF_ERROR(tx.Exec("DELETE FROM cam_group_members WHERE user_uin = ?", {uin}));
     return tx.Exec("DELETE FROM cam_users WHERE uin = ?", {uin});
   });
   // After the commit, so no request can re-cache a key the store no longer has.
-  accounts_.ForgetCachedKeys(deleted_keys);
+  accounts_.ForgetCachedKeys();
   InvalidatePolicies();
   return st;
 }

@@ -208,7 +208,7 @@ TEST_F(AccountsTest, DisabledKeyIsSecretIdNotFoundOnceForgotten) {
                 return tx.Exec("UPDATE access_keys SET status = 'Inactive' WHERE secret_id = ?",
                                {k.secret_id});
               }).ok());
-  accounts_->ForgetCachedKey(k.secret_id);
+  accounts_->ForgetCachedKeys();
   EXPECT_EQ(accounts_->LookupActiveKey(k.secret_id).status().code(),
             err::kAuthFailureSecretIdNotFound);
 }
