@@ -4,6 +4,10 @@
 // requests/s, p50 and p99 latency and the signed/no-op ratio. Any non-200 answer, a signed
 // answer without "ZoneSet", or a dropped connection counts as an error and fails the run.
 //
+// A row's time is cut into slices that alternate between the workloads, so both see the same
+// machine: on a shared machine the rate drifts by tens of percent within a minute, and a ratio
+// of two rows measured one after the other carried that drift.
+//
 // bench/run-api-bench starts a throw-away cvmd and runs this against it.
 #include <unistd.h>
 
@@ -42,10 +46,20 @@ struct Credentials {
   uint16_t port = 0;
 };
 
-enum class Workload { kNoop, kSigned };
+// kSignedToHealthz sends the signed request's exact bytes to /healthz: the HTTP cost of a signed
+// request (its headers parsed, its body read) without the pipeline, to tell the two apart.
+enum class Workload { kNoop, kSigned, kSignedToHealthz };
 
 const char* Name(Workload w) {
-  return w == Workload::kNoop ? "no-op GET /healthz" : "signed DescribeZones";
+  switch (w) {
+    case Workload::kNoop:
+      return "no-op GET /healthz";
+    case Workload::kSigned:
+      return "signed DescribeZones";
+    case Workload::kSignedToHealthz:
+      return "signed bytes /healthz";
+  }
+  return "?";
 }
 
 // Builds the raw bytes of one request. Requests are pre-serialized (and pre-signed) so the client
@@ -80,7 +94,8 @@ class RequestSource {
                                          "", kContentType, kBody, now);
     std::string req;
     req.reserve(512);
-    req.append("POST / HTTP/1.1\r\nHost: ").append(host_);
+    req.append(workload_ == Workload::kSigned ? "POST / HTTP/1.1" : "POST /healthz HTTP/1.1");
+    req.append("\r\nHost: ").append(host_);
     req.append("\r\nContent-Type: ").append(kContentType);
     req.append("\r\nX-TC-Action: DescribeZones\r\nX-TC-Version: 2017-03-12\r\nX-TC-Region: ");
     req.append(creds_.region);
@@ -231,18 +246,20 @@ void Connection::OnRead(beast::error_code ec) {
   Send();
 }
 
+// One workload at one concurrency, summed over its slices.
 struct RowResult {
   Workload workload;
   int connections = 0;
-  int64_t requests = 0;
+  std::vector<int64_t> latencies_ns;  // one per counted exchange
   double seconds = 0;
-  double p50_ms = 0, p99_ms = 0;
-  double server_cpu_s = -1, client_cpu_s = -1;  // CPU used during the measured window
+  double server_cpu_s = 0, client_cpu_s = 0;  // CPU used during the measured windows
+  bool cpu_known = true;
   int64_t errors = 0;
   std::string first_error;
-  double rate() const { return seconds > 0 ? static_cast<double>(requests) / seconds : 0; }
+  int64_t requests() const { return static_cast<int64_t>(latencies_ns.size()); }
+  double rate() const { return seconds > 0 ? static_cast<double>(requests()) / seconds : 0; }
   double UsPerRequest(double cpu_s) const {
-    return cpu_s >= 0 && requests > 0 ? cpu_s * 1e6 / static_cast<double>(requests) : -1;
+    return cpu_known && requests() > 0 ? cpu_s * 1e6 / static_cast<double>(requests()) : -1;
   }
 };
 
@@ -272,8 +289,11 @@ double PercentileMs(std::vector<int64_t>& v, double p) {
   return static_cast<double>(v[k]) / 1e6;
 }
 
-RowResult RunRow(Workload workload, const Credentials& creds, int connections, int threads,
-                 double warmup_s, double duration_s, int server_pid) {
+// Runs one slice of `row`'s workload on fresh connections and adds what it saw to `row`.
+void RunSlice(RowResult& row, const Credentials& creds, int threads, double warmup_s,
+              double duration_s, int server_pid) {
+  const Workload workload = row.workload;
+  const int connections = row.connections;
   threads = std::max(1, std::min(threads, connections));
   std::vector<std::unique_ptr<Worker>> workers;
   for (int t = 0; t < threads; ++t) {
@@ -296,21 +316,16 @@ RowResult RunRow(Workload workload, const Credentials& creds, int connections, i
   double client1 = ProcessCpuSeconds(0);
   for (auto& t : running) t.join();
 
-  RowResult row{workload, connections};
-  if (server0 >= 0 && server1 >= 0) row.server_cpu_s = server1 - server0;
-  if (client0 >= 0 && client1 >= 0) row.client_cpu_s = client1 - client0;
-  row.seconds = duration_s;
-  std::vector<int64_t> all;
+  if (server0 < 0 || server1 < 0 || client0 < 0 || client1 < 0) row.cpu_known = false;
+  row.server_cpu_s += server1 - server0;
+  row.client_cpu_s += client1 - client0;
+  row.seconds += duration_s;
   for (auto& w : workers) {
     auto& t = w->tally();
-    all.insert(all.end(), t.latencies_ns.begin(), t.latencies_ns.end());
+    row.latencies_ns.insert(row.latencies_ns.end(), t.latencies_ns.begin(), t.latencies_ns.end());
     if (t.errors > 0 && row.errors == 0) row.first_error = t.first_error;
     row.errors += t.errors;
   }
-  row.requests = static_cast<int64_t>(all.size());
-  row.p50_ms = PercentileMs(all, 0.50);
-  row.p99_ms = PercentileMs(all, 0.99);
-  return row;
 }
 
 Credentials ReadCredentials(const std::string& path) {
@@ -336,17 +351,20 @@ Credentials ReadCredentials(const std::string& path) {
 int main(int argc, char** argv) {
   CLI::App app{"api_load - request-path load generator for cvmd (loopback only)"};
   std::string credentials_file;
-  double duration_s = 5, warmup_s = 0.5;
+  double duration_s = 5, warmup_s = 0.3;
+  int slices = 5;
   std::vector<int> connections = {1, 8, 64};
   int threads = 1;
-  std::string only;
+  std::vector<std::string> workload_names = {"noop", "signed"};
   int server_pid = 0;
   double goal_rate = 20000, goal_p99_ms = 2, goal_ratio = 0.8;
   app.add_option("--credentials", credentials_file,
                  "cvmd's admin-credentials.json (secretId, secretKey, region, endpoint)")
       ->required();
   app.add_option("--duration", duration_s, "measured seconds per row")->check(CLI::PositiveNumber);
-  app.add_option("--warmup", warmup_s, "unmeasured seconds before each row")
+  app.add_option("--slices", slices, "slices per row, the workloads taking turns")
+      ->check(CLI::Range(1, 100));
+  app.add_option("--warmup", warmup_s, "unmeasured seconds before each slice")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--connections", connections, "concurrent connections, one row each")
       ->delimiter(',')
@@ -354,9 +372,20 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "client threads (they share the machine with cvmd)")
       ->check(CLI::Range(1, 64));
   app.add_option("--server-pid", server_pid, "cvmd's pid, to report its CPU time per request");
-  app.add_option("--only", only, "run one workload (for profiling); the ratio needs both")
-      ->check(CLI::IsMember({"signed", "noop"}));
+  app.add_option("--workloads", workload_names,
+                 "noop, signed, signed-to-healthz (the signed request's bytes sent to /healthz: "
+                 "its HTTP cost without the pipeline); the ratio needs noop and signed")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"noop", "signed", "signed-to-healthz"}));
   CLI11_PARSE(app, argc, argv);
+
+  std::vector<Workload> workloads;
+  for (const auto& name : workload_names) {
+    Workload w = name == "noop"     ? Workload::kNoop
+                 : name == "signed" ? Workload::kSigned
+                                    : Workload::kSignedToHealthz;
+    if (std::find(workloads.begin(), workloads.end(), w) == workloads.end()) workloads.push_back(w);
+  }
 
   Credentials creds;
   try {
@@ -366,46 +395,63 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  std::printf("api_load: cvmd at %s:%u, %.1f s per row after %.1f s warm-up, %d client thread(s)\n",
-              kLoopback, creds.port, duration_s, warmup_s, threads);
+  std::printf(
+      "api_load: cvmd at %s:%u, %.1f s per row in %d alternating slices (%.1f s warm-up each), "
+      "%d client thread(s)\n",
+      kLoopback, creds.port, duration_s, slices, warmup_s, threads);
   std::printf("%-22s %6s %9s %8s %8s %8s %10s %10s %6s\n", "workload", "conns", "requests", "req/s",
               "p50 ms", "p99 ms", "srv us/req", "cli us/req", "errors");
-  std::vector<std::pair<RowResult, RowResult>> rows;  // (no-op, signed) per connection count
-  int64_t total_errors = 0;
-  auto print = [&](const RowResult& r) {
-    std::printf("%-22s %6d %9lld %8.0f %8.3f %8.3f %10.1f %10.1f %6lld\n", Name(r.workload),
-                r.connections, static_cast<long long>(r.requests), r.rate(), r.p50_ms, r.p99_ms,
-                r.UsPerRequest(r.server_cpu_s), r.UsPerRequest(r.client_cpu_s),
-                static_cast<long long>(r.errors));
-    if (r.errors > 0) std::printf("    first error: %s\n", r.first_error.c_str());
-    std::fflush(stdout);
-    total_errors += r.errors;
+  struct Ratio {
+    int connections;
+    double rate, p99_ms, ratio;  // of the signed row; ratio < 0 when a workload is missing
   };
+  std::vector<Ratio> ratios;
+  int64_t total_errors = 0;
   for (int n : connections) {
-    // Baseline first, then signed, at the same concurrency, so both see the same machine state.
-    RowResult noop{Workload::kNoop, n}, sig{Workload::kSigned, n};
-    if (only != "signed") {
-      noop = RunRow(Workload::kNoop, creds, n, threads, warmup_s, duration_s, server_pid);
-      print(noop);
+    std::vector<RowResult> rows;
+    for (Workload w : workloads) rows.push_back(RowResult{w, n});
+    for (int k = 0; k < slices; ++k) {
+      // Each slice reverses the order, so neither workload always runs first.
+      for (size_t i = 0; i < rows.size(); ++i) {
+        RowResult& row = rows[k % 2 == 0 ? i : rows.size() - 1 - i];
+        RunSlice(row, creds, threads, warmup_s, duration_s / slices, server_pid);
+      }
     }
-    if (only != "noop") {
-      sig = RunRow(Workload::kSigned, creds, n, threads, warmup_s, duration_s, server_pid);
-      print(sig);
+    auto find = [&](Workload w) -> RowResult* {
+      for (auto& row : rows) {
+        if (row.workload == w) return &row;
+      }
+      return nullptr;
+    };
+    for (auto& row : rows) {
+      std::printf("%-22s %6d %9lld %8.0f %8.3f %8.3f %10.1f %10.1f %6lld\n", Name(row.workload),
+                  row.connections, static_cast<long long>(row.requests()), row.rate(),
+                  PercentileMs(row.latencies_ns, 0.50), PercentileMs(row.latencies_ns, 0.99),
+                  row.UsPerRequest(row.server_cpu_s), row.UsPerRequest(row.client_cpu_s),
+                  static_cast<long long>(row.errors));
+      if (row.errors > 0) std::printf("    first error: %s\n", row.first_error.c_str());
+      total_errors += row.errors;
     }
-    rows.emplace_back(noop, sig);
+    Ratio r{n, 0, 0, -1};
+    if (auto* noop = find(Workload::kNoop), *sig = find(Workload::kSigned); noop && sig) {
+      r.rate = sig->rate();
+      r.p99_ms = PercentileMs(sig->latencies_ns, 0.99);
+      if (noop->rate() > 0) r.ratio = sig->rate() / noop->rate();
+    }
+    std::fflush(stdout);
+    if (r.ratio >= 0) ratios.push_back(r);
   }
 
-  std::printf("\nsigned/no-op throughput ratio:");
-  for (const auto& [noop, sig] : rows) {
-    std::printf("  %d conn %.2f", noop.connections, noop.rate() > 0 ? sig.rate() / noop.rate() : 0);
+  if (!ratios.empty()) {
+    std::printf("\nsigned/no-op throughput ratio:");
+    for (const auto& r : ratios) std::printf("  %d conn %.2f", r.connections, r.ratio);
+    std::printf("\n");
   }
-  std::printf("\n");
   // The goal is a property of the server at some concurrency; report each row against it.
-  for (const auto& [noop, sig] : rows) {
-    double ratio = noop.rate() > 0 ? sig.rate() / noop.rate() : 0;
-    bool met = sig.rate() >= goal_rate && sig.p99_ms < goal_p99_ms && ratio >= goal_ratio;
+  for (const auto& r : ratios) {
+    bool met = r.rate >= goal_rate && r.p99_ms < goal_p99_ms && r.ratio >= goal_ratio;
     std::printf("goal (>= %.0f signed req/s, p99 < %.1f ms, >= %.1f of no-op) at %d conn: %s\n",
-                goal_rate, goal_p99_ms, goal_ratio, sig.connections, met ? "met" : "not met");
+                goal_rate, goal_p99_ms, goal_ratio, r.connections, met ? "met" : "not met");
   }
   if (total_errors > 0) {
     std::printf("FAILED: %lld error(s)\n", static_cast<long long>(total_errors));
