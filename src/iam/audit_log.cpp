@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "api/json_writer.h"
+#include "common/json_writer.h"
 
 namespace cvm::iam {
 namespace {
@@ -30,7 +30,7 @@ std::atomic<size_t> next_shard{0};  // hands each thread its shard of every Audi
 // The stored form of one record, oldest first within a row: [time_ms, request_id, caller_uin,
 // secret_id, service, action, region, [resources...], source_ip, result_code]. The owner is the
 // row's column.
-void WriteRecord(api::JsonWriter& w, const AuditRecord& r) {
+void WriteRecord(JsonWriter& w, const AuditRecord& r) {
   w.BeginArray().Int(r.time_ms).String(r.request_id).String(r.caller_uin).String(r.secret_id);
   w.String(r.service).String(r.action).String(r.region).BeginArray();
   for (const auto& id : r.resources) w.String(id);
@@ -83,7 +83,7 @@ void AuditLog::Record(const AuditRecord& record) {
   // stores text, and no record's strings are freed on another thread than the one that made
   // them (glibc frees another thread's memory the slow way; that cost more than the
   // serialization).
-  thread_local api::JsonWriter w;
+  thread_local JsonWriter w;
   thread_local const size_t shard_index = next_shard.fetch_add(1) % kShards;
   w.Clear();
   WriteRecord(w, record);

@@ -2,9 +2,10 @@
 // state and an operation in one transaction and answers; the engine does the work.
 #include <map>
 
-#include "api/json_writer.h"
+#include "api/envelope.h"
 #include "common/error_codes.h"
 #include "common/ids.h"
+#include "common/json_writer.h"
 #include "common/time_format.h"
 #include "drivers/guest/nocloud_seed.h"
 #include "engine/engine.h"
@@ -207,7 +208,7 @@ struct InstanceDisks {
   DiskEntry system;
   std::vector<DiskEntry> data;
 };
-void WriteInstance(api::JsonWriter& w, const InstanceRecord& i,
+void WriteInstance(JsonWriter& w, const InstanceRecord& i,
                    const std::map<std::string, InstanceDisks>& disks,
                    const std::map<std::string, std::pair<std::string, std::string>>& images,
                    const std::map<std::string, Tags>& tags,
@@ -654,7 +655,7 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
           }
           groups = SecurityGroupsOf(db, instance_ids);
         }
-        api::JsonWriter w;
+        JsonWriter w;
         w.Reserve(1300 * page.size() + 64);
         w.BeginObject().Member("TotalCount", (*total)[0].Int(0)).Key("InstanceSet").BeginArray();
         for (const auto& i : page) WriteInstance(w, i, disks, images, tags, groups);

@@ -3,7 +3,8 @@
 #include <map>
 #include <memory>
 
-#include "api/json_writer.h"
+#include "api/envelope.h"
+#include "common/json_writer.h"
 #include "services/filters.h"
 #include "services/service_deps.h"
 
@@ -26,7 +27,7 @@ void RegisterCvmZoneHandlers(api::Router& router, ServiceDeps& deps) {
   // answers are written once, and a request only copies them (DescribeZones is the API's
   // most frequent call, and the benchmark's).
   auto regions = std::make_shared<std::string>([&] {
-    api::JsonWriter w;
+    JsonWriter w;
     w.BeginObject().Member("TotalCount", static_cast<int64_t>(deps.config.regions.size()));
     w.Key("RegionSet").BeginArray();
     for (const auto& r : deps.config.regions) {
@@ -41,7 +42,7 @@ void RegisterCvmZoneHandlers(api::Router& router, ServiceDeps& deps) {
   }());
   auto zones = std::make_shared<std::map<std::string, std::string, std::less<>>>();
   for (const auto& r : deps.config.regions) {
-    api::JsonWriter w;
+    JsonWriter w;
     w.BeginObject().Member("TotalCount", static_cast<int64_t>(r.zones.size()));
     w.Key("ZoneSet").BeginArray();
     for (const auto& z : r.zones) {

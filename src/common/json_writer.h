@@ -1,6 +1,6 @@
-// A streaming JSON writer for large answers (DescribeInstances with 100 instances): no document
-// tree, one growing string. Commas are placed automatically; strings are escaped as nlohmann's
-// dump does (invalid UTF-8 replaced by U+FFFD, non-ASCII kept as is).
+// A streaming JSON writer for large answers (DescribeInstances with 100 instances) and audit
+// records: no document tree, one growing string. Commas are placed automatically; strings are
+// escaped as nlohmann's dump does (invalid UTF-8 replaced by U+FFFD, non-ASCII kept as is).
 #pragma once
 
 #include <cstdint>
@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace cvm::api {
+namespace cvm {
 
 class JsonWriter {
  public:
@@ -48,10 +48,4 @@ class JsonWriter {
   bool after_key_ = false;
 };
 
-// A handler's answer whose members were written by a JsonWriter: `members` is a complete JSON
-// object; the envelope splices it in (adding RequestId) instead of serializing a tree.
-nlohmann::json RawResponse(std::string object_text);
-// The object text if `response` came from RawResponse.
-const std::string* RawResponseText(const nlohmann::json& response);
-
-}  // namespace cvm::api
+}  // namespace cvm

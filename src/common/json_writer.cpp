@@ -1,15 +1,12 @@
-#include "api/json_writer.h"
+#include "common/json_writer.h"
 
 #include <array>
 #include <charconv>
 
 #include "common/utf8.h"
 
-namespace cvm::api {
+namespace cvm {
 namespace {
-
-// Short enough for the string's inline buffer: no allocation for the key on every answer.
-constexpr char kRawKey[] = "\x01raw-answer";
 
 // Bytes that end a run written as is: control characters, '"', '\\' and non-ASCII.
 constexpr std::array<bool, 256> kEndsRun = [] {
@@ -145,19 +142,4 @@ JsonWriter& JsonWriter::Value(const nlohmann::json& v) {
   return *this;
 }
 
-nlohmann::json RawResponse(std::string object_text) {
-  // Not an initializer list: nlohmann's inspects and copies its elements, which cost more than
-  // the rest of answering DescribeZones.
-  nlohmann::json response(nlohmann::json::value_t::object);
-  response.emplace(kRawKey, std::move(object_text));
-  return response;
-}
-
-const std::string* RawResponseText(const nlohmann::json& response) {
-  if (!response.is_object() || response.size() != 1) return nullptr;
-  auto it = response.find(kRawKey);
-  if (it == response.end() || !it->is_string()) return nullptr;
-  return it->get_ptr<const std::string*>();
-}
-
-}  // namespace cvm::api
+}  // namespace cvm
