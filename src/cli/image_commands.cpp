@@ -133,8 +133,8 @@ ImageCommands::ImageCommands(CLI::App& app) {
       ->add_option("--bucket", bucket_,
                    "a directory of export_dir, or a bucket of [images.export_targets]")
       ->required();
-  export_cmd_->add_option("--format", format_, "qcow2 (default), raw or vmdk")
-      ->check(CLI::IsMember({"qcow2", "raw", "vmdk"}, CLI::ignore_case));
+  export_cmd_->add_option("--format", format_, "raw (default), qcow2, vhd or vmdk")
+      ->check(CLI::IsMember({"raw", "qcow2", "vhd", "vmdk"}, CLI::ignore_case));
   export_cmd_->add_option("--prefix", prefixes_, "file name per image (default: its id)");
   wait_opts(export_cmd_);
 
@@ -176,7 +176,8 @@ std::optional<int> ImageCommands::Run(ApiClient& client, const std::string& outp
     return report(WaitForImage(client, id, create ? "CREATING" : "IMPORTING", action, timeout_s_));
   }
   if (export_cmd_->parsed()) {
-    json p = {{"ImageIds", ids_}, {"BucketName", bucket_}, {"ExportFormat", format_}};
+    json p = {{"ImageIds", ids_}, {"BucketName", bucket_}};
+    if (!format_.empty()) p["ExportFormat"] = format_;
     if (!prefixes_.empty()) p["FileNamePrefixList"] = prefixes_;
     auto r = client.Call("ExportImages", p);
     if (!r.ok()) return ReportError(r.status());

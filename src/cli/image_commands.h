@@ -34,7 +34,7 @@ class ImageCommands {
   CLI::App* rm_cmd_ = nullptr;
 
   std::string instance_id_, image_id_, name_, description_, url_, os_type_, os_version_;
-  std::string arch_ = "x86_64", bucket_, format_ = "qcow2";
+  std::string arch_ = "x86_64", bucket_, format_;
   std::vector<std::string> data_disks_, ids_, prefixes_, accounts_;
   bool force_ = false, cancel_ = false, no_wait_ = false;
   double timeout_s_ = 3600;

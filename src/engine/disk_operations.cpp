@@ -54,8 +54,11 @@ Status ConvertFile(const fs::path& source, const std::string& format, const fs::
   const fs::path tmp = TmpPath(out);
   std::error_code ec;
   fs::remove(tmp, ec);
-  Status st = RunQemuImg(
-      {"convert", "-q", "-f", "qcow2", "-O", format, source.string(), tmp.string()}, 60min);
+  std::vector<std::string> args = {"convert", "-q", "-f", "qcow2", "-O", format};
+  // VHD ("vpc") otherwise rounds the size up to a disk geometry: the copy would be larger.
+  if (format == "vpc") args.insert(args.end(), {"-o", "force_size=on"});
+  args.insert(args.end(), {source.string(), tmp.string()});
+  Status st = RunQemuImg(std::move(args), 60min);
   if (!st.ok()) {
     fs::remove(tmp, ec);
     return st;

@@ -354,38 +354,47 @@ const imageFile = (id) => path.join(d.dataDir, "images/private", `${id}.qcow2`);
 const sha256 = (file) => crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
 
 test("ExportImages to a bucket mapped to an http URL PUTs what qemu-img convert makes, " +
-     "in each format", async () => {
+     "in each format, RAW when none is named", async () => {
   const id = await importRaw("to-upload");
-  for (const format of ["qcow2", "raw", "vmdk"]) {
+  // Tencent's formats and the qemu-img format each is (VHD is qemu's "vpc").
+  for (const [format, qemuFormat] of [["raw", "raw"], ["qcow2", "qcow2"], ["vhd", "vpc"],
+                                      ["vmdk", "vmdk"]]) {
     const r = await cvm.ExportImages({ BucketName: "web-bucket", ImageIds: [id],
-                                       ExportFormat: format.toUpperCase(),
+                                       ...(format === "raw" ? {} :
+                                           { ExportFormat: format.toUpperCase() }),
                                        FileNamePrefixList: [`up-${format}`] });
     const url = server.url(`/put/up-${format}.${format}`);
     assert.deepEqual(r.CosPaths, [url]);
     const task = await waitTask(id, "ExportImages", url);
     assert.equal(task.State, "SUCCESS", task.ErrorMessage);
     assert.equal(task.Progress, 100);
-    // The uploaded bytes are the image converted by qemu-img: the same disk contents, in the
-    // requested format (raw: the very same bytes).
+    // The uploaded bytes are the image converted by qemu-img: the same disk contents and size,
+    // in the requested format (raw: the very same bytes).
     const got = path.join(putDir, `up-${format}.${format}`);
     const want = path.join(work, `want.${format}`);
-    execFileSync("qemu-img", ["convert", "-O", format, imageFile(id), want]);
-    assert.equal(JSON.parse(execFileSync("qemu-img", ["info", "--output=json", got])).format,
-                 format);
-    execFileSync("qemu-img", ["compare", "-q", "-f", format, "-F", format, got, want]);
-    execFileSync("qemu-img", ["compare", "-q", "-f", format, "-F", "raw", got,
+    execFileSync("qemu-img", ["convert", "-O", qemuFormat,
+                              ...(qemuFormat === "vpc" ? ["-o", "force_size=on"] : []),
+                              imageFile(id), want]);
+    const info = JSON.parse(execFileSync("qemu-img", ["info", "--output=json", got]));
+    assert.equal(info.format, qemuFormat);
+    assert.equal(info["virtual-size"], fs.statSync(path.join(work, "import", "to-upload.raw")).size);
+    execFileSync("qemu-img", ["compare", "-q", "-f", qemuFormat, "-F", qemuFormat, got, want]);
+    execFileSync("qemu-img", ["compare", "-q", "-f", qemuFormat, "-F", "raw", got,
                               path.join(work, "import", "to-upload.raw")]);
     if (format === "raw") assert.equal(sha256(got), sha256(want));
   }
   assert.deepEqual(server.puts.filter(([u]) => u.startsWith("/put/")).map(([, s]) => s),
-                   [201, 201, 201]);
+                   [201, 201, 201, 201]);
   // The dry run and the refusals upload nothing.
   await expectCode(cvm.ExportImages({ BucketName: "web-bucket", ImageIds: [id], DryRun: true }),
                    "DryRunOperation");
   await expectCode(cvm.ExportImages({ BucketName: "web-bucket", ImageIds: [id],
                                       FileNamePrefixList: ["../x"] }),
                    "InvalidParameterValue.InvalidFileNamePrefixList");
-  assert.equal(server.puts.length, 3);
+  await expectCode(cvm.ExportImages({ BucketName: "web-bucket", ImageIds: [id],
+                                      ExportFormat: "VDI" }),
+                   "InvalidParameterValue");
+  assert.equal(server.puts.length, 4);
 
   // The CLI draws its progress bar to 100% and prints the URL.
   const cliRun = await cli(["image", "export", id, "--bucket", "web-bucket", "--format", "raw",

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
 #include <set>
 
 #include "common/error_codes.h"
@@ -809,10 +810,14 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
     auto ids = ImageIdsParam(p);
     if (!ids.ok()) return ids.status();
     if (ids->empty()) return Status(err::kMissingParameter, "ImageIds is required.");
-    std::string format = p.value("ExportFormat", "QCOW2");
+    // Tencent's formats (RAW by default) and the qemu-img format each is written in.
+    static const std::map<std::string, std::string, std::less<>> kFormats = {
+        {"raw", "raw"}, {"qcow2", "qcow2"}, {"vhd", "vpc"}, {"vmdk", "vmdk"}};
+    std::string format = p.value("ExportFormat", "RAW");
     for (auto& c : format) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (format != "qcow2" && format != "raw" && format != "vmdk") {
-      return Status(err::kInvalidParameterValue, "ExportFormat is QCOW2, RAW or VMDK.");
+    const auto qemu_format = kFormats.find(format);
+    if (qemu_format == kFormats.end()) {
+      return Status(err::kInvalidParameterValue, "ExportFormat is RAW, QCOW2, VHD or VMDK.");
     }
     std::vector<std::string> names = *ids;
     if (p.contains("FileNamePrefixList")) {
@@ -851,7 +856,7 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
         paths.push_back(target);
         if (p.value("DryRun", false)) continue;
         auto op = engine::RecordOperation(tx, ctx, engine::op::kExportImage, id,
-                                          {{"Target", target}, {"Format", format}});
+                                          {{"Target", target}, {"Format", qemu_format->second}});
         if (!op.ok()) return op.status();
         op_ids.push_back(*op);
       }
