@@ -167,8 +167,7 @@ void AuditLog::Pack(std::vector<Pending>& taken, std::vector<Row>& rows) {
         row.records += ',';
       }
       row.records.append(p.text, begin, p.marks[k].end - begin);
-      row.first_ms = std::min(row.first_ms, time_ms);
-      row.last_ms = std::max(row.last_ms, time_ms);
+      row.last_ms = time_ms;  // merged in time order: the row's first record set first_ms
       if (++row.count == kRecordsPerRow) {
         row.records += ']';
         rows.push_back(std::move(row));
