@@ -127,11 +127,11 @@ ImageCommands::ImageCommands(CLI::App& app) {
   wait_opts(import_cmd_);
 
   export_cmd_ = image_cmd_->add_subcommand(
-      "export", "export images into export_dir/BUCKET, or upload them to BUCKET's URL");
+      "export", "export images into export_dir/APPID/BUCKET, or upload them to BUCKET's URL");
   export_cmd_->add_option("images", ids_, "image ids")->required();
   export_cmd_
       ->add_option("--bucket", bucket_,
-                   "a directory of export_dir, or a bucket of [images.export_targets]")
+                   "a directory of export_dir/APPID, or a bucket of [images.export_targets]")
       ->required();
   export_cmd_->add_option("--format", format_, "raw (default), qcow2, vhd or vmdk")
       ->check(CLI::IsMember({"raw", "qcow2", "vhd", "vmdk"}, CLI::ignore_case));

@@ -69,13 +69,15 @@ struct Config {
   // What CreateKeyPair generates: "rsa" (3072 bits; Tencent's documented kind) or "ed25519".
   std::string key_pair_type = "rsa";
   // [images] import_dir: ImportImage reads only files inside it (empty: ImportImage is
-  // refused); export_dir: ExportImages writes into <export_dir>/<BucketName>/ (empty: refused);
+  // refused); export_dir: ExportImages writes into <export_dir>/<AppId>/<BucketName>/, each
+  // account's buckets its own (empty: refused);
   // max_virtual_gb: larger images (and larger downloads) are refused; quota: custom images per
   // account. url_hosts: the hosts an http(s) ImageUrl may name, each hop of a redirect included
   // (default: loopback only); download_stall_s: a download sending nothing for this long fails.
   // [images.export_targets] maps a bucket name to the base URL of an http(s) server that takes
   // PUT (`bucket = "https://host/path"`, no query): ExportImages to that BucketName uploads each
-  // file to <url>/<prefix>.<format> instead of writing into export_dir; upload_stall_s: an upload
+  // file to <url>/<prefix>.<format> instead of writing into export_dir (a bucket named
+  // "<name>-<AppId>" serves only that account, any other all of them); upload_stall_s: an upload
   // the receiver takes nothing of (or never answers) for this long fails.
   std::filesystem::path image_import_dir;
   std::filesystem::path image_export_dir;

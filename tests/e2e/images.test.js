@@ -308,14 +308,15 @@ test("ImportImage takes qcow2 and vmdk files from the import directory and boots
     assert.equal(img.ImageType, "PRIVATE_IMAGE");
     assert.equal(img.OsName, "TinyLinux 1.0");
   }
-  // Exported as raw (the default format) and as qcow2 into a bucket directory of the export
-  // directory.
+  // Exported as raw (the default format) and as qcow2 into a bucket directory of the account's
+  // part of the export directory.
+  const appId = String((await d.client("cam").GetUserAppId({})).AppId);
   const raw = await cvm.ExportImages({ BucketName: "bucket", ImageIds: [v],
                                        FileNamePrefixList: ["tiny"] });
   const qc = await cvm.ExportImages({ BucketName: "bucket", ImageIds: [v],
                                       ExportFormat: "QCOW2" });
-  assert.deepEqual(raw.CosPaths, [path.join(exportDir, "bucket", "tiny.raw")]);
-  assert.deepEqual(qc.CosPaths, [path.join(exportDir, "bucket", `${v}.qcow2`)]);
+  assert.deepEqual(raw.CosPaths, [path.join(exportDir, appId, "bucket", "tiny.raw")]);
+  assert.deepEqual(qc.CosPaths, [path.join(exportDir, appId, "bucket", `${v}.qcow2`)]);
   for (const [file, format] of [[raw.CosPaths[0], "raw"], [qc.CosPaths[0], "qcow2"]]) {
     for (let n = 0; n < 300 && !fs.existsSync(file); n++) await L.sleep(200);
     const info = JSON.parse(execFileSync("qemu-img", ["info", "--output=json", file]));

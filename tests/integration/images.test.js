@@ -18,12 +18,12 @@ const { ImageServer, tinyIn } = require("./lib/image_server");
 
 const IMAGES = process.env.CVM_PUBLIC_IMAGES;
 const TINY = { Architecture: "x86_64", OsType: "TinyLinux", OsVersion: "1.0" };
-let d, cvm, cbs, server, work, exportDir, putDir;
+let d, cvm, cbs, server, work, exportDir, putDir, adminAppId;
 
 const privateFiles = () => fs.readdirSync(path.join(d.dataDir, "images/private")).sort();
-async function waitImage(id) {
+async function waitImage(id, client = cvm) {
   for (let i = 0; i < 600; i++) {
-    const [img] = (await cvm.DescribeImages({ ImageIds: [id] })).ImageSet;
+    const [img] = (await client.DescribeImages({ ImageIds: [id] })).ImageSet;
     if (img.ImageState !== "IMPORTING" && img.ImageState !== "CREATING") return img;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -40,9 +40,9 @@ function rawDisk(size, random) {
 }
 
 // Waits until the image's task of `action` (whose Target is `target`, if given) has ended.
-async function waitTask(id, action, target) {
+async function waitTask(id, action, target, client = cvm) {
   for (let i = 0; i < 600; i++) {
-    const t = (await cvm.request("DescribeImageTasks", { ImageId: id })).TaskSet
+    const t = (await client.request("DescribeImageTasks", { ImageId: id })).TaskSet
       .filter((x) => x.Action === action && (!target || x.Target === target)).pop();
     if (t && (t.State === "SUCCESS" || t.State === "FAILED")) return t;
     await new Promise((r) => setTimeout(r, 100));
@@ -111,6 +111,9 @@ before(async () => {
                          "max_virtual_gb = 64\ndownload_stall_s = 2\nupload_stall_s = 2\n" +
                          "[images.export_targets]\n" +
                          `web-bucket = "${server.url("/put/")}"\n` +
+                         // Named "<name>-<AppId>" as COS buckets are: the admin account's alone
+                         // (the first account made, so its AppId is known before the start).
+                         `admins-1250000001 = "${server.url("/put/")}"\n` +
                          `broken = "${server.url("/put-fail")}"\n` +
                          `stalled = "${server.url("/put-stall")}"\n` +
                          `refused = "http://127.0.0.1:${closedPort}/up"\n`);
@@ -118,6 +121,7 @@ before(async () => {
   await d.start();
   cvm = d.client("cvm");
   cbs = d.client("cbs");
+  adminAppId = String((await d.client("cam").GetUserAppId({})).AppId);
 });
 
 after(async () => {
@@ -234,7 +238,7 @@ test("cvm image import|ls|export|share|rm over an http URL", { skip: !IMAGES && 
   const exp = await cli(["image", "export", id, "--bucket", "b", "--format", "raw",
                          "--prefix", "web"]);
   assert.equal(exp.code, 0, exp.stderr);
-  const file = path.join(exportDir, "b", "web.raw");
+  const file = path.join(exportDir, adminAppId, "b", "web.raw");
   assert.equal(exp.stdout.trim(), file);
   assert.match(exp.stderr, /100%/);
   assert.equal(JSON.parse(execFileSync("qemu-img", ["info", "--output=json", file])).format, "raw");
@@ -449,6 +453,46 @@ test("an upload answered 500, one the receiver stalls and one refused fail with 
   assert.match(r.stderr, /error: FailedOperation: img-[a-z0-9]{8}: .*answered HTTP 500/);
   assert.deepEqual(privateFiles(), [`${id}.qcow2`]);
   await cvm.DeleteImages({ ImageIds: [id] });
+});
+
+test("export buckets are the account's own: a directory per account, and an upload bucket " +
+     "named <name>-<AppId> only for that account", async () => {
+  const mine = await importRaw("own-bucket");
+  const tenant = d.createAccount("export-tenant");
+  const theirs = d.client("cvm", tenant);
+  fs.writeFileSync(path.join(work, "import", "theirs.raw"), rawDisk(16 << 20, 4 << 20));
+  const theirId = (await theirs.ImportImage({ ...TINY, ImageName: "theirs",
+                                              ImageUrl: "theirs.raw" })).ImageId;
+  assert.equal((await waitImage(theirId, theirs)).ImageState, "NORMAL");
+
+  // The same bucket and file name from two accounts: two files, neither in the other's way.
+  const ask = { BucketName: "shared-name", FileNamePrefixList: ["disk"] };
+  const a = await cvm.ExportImages({ ...ask, ImageIds: [mine] });
+  const b = await theirs.ExportImages({ ...ask, ImageIds: [theirId] });
+  assert.deepEqual(a.CosPaths, [path.join(exportDir, adminAppId, "shared-name", "disk.raw")]);
+  assert.deepEqual(b.CosPaths, [path.join(exportDir, String(tenant.appId), "shared-name",
+                                          "disk.raw")]);
+  assert.equal((await waitTask(mine, "ExportImages", a.CosPaths[0])).State, "SUCCESS");
+  assert.equal((await waitTask(theirId, "ExportImages", b.CosPaths[0], theirs)).State, "SUCCESS");
+  assert.equal(sha256(a.CosPaths[0]), sha256(path.join(work, "import", "own-bucket.raw")));
+  assert.equal(sha256(b.CosPaths[0]), sha256(path.join(work, "import", "theirs.raw")));
+  // A name taken in one's own bucket is refused, and only there.
+  await expectCode(cvm.ExportImages({ ...ask, ImageIds: [mine] }), "InvalidParameterValue");
+
+  // The admin's named upload bucket takes the admin's export and refuses the tenant's.
+  assert.equal(adminAppId, "1250000001");
+  const puts = server.puts.length;
+  const up = await cvm.ExportImages({ BucketName: "admins-1250000001", ImageIds: [mine],
+                                      FileNamePrefixList: ["owned"] });
+  assert.deepEqual(up.CosPaths, [server.url("/put/owned.raw")]);
+  assert.equal((await waitTask(mine, "ExportImages", up.CosPaths[0])).State, "SUCCESS");
+  await expectCode(theirs.ExportImages({ BucketName: "admins-1250000001", ImageIds: [theirId],
+                                         FileNamePrefixList: ["not-yours"] }),
+                   "InvalidParameterValue.BucketNotFound");
+  assert.equal(server.puts.length, puts + 1);
+  assert.ok(!fs.existsSync(path.join(putDir, "not-yours.raw")));
+  await cvm.DeleteImages({ ImageIds: [mine] });
+  await theirs.DeleteImages({ ImageIds: [theirId] });
 });
 
 test("CreateImage from SnapshotIds: one system-disk snapshot becomes the image's own file; " +

@@ -232,6 +232,20 @@ bool IsSafeName(const std::string& s) {
   return true;
 }
 
+// A configured upload bucket named as COS names buckets, "<name>-<AppId>" (ten digits), belongs
+// to that account; any other name is shared by every account of the deployment.
+bool BucketServesAccount(std::string_view bucket, int64_t app_id) {
+  constexpr size_t kAppIdDigits = 10;
+  if (bucket.size() <= kAppIdDigits + 1 || bucket[bucket.size() - kAppIdDigits - 1] != '-') {
+    return true;
+  }
+  const std::string_view suffix = bucket.substr(bucket.size() - kAppIdDigits);
+  if (!std::all_of(suffix.begin(), suffix.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return true;
+  }
+  return suffix == std::to_string(app_id);
+}
+
 json SnapshotSet(const std::string& stored) {
   auto set = json::parse(stored, nullptr, false);
   return set.is_array() ? set : json::array();
@@ -793,10 +807,14 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
 
   router.Register("ExportImages", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
     // A bucket the configuration maps to a URL is uploaded to (PUT <url>/<prefix>.<format>);
-    // any other is a directory of the export directory.
+    // any other is a directory of the caller's own part of the export directory.
     const std::string bucket = p.value("BucketName", "");
     const auto upload = config.image_export_targets.find(bucket);
     const bool to_url = upload != config.image_export_targets.end();
+    if (to_url && !BucketServesAccount(bucket, ctx.owner_app_id)) {
+      return Status("InvalidParameterValue.BucketNotFound",
+                    "The bucket " + bucket + " does not exist for this account.");
+    }
     if (!to_url && config.image_export_dir.empty()) {
       return Status(err::kUnsupportedOperation,
                     "Exporting images is not configured here ([images] export_dir or "
@@ -833,7 +851,8 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
         }
       }
     }
-    const fs::path dir = to_url ? fs::path() : config.image_export_dir / bucket;
+    const fs::path dir =
+        to_url ? fs::path() : config.image_export_dir / std::to_string(ctx.owner_app_id) / bucket;
     std::vector<std::string> paths, op_ids;
     uint64_t task_id = 0;
     Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
