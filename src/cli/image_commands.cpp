@@ -1,6 +1,8 @@
 #include "cli/image_commands.h"
 
+#include <algorithm>
 #include <iostream>
+#include <map>
 #include <thread>
 
 #include "cli/cli_support.h"
@@ -22,12 +24,12 @@ std::string Bar(int64_t percent) {
 // The progress of the image's newest task of `action` (DescribeImageTasks), -1 when none.
 // A failed task ends the wait with its reason.
 Result<int64_t> TaskProgress(ApiClient& client, const std::string& image_id,
-                             const std::string& action, const std::string& target = "") {
+                             const std::string& action) {
   auto r = client.Call("DescribeImageTasks", {{"ImageId", image_id}});
   if (!r.ok()) return r.status();
   json newest;
   for (const auto& t : r->value("TaskSet", json::array())) {
-    if (Str(t, "Action") == action && (target.empty() || Str(t, "Target") == target)) newest = t;
+    if (Str(t, "Action") == action) newest = t;
   }
   if (newest.is_null()) return int64_t{-1};
   if (Str(newest, "State") == "FAILED") {
@@ -65,18 +67,35 @@ Status WaitForImage(ApiClient& client, const std::string& image_id, const std::s
   }
 }
 
-// Waits until every export task of the image (one per target path) has ended.
+// Waits until every export task of the images has ended: one per file in `paths` (an image's
+// system disk and each of its data disks), drawn as one bar per image.
 Status WaitForExports(ApiClient& client, const std::vector<std::string>& ids,
                       const std::vector<std::string>& paths, double timeout_s) {
   Progress progress;
   while (true) {
     bool done = true;
     std::string line;
-    for (size_t i = 0; i < ids.size(); ++i) {
-      auto pct = TaskProgress(client, ids[i], "ExportImages", paths[i]);
-      if (!pct.ok()) return pct.status();
-      if (*pct < 100) done = false;
-      line += (line.empty() ? "" : "  ") + ids[i] + " " + Bar(std::max<int64_t>(0, *pct));
+    for (const auto& id : ids) {
+      auto r = client.Call("DescribeImageTasks", {{"ImageId", id}});
+      if (!r.ok()) return r.status();
+      std::map<std::string, json> newest;  // per file: its latest task (oldest come first)
+      for (const auto& t : r->value("TaskSet", json::array())) {
+        const std::string target = Str(t, "Target");
+        if (Str(t, "Action") == "ExportImages" &&
+            std::find(paths.begin(), paths.end(), target) != paths.end()) {
+          newest[target] = t;
+        }
+      }
+      int64_t sum = 0;
+      for (const auto& [target, t] : newest) {
+        if (Str(t, "State") == "FAILED") {
+          return Status(err::kFailedOperation, id + ": " + Str(t, "ErrorMessage"));
+        }
+        sum += t.value("Progress", int64_t{0});
+      }
+      const int64_t pct = newest.empty() ? 0 : sum / static_cast<int64_t>(newest.size());
+      if (pct < 100) done = false;
+      line += (line.empty() ? "" : "  ") + id + " " + Bar(pct);
     }
     progress.Show(line);
     if (done) return Status::Ok();
@@ -136,6 +155,8 @@ ImageCommands::ImageCommands(CLI::App& app) {
   export_cmd_->add_option("--format", format_, "raw (default), qcow2, vhd or vmdk")
       ->check(CLI::IsMember({"raw", "qcow2", "vhd", "vmdk"}, CLI::ignore_case));
   export_cmd_->add_option("--prefix", prefixes_, "file name per image (default: its id)");
+  export_cmd_->add_flag("--system-disk-only", system_disk_only_,
+                        "leave out the data disks the images carry");
   wait_opts(export_cmd_);
 
   share_cmd_ = image_cmd_->add_subcommand(
@@ -179,12 +200,13 @@ std::optional<int> ImageCommands::Run(ApiClient& client, const std::string& outp
     json p = {{"ImageIds", ids_}, {"BucketName", bucket_}};
     if (!format_.empty()) p["ExportFormat"] = format_;
     if (!prefixes_.empty()) p["FileNamePrefixList"] = prefixes_;
+    if (system_disk_only_) p["OnlyExportRootDisk"] = true;
     auto r = client.Call("ExportImages", p);
     if (!r.ok()) return ReportError(r.status());
     auto paths = r->value("CosPaths", std::vector<std::string>{});
     for (const auto& path : paths) std::cout << path << "\n";
     std::cout << std::flush;
-    if (no_wait_ || paths.size() != ids_.size()) return 0;
+    if (no_wait_) return 0;
     return report(WaitForExports(client, ids_, paths, timeout_s_));
   }
   if (share_cmd_->parsed()) {

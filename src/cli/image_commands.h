@@ -36,7 +36,7 @@ class ImageCommands {
   std::string instance_id_, image_id_, name_, description_, url_, os_type_, os_version_;
   std::string arch_ = "x86_64", bucket_, format_;
   std::vector<std::string> data_disks_, ids_, prefixes_, accounts_;
-  bool force_ = false, cancel_ = false, no_wait_ = false;
+  bool force_ = false, cancel_ = false, no_wait_ = false, system_disk_only_ = false;
   double timeout_s_ = 3600;
 };
 

@@ -101,10 +101,17 @@ Status Engine::RunImageOperation(const OperationRecord& op, int64_t& virtual_siz
       CVM_RETURN_IF_ERROR(PlaceFile(tmp, target));
     }
   } else if (op.action == op::kExportImage) {
-    if (drivers::http::IsHttpUrl(op.args.value("Target", ""))) return UploadExport(op, target);
+    // The image's own file, or one of the data-disk snapshots it lists (DeleteSnapshots waits).
+    const std::string snapshot_id = op.args.value("SnapshotId", "");
+    const fs::path source = snapshot_id.empty() ? target : SnapshotPath(snapshot_id);
+    if (!fs::exists(source)) {
+      return Status("InvalidParameter.SnapshotNotFound",
+                    "The snapshot " + snapshot_id + " is gone.");
+    }
+    if (drivers::http::IsHttpUrl(op.args.value("Target", ""))) return UploadExport(op, source);
     const fs::path out = op.args.value("Target", "");
     if (fs::exists(out)) return Status::Ok();
-    return ConvertFile(target, op.args.value("Format", "qcow2"), out);
+    return ConvertFile(source, op.args.value("Format", "qcow2"), out);
   } else {
     return Status(err::kInternalError, "unknown image operation " + op.action);
   }

@@ -476,8 +476,11 @@ test("export buckets are the account's own: a directory per account, and an uplo
   assert.equal((await waitTask(theirId, "ExportImages", b.CosPaths[0], theirs)).State, "SUCCESS");
   assert.equal(sha256(a.CosPaths[0]), sha256(path.join(work, "import", "own-bucket.raw")));
   assert.equal(sha256(b.CosPaths[0]), sha256(path.join(work, "import", "theirs.raw")));
-  // A name taken in one's own bucket is refused, and only there.
+  // A name taken in one's own bucket is refused, and only there; so is one name twice.
   await expectCode(cvm.ExportImages({ ...ask, ImageIds: [mine] }), "InvalidParameterValue");
+  await expectCode(cvm.ExportImages({ BucketName: "twice", ImageIds: [mine, mine] }),
+                   "InvalidParameterValue");
+  assert.ok(!fs.existsSync(path.join(exportDir, adminAppId, "twice")));
 
   // The admin's named upload bucket takes the admin's export and refuses the tenant's.
   assert.equal(adminAppId, "1250000001");
@@ -515,6 +518,8 @@ test("CreateImage from SnapshotIds: one system-disk snapshot becomes the image's
   // (256 MiB of it, so that copying the snapshot takes a moment: see DeleteSnapshots below.)
   execFileSync("qemu-io", ["-c", "write -P 0xab 1M 256M", path.join(d.dataDir, "disks",
                                                                       `${sysDisk}.qcow2`)]);
+  execFileSync("qemu-io", ["-c", "write -P 0xcd 0 1M", path.join(d.dataDir, "disks",
+                                                                 `${dataDisk}.qcow2`)]);
   const [sys, data, spare] = [await snapshot(sysDisk), await snapshot(dataDisk),
                               await snapshot(spareDisk)];
   // A system disk exists only with an instance, and instances need a VM (tests/e2e): here the
@@ -566,6 +571,38 @@ test("CreateImage from SnapshotIds: one system-disk snapshot becomes the image's
     .toString();
   assert.doesNotMatch(pattern, /Pattern verification failed/);
 
+  // Exported, the image brings its data disk along, a file per disk (Tencent's default), or
+  // leaves it out when asked to.
+  const dirOf = (bucket) => path.join(exportDir, adminAppId, bucket);
+  const both = await cvm.ExportImages({ BucketName: "two-disks", ImageIds: [id],
+                                        FileNamePrefixList: ["two"] });
+  assert.deepEqual(both.CosPaths, [path.join(dirOf("two-disks"), "two.raw"),
+                                   path.join(dirOf("two-disks"), `two_data_${data}.raw`)]);
+  for (const file of both.CosPaths) {
+    assert.equal((await waitTask(id, "ExportImages", file)).State, "SUCCESS");
+  }
+  execFileSync("qemu-img", ["compare", "-q", "-f", "raw", both.CosPaths[0], imageFile(id)]);
+  execFileSync("qemu-img", ["compare", "-q", "-f", "raw", both.CosPaths[1],
+                            path.join(d.dataDir, "snapshots", `${data}.qcow2`)]);
+  const dataOut = execFileSync("qemu-io", ["-r", "-f", "raw", "-c", "read -P 0xcd 0 1M",
+                                           both.CosPaths[1]]).toString();
+  assert.doesNotMatch(dataOut, /Pattern verification failed/);
+  const rootOnly = await cli(["image", "export", id, "--bucket", "root-only", "--format",
+                              "qcow2", "--system-disk-only"]);
+  assert.equal(rootOnly.code, 0, rootOnly.stderr);
+  assert.equal(rootOnly.stdout.trim(), path.join(dirOf("root-only"), `${id}.qcow2`));
+  assert.match(rootOnly.stderr, /\[#+\] 100%/);
+  assert.deepEqual(fs.readdirSync(dirOf("root-only")), [`${id}.qcow2`]);
+  // While an export reads the data-disk snapshot, DeleteSnapshots refuses it (an upload to the
+  // stalled receiver stays RUNNING until it stalls out).
+  const stalled = await cvm.ExportImages({ BucketName: "stalled", ImageIds: [id],
+                                           ExportFormat: "QCOW2" });
+  assert.equal(stalled.CosPaths.length, 2);
+  await expectCode(cbs.DeleteSnapshots({ SnapshotIds: [data] }), "ResourceInUse");
+  for (const url of stalled.CosPaths) {
+    assert.equal((await waitTask(id, "ExportImages", url)).State, "FAILED");
+  }
+
   // While a second image is being copied from `sys`, DeleteSnapshots refuses it; once the
   // image is made (should the copy win the race), the delete goes through. Either way the
   // image ends NORMAL.
@@ -586,9 +623,11 @@ test("CreateImage from SnapshotIds: one system-disk snapshot becomes the image's
   await cbs.DeleteSnapshots({ SnapshotIds: refused ? [sys, data, spare] : [data, spare] });
   assert.equal((await waitImage(id)).ImageState, "NORMAL");
   execFileSync("qemu-img", ["check", "-q", imageFile(id)]);
-  const url = (await cvm.ExportImages({ BucketName: "web-bucket", ImageIds: [id],
-                                        ExportFormat: "QCOW2",
-                                        FileNamePrefixList: ["from-snaps"] })).CosPaths[0];
+  // With its data-disk snapshot gone, the image exports only without its data disks.
+  const again = { BucketName: "web-bucket", ImageIds: [id], ExportFormat: "QCOW2",
+                  FileNamePrefixList: ["from-snaps"] };
+  await expectCode(cvm.ExportImages(again), "InvalidParameter.SnapshotNotFound");
+  const url = (await cvm.ExportImages({ ...again, OnlyExportRootDisk: true })).CosPaths[0];
   assert.equal((await waitTask(id, "ExportImages", url)).State, "SUCCESS");
   const out = execFileSync("qemu-io", ["-r", "-c", "read -P 0xab 1M 2M",
                                        path.join(putDir, "from-snaps.qcow2")]).toString();

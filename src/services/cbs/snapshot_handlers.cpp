@@ -178,6 +178,19 @@ void RegisterCbsSnapshotHandlers(api::Router& router, ServiceDeps& deps) {
           return Status(err::kResourceInUse, "Snapshot " + id + " is being made into image " +
                                                  making->front().Str(0) + "; wait for it.");
         }
+        // An export of an image's data disks reads the snapshots the image lists.
+        auto exports = tx.Query(
+            "SELECT resource_id, args FROM operations WHERE action = ? AND owner_uin = ? AND "
+            "state IN ('PENDING', 'RUNNING')",
+            {std::string(engine::op::kExportImage), ctx.owner_uin});
+        if (!exports.ok()) return exports.status();
+        for (const auto& r : *exports) {
+          const json args = json::parse(r.Str(1), nullptr, false);
+          if (args.is_object() && args.value("SnapshotId", "") == id) {
+            return Status(err::kResourceInUse, "Snapshot " + id + " is being exported with image " +
+                                                   r.Str(0) + "; wait for it.");
+          }
+        }
       }
       for (const auto& id : *ids) {
         CVM_RETURN_IF_ERROR(

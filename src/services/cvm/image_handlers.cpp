@@ -278,8 +278,13 @@ int64_t TaskProgress(engine::Engine& engine, store::Database& db, const store::R
   int64_t source = 0;
   fs::path target = engine.PrivateImagePath(image_id);
   if (action == engine::op::kExportImage) {
-    auto img = db.Query("SELECT file_path FROM images WHERE image_id = ?", {image_id});
-    if (img.ok() && !img->empty()) source = AllocatedBytes(img->front().Str(0));
+    // From one of the data-disk snapshots the image lists, or from the image's own file.
+    if (args.contains("SnapshotId")) {
+      source = AllocatedBytes(engine.SnapshotPath(args.value("SnapshotId", "")));
+    } else if (auto img = db.Query("SELECT file_path FROM images WHERE image_id = ?", {image_id});
+               img.ok() && !img->empty()) {
+      source = AllocatedBytes(img->front().Str(0));
+    }
     target = args.value("Target", "");
     if (drivers::http::IsHttpUrl(target)) {
       // Converted first (the first half), then uploaded (the second).
@@ -853,9 +858,29 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
     }
     const fs::path dir =
         to_url ? fs::path() : config.image_export_dir / std::to_string(ctx.owner_app_id) / bucket;
+    // The system disk, and (unless OnlyExportRootDisk) each data-disk snapshot the image lists:
+    // a file and an operation each.
+    const bool only_root = p.value("OnlyExportRootDisk", false);
     std::vector<std::string> paths, op_ids;
     uint64_t task_id = 0;
     Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
+      auto add = [&](const std::string& image_id, const std::string& file, json args) -> Status {
+        std::string target = to_url ? upload->second + "/" + file : (dir / file).string();
+        std::error_code ec;
+        if (std::find(paths.begin(), paths.end(), target) != paths.end() ||
+            (!to_url && fs::exists(target, ec))) {
+          return Status(err::kInvalidParameterValue,
+                        "The export target " + file + " already exists.");
+        }
+        paths.push_back(target);
+        if (p.value("DryRun", false)) return Status::Ok();
+        args["Target"] = target;
+        args["Format"] = qemu_format->second;
+        auto op = engine::RecordOperation(tx, ctx, engine::op::kExportImage, image_id, args);
+        if (!op.ok()) return op.status();
+        op_ids.push_back(*op);
+        return Status::Ok();
+      };
       for (size_t i = 0; i < ids->size(); ++i) {
         const std::string& id = (*ids)[i];
         auto img =
@@ -865,19 +890,25 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
                         "The image " + id + " is a public image; it cannot be exported.");
         }
         if (!img.ok()) return img.status();
-        const std::string file = names[i] + "." + format;
-        std::string target = to_url ? upload->second + "/" + file : (dir / file).string();
-        std::error_code ec;
-        if (!to_url && fs::exists(target, ec)) {
-          return Status(err::kInvalidParameterValue,
-                        "The export target " + file + " already exists.");
+        CVM_RETURN_IF_ERROR(add(id, names[i] + "." + format, json::object()));
+        if (only_root) continue;
+        auto row = tx.Query("SELECT snapshot_set FROM images WHERE image_id = ?", {id});
+        if (!row.ok()) return row.status();
+        for (const auto& snap : SnapshotSet(row->front().Str(0))) {
+          const std::string snap_id = snap.value("SnapshotId", "");
+          auto alive = tx.Query(
+              "SELECT 1 FROM snapshots WHERE snapshot_id = ? AND owner_uin = ? AND deleted = 0 "
+              "AND state = 'NORMAL'",
+              {snap_id, ctx.owner_uin});
+          if (!alive.ok()) return alive.status();
+          if (alive->empty()) {
+            return Status("InvalidParameter.SnapshotNotFound",
+                          "The data-disk snapshot " + snap_id + " of image " + id +
+                              " is gone; OnlyExportRootDisk exports the system disk alone.");
+          }
+          CVM_RETURN_IF_ERROR(
+              add(id, names[i] + "_data_" + snap_id + "." + format, json{{"SnapshotId", snap_id}}));
         }
-        paths.push_back(target);
-        if (p.value("DryRun", false)) continue;
-        auto op = engine::RecordOperation(tx, ctx, engine::op::kExportImage, id,
-                                          {{"Target", target}, {"Format", qemu_format->second}});
-        if (!op.ok()) return op.status();
-        op_ids.push_back(*op);
       }
       if (p.value("DryRun", false)) {
         return Status(err::kDryRunOperation, "The request would have succeeded (DryRun).");
