@@ -104,7 +104,7 @@ Status Engine::RunImageOperation(const OperationRecord& op, int64_t& virtual_siz
     // The image's own file, or one of the data-disk snapshots it lists (DeleteSnapshots waits).
     const std::string snapshot_id = op.args.value("SnapshotId", "");
     const fs::path source = snapshot_id.empty() ? target : SnapshotPath(snapshot_id);
-    if (!fs::exists(source)) {
+    if (!snapshot_id.empty() && !fs::exists(source)) {
       return Status("InvalidParameter.SnapshotNotFound",
                     "The snapshot " + snapshot_id + " is gone.");
     }

@@ -897,8 +897,7 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
         for (const auto& snap : SnapshotSet(row->front().Str(0))) {
           const std::string snap_id = snap.value("SnapshotId", "");
           auto alive = tx.Query(
-              "SELECT 1 FROM snapshots WHERE snapshot_id = ? AND owner_uin = ? AND deleted = 0 "
-              "AND state = 'NORMAL'",
+              "SELECT 1 FROM snapshots WHERE snapshot_id = ? AND owner_uin = ? AND deleted = 0",
               {snap_id, ctx.owner_uin});
           if (!alive.ok()) return alive.status();
           if (alive->empty()) {
