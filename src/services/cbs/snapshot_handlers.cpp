@@ -157,6 +157,19 @@ void RegisterCbsSnapshotHandlers(api::Router& router, ServiceDeps& deps) {
     if (!ids.ok()) return ids.status();
     if (ids->empty()) return Status(err::kMissingParameter, "SnapshotIds is empty.");
     Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
+      // Exports of images' data disks still to run, each reading the snapshot it names.
+      std::map<std::string, std::string> exporting;  // snapshot id -> image id
+      auto exports = tx.Query(
+          "SELECT resource_id, args FROM operations WHERE action = ? AND owner_uin = ? AND "
+          "state IN ('PENDING', 'RUNNING')",
+          {std::string(engine::op::kExportImage), ctx.owner_uin});
+      if (!exports.ok()) return exports.status();
+      for (const auto& r : *exports) {
+        const json args = json::parse(r.Str(1), nullptr, false);
+        if (args.is_object() && args.contains("SnapshotId")) {
+          exporting[args.value("SnapshotId", "")] = r.Str(0);
+        }
+      }
       for (const auto& id : *ids) {
         auto s = LoadOwnedSnapshot(tx, ctx, id);
         if (!s.ok()) return s.status();
@@ -178,18 +191,9 @@ void RegisterCbsSnapshotHandlers(api::Router& router, ServiceDeps& deps) {
           return Status(err::kResourceInUse, "Snapshot " + id + " is being made into image " +
                                                  making->front().Str(0) + "; wait for it.");
         }
-        // An export of an image's data disks reads the snapshots the image lists.
-        auto exports = tx.Query(
-            "SELECT resource_id, args FROM operations WHERE action = ? AND owner_uin = ? AND "
-            "state IN ('PENDING', 'RUNNING')",
-            {std::string(engine::op::kExportImage), ctx.owner_uin});
-        if (!exports.ok()) return exports.status();
-        for (const auto& r : *exports) {
-          const json args = json::parse(r.Str(1), nullptr, false);
-          if (args.is_object() && args.value("SnapshotId", "") == id) {
-            return Status(err::kResourceInUse, "Snapshot " + id + " is being exported with image " +
-                                                   r.Str(0) + "; wait for it.");
-          }
+        if (auto e = exporting.find(id); e != exporting.end()) {
+          return Status(err::kResourceInUse, "Snapshot " + id + " is being exported with image " +
+                                                 e->second + "; wait for it.");
         }
       }
       for (const auto& id : *ids) {

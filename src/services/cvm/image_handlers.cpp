@@ -861,6 +861,7 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
     // The system disk, and (unless OnlyExportRootDisk) each data-disk snapshot the image lists:
     // a file and an operation each.
     const bool only_root = p.value("OnlyExportRootDisk", false);
+    const bool dry_run = p.value("DryRun", false);
     std::vector<std::string> paths, op_ids;
     uint64_t task_id = 0;
     Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
@@ -873,7 +874,7 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
                         "The export target " + file + " already exists.");
         }
         paths.push_back(target);
-        if (p.value("DryRun", false)) return Status::Ok();
+        if (dry_run) return Status::Ok();
         args["Target"] = target;
         args["Format"] = qemu_format->second;
         auto op = engine::RecordOperation(tx, ctx, engine::op::kExportImage, image_id, args);
@@ -909,7 +910,7 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
               add(id, names[i] + "_data_" + snap_id + "." + format, json{{"SnapshotId", snap_id}}));
         }
       }
-      if (p.value("DryRun", false)) {
+      if (dry_run) {
         return Status(err::kDryRunOperation, "The request would have succeeded (DryRun).");
       }
       auto row = tx.Query("SELECT rowid FROM operations WHERE operation_id = ?", {op_ids.front()});
