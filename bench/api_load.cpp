@@ -401,9 +401,10 @@ int main(int argc, char** argv) {
       kLoopback, creds.port, duration_s, slices, warmup_s, threads);
   std::printf("%-22s %6s %9s %8s %8s %8s %10s %10s %6s\n", "workload", "conns", "requests", "req/s",
               "p50 ms", "p99 ms", "srv us/req", "cli us/req", "errors");
+  // Per connection count that ran both no-op and signed: the signed row against the goal.
   struct Ratio {
     int connections;
-    double rate, p99_ms, ratio;  // of the signed row; ratio < 0 when a workload is missing
+    double rate, p99_ms, ratio;
   };
   std::vector<Ratio> ratios;
   int64_t total_errors = 0;
