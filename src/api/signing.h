@@ -1,7 +1,7 @@
 // Request signatures of the Tencent Cloud API: TC3-HMAC-SHA256 (every SDK's default) and the
 // legacy v1 HmacSHA1 / HmacSHA256 form. Server side verifies, client side (cvm CLI, benchmarks)
-// signs. The wire rules, including the per-SDK quirks a server must accept, are in
-// REFERENCE.md 1.2-1.6.
+// signs. The wire rules, including the per-SDK quirks a server must accept, are written down
+// next to the code that applies them, in signing.cpp.
 #pragma once
 
 #include <array>

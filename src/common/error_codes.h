@@ -6,7 +6,7 @@
 
 namespace cvm::err {
 
-// Common codes (REFERENCE.md 2.1).
+// Common codes of every service.
 inline constexpr std::string_view kAuthFailureInvalidSecretId = "AuthFailure.InvalidSecretId";
 inline constexpr std::string_view kAuthFailureMFAFailure = "AuthFailure.MFAFailure";
 inline constexpr std::string_view kAuthFailureSecretIdNotFound = "AuthFailure.SecretIdNotFound";
@@ -38,7 +38,7 @@ inline constexpr std::string_view kUnsupportedProtocol = "UnsupportedProtocol";
 inline constexpr std::string_view kUnsupportedRegion = "UnsupportedRegion";
 inline constexpr std::string_view kInvalidFilter = "InvalidFilter";
 
-// CVM instance codes (REFERENCE.md 4.3).
+// CVM instance codes.
 inline constexpr std::string_view kInvalidInstanceIdNotFound = "InvalidInstanceId.NotFound";
 inline constexpr std::string_view kInvalidInstanceIdMalformed = "InvalidInstanceId.Malformed";
 inline constexpr std::string_view kInvalidZoneMismatchRegion = "InvalidZone.MismatchRegion";
@@ -47,7 +47,7 @@ inline constexpr std::string_view kInvalidInstanceTypeUnsupported =
 inline constexpr std::string_view kOperationDeniedInstanceOperationInProgress =
     "OperationDenied.InstanceOperationInProgress";
 
-// CAM codes (cam.errors.tsv).
+// CAM codes.
 inline constexpr std::string_view kCamPolicyDocumentError = "InvalidParameter.PolicyDocumentError";
 inline constexpr std::string_view kCamPolicyDocumentLengthOverLimit =
     "InvalidParameter.PolicyDocumentLengthOverLimit";

@@ -1,4 +1,4 @@
-// Resource and request identifiers in Tencent's formats (REFERENCE.md 4.4).
+// Resource and request identifiers in Tencent's formats.
 #pragma once
 
 #include <string>

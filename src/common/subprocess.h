@@ -1,5 +1,5 @@
 // Runs external programs (qemu-img, xorriso, qemu-system-*) without a shell and always with a
-// deadline. Every external call in the daemon goes through RunProcess (DESIGN.md rule 4).
+// deadline. Every external call in the daemon goes through RunProcess.
 #pragma once
 
 #include <chrono>

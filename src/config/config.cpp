@@ -63,7 +63,7 @@ Config DefaultConfig() {
         {"ap-guangzhou-4", "100004", "Guangzhou Zone 4"}}},
       {"ap-shanghai", "East China (Shanghai)", {{"ap-shanghai-2", "200002", "Shanghai Zone 2"}}},
   };
-  // Tencent's names and sizes (REFERENCE.md 5.1), plus T1 types small enough for tests under
+  // Tencent's names and sizes, plus T1 types small enough for tests under
   // software emulation. Tencent reports memory in whole GiB; T1 types round up to 1.
   auto add = [&](std::string type, int cpu, int memory_mib) {
     std::string family = type.substr(0, type.find('.'));

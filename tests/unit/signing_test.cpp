@@ -1,5 +1,5 @@
-// Expected signatures below were computed independently with Python's hashlib/hmac (REFERENCE.md
-// 1.3 and 1.5 step by step), never with the code under test. Unless a comment says otherwise:
+// Expected signatures below were computed independently with Python's hashlib/hmac (the
+// TC3 and v1 algorithms step by step), never with the code under test. Unless a comment says otherwise:
 // SecretId "AKIDtest", SecretKey "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE", X-TC-Timestamp 1795719248
 // (UTC date 2026-11-26).
 #include "api/signing.h"
@@ -365,7 +365,7 @@ TEST(SigningTc3Test, ScopeDateIsUtcDateOfTimestamp) {
 
 // ---- v1 ----
 
-// Example of REFERENCE.md 1.5 (nodejs 4.1.220 params); expected values from Python
+// The v1 parameters the Node.js SDK 4.1.220 sends; expected values from Python
 // base64(hmac.new(SecretKey, string_to_sign, sha256|sha1)).
 std::map<std::string, std::string> V1Params() {
   return {{"Action", "DescribeInstances"},

@@ -1,5 +1,5 @@
 // A minimal QMP (QEMU Machine Protocol) client over a unix socket. Every call takes a timeout:
-// a stopped or wedged QEMU yields an error Status, never a hang (DESIGN.md rule 4).
+// a stopped or wedged QEMU yields an error Status, never a hang.
 //
 // NOT thread-safe: one QmpClient belongs to one thread at a time (callers serialize, e.g. the
 // per-VM lock in qemu_vm.cpp). Note that QEMU serves one client per QMP monitor; a second
