@@ -1,6 +1,8 @@
 #include "iam/authorizer.h"
 
 #include <algorithm>
+#include <charconv>
+#include <span>
 
 #include "common/error_codes.h"
 
@@ -15,6 +17,8 @@ struct ResourceParam {
   std::string_view param;
   std::string_view service;
   std::string_view type;
+  // CAM names a user by its uin, or by its name or uid, which are resolved to the uin.
+  enum class Names { kId, kUserName, kUserUid } names = Names::kId;
 };
 
 constexpr ResourceParam kResourceParams[] = {
@@ -36,6 +40,28 @@ constexpr ResourceParam kResourceParams[] = {
     {"SubnetIds", "vpc", "subnet"},
     {"SubnetId", "vpc", "subnet"},
 };
+
+// CAM's own resources, as Tencent's CAM resource description names them: a user (the root
+// account too) is uin/<uin>, a user group groupid/<id>, a policy policyid/<id>.
+using Names = ResourceParam::Names;
+constexpr ResourceParam kCamResourceParams[] = {
+    {"TargetUin", "cam", "uin"},
+    {"AttachUin", "cam", "uin"},
+    {"DetachUin", "cam", "uin"},
+    {"Uin", "cam", "uin"},
+    {"Name", "cam", "uin", Names::kUserName},
+    {"Uid", "cam", "uin", Names::kUserUid},
+    {"GroupId", "cam", "groupid"},
+    {"TargetGroupId", "cam", "groupid"},
+    {"AttachGroupId", "cam", "groupid"},
+    {"DetachGroupId", "cam", "groupid"},
+    {"PolicyId", "cam", "policyid"},
+};
+
+// CAM actions that act on the caller's own user when they name none (TargetUin left out).
+constexpr std::string_view kActsOnCaller[] = {"CreateAccessKey", "ListAccessKeys",
+                                              "UpdateAccessKey", "DeleteAccessKey",
+                                              "GetUserAppId"};
 
 // Answer list -> id field -> kind, for filtering Describe answers.
 struct ResponseSet {
@@ -59,30 +85,37 @@ constexpr ResponseSet kResponseSets[] = {
 
 constexpr int kMaxDepth = 4;
 
-void Collect(const json& node, int depth, std::vector<NamedResource>& out) {
+// A reference found in the parameters, before CAM names are resolved.
+struct Reference {
+  const ResourceParam* kind;
+  std::string value;
+};
+
+void Collect(const json& node, int depth, std::span<const ResourceParam> table,
+             std::vector<Reference>& out) {
   if (depth > kMaxDepth) return;
   if (node.is_array()) {
-    for (const auto& x : node) Collect(x, depth + 1, out);
+    for (const auto& x : node) Collect(x, depth + 1, table, out);
     return;
   }
   if (!node.is_object()) return;
   for (auto it = node.begin(); it != node.end(); ++it) {
     if (it.key() == "Filters") continue;  // filter values select, they do not name targets
-    const ResourceParam* kind = nullptr;
-    for (const auto& rp : kResourceParams) {
-      if (rp.param == it.key()) kind = &rp;
-    }
-    if (!kind) {
-      if (it.value().is_structured()) Collect(it.value(), depth + 1, out);
+    auto kind = std::find_if(table.begin(), table.end(),
+                             [&](const ResourceParam& rp) { return rp.param == it.key(); });
+    if (kind == table.end()) {
+      if (it.value().is_structured()) Collect(it.value(), depth + 1, table, out);
       continue;
     }
+    // Ids are strings; CAM's uins, uids, group and policy ids are unsigned numbers.
     auto add = [&](const json& v) {
-      if (!v.is_string() || v.get_ref<const std::string&>().empty()) return;
-      const std::string& id = v.get_ref<const std::string&>();
-      bool seen = std::any_of(out.begin(), out.end(), [&](const NamedResource& r) {
-        return r.id == id && r.type == kind->type;
-      });
-      if (!seen) out.push_back({kind->service, kind->type, id});
+      if (v.is_string() && !v.get_ref<const std::string&>().empty()) {
+        out.push_back({&*kind, v.get<std::string>()});
+      } else if (v.is_number_unsigned()) {
+        out.push_back({&*kind, std::to_string(v.get<uint64_t>())});
+      } else if (v.is_number_integer() && v.get<int64_t>() >= 0) {
+        out.push_back({&*kind, std::to_string(v.get<int64_t>())});
+      }
     };
     if (it.value().is_array()) {
       for (const auto& v : it.value()) add(v);
@@ -90,6 +123,13 @@ void Collect(const json& node, int depth, std::vector<NamedResource>& out) {
       add(it.value());
     }
   }
+}
+
+void AddUnique(std::vector<NamedResource>& out, const ResourceParam& kind, std::string id) {
+  bool seen = std::any_of(out.begin(), out.end(), [&](const NamedResource& r) {
+    return r.id == id && r.type == kind.type;
+  });
+  if (!seen) out.push_back({kind.service, kind.type, std::move(id)});
 }
 
 std::string_view StringParam(const json& p, const char* name) {
@@ -138,15 +178,48 @@ bool IsDescribe(std::string_view action) {
 
 }  // namespace
 
-std::vector<NamedResource> Authorizer::ResourcesOf(const json& params) {
+Result<std::vector<NamedResource>> Authorizer::ResourcesOf(const AccessRequest& r) {
   std::vector<NamedResource> out;
-  Collect(params, 0, out);
+  bool cam = r.service == "cam";
+  // AddUser's parameters describe the user it creates, which no policy can name yet.
+  if (!r.params || (cam && r.action == "AddUser")) return out;
+  std::vector<Reference> refs;
+  using Table = std::span<const ResourceParam>;
+  Collect(*r.params, 0, cam ? Table(kCamResourceParams) : Table(kResourceParams), refs);
+  for (auto& ref : refs) {
+    if (ref.kind->names == Names::kId) {
+      AddUnique(out, *ref.kind, std::move(ref.value));
+      continue;
+    }
+    Result<SubUser> user = Status(err::kCamUserNotExist, "");
+    if (ref.kind->names == Names::kUserName) {
+      user = cam_.GetUser(std::string(r.owner_uin), ref.value);
+    } else if (int64_t uid = 0; std::from_chars(ref.value.data(), ref.value.data() + ref.value.size(),
+                                                uid).ec == std::errc()) {
+      user = cam_.GetUserByUid(std::string(r.owner_uin), uid);
+    }
+    // A name that is nobody's could be anyone's: only a statement for every user (uin/*)
+    // lets the caller learn that it does not exist.
+    if (!user.ok() && user.status().code() != err::kCamUserNotExist) return user.status();
+    AddUnique(out, *ref.kind, user.ok() ? user->uin : "*");
+  }
+  if (cam && std::find(std::begin(kActsOnCaller), std::end(kActsOnCaller), r.action) !=
+                 std::end(kActsOnCaller)) {
+    bool names_user = std::any_of(out.begin(), out.end(),
+                                  [](const NamedResource& n) { return n.type == "uin"; });
+    if (!names_user) out.push_back({"cam", "uin", std::string(r.caller_uin)});
+  }
   return out;
 }
 
 AccessOutcome Authorizer::Authorize(const AccessRequest& r) {
   AccessOutcome out;
-  if (r.params) out.resources = ResourcesOf(*r.params);
+  auto resources = ResourcesOf(r);
+  if (!resources.ok()) {
+    out.status = resources.status();
+    return out;
+  }
+  out.resources = std::move(*resources);
   if (r.caller_uin == r.owner_uin) return out;  // the root account
 
   auto policies =
@@ -178,7 +251,9 @@ AccessOutcome Authorizer::Authorize(const AccessRequest& r) {
   }
   for (const auto& res : out.resources) {
     std::string type_and_id = std::string(res.type) + "/" + res.id;
-    ResourceRef ref{res.service, r.region, account, type_and_id};
+    // CAM's users, groups and policies belong to no region.
+    std::string_view region = res.service == "cam" ? std::string_view() : r.region;
+    ResourceRef ref{res.service, region, account, type_and_id};
     if (set.Evaluate(action, ref, facts.facts) != Decision::kAllow) {
       out.status = Status(err::kUnauthorizedOperation, Denied(r, ref.ToString()));
       return out;

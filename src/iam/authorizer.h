@@ -3,7 +3,9 @@
 // allow, an explicit deny winning. The resources a call touches are read from its parameters
 // through one table (InstanceIds -> instance, DiskIds -> volume, ...), wherever they sit in the
 // request (RunInstances names its image, key pairs, security groups, VPC and subnet in nested
-// objects); a call that names none is checked against resource "*".
+// objects); a call that names none is checked against resource "*". CAM's own actions name
+// users (uin/<uin>, also when given by Name or Uid), groups (groupid/<id>) and policies
+// (policyid/<id>); a key action without TargetUin, and GetUserAppId, act on the caller's user.
 //
 // Describe calls that name no ids are let through when some allow statement covers the action,
 // and their answers are then filtered item by item (see FilterResponse).
@@ -36,7 +38,9 @@ struct AccessRequest {
 // A resource id found in the parameters and how CAM names its kind.
 struct NamedResource {
   std::string_view service;  // resource service in the six-segment name ("cvm" for disks too)
-  std::string_view type;     // instance | volume | keypair | image | sg | snapshot | vpc | subnet
+  // instance | volume | keypair | image | sg | snapshot | vpc | subnet; for cam: uin | groupid |
+  // policyid
+  std::string_view type;
   std::string id;
 };
 
@@ -51,8 +55,9 @@ class Authorizer {
  public:
   explicit Authorizer(CamStore& cam) : cam_(cam) {}
 
-  // Every resource id the parameters name (members in JSON key order), without duplicates.
-  static std::vector<NamedResource> ResourcesOf(const nlohmann::json& params);
+  // Every resource the request names (members in JSON key order), without duplicates. A CAM
+  // user named by Name or Uid is looked up; one that does not exist is named uin/*.
+  Result<std::vector<NamedResource>> ResourcesOf(const AccessRequest& request);
 
   AccessOutcome Authorize(const AccessRequest& request);
 

@@ -79,6 +79,34 @@ class CamStoreTest : public ::testing::Test {
     return ids;
   }
 
+  // The resources a call by the sub-user names, as SERVICE:TYPE/ID.
+  std::vector<std::string> Named(const std::string& service, const std::string& action,
+                                 const json& params) {
+    Authorizer authz(*cam_);
+    auto res = authz.ResourcesOf(AccessRequest{service, action, "ap-guangzhou", root_.uin,
+                                               user_.uin, root_.app_id, "127.0.0.1", 1800000000,
+                                               &params});
+    EXPECT_TRUE(res.ok()) << res.status().ToString();
+    std::vector<std::string> out;
+    if (!res.ok()) return out;
+    for (const auto& r : *res) out.push_back(std::string(r.type) + "/" + r.id);
+    return out;
+  }
+
+  // Attaches a policy with one allow statement for `actions` on `resources`.
+  void Allow(const json& actions, const json& resources) {
+    json doc = {{"version", "2.0"},
+                {"statement", {{{"effect", "allow"}, {"action", actions}, {"resource", resources}}}}};
+    auto id = cam_->CreatePolicy(root_.uin, "p" + std::to_string(++policies_), "", doc.dump());
+    ASSERT_TRUE(id.ok()) << id.status().ToString();
+    ASSERT_TRUE(cam_->Attach(root_.uin, *id, Principal::kUser, user_.uin, root_.uin).ok());
+  }
+
+  std::string CamResource(const std::string& type_and_id) {
+    return "qcs::cam::uin/" + root_.uin + ":" + type_and_id;
+  }
+
+  int policies_ = 0;
   fs::path dir_;
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<AccountStore> accounts_;
@@ -134,12 +162,100 @@ TEST_F(CamStoreTest, ResourcesAreReadFromAnyRequestShape) {
               {"SecurityGroupIds", {"sg-aaaaaaaa"}},
               {"VirtualPrivateCloud", {{"VpcId", "vpc-aaaaaaaa"}, {"SubnetId", "subnet-aaaa"}}},
               {"Filters", {{{"Name", "instance-id"}, {"Values", {"ins-zzzzzzzz"}}}}}};
-  auto res = Authorizer::ResourcesOf(run);
-  std::vector<std::string> got;
-  for (const auto& r : res) got.push_back(std::string(r.type) + "/" + r.id);
-  EXPECT_EQ(got, (std::vector<std::string>{"image/img-aaaaaaaa", "keypair/skey-aaaaaaaa",
+  EXPECT_EQ(Named("cvm", "RunInstances", run), (std::vector<std::string>{"image/img-aaaaaaaa", "keypair/skey-aaaaaaaa",
                                            "keypair/skey-bbbbbbbb", "sg/sg-aaaaaaaa",
                                            "subnet/subnet-aaaa", "vpc/vpc-aaaaaaaa"}));
+}
+
+TEST_F(CamStoreTest, CamActionsNameTheUsersGroupsAndPoliciesTheyActOn) {
+  SubUser other;
+  other.owner_uin = root_.uin;
+  other.name = "ops";
+  auto ops = cam_->AddUser(other);
+  ASSERT_TRUE(ops.ok()) << ops.status().ToString();
+  const std::string me = "uin/" + user_.uin, them = "uin/" + ops->uin;
+  using V = std::vector<std::string>;
+  // Key actions name TargetUin, or else the caller's own user.
+  for (const char* action :
+       {"ListAccessKeys", "CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey"}) {
+    EXPECT_EQ(Named("cam", action, {{"AccessKeyId", "AKIDx"}}), V{me}) << action;
+    EXPECT_EQ(Named("cam", action, {{"TargetUin", std::stoull(ops->uin)}}), V{them}) << action;
+  }
+  EXPECT_EQ(Named("cam", "GetUserAppId", json::object()), V{me});
+  // Users by name or uid; a name that is nobody's could be anyone's.
+  for (const char* action : {"GetUser", "UpdateUser", "DeleteUser"}) {
+    EXPECT_EQ(Named("cam", action, {{"Name", "ops"}}), V{them}) << action;
+    EXPECT_EQ(Named("cam", action, {{"Name", "nobody"}}), V{"uin/*"}) << action;
+  }
+  EXPECT_EQ(Named("cam", "AddUser", {{"Name", "ops"}}), V{});
+  json info = {{"Info", {{{"GroupId", 7}, {"Uid", ops->uid}}, {{"GroupId", 8}, {"Uin", 9}}}}};
+  for (const char* action : {"AddUserToGroup", "RemoveUserFromGroup"}) {
+    EXPECT_EQ(Named("cam", action, info), (V{"groupid/7", them, "groupid/8", "uin/9"})) << action;
+  }
+  EXPECT_EQ(Named("cam", "DeleteGroup", {{"GroupId", 7}}), V{"groupid/7"});
+  EXPECT_EQ(Named("cam", "ListAttachedGroupPolicies", {{"TargetGroupId", 7}}), V{"groupid/7"});
+  EXPECT_EQ(Named("cam", "ListAttachedUserPolicies", {{"TargetUin", 9}}), V{"uin/9"});
+  EXPECT_EQ(Named("cam", "AttachUserPolicy", {{"PolicyId", 3}, {"AttachUin", 9}}),
+            (V{"uin/9", "policyid/3"}));
+  EXPECT_EQ(Named("cam", "DetachUserPolicy", {{"PolicyId", 3}, {"DetachUin", 9}}),
+            (V{"uin/9", "policyid/3"}));
+  EXPECT_EQ(Named("cam", "AttachGroupPolicy", {{"PolicyId", 3}, {"AttachGroupId", 7}}),
+            (V{"groupid/7", "policyid/3"}));
+  EXPECT_EQ(Named("cam", "DetachGroupPolicy", {{"PolicyId", 3}, {"DetachGroupId", 7}}),
+            (V{"groupid/7", "policyid/3"}));
+  EXPECT_EQ(Named("cam", "GetPolicy", {{"PolicyId", 3}}), V{"policyid/3"});
+  EXPECT_EQ(Named("cam", "UpdatePolicy", {{"PolicyId", 3}, {"PolicyName", "x"}}),
+            V{"policyid/3"});
+  EXPECT_EQ(Named("cam", "DeletePolicy", {{"PolicyId", {3, 4, 3}}}),
+            (V{"policyid/3", "policyid/4"}));
+  // Creations and whole-account lists name nothing: they are decided on "*".
+  EXPECT_EQ(Named("cam", "CreateGroup", {{"GroupName", "g"}}), V{});
+  EXPECT_EQ(Named("cam", "CreatePolicy", {{"PolicyName", "p"}, {"PolicyDocument", "{}"}}), V{});
+  EXPECT_EQ(Named("cam", "ListUsers", json::object()), V{});
+  // CAM's parameter names mean nothing to other services.
+  EXPECT_EQ(Named("cvm", "DescribeInstances", {{"Name", "ops"}, {"PolicyId", 3}}), V{});
+}
+
+TEST_F(CamStoreTest, ASelfScopedPolicyCoversTheCallersOwnKeysOnly) {
+  Allow({"cam:ListAccessKeys", "cam:CreateAccessKey", "cam:UpdateAccessKey",
+         "cam:DeleteAccessKey"},
+        CamResource("uin/${uin}"));
+  SubUser other;
+  other.owner_uin = root_.uin;
+  other.name = "ops";
+  auto ops = cam_->AddUser(other);
+  ASSERT_TRUE(ops.ok());
+  for (const char* action :
+       {"ListAccessKeys", "CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey"}) {
+    EXPECT_TRUE(Call("cam", action, json::object()).status.ok()) << action;
+    EXPECT_TRUE(Call("cam", action, {{"TargetUin", std::stoull(user_.uin)}}).status.ok())
+        << action;
+    auto denied = Call("cam", action, {{"TargetUin", std::stoull(ops->uin)}});
+    EXPECT_EQ(denied.status.code(), "UnauthorizedOperation") << action;
+    EXPECT_NE(denied.status.message().find(CamResource("uin/" + ops->uin)), std::string::npos);
+    EXPECT_EQ(Call("cam", action, {{"TargetUin", std::stoull(root_.uin)}}).status.code(),
+              "UnauthorizedOperation")
+        << action;
+  }
+}
+
+TEST_F(CamStoreTest, AttachingNeedsBothThePrincipalAndThePolicy) {
+  Allow("cam:AttachUserPolicy", {CamResource("uin/${uin}"), CamResource("policyid/5")});
+  auto self = std::stoull(user_.uin);
+  EXPECT_TRUE(Call("cam", "AttachUserPolicy", {{"PolicyId", 5}, {"AttachUin", self}}).status.ok());
+  EXPECT_EQ(Call("cam", "AttachUserPolicy", {{"PolicyId", 6}, {"AttachUin", self}}).status.code(),
+            "UnauthorizedOperation");
+  EXPECT_EQ(Call("cam", "AttachUserPolicy", {{"PolicyId", 5}, {"AttachUin", 9}}).status.code(),
+            "UnauthorizedOperation");
+  Allow("cam:AddUserToGroup", CamResource("groupid/7"));
+  EXPECT_EQ(Call("cam", "AddUserToGroup", {{"Info", {{{"GroupId", 7}, {"Uin", self}}}}})
+                .status.code(),
+            "UnauthorizedOperation");  // the user is a resource too
+  Allow("cam:AddUserToGroup", CamResource("uin/*"));
+  EXPECT_TRUE(Call("cam", "AddUserToGroup", {{"Info", {{{"GroupId", 7}, {"Uin", self}}}}}).status.ok());
+  EXPECT_EQ(Call("cam", "AddUserToGroup", {{"Info", {{{"GroupId", 8}, {"Uin", self}}}}})
+                .status.code(),
+            "UnauthorizedOperation");
 }
 
 TEST_F(CamStoreTest, ResourceLevelDecisionNamesTheResource) {
