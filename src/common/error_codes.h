@@ -40,6 +40,7 @@ inline constexpr std::string_view kInvalidFilter = "InvalidFilter";
 
 // CVM instance codes.
 inline constexpr std::string_view kInvalidInstanceIdNotFound = "InvalidInstanceId.NotFound";
+inline constexpr std::string_view kInvalidDiskIdNotFound = "InvalidDiskId.NotFound";
 inline constexpr std::string_view kInvalidInstanceIdMalformed = "InvalidInstanceId.Malformed";
 inline constexpr std::string_view kInvalidZoneMismatchRegion = "InvalidZone.MismatchRegion";
 inline constexpr std::string_view kInvalidInstanceTypeUnsupported =

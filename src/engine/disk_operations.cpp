@@ -70,11 +70,6 @@ namespace {
 
 constexpr int64_t kGiB = int64_t{1} << 30;
 
-bool VmRuns(const fs::path& run_dir) {
-  auto s = qemu::InspectVm(run_dir);
-  return s.ok() && s->running;
-}
-
 }  // namespace
 
 int64_t Engine::StorageCapacityGb() const {
@@ -133,69 +128,68 @@ Result<std::vector<qemu::DiskSpec>> Engine::DataDiskSpecs(const std::string& ins
   return specs;
 }
 
-void Engine::ExecuteDiskOperation(const OperationRecord& op) {
-  auto fail_missing = [&] {
-    (void)store::WithTransaction(db_, [&](store::Transaction& tx) {
-      return tx.Exec(
-          "UPDATE operations SET state='FAILED', error_code='InvalidDiskId.NotFound', "
-          "updated_at=? WHERE operation_id=?",
-          {NowUnix(), op.operation_id});
-    });
+Status Engine::BeginDiskOperation(Run& run) {
+  const OperationRecord& op = run.op;
+  auto missing = [&] {
+    return Status(err::kInvalidDiskIdNotFound, "The disk " + op.resource_id + " does not exist.");
   };
   auto first = store::LoadDisk(db_, op.resource_id);
-  if (!first.ok() || !first->has_value()) return fail_missing();
+  if (!first.ok()) return first.status();
+  if (!first->has_value()) return missing();
   const std::string owner =
       (*first)->instance_id.empty() ? (*first)->disk_id : (*first)->instance_id;
-  std::lock_guard lock(InstanceLock(owner));
+  run.lock = std::unique_lock(InstanceLock(owner));
   auto loaded = store::LoadDisk(db_, op.resource_id);  // as it is now that we hold the lock
-  if (!loaded.ok() || !loaded->has_value()) return fail_missing();
-  const store::DiskRecord disk = **loaded;
-  (void)store::WithTransaction(db_, [&](store::Transaction& tx) {
-    return tx.Exec("UPDATE operations SET state='RUNNING', updated_at=? WHERE operation_id=?",
-                   {NowUnix(), op.operation_id});
-  });
-  spdlog::info("engine: {} {} ({})", op.action, disk.disk_id, op.request_id);
-  Status st = RunDiskOperation(op, disk);
-  if (!st.ok()) spdlog::warn("engine: {} {} failed: {}", op.action, disk.disk_id, st.ToString());
+  if (!loaded.ok()) return loaded.status();
+  if (!loaded->has_value()) return missing();
+  run.disk = **loaded;
+  run.loaded = true;
+  CVM_RETURN_IF_ERROR(MarkRunning(op));
+  spdlog::info("engine: {} {} ({})", op.action, run.disk.disk_id, op.request_id);
+  return Status::Ok();
+}
 
+Status Engine::RecordDiskOutcome(store::Transaction& tx, const Run& run, const Status& st) {
+  const OperationRecord& op = run.op;
+  const store::DiskRecord& disk = run.disk;
   const std::string at_rest = disk.instance_id.empty() ? "UNATTACHED" : "ATTACHED";
   const std::string prompt = st.ok() ? std::string() : st.message();
   const std::string snapshot_id = op.args.value("SnapshotId", "");
-  (void)store::WithTransaction(db_, [&](store::Transaction& tx) -> Status {
-    CVM_RETURN_IF_ERROR(FinishOperation(tx, op.operation_id, st));
-    const std::string& a = op.action;
-    if (a == op::kAttachDisk && !st.ok()) {
-      return tx.Exec(
-          "UPDATE disks SET state='UNATTACHED', instance_id=NULL, attached_at=0, error_prompt=? "
-          "WHERE disk_id=?",
-          {prompt, disk.disk_id});
-    }
-    if (a == op::kDetachDisk && st.ok()) {
-      return tx.Exec(
-          "UPDATE disks SET state='UNATTACHED', instance_id=NULL, attached_at=0, "
-          "last_instance_id=?, error_prompt='' WHERE disk_id=?",
-          {disk.instance_id, disk.disk_id});
-    }
-    if (a == op::kResizeDisk && st.ok()) {
-      CVM_RETURN_IF_ERROR(tx.Exec("UPDATE disks SET size_gb=? WHERE disk_id=?",
-                                  {op.args.value("DiskSize", disk.size_gb), disk.disk_id}));
-    }
-    if (a == op::kCreateSnapshot) {
-      CVM_RETURN_IF_ERROR(
-          st.ok() ? tx.Exec("UPDATE snapshots SET state='NORMAL', percent=100 WHERE snapshot_id=?",
-                            {snapshot_id})
-                  : tx.Exec("UPDATE snapshots SET deleted=1 WHERE snapshot_id=?", {snapshot_id}));
-    }
-    if (a == op::kApplySnapshot) {
-      CVM_RETURN_IF_ERROR(
-          tx.Exec("UPDATE snapshots SET state='NORMAL' WHERE snapshot_id=?", {snapshot_id}));
-    }
-    return tx.Exec("UPDATE disks SET state=?, error_prompt=? WHERE disk_id=?",
-                   {at_rest, prompt, disk.disk_id});
-  });
-  if (op.action == op::kCreateSnapshot && !st.ok()) {
+  const std::string& a = op.action;
+  if (a == op::kAttachDisk && !st.ok()) {
+    return tx.Exec(
+        "UPDATE disks SET state='UNATTACHED', instance_id=NULL, attached_at=0, error_prompt=? "
+        "WHERE disk_id=?",
+        {prompt, disk.disk_id});
+  }
+  if (a == op::kDetachDisk && st.ok()) {
+    return tx.Exec(
+        "UPDATE disks SET state='UNATTACHED', instance_id=NULL, attached_at=0, "
+        "last_instance_id=?, error_prompt='' WHERE disk_id=?",
+        {disk.instance_id, disk.disk_id});
+  }
+  if (a == op::kResizeDisk && st.ok()) {
+    CVM_RETURN_IF_ERROR(tx.Exec("UPDATE disks SET size_gb=? WHERE disk_id=?",
+                                {op.args.value("DiskSize", disk.size_gb), disk.disk_id}));
+  }
+  if (a == op::kCreateSnapshot) {
+    CVM_RETURN_IF_ERROR(
+        st.ok() ? tx.Exec("UPDATE snapshots SET state='NORMAL', percent=100 WHERE snapshot_id=?",
+                          {snapshot_id})
+                : tx.Exec("UPDATE snapshots SET deleted=1 WHERE snapshot_id=?", {snapshot_id}));
+  }
+  if (a == op::kApplySnapshot) {
+    CVM_RETURN_IF_ERROR(
+        tx.Exec("UPDATE snapshots SET state='NORMAL' WHERE snapshot_id=?", {snapshot_id}));
+  }
+  return tx.Exec("UPDATE disks SET state=?, error_prompt=? WHERE disk_id=?",
+                 {at_rest, prompt, disk.disk_id});
+}
+
+void Engine::AfterDiskOperation(const Run& run, const Status& st) {
+  if (run.op.action == op::kCreateSnapshot && !st.ok()) {
     std::error_code ec;
-    fs::remove(SnapshotPath(snapshot_id), ec);
+    fs::remove(SnapshotPath(run.op.args.value("SnapshotId", "")), ec);
   }
 }
 
@@ -208,11 +202,11 @@ Status Engine::CopyDiskFlat(const store::DiskRecord& disk, bool live, const fs::
   if (live) {
     // Point-in-time while the guest writes on: QEMU copies the disk as of the job's start.
     const fs::path run = RunDir(disk.instance_id);
-    auto size = qemu::LiveDiskSize(run, disk.disk_id);
+    auto size = hv_->LiveDiskSize(run, disk.disk_id);
     if (!size.ok()) return size.status();
     CVM_RETURN_IF_ERROR(
         RunQemuImg({"create", "-q", "-f", "qcow2", tmp.string(), std::to_string(*size)}));
-    Status copied = qemu::CopyDiskLive(run, disk.disk_id, tmp, 30min);
+    Status copied = hv_->CopyDiskLive(run, disk.disk_id, tmp, 30min);
     if (!copied.ok()) {
       fs::remove(tmp, ec);
       return copied;
@@ -229,20 +223,20 @@ Status Engine::RunDiskOperation(const OperationRecord& op, const store::DiskReco
   const std::string& a = op.action;
   const fs::path run = disk.instance_id.empty() ? fs::path() : RunDir(disk.instance_id);
   // A disk of a stopped instance is changed in its file; the next boot plugs it as it is.
-  const bool live = !disk.instance_id.empty() && VmRuns(run);
+  const bool live = !disk.instance_id.empty() && VmRunning(disk.instance_id);
   const fs::path file = DiskPath(disk.disk_id);
 
   if (a == op::kAttachDisk) {
     if (!live) return Status::Ok();
-    return qemu::HotplugDisk(run, DiskSpecFor(disk.disk_id, disk.disk_type, disk.size_gb));
+    return hv_->HotplugDisk(run, DiskSpecFor(disk.disk_id, disk.disk_type, disk.size_gb));
   }
   if (a == op::kDetachDisk) {
     if (!live) return Status::Ok();
-    return qemu::HotUnplugDisk(run, disk.disk_id, options_.detach_timeout);
+    return hv_->HotUnplugDisk(run, disk.disk_id, options_.detach_timeout);
   }
   if (a == op::kResizeDisk) {
     const int64_t bytes = op.args.value("DiskSize", disk.size_gb) * kGiB;
-    if (live) return qemu::GrowDiskLive(run, disk.disk_id, bytes);
+    if (live) return hv_->GrowDiskLive(run, disk.disk_id, bytes);
     auto size = VirtualSize(file);
     if (!size.ok()) return size.status();
     if (*size >= bytes) return Status::Ok();

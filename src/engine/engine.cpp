@@ -9,6 +9,7 @@
 #include "common/time_format.h"
 #include "drivers/guest/nocloud_seed.h"
 #include "drivers/qemu/block_devices.h"
+#include "engine/network_plane.h"
 
 namespace cvm::engine {
 
@@ -39,11 +40,6 @@ bool IsTransitional(const std::string& s) {
          s == "TERMINATING";
 }
 
-bool IsRunning(const fs::path& run_dir) {
-  auto s = qemu::InspectVm(run_dir);
-  return s.ok() && s->running;
-}
-
 // Removes the files in `dir` other than "<id>.qcow2" for each id `ids_sql` selects.
 void RemoveUnclaimedFiles(store::Database& db, const char* ids_sql, const fs::path& dir,
                           const char* what) {
@@ -62,12 +58,15 @@ void RemoveUnclaimedFiles(store::Database& db, const char* ids_sql, const fs::pa
 
 }  // namespace
 
-Engine::Engine(store::Database& db, const Config& config, EngineOptions options)
+Engine::Engine(store::Database& db, const Config& config, EngineOptions options,
+               EngineDrivers drivers)
     : db_(db),
       config_(config),
       options_(std::move(options)),
       capacity_(MeasureHostCapacity(config)),
-      network_(std::make_unique<NetworkPlane>(db, config)) {}
+      hv_(drivers.hypervisor ? std::move(drivers.hypervisor) : NewQemuHypervisor()),
+      network_(drivers.network ? std::move(drivers.network)
+                               : std::make_unique<NetworkPlane>(db, config)) {}
 
 Engine::~Engine() { Stop(); }
 
@@ -85,6 +84,11 @@ fs::path Engine::SnapshotPath(const std::string& id) const {
 }
 fs::path Engine::PrivateImagePath(const std::string& id) const {
   return options_.data_dir / "images/private" / (id + ".qcow2");
+}
+
+bool Engine::VmRunning(const std::string& instance_id) {
+  auto s = hv_->Inspect(RunDir(instance_id), 2s);
+  return s.ok() && s->running;
 }
 
 std::mutex& Engine::InstanceLock(const std::string& id) {
@@ -108,8 +112,11 @@ Status Engine::Start() {
     return Status(net.code(), "cannot set up the network namespace " + config_.network_namespace +
                                   ": " + net.message());
   }
-  for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+  // Everything the reconciler tidies at start happens before any operation runs: a resumed
+  // operation's temporary file is never taken for an orphan.
   Reconcile(/*at_start=*/true);
+  for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+  ResumeOperations();
   reconciler_ = std::thread([this] {
     while (!stopping_) {
       std::unique_lock lock(queue_mu_);
@@ -117,6 +124,7 @@ Status Engine::Start() {
       lock.unlock();
       if (stopping_) break;
       Reconcile(/*at_start=*/false);
+      ResumeOperations();
       // A sync that failed after its change was committed is retried here.
       if (Status st = network_->Sync(); !st.ok())
         spdlog::warn("reconcile: network: {}", st.ToString());
@@ -131,8 +139,13 @@ void Engine::Stop() {
   stop_cv_.notify_all();
   for (auto& t : workers_) t.join();
   if (reconciler_.joinable()) reconciler_.join();
-  std::lock_guard lock(watch_mu_);
-  watchers_.clear();  // VMs keep running; a restarted daemon re-attaches
+  // Destroyed outside watch_mu_: destroying a watch joins its thread, whose callbacks take it.
+  std::map<std::string, std::unique_ptr<VmWatch>> watchers;
+  {
+    std::lock_guard lock(watch_mu_);
+    watchers.swap(watchers_);
+  }
+  watchers.clear();  // VMs keep running; a restarted daemon re-attaches
 }
 
 void Engine::Post(std::function<void()> task) {
@@ -144,7 +157,15 @@ void Engine::Post(std::function<void()> task) {
 }
 
 void Engine::Submit(const std::string& operation_id) {
-  Post([this, operation_id] { Execute(operation_id); });
+  {
+    std::lock_guard lock(in_flight_mu_);
+    if (!in_flight_.insert(operation_id).second) return;  // already queued or running
+  }
+  Post([this, operation_id] {
+    Execute(operation_id);
+    std::lock_guard lock(in_flight_mu_);
+    in_flight_.erase(operation_id);
+  });
 }
 
 void Engine::WorkerLoop() {
@@ -173,51 +194,129 @@ Status Engine::SetState(const std::string& id, const std::string& state,
   });
 }
 
+namespace {
+
+// `f()`, with an exception turned into an InternalError: a bug fails its operation, never
+// leaves it running.
+template <typename F>
+Status Guarded(const char* what, F&& f) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    spdlog::error("engine: exception in {}: {}", what, e.what());
+    return Status(err::kInternalError, std::string("internal error in ") + what + ": " + e.what());
+  } catch (...) {
+    spdlog::error("engine: unknown exception in {}", what);
+    return Status(err::kInternalError, std::string("internal error in ") + what);
+  }
+}
+
+}  // namespace
+
 void Engine::Execute(const std::string& operation_id) {
   auto op = LoadOperation(db_, operation_id);
-  if (!op.ok() || op->state == "SUCCESS" || op->state == "FAILED") return;
-  if (IsDiskOperation(op->action)) return ExecuteDiskOperation(*op);
-  if (IsImageOperation(op->action)) return ExecuteImageOperation(*op);
-  std::lock_guard inst_lock(InstanceLock(op->resource_id));
-  auto loaded = store::LoadInstance(db_, op->resource_id);
-  if (!loaded.ok() || !loaded->has_value()) {
-    spdlog::warn("engine: operation {} names missing instance {}", operation_id, op->resource_id);
-    (void)store::WithTransaction(db_, [&](store::Transaction& tx) {
-      return tx.Exec(
-          "UPDATE operations SET state='FAILED', error_code=?, updated_at=? "
-          "WHERE operation_id=?",
-          {std::string(err::kInvalidInstanceIdNotFound), NowUnix(), operation_id});
-    });
+  if (!op.ok()) {
+    // Still PENDING or RUNNING in the store: the reconciler submits it again.
+    spdlog::error("engine: cannot load operation {}: {}", operation_id, op.status().ToString());
     return;
   }
-  store::InstanceRecord inst = **loaded;
-  (void)store::WithTransaction(db_, [&](store::Transaction& tx) {
-    return tx.Exec("UPDATE operations SET state='RUNNING', updated_at=? WHERE operation_id=?",
-                   {NowUnix(), operation_id});
-  });
-  spdlog::info("engine: {} {} ({})", op->action, inst.instance_id, op->request_id);
-
-  std::string final_state;
-  Status st = RunOperation(*op, inst, final_state);
+  if (op->state == "SUCCESS" || op->state == "FAILED") return;
+  Run run{.op = *op};
+  Status st = Guarded("starting the operation", [&] { return Begin(run); });
+  if (st.ok()) st = Guarded(op->action.c_str(), [&] { return Perform(run); });
   if (!st.ok()) {
-    spdlog::warn("engine: {} {} failed: {}", op->action, inst.instance_id, st.ToString());
+    spdlog::warn("engine: {} {} failed: {}", op->action, op->resource_id, st.ToString());
   }
-  (void)store::WithTransaction(db_, [&](store::Transaction& tx) -> Status {
-    CVM_RETURN_IF_ERROR(FinishOperation(tx, operation_id, st));
-    if (op->action == op::kTerminate && st.ok()) {
-      return tx.Exec("UPDATE instances SET deleted = 1, state = 'TERMINATED' WHERE instance_id=?",
-                     {inst.instance_id});
-    }
-    return tx.Exec(
-        "UPDATE instances SET state=?, state_reason=?, ssh_port=?, started_at=?, "
-        "latest_operation_state=?, latest_operation_error=? WHERE instance_id=? "
-        "AND latest_operation_request_id=?",
-        {final_state, st.ok() ? std::string() : st.message(), int64_t{inst.ssh_port},
-         inst.started_at, std::string(st.ok() ? "SUCCESS" : "FAILED"),
-         st.ok() ? std::string() : st.message(), inst.instance_id, op->request_id});
+  const bool instance_op = !IsDiskOperation(op->action) && !IsImageOperation(op->action);
+  if (instance_op && run.loaded && run.final_state.empty()) {
+    // A step threw before saying where it leaves the instance: what really runs decides.
+    run.final_state = VmRunning(run.inst.instance_id) ? "RUNNING"
+                      : op->action == op::kLaunch      ? "LAUNCH_FAILED"
+                      : op->action == op::kTerminate   ? "TERMINATING"
+                                                       : "STOPPED";
+  }
+  // The outcome is written whatever happened above; a store that refuses it is retried, and
+  // after that the reconciler runs the operation again (its steps find their work done).
+  auto delay = options_.final_write_retry;
+  for (int attempt = 1;; ++attempt) {
+    Status written = Guarded("recording the outcome", [&] {
+      return store::WithTransaction(db_,
+                                    [&](store::Transaction& tx) { return Record(tx, run, st); });
+    });
+    if (written.ok()) break;
+    spdlog::error("engine: recording the outcome of {} failed (attempt {}): {}", operation_id,
+                  attempt, written.ToString());
+    if (attempt == 5 || stopping_) return;
+    std::this_thread::sleep_for(delay);
+    delay *= 2;
+  }
+  Status cleaned = Guarded("cleaning up", [&] {
+    After(run, st);
+    return Status::Ok();
   });
+  if (!cleaned.ok()) spdlog::warn("engine: after {}: {}", operation_id, cleaned.ToString());
+}
+
+Status Engine::MarkRunning(const OperationRecord& op) {
+  return store::WithTransaction(db_, [&](store::Transaction& tx) {
+    return tx.Exec("UPDATE operations SET state='RUNNING', updated_at=? WHERE operation_id=?",
+                   {NowUnix(), op.operation_id});
+  });
+}
+
+Status Engine::Begin(Run& run) {
+  if (IsDiskOperation(run.op.action)) return BeginDiskOperation(run);
+  if (IsImageOperation(run.op.action)) return BeginImageOperation(run);
+  run.lock = std::unique_lock(InstanceLock(run.op.resource_id));
+  auto loaded = store::LoadInstance(db_, run.op.resource_id);
+  if (!loaded.ok()) return loaded.status();
+  if (!loaded->has_value()) {
+    return Status(err::kInvalidInstanceIdNotFound,
+                  "The instance " + run.op.resource_id + " does not exist.");
+  }
+  run.inst = **loaded;
+  run.loaded = true;
+  CVM_RETURN_IF_ERROR(MarkRunning(run.op));
+  spdlog::info("engine: {} {} ({})", run.op.action, run.inst.instance_id, run.op.request_id);
+  return Status::Ok();
+}
+
+Status Engine::Perform(Run& run) {
+  if (IsDiskOperation(run.op.action)) return RunDiskOperation(run.op, run.disk);
+  if (IsImageOperation(run.op.action)) return RunImageOperation(run.op, run.virtual_size);
+  return RunOperation(run.op, run.inst, run.final_state);
+}
+
+Status Engine::Record(store::Transaction& tx, const Run& run, const Status& st) {
+  CVM_RETURN_IF_ERROR(FinishOperation(tx, run.op.operation_id, st));
+  if (!run.loaded) return Status::Ok();  // nothing of the resource was touched
+  if (IsDiskOperation(run.op.action)) return RecordDiskOutcome(tx, run, st);
+  if (IsImageOperation(run.op.action)) return RecordImageOutcome(tx, run, st);
+  return RecordInstanceOutcome(tx, run, st);
+}
+
+void Engine::After(const Run& run, const Status& st) {
+  if (!run.loaded) return;
+  if (IsDiskOperation(run.op.action)) return AfterDiskOperation(run, st);
+  if (IsImageOperation(run.op.action)) return AfterImageOperation(run, st);
   // The last system disk on a deleted custom image may have gone with this instance.
-  if (op->action == op::kTerminate && st.ok()) FreeUnusedImageFiles();
+  if (run.op.action == op::kTerminate && st.ok()) FreeUnusedImageFiles();
+}
+
+Status Engine::RecordInstanceOutcome(store::Transaction& tx, const Run& run, const Status& st) {
+  const auto& inst = run.inst;
+  if (run.op.action == op::kTerminate && st.ok()) {
+    return tx.Exec("UPDATE instances SET deleted = 1, state = 'TERMINATED' WHERE instance_id=?",
+                   {inst.instance_id});
+  }
+  return tx.Exec(
+      "UPDATE instances SET state=?, state_reason=?, ssh_port=?, started_at=?, "
+      "latest_operation_state=?, latest_operation_error=? WHERE instance_id=? "
+      "AND latest_operation_request_id=?",
+      {run.final_state, st.ok() ? std::string() : st.message(), int64_t{inst.ssh_port},
+       inst.started_at,
+       std::string(st.ok() ? "SUCCESS" : "FAILED"), st.ok() ? std::string() : st.message(),
+       inst.instance_id, run.op.request_id});
 }
 
 Status Engine::RunOperation(const OperationRecord& op, store::InstanceRecord& inst,
@@ -248,13 +347,13 @@ Status Engine::RunOperation(const OperationRecord& op, store::InstanceRecord& in
   if (a == op::kReboot) {
     final_state = "RUNNING";
     std::string type = op.args.value("StopType", "SOFT_FIRST");
-    if (type == "HARD") return qemu::ResetVm(RunDir(inst.instance_id));
+    if (type == "HARD") return hv_->Reset(RunDir(inst.instance_id));
     // Soft: the guest shuts down through ACPI and is booted again; SOFT_FIRST falls back to a
     // reset when the guest ignores the button.
     Status down = ShutdownVm(inst, "SOFT");
     if (!down.ok()) {
       if (type == "SOFT") return down;
-      return qemu::ResetVm(RunDir(inst.instance_id));
+      return hv_->Reset(RunDir(inst.instance_id));
     }
     final_state = "STOPPED";
     CVM_RETURN_IF_ERROR(WriteSeed(inst));
@@ -378,7 +477,7 @@ Status Engine::WriteSeed(store::InstanceRecord& inst) {
 
 Status Engine::BootVm(store::InstanceRecord& inst) {
   fs::path run = RunDir(inst.instance_id);
-  auto status = qemu::InspectVm(run);
+  auto status = hv_->Inspect(run, 2s);
   if (status.ok() && status->running) {  // already booted (a resumed step)
     Watch(inst.instance_id);
     return Status::Ok();
@@ -404,12 +503,22 @@ Status Engine::BootVm(store::InstanceRecord& inst) {
   spec.data_disks = std::move(*data_disks);
   spec.seed_iso = (run / "seed.iso").string();
   spec.nics.push_back({.tap_ifname = nic->tap, .mac = nic->mac});
-  spec.launcher = network_->ns().Wrap({});
+  spec.launcher = network_->Launcher();
   {
     std::lock_guard lock(watch_mu_);
     guest_shutdowns_.erase(inst.instance_id);
   }
-  CVM_RETURN_IF_ERROR(qemu::StartVm(spec));
+  // A VM that did not start (an error or an exception) gives its tap and chains back.
+  struct UnplugUnlessStarted {
+    InstanceNetwork& network;
+    const store::InstanceRecord& inst;
+    bool started = false;
+    ~UnplugUnlessStarted() {
+      if (!started) network.Unplug(inst);
+    }
+  } plugged{*network_, inst};
+  CVM_RETURN_IF_ERROR(hv_->Start(spec));
+  plugged.started = true;
   inst.started_at = NowUnix();
   Watch(inst.instance_id);
   auto port = network_->OpenSshForward(inst, inst.ssh_port);
@@ -423,33 +532,44 @@ Status Engine::BootVm(store::InstanceRecord& inst) {
 
 Status Engine::ShutdownVm(const store::InstanceRecord& inst, const std::string& stop_type) {
   fs::path run = RunDir(inst.instance_id);
-  auto status = qemu::InspectVm(run);
+  auto status = hv_->Inspect(run, 2s);
   if (status.ok() && !status->running) {
     Unwatch(inst.instance_id);
-    CVM_RETURN_IF_ERROR(qemu::KillVm(run));  // tidies a stale pidfile
+    CVM_RETURN_IF_ERROR(hv_->Kill(run, 5s));  // tidies a stale pidfile
     network_->Unplug(inst);
     return Status::Ok();
   }
   if (stop_type != "HARD") {
-    Status pd = qemu::PowerDownVm(run);
-    auto deadline = std::chrono::steady_clock::now() + options_.soft_stop_timeout;
-    while (pd.ok() && std::chrono::steady_clock::now() < deadline) {
-      auto s = qemu::InspectVm(run, 1s);
-      if (s.ok() && !s->running) break;
-      std::this_thread::sleep_for(100ms);
+    // The button is pressed again at an interval: a guest still booting misses a press (its
+    // ACPI handler is not listening yet), as Nova's soft shutdown retries.
+    const auto start = std::chrono::steady_clock::now();
+    const auto deadline = start + options_.soft_stop_timeout;
+    auto next_press = start;
+    bool off = false;
+    while (!off && std::chrono::steady_clock::now() < deadline) {
+      if (std::chrono::steady_clock::now() >= next_press) {
+        if (Status pd = hv_->PowerDown(run); !pd.ok()) {
+          spdlog::info("engine: power button of {}: {}", inst.instance_id, pd.ToString());
+        }
+        next_press += options_.power_button_interval;
+      }
+      auto s = hv_->Inspect(run, 1s);
+      off = s.ok() && !s->running;
+      if (!off) std::this_thread::sleep_for(100ms);
     }
-    auto s = qemu::InspectVm(run, 1s);
+    auto s = hv_->Inspect(run, 1s);
     if (s.ok() && s->running) {
       if (stop_type == "SOFT") {
-        return Status("FailedOperation", "The guest did not shut down within " +
-                                             std::to_string(options_.soft_stop_timeout.count()) +
-                                             " s; use StopType HARD or SOFT_FIRST.");
+        return Status(err::kFailedOperation,
+                      "The guest did not shut down within " +
+                          std::to_string(options_.soft_stop_timeout.count()) +
+                          " s; use StopType HARD or SOFT_FIRST.");
       }
       spdlog::info("engine: {} ignored the power button; forcing it off", inst.instance_id);
     }
   }
   Unwatch(inst.instance_id);
-  CVM_RETURN_IF_ERROR(qemu::KillVm(run, 3s));
+  CVM_RETURN_IF_ERROR(hv_->Kill(run, 3s));
   network_->Unplug(inst);
   return Status::Ok();
 }
@@ -481,7 +601,7 @@ Status Engine::DestroyInstanceFiles(const store::InstanceRecord& inst) {
 void Engine::Watch(const std::string& id) {
   std::lock_guard lock(watch_mu_);
   if (watchers_.count(id)) return;
-  auto w = qemu::VmEventWatcher::Start(
+  auto w = hv_->Watch(
       RunDir(id),
       [this, id](const qemu::VmEvent& ev) {
         if (ev.name == "SHUTDOWN" && ev.data.value("guest", false)) {
@@ -503,7 +623,7 @@ void Engine::Watch(const std::string& id) {
 }
 
 void Engine::Unwatch(const std::string& id) {
-  std::unique_ptr<qemu::VmEventWatcher> w;
+  std::unique_ptr<VmWatch> w;
   {
     std::lock_guard lock(watch_mu_);
     auto it = watchers_.find(id);
@@ -521,8 +641,7 @@ void Engine::OnVmExited(const std::string& id, const std::string& why) {
   if (!inst.ok() || !inst->has_value()) return;
   // An operation in flight owns the outcome; only an instance at rest changes here.
   if ((*inst)->state != "RUNNING") return;
-  auto s = qemu::InspectVm(RunDir(id));
-  if (s.ok() && s->running) {  // a stale disconnect; the VM is alive
+  if (VmRunning(id)) {  // a stale disconnect; the VM is alive
     Watch(id);
     return;
   }
@@ -534,9 +653,14 @@ void Engine::OnVmExited(const std::string& id, const std::string& why) {
   std::string reason =
       by_guest ? "the guest powered itself off" : "QEMU exited unexpectedly (" + why + ")";
   spdlog::info("engine: {} stopped: {}", id, reason);
-  (void)qemu::KillVm(RunDir(id), 1s);
+  if (Status st = hv_->Kill(RunDir(id), 1s); !st.ok()) {
+    spdlog::warn("engine: tidying {}'s run directory: {}", id, st.ToString());
+  }
   network_->Unplug(**inst);
-  (void)SetState(id, "STOPPED", reason);
+  // Failing, the store still says RUNNING: the reconciler finds QEMU gone and writes it again.
+  if (Status st = SetState(id, "STOPPED", reason); !st.ok()) {
+    spdlog::error("engine: recording that {} stopped: {}", id, st.ToString());
+  }
 }
 
 void Engine::OnDiskReleased(const std::string& instance_id, const std::string& disk_id) {
@@ -547,7 +671,7 @@ void Engine::OnDiskReleased(const std::string& instance_id, const std::string& d
       (*disk)->state != "ATTACHED") {
     return;
   }
-  Status st = qemu::HotUnplugDisk(RunDir(instance_id), disk_id, 1s);
+  Status st = hv_->HotUnplugDisk(RunDir(instance_id), disk_id, 1s);
   if (!st.ok()) {
     spdlog::warn("engine: {} released by {} but not removed: {}", disk_id, instance_id,
                  st.ToString());
@@ -555,12 +679,16 @@ void Engine::OnDiskReleased(const std::string& instance_id, const std::string& d
   }
   spdlog::info("engine: the guest of {} released {} late; it is detached now", instance_id,
                disk_id);
-  (void)store::WithTransaction(db_, [&](store::Transaction& tx) {
+  Status written = store::WithTransaction(db_, [&](store::Transaction& tx) {
     return tx.Exec(
         "UPDATE disks SET state='UNATTACHED', instance_id=NULL, attached_at=0, "
         "last_instance_id=?, error_prompt='' WHERE disk_id=? AND state='ATTACHED'",
         {instance_id, disk_id});
   });
+  if (!written.ok()) {
+    spdlog::error("engine: recording that {} left {}: {}", disk_id, instance_id,
+                  written.ToString());
+  }
 }
 
 void Engine::Reconcile(bool at_start) {
@@ -573,57 +701,62 @@ void Engine::Reconcile(bool at_start) {
   }
   std::set<std::string> known;
   for (const auto& row : *rows) {
-    auto inst = store::InstanceFromRow(row);
-    known.insert(inst.instance_id);
-    if (IsTransitional(inst.state)) continue;  // its operation decides (resumed below)
-    auto s = qemu::InspectVm(RunDir(inst.instance_id));
-    bool running = s.ok() && s->running;
-    if (inst.state == "RUNNING") {
-      if (running) {
-        Watch(inst.instance_id);  // re-attach; never reboot a guest
-        if (at_start) (void)network_->OpenSshForward(inst, inst.ssh_port);
-      } else {
-        std::lock_guard inst_lock(InstanceLock(inst.instance_id));
-        auto again = store::LoadInstance(db_, inst.instance_id);
-        if (again.ok() && again->has_value() && (*again)->state == "RUNNING" &&
-            !IsRunning(RunDir(inst.instance_id))) {
-          spdlog::warn("reconcile: {} is not running; marking it STOPPED", inst.instance_id);
-          Unwatch(inst.instance_id);
-          network_->Unplug(inst);
-          (void)SetState(
-              inst.instance_id, "STOPPED",
-              at_start ? "found stopped when the daemon started" : "QEMU was found not running");
+    const auto seen = store::InstanceFromRow(row);
+    known.insert(seen.instance_id);
+    if (IsTransitional(seen.state)) continue;  // its operation decides (resumed below)
+    const bool running = VmRunning(seen.instance_id);
+    const bool at_rest_stopped = seen.state == "STOPPED" || seen.state == "LAUNCH_FAILED";
+    if (seen.state == "RUNNING" && running && !at_start) {
+      std::lock_guard lock(watch_mu_);
+      if (watchers_.count(seen.instance_id)) continue;  // nothing to change
+    }
+    if (seen.state != "RUNNING" && !(running && at_rest_stopped)) continue;
+    // A change: under the instance's lock, on the instance and the VM as they are now (an
+    // operation may have started or stopped it since the read above).
+    std::lock_guard inst_lock(InstanceLock(seen.instance_id));
+    auto again = store::LoadInstance(db_, seen.instance_id);
+    if (!again.ok() || !again->has_value()) continue;
+    const store::InstanceRecord& inst = **again;
+    const bool runs = VmRunning(inst.instance_id);
+    if (inst.state == "RUNNING" && runs) {
+      Watch(inst.instance_id);  // re-attach; never reboot a guest
+      if (at_start) {
+        if (auto port = network_->OpenSshForward(inst, inst.ssh_port); !port.ok()) {
+          spdlog::warn("reconcile: SSH forward of {}: {}", inst.instance_id,
+                       port.status().ToString());
         }
       }
-    } else if (running && (inst.state == "STOPPED" || inst.state == "LAUNCH_FAILED")) {
+    } else if (inst.state == "RUNNING") {
+      spdlog::warn("reconcile: {} is not running; marking it STOPPED", inst.instance_id);
+      Unwatch(inst.instance_id);
+      network_->Unplug(inst);
+      Status st = SetState(
+          inst.instance_id, "STOPPED",
+          at_start ? "found stopped when the daemon started" : "QEMU was found not running");
+      if (!st.ok()) spdlog::error("reconcile: {}: {}", inst.instance_id, st.ToString());
+    } else if (runs && (inst.state == "STOPPED" || inst.state == "LAUNCH_FAILED")) {
       spdlog::warn("reconcile: {} is {} but QEMU runs; stopping it", inst.instance_id, inst.state);
-      (void)qemu::KillVm(RunDir(inst.instance_id));
+      if (Status st = hv_->Kill(RunDir(inst.instance_id), 5s); !st.ok()) {
+        spdlog::error("reconcile: stopping {}: {}", inst.instance_id, st.ToString());
+      }
     }
   }
   if (!at_start) return;
 
-  // Image files no record claims, and every half-made one: removed before the operations that
-  // make them resume, so a resumed copy starts on a fresh file (a qemu-img orphaned by the crash
-  // may still hold the old one's lock; unlinked, it writes on harmlessly).
+  // Image files no record claims, and every half-made one: removed before any operation runs
+  // (Start resumes them only after this), so a resumed copy starts on a fresh file (a qemu-img
+  // orphaned by the crash may still hold the old one's lock; unlinked, it writes on harmlessly).
   RemoveUnclaimedFiles(db_, "SELECT image_id FROM images WHERE file_path != ''",
                        options_.data_dir / "images/private", "image");
-  // Resume what a crash interrupted: every step checks what is already done.
-  auto ops = db_.Query(
-      "SELECT operation_id FROM operations WHERE state IN ('PENDING','RUNNING') "
-      "ORDER BY created_at");
-  if (ops.ok()) {
-    for (const auto& r : *ops) {
-      spdlog::info("reconcile: resuming operation {}", r.Str(0));
-      Submit(r.Str(0));
-    }
-  }
   // Orphans: a run directory the store does not know holds a QEMU nobody manages.
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(options_.data_dir / "run/instances", ec)) {
     std::string id = entry.path().filename().string();
     if (known.count(id)) continue;
     spdlog::warn("reconcile: orphan run directory {}; stopping its QEMU and removing it", id);
-    (void)qemu::KillVm(entry.path(), 2s);
+    if (Status st = hv_->Kill(entry.path(), 2s); !st.ok()) {
+      spdlog::error("reconcile: stopping the QEMU of {}: {}", id, st.ToString());
+    }
     fs::remove_all(entry.path(), ec);
   }
   // A leftover of an interrupted create, or of a deleted record: never data a user sees.
@@ -631,6 +764,26 @@ void Engine::Reconcile(bool at_start) {
                        options_.data_dir / "disks", "disk");
   RemoveUnclaimedFiles(db_, "SELECT snapshot_id FROM snapshots WHERE deleted = 0",
                        options_.data_dir / "snapshots", "snapshot");
+}
+
+void Engine::ResumeOperations() {
+  // What a crash interrupted, or what a failed final write left unfinished: every step checks
+  // what is already done. Submit drops an operation already queued or running.
+  auto ops = db_.Query(
+      "SELECT operation_id FROM operations WHERE state IN ('PENDING','RUNNING') "
+      "ORDER BY created_at");
+  if (!ops.ok()) {
+    spdlog::error("reconcile: unfinished operations: {}", ops.status().ToString());
+    return;
+  }
+  for (const auto& r : *ops) {
+    {
+      std::lock_guard lock(in_flight_mu_);
+      if (in_flight_.count(r.Str(0))) continue;
+    }
+    spdlog::info("reconcile: resuming operation {}", r.Str(0));
+    Submit(r.Str(0));
+  }
 }
 
 Status Engine::SyncNetwork() { return network_->Sync(); }

@@ -20,7 +20,7 @@
 
 #include "config/config.h"
 #include "drivers/qemu/qemu_vm.h"
-#include "engine/network_plane.h"
+#include "engine/host.h"
 #include "engine/operations.h"
 #include "store/database.h"
 #include "store/instance_records.h"
@@ -32,7 +32,12 @@ struct EngineOptions {
   std::string accel = "tcg";
   int workers = 4;
   std::chrono::seconds soft_stop_timeout{60};
-  std::chrono::seconds reconcile_interval{15};
+  // A soft stop presses the power button again at this interval until soft_stop_timeout: a
+  // guest still booting misses a press.
+  std::chrono::milliseconds power_button_interval{10000};
+  // How long a failed final write of an operation is retried before the reconciler takes over.
+  std::chrono::milliseconds final_write_retry{100};
+  std::chrono::milliseconds reconcile_interval{15000};
   // How long a guest may take to release a hot-unplugged disk before DetachDisks gives up.
   std::chrono::seconds detach_timeout{20};
 };
@@ -46,14 +51,18 @@ HostCapacity MeasureHostCapacity(const Config& config);
 
 class Engine {
  public:
-  Engine(store::Database& db, const Config& config, EngineOptions options);
+  Engine(store::Database& db, const Config& config, EngineOptions options,
+         EngineDrivers drivers = {});
   ~Engine();
 
   // Reconciles the store with what really runs, resumes unfinished operations, then serves.
+  // `drivers` left empty are the real ones (QEMU, the network namespace).
   Status Start();
   // Stops workers and event watchers; VMs keep running (they outlive the daemon).
   void Stop();
 
+  // Carries out a recorded operation on a worker (once: a second submission while it is queued
+  // or running is dropped).
   void Submit(const std::string& operation_id);
 
   const std::string& accel() const { return options_.accel; }
@@ -88,11 +97,30 @@ class Engine {
   Status SyncNetwork();
 
  private:
+  // One operation being carried out: what its steps learned, for its final write.
+  struct Run {
+    OperationRecord op;
+    std::unique_lock<std::mutex> lock;  // the resource's, held until the outcome is written
+    bool loaded = false;                // the resource was found (Begin succeeded)
+    store::InstanceRecord inst;         // instance operations
+    std::string final_state;            //   the state the instance is left in
+    store::DiskRecord disk;             // disk operations
+    int64_t virtual_size = 0;           // image operations
+  };
+
   void Post(std::function<void()> task);
   void WorkerLoop();
+  // The one path every operation takes: Begin (lock, load, mark RUNNING), Perform, then the
+  // final write, retried until it holds; an exception anywhere is a FAILED InternalError.
   void Execute(const std::string& operation_id);
+  Status Begin(Run& run);
+  Status Perform(Run& run);
+  Status Record(store::Transaction& tx, const Run& run, const Status& st);
+  void After(const Run& run, const Status& st);
+  Status MarkRunning(const OperationRecord& op);
   Status RunOperation(const OperationRecord& op, store::InstanceRecord& inst,
                       std::string& final_state);
+  Status RecordInstanceOutcome(store::Transaction& tx, const Run& run, const Status& st);
 
   // Steps (each idempotent: it checks what is already true before acting).
   Status EnsureSystemDisk(const store::InstanceRecord& inst, bool recreate,
@@ -104,8 +132,10 @@ class Engine {
   Status DestroyInstanceFiles(const store::InstanceRecord& inst);
 
   // Disk operations (engine/disk_operations.cpp).
-  void ExecuteDiskOperation(const OperationRecord& op);
+  Status BeginDiskOperation(Run& run);
   Status RunDiskOperation(const OperationRecord& op, const store::DiskRecord& disk);
+  Status RecordDiskOutcome(store::Transaction& tx, const Run& run, const Status& st);
+  void AfterDiskOperation(const Run& run, const Status& st);
   drivers::qemu::DiskSpec DiskSpecFor(const std::string& disk_id, const std::string& disk_type,
                                       int64_t size_gb) const;
   Result<std::vector<drivers::qemu::DiskSpec>> DataDiskSpecs(const std::string& instance_id);
@@ -115,8 +145,10 @@ class Engine {
                       const std::filesystem::path& target);
 
   // Image operations (engine/image_operations.cpp).
-  void ExecuteImageOperation(const OperationRecord& op);
+  Status BeginImageOperation(Run& run);
   Status RunImageOperation(const OperationRecord& op, int64_t& virtual_size);
+  Status RecordImageOutcome(store::Transaction& tx, const Run& run, const Status& st);
+  void AfterImageOperation(const Run& run, const Status& st);
   // ImportImage: fetches an http(s) source first, then inspects and converts it into `target`.
   Status ImportImageFile(const OperationRecord& op, const std::filesystem::path& target);
   // ExportImages to an http(s) target: converts `image` into the staging file, PUTs it.
@@ -128,8 +160,13 @@ class Engine {
   void OnDiskReleased(const std::string& instance_id, const std::string& disk_id);
   Status SetState(const std::string& instance_id, const std::string& state,
                   const std::string& reason = "");
+  // Brings the store and the VMs in line; at start, also removes what no record claims (before
+  // any operation runs).
   void Reconcile(bool at_start);
+  // Submits every operation the store holds unfinished that is not queued or running.
+  void ResumeOperations();
   std::mutex& InstanceLock(const std::string& instance_id);
+  bool VmRunning(const std::string& instance_id);
 
   store::Database& db_;
   const Config& config_;
@@ -147,13 +184,17 @@ class Engine {
   std::mutex locks_mu_;
   std::map<std::string, std::unique_ptr<std::mutex>> instance_locks_;
 
-  std::unique_ptr<NetworkPlane> network_;
+  std::unique_ptr<Hypervisor> hv_;
+  std::unique_ptr<InstanceNetwork> network_;
+
+  std::mutex in_flight_mu_;
+  std::set<std::string> in_flight_;  // operations queued or running
 
   std::mutex uploads_mu_;
   std::map<std::string, std::pair<int64_t, int64_t>> uploads_;  // operation id -> sent, total
 
   std::mutex watch_mu_;
-  std::map<std::string, std::unique_ptr<drivers::qemu::VmEventWatcher>> watchers_;
+  std::map<std::string, std::unique_ptr<VmWatch>> watchers_;
   std::set<std::string> guest_shutdowns_;  // instances whose guest asked to power off
 };
 

@@ -19,45 +19,42 @@ namespace fs = std::filesystem;
 namespace qemu = drivers::qemu;
 using namespace std::chrono_literals;
 
-void Engine::ExecuteImageOperation(const OperationRecord& op) {
-  const std::string& image_id = op.resource_id;
+Status Engine::BeginImageOperation(Run& run) {
+  const OperationRecord& op = run.op;
   // A capture serializes with its instance's start and stop (it reads that instance's disk).
   const std::string instance_id = op.args.value("InstanceId", "");
-  std::unique_lock<std::mutex> lock;
-  if (!instance_id.empty()) lock = std::unique_lock(InstanceLock(instance_id));
-  (void)store::WithTransaction(db_, [&](store::Transaction& tx) {
-    return tx.Exec("UPDATE operations SET state='RUNNING', updated_at=? WHERE operation_id=?",
-                   {NowUnix(), op.operation_id});
-  });
-  spdlog::info("engine: {} {} ({})", op.action, image_id, op.request_id);
-  int64_t virtual_size = 0;
-  Status st = RunImageOperation(op, virtual_size);
-  if (!st.ok()) spdlog::warn("engine: {} {} failed: {}", op.action, image_id, st.ToString());
-  if (op.action == op::kExportImage) {
-    // The image itself is unchanged: only the operation records the outcome.
-    (void)store::WithTransaction(
-        db_, [&](store::Transaction& tx) { return FinishOperation(tx, op.operation_id, st); });
-    return;
-  }
-  const fs::path file = PrivateImagePath(image_id);
+  if (!instance_id.empty()) run.lock = std::unique_lock(InstanceLock(instance_id));
+  run.loaded = true;
+  CVM_RETURN_IF_ERROR(MarkRunning(op));
+  spdlog::info("engine: {} {} ({})", op.action, op.resource_id, op.request_id);
+  return Status::Ok();
+}
+
+Status Engine::RecordImageOutcome(store::Transaction& tx, const Run& run, const Status& st) {
+  // An export leaves the image unchanged: only the operation records the outcome.
+  if (run.op.action == op::kExportImage) return Status::Ok();
+  const std::string& image_id = run.op.resource_id;
   if (!st.ok()) {
+    const std::string failed =
+        run.op.action == op::kImportImage ? "IMPORTFAILED" : "CREATEFAILED";
+    return tx.Exec("UPDATE images SET state=?, state_reason=?, file_path='' WHERE image_id=?",
+                   {failed, st.message(), image_id});
+  }
+  const int64_t size_gb = std::max<int64_t>(1, (run.virtual_size + (int64_t{1} << 30) - 1) >> 30);
+  return tx.Exec(
+      "UPDATE images SET state='NORMAL', state_reason='', virtual_size=?, size_gb=?, "
+      "file_path=? WHERE image_id=?",
+      {run.virtual_size, size_gb, PrivateImagePath(image_id).string(), image_id});
+}
+
+void Engine::AfterImageOperation(const Run& run, const Status& st) {
+  if (run.op.action == op::kExportImage) return;
+  if (!st.ok()) {
+    const fs::path file = PrivateImagePath(run.op.resource_id);
     std::error_code ec;
     fs::remove(TmpPath(file), ec);
     fs::remove(file, ec);
   }
-  const std::string failed = op.action == op::kImportImage ? "IMPORTFAILED" : "CREATEFAILED";
-  const int64_t size_gb = std::max<int64_t>(1, (virtual_size + (int64_t{1} << 30) - 1) >> 30);
-  (void)store::WithTransaction(db_, [&](store::Transaction& tx) -> Status {
-    CVM_RETURN_IF_ERROR(FinishOperation(tx, op.operation_id, st));
-    if (!st.ok()) {
-      return tx.Exec("UPDATE images SET state=?, state_reason=?, file_path='' WHERE image_id=?",
-                     {failed, st.message(), image_id});
-    }
-    return tx.Exec(
-        "UPDATE images SET state='NORMAL', state_reason='', virtual_size=?, size_gb=?, "
-        "file_path=? WHERE image_id=?",
-        {virtual_size, size_gb, file.string(), image_id});
-  });
   // An image deleted while it was being made (not allowed by the API, but a crash-safe rule).
   FreeUnusedImageFiles();
 }
@@ -79,8 +76,7 @@ Status Engine::RunImageOperation(const OperationRecord& op, int64_t& virtual_siz
     if (!disk->has_value() || (*disk)->instance_id != op.args.value("InstanceId", "")) {
       return Status(err::kInvalidInstanceIdNotFound, "The instance's system disk is gone.");
     }
-    auto vm = qemu::InspectVm(RunDir((*disk)->instance_id));
-    CVM_RETURN_IF_ERROR(CopyDiskFlat(**disk, vm.ok() && vm->running, target));
+    CVM_RETURN_IF_ERROR(CopyDiskFlat(**disk, VmRunning((*disk)->instance_id), target));
   } else if (op.action == op::kImportImage) {
     if (!fs::exists(target)) CVM_RETURN_IF_ERROR(ImportImageFile(op, target));
   } else if (op.action == op::kSyncImage) {
@@ -212,9 +208,11 @@ void Engine::FreeUnusedImageFiles() {
     fs::remove(r.Str(1), ec);
     if (ec) continue;
     spdlog::info("engine: freed the file of deleted image {}", r.Str(0));
-    (void)store::WithTransaction(db_, [&](store::Transaction& tx) {
+    // Failing, the next pass finds the record again and clears it then.
+    Status cleared = store::WithTransaction(db_, [&](store::Transaction& tx) {
       return tx.Exec("UPDATE images SET file_path = '' WHERE image_id = ?", {r.Str(0)});
     });
+    if (!cleared.ok()) spdlog::error("engine: image {}: {}", r.Str(0), cleared.ToString());
   }
 }
 

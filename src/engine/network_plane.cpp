@@ -95,7 +95,9 @@ Status NetworkPlane::Start() {
       plugged_.insert(rows->front().Str(0));
     } else {
       spdlog::warn("network: removing the tap {} of no live instance", tap);
-      (void)ns_.IpBatch({"tuntap del dev " + tap + " mode tap"});
+      if (Status st = ns_.IpBatch({"tuntap del dev " + tap + " mode tap"}); !st.ok()) {
+        spdlog::warn("network: removing {}: {}", tap, st.ToString());
+      }
     }
   }
   return SyncLocked();

@@ -15,44 +15,39 @@
 #include "drivers/network/firewall.h"
 #include "drivers/network/net_namespace.h"
 #include "drivers/network/port_forwarder.h"
+#include "engine/host.h"
 #include "store/database.h"
 #include "store/instance_records.h"
 
 namespace cvm::engine {
 
-// What a booting VM needs from the network.
-struct NicAttachment {
-  std::string tap, mac;
-  std::string address_cidr;  // "172.16.0.4/20": the guest's address in its subnet
-  std::string gateway;
-};
-
-class NetworkPlane {
+class NetworkPlane : public InstanceNetwork {
  public:
   NetworkPlane(store::Database& db, const Config& config);
 
   // Namespace, uplink, then every instance whose tap survived (a restart keeps them, and
   // their traffic flows meanwhile) and one atomic replacement of the firewall table.
-  Status Start();
+  Status Start() override;
 
   // Brings links and firewall in line with the store (after any committed network change).
-  Status Sync();
+  Status Sync() override;
 
   // Gives an instance from before networks existed (no subnet) an address in its account's
   // default subnet and the default security group, as RunInstances would have; no-op otherwise.
-  Status EnsureAddressed(store::InstanceRecord& inst);
+  Status EnsureAddressed(store::InstanceRecord& inst) override;
   // The instance's address as its guest configures it (from its subnet).
-  Result<NicAttachment> Address(const store::InstanceRecord& inst);
+  Result<NicAttachment> Address(const store::InstanceRecord& inst) override;
   // Before a VM boots: its tap, route and firewall chains exist before QEMU attaches, so the
   // guest's first packet already meets its security groups.
-  Result<NicAttachment> Plug(const store::InstanceRecord& inst);
+  Result<NicAttachment> Plug(const store::InstanceRecord& inst) override;
   // After the VM is gone: tap, route, chains and the management forward go.
-  void Unplug(const store::InstanceRecord& inst);
+  void Unplug(const store::InstanceRecord& inst) override;
 
   // The management SSH forward (loopback port -> the instance's port 22 in its VPC); returns
   // the port, `preferred` if it is free.
-  Result<int> OpenSshForward(const store::InstanceRecord& inst, int preferred);
+  Result<int> OpenSshForward(const store::InstanceRecord& inst, int preferred) override;
 
+  std::vector<std::string> Launcher() const override { return ns_.Wrap({}); }
   const drivers::network::NetNamespace& ns() const { return ns_; }
 
  private:

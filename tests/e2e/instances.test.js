@@ -243,6 +243,25 @@ test("a guest that powers itself off becomes STOPPED, and starts again", async (
   await L.waitState(cvm, [ids.pw], "RUNNING");
 });
 
+test("a soft stop sent the moment RUNNING is seen stops the still-booting guest", async () => {
+  await cvm.StopInstances({ InstanceIds: [ids.pw], StopType: "HARD" });
+  await L.waitState(cvm, [ids.pw], "STOPPED");
+  await cvm.StartInstances({ InstanceIds: [ids.pw] });
+  await L.waitState(cvm, [ids.pw], "RUNNING");
+  // The guest is still booting: its ACPI handler is not listening for the first press yet.
+  await cvm.StopInstances({ InstanceIds: [ids.pw], StopType: "SOFT" });
+  let i;
+  do {
+    await L.sleep(500);
+    i = (await cvm.DescribeInstances({ InstanceIds: [ids.pw] })).InstanceSet[0];
+  } while (i.LatestOperationState === "OPERATING");
+  assert.equal(i.LatestOperation, "StopInstances");
+  assert.equal(i.LatestOperationState, "SUCCESS", i.LatestOperationErrorMsg);
+  assert.equal(i.InstanceState, "STOPPED");
+  await cvm.StartInstances({ InstanceIds: [ids.pw] });
+  await L.waitState(cvm, [ids.pw], "RUNNING");
+});
+
 test("kill -9 of a QEMU process is noticed: the instance becomes STOPPED", async () => {
   const pidFile = path.join(d.dataDir, "run/instances", ids.pw, "qemu.pid");
   const pid = Number(fs.readFileSync(pidFile, "utf8"));

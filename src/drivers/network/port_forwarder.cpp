@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -50,13 +52,16 @@ bool WriteAll(int fd, const char* p, ssize_t n) {
   return true;
 }
 
-// Copies both ways until both directions have ended (half-closes are passed on).
-void Pump(int a, int b) {
+// Copies both ways until both directions have ended (half-closes are passed on), `stop` becomes
+// readable, or nothing moved for `idle`.
+void Pump(int a, int b, int stop, std::chrono::milliseconds idle) {
   bool a_open = true, b_open = true;
   char buf[65536];
   while (a_open || b_open) {
-    pollfd p[2] = {{a_open ? a : -1, POLLIN, 0}, {b_open ? b : -1, POLLIN, 0}};
-    if (poll(p, 2, -1) < 0) return;
+    pollfd p[3] = {{a_open ? a : -1, POLLIN, 0}, {b_open ? b : -1, POLLIN, 0}, {stop, POLLIN, 0}};
+    int ready = poll(p, 3, static_cast<int>(idle.count()));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0 || p[2].revents) return;  // error, idle or stopping
     for (int i = 0; i < 2; ++i) {
       if (!p[i].revents) continue;
       int from = i == 0 ? a : b, to = i == 0 ? b : a;
@@ -74,8 +79,10 @@ void Pump(int a, int b) {
 
 }  // namespace
 
-PortForwarder::PortForwarder(const NetNamespace& ns) : ns_(ns) {
+PortForwarder::PortForwarder(const NetNamespace& ns, RelayLimits limits)
+    : ns_(ns), limits_(limits) {
   if (pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) wake_[0] = wake_[1] = -1;
+  if (pipe2(stop_, O_CLOEXEC | O_NONBLOCK) != 0) stop_[0] = stop_[1] = -1;
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -85,11 +92,12 @@ PortForwarder::~PortForwarder() {
     stopping_ = true;
   }
   Wake();
-  thread_.join();
+  thread_.join();  // the loop ends every relay before it returns
   for (auto& [key, f] : forwards_) close(f.listen_fd);
-  close(wake_[0]);
-  close(wake_[1]);
+  for (int fd : retired_) close(fd);
+  for (int fd : {wake_[0], wake_[1], stop_[0], stop_[1]}) close(fd);
 }
+
 
 void PortForwarder::Wake() {
   char c = 1;
@@ -107,7 +115,7 @@ Result<int> PortForwarder::Open(const std::string& key, int port, uint32_t ip, u
     return port;
   }
   if (old != forwards_.end()) {
-    close(old->second.listen_fd);
+    retired_.push_back(old->second.listen_fd);
     forwards_.erase(old);
   }
   int fd = port > 0 ? ListenLoopback(port) : -1;
@@ -124,9 +132,25 @@ void PortForwarder::Close(const std::string& key) {
   std::lock_guard lock(mu_);
   auto it = forwards_.find(key);
   if (it == forwards_.end()) return;
-  close(it->second.listen_fd);
+  retired_.push_back(it->second.listen_fd);
   forwards_.erase(it);
   Wake();
+}
+
+void PortForwarder::CloseRetiredLocked() {
+  for (int fd : retired_) close(fd);
+  retired_.clear();
+}
+
+void PortForwarder::ReapRelays(bool all) {
+  for (auto it = relays_.begin(); it != relays_.end();) {
+    if (all || (*it)->done) {
+      (*it)->thread.join();
+      it = relays_.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
 void PortForwarder::Loop() {
@@ -135,12 +159,15 @@ void PortForwarder::Loop() {
     std::vector<Forward> targets{{}};
     {
       std::lock_guard lock(mu_);
-      if (stopping_) return;
+      // Not polled any more from here on: closing them cannot hit a reused descriptor.
+      CloseRetiredLocked();
+      if (stopping_) break;
       for (const auto& [key, f] : forwards_) {
         fds.push_back({f.listen_fd, POLLIN, 0});
         targets.push_back(f);
       }
     }
+    ReapRelays(/*all=*/false);
     if (poll(fds.data(), fds.size(), -1) < 0) continue;
     if (fds[0].revents) {
       char buf[64];
@@ -152,9 +179,26 @@ void PortForwarder::Loop() {
       if (!(fds[i].revents & POLLIN)) continue;
       int c = accept4(fds[i].fd, nullptr, nullptr, SOCK_CLOEXEC);
       if (c < 0) continue;
-      std::thread([this, c, t = targets[i]] { Relay(c, t); }).detach();
+      if (active_relays_ >= limits_.max_relays) {
+        spdlog::warn("port forward: {} relays open; refusing a connection", active_relays_.load());
+        close(c);
+        continue;
+      }
+      ++active_relays_;
+      auto relay = std::make_unique<RelayThread>();
+      RelayThread* r = relay.get();
+      r->thread = std::thread([this, r, c, t = targets[i]] {
+        Relay(c, t);
+        --active_relays_;
+        r->done = true;
+      });
+      relays_.push_back(std::move(relay));
     }
   }
+  // Stopping: every relay sees stop_ readable and ends.
+  char c = 1;
+  [[maybe_unused]] auto n = write(stop_[1], &c, 1);
+  ReapRelays(/*all=*/true);
 }
 
 void PortForwarder::Relay(int client, Forward t) {
@@ -175,7 +219,7 @@ void PortForwarder::Relay(int client, Forward t) {
     if (connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
       timeval none{};
       setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &none, sizeof none);
-      Pump(client, s);
+      Pump(client, s, stop_[0], limits_.idle_timeout);
     }
   }
   if (s >= 0) close(s);
