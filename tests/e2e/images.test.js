@@ -64,14 +64,15 @@ async function terminate(client, ids) {
 
 before(async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cvm-img-conf-"));
-  importDir = path.join(dir, "import");
   exportDir = path.join(dir, "export");
-  fs.mkdirSync(importDir);
   const conf = path.join(dir, "cvmd.toml");
-  fs.writeFileSync(conf, `[images]\nimport_dir = "${importDir}"\nexport_dir = "${exportDir}"\n` +
+  fs.writeFileSync(conf, `[images]\nimport_dir = "${dir}/import"\nexport_dir = "${exportDir}"\n` +
                          "max_virtual_gb = 64\n");
   d = await L.startDaemon({ args: ["--config", conf] });
   cvm = d.client("cvm");
+  // Each account imports from its own directory, <import_dir>/<AppId>.
+  importDir = path.join(dir, "import", String((await d.client("cam").GetUserAppId({})).AppId));
+  fs.mkdirSync(importDir, { recursive: true });
   tiny = await L.tinyImageId(cvm);
   tenant = d.createAccount("image-tenant");
   tenantCvm = d.client("cvm", tenant);

@@ -188,13 +188,17 @@ Status CheckNewImage(store::Transaction& tx, const api::RequestContext& ctx, con
   return Status::Ok();
 }
 
-// ImportImage's local ImageUrl: `file:///...` or a name, inside the import directory (symlinks
-// resolved first, so none leads out of it).
-Result<fs::path> ResolveImportFile(const Config& config, const std::string& url) {
+// ImportImage's local ImageUrl: `file:///...` or a name, inside the caller's own directory
+// <import_dir>/<AppId>/, as exports are <export_dir>/<AppId>/<bucket>/ (so the two may be one
+// directory). Symlinks are resolved first, so none leads out of it. A name that is missing,
+// another account's, outside or not a regular file gets one answer: it tells nothing about
+// files beyond the caller's own.
+Result<fs::path> ResolveImportFile(const Config& config, int64_t app_id, const std::string& url) {
   if (config.image_import_dir.empty()) {
     return Status("RegionAbilityLimit.UnsupportedToImportImage",
                   "Importing images is not configured here ([images] import_dir).");
   }
+  const fs::path own = config.image_import_dir / std::to_string(app_id);
   fs::path requested;
   if (url.rfind("file://", 0) == 0) {
     requested = url.substr(7);
@@ -203,19 +207,19 @@ Result<fs::path> ResolveImportFile(const Config& config, const std::string& url)
                   "ImageUrl must be an http(s):// URL, a file:// URL or a file name in the "
                   "import directory.");
   } else {
-    requested = config.image_import_dir / url;
+    requested = own / url;
   }
+  const Status not_found("InvalidParameter.InvalidParameterUrlError",
+                         "ImageUrl names no file of this account in the import directory.");
   std::error_code ec;
-  const fs::path dir = fs::canonical(config.image_import_dir, ec);
+  const fs::path dir = fs::canonical(own, ec);
+  if (ec) return not_found;
   const fs::path file = fs::canonical(requested, ec);
-  if (ec || dir.empty()) {
-    return Status("InvalidParameter.InvalidParameterUrlError",
-                  "ImageUrl names no file in the import directory.");
-  }
+  if (ec) return not_found;
   auto rel = file.lexically_relative(dir);
-  if (rel.empty() || *rel.begin() == "..") {
-    return Status("InvalidParameter.InvalidParameterUrlError",
-                  "ImageUrl must name a file inside the import directory.");
+  if (rel.empty() || *rel.begin() == ".." || *rel.begin() == "." ||
+      !fs::is_regular_file(file, ec)) {
+    return not_found;
   }
   return file;
 }
@@ -624,7 +628,7 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
       CVM_RETURN_IF_ERROR(drivers::http::CheckDownloadUrl(url, config.image_url_hosts));
       source = url;
     } else {
-      auto file = ResolveImportFile(config, url);
+      auto file = ResolveImportFile(config, ctx.owner_app_id, url);
       if (!file.ok()) return file.status();
       auto inspected =
           drivers::qemu::InspectUntrustedImage(*file, config.image_max_virtual_gb << 30);
