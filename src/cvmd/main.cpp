@@ -1,6 +1,7 @@
 // cvmd: the OpenCVM daemon. With no arguments it runs on its embedded defaults; `cvmd account`
 // administers root accounts (tenants) directly in the store.
 #include <signal.h>
+#include <sys/stat.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -62,6 +63,9 @@ int Fail(const cvm::Status& st) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Everything cvmd creates, and what qemu-img and QEMU create for it, is its own alone: state,
+  // disks, images, exports, client files (0600 files, 0700 directories).
+  ::umask(077);
   CLI::App app{"cvmd - the OpenCVM daemon (Tencent Cloud API 3.0 compatible)"};
   std::string config_file, data_dir, listen;
   std::string public_images;
@@ -172,19 +176,24 @@ int main(int argc, char** argv) {
                  config.api_threads, config.tls_cert_file, config.tls_key_file, &console_tokens});
   if (auto st = server.Start(); !st.ok()) return Fail(st);
 
-  cvm::ClientCredentials creds{
-      admin_key->secret_id, admin_key->secret_key, config.regions.front().region,
-      config.listen_address + ":" + std::to_string(server.port()), !config.tls_cert_file.empty()};
-  if (auto st = cvm::WriteClientFiles(config.data_dir, creds); !st.ok()) {
-    spdlog::warn("could not write client files: {}", st.ToString());
+  // The client files are written at the first initialisation only (or when a start before died
+  // before writing them); a secret never goes to the terminal or the log, only its file's name.
+  const auto admin_file = cvm::AdminCredentialsPath(config.data_dir);
+  std::error_code ec;
+  if (admin_key->created || !std::filesystem::exists(admin_file, ec)) {
+    cvm::ClientCredentials creds{
+        admin_key->key.secret_id, admin_key->key.secret_key, config.regions.front().region,
+        config.listen_address + ":" + std::to_string(server.port()),
+        !config.tls_cert_file.empty()};
+    if (auto st = cvm::WriteClientFiles(config.data_dir, creds); !st.ok()) {
+      spdlog::warn("could not write client files: {}", st.ToString());
+    }
   }
-  // The one place the admin secret is shown: on the operator's terminal at start.
-  std::cout << "cvmd ready on " << (creds.https ? "https://" : "http://") << creds.endpoint
-            << "\n  admin SecretId:  " << creds.secret_id
-            << "\n  admin SecretKey: " << creds.secret_key << "\n  region: " << creds.region
-            << "\n  credentials written to "
-            << (config.data_dir / "admin-credentials.json").string()
-            << ", ~/.tccli and ~/.config/opencvm\n"
+  std::cout << "cvmd ready on " << (config.tls_cert_file.empty() ? "http://" : "https://")
+            << config.listen_address << ":" << server.port()
+            << "\n  admin credentials: " << admin_file.string() << "\n  tccli profile: "
+            << cvm::kTccliProfile << ", cvm CLI: ~/.config/opencvm/client.json (written at the "
+            << "first start, when absent)\n"
             << std::flush;
 
   // Signals are taken by a thread with sigwait, so stopping runs outside a signal handler.

@@ -1,5 +1,6 @@
 #include "drivers/qemu/qemu_vm.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
@@ -478,6 +479,10 @@ Status StartVm(const VmSpec& spec, milliseconds timeout) {
   const fs::path log = ConsoleLogPath(run_dir);
   if (fs::exists(log, ec) && fs::file_size(log, ec) > kConsoleRotateBytes) {
     fs::rename(log, fs::path(log.string() + ".1"), ec);
+  }
+  // QEMU daemonizes with umask 027: the guest's console output exists before, owner-only.
+  if (int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600); fd >= 0) {
+    ::close(fd);
   }
 
   auto argv = BuildArgv(spec, run_dir, SandboxSupported(spec.qemu_binary));
