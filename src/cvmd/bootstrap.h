@@ -15,11 +15,22 @@ struct ClientCredentials {
   bool https = false;
 };
 
-// Creates the admin account and key unless they exist; returns the admin's key either way.
-Result<iam::AccessKey> EnsureAdminAccount(iam::AccountStore& accounts);
+struct AdminKey {
+  iam::AccessKey key;
+  bool created = false;  // made by this call: the first initialisation
+};
 
-// Writes <data_dir>/admin-credentials.json, ~/.tccli/default.{credential,configure} and
-// ~/.config/opencvm/client.json (all mode 0600).
+// The tccli profile cvmd writes (`tccli --profile opencvm ...`).
+inline constexpr const char* kTccliProfile = "opencvm";
+
+// Creates the admin account and key unless they exist; returns the admin's key either way.
+Result<AdminKey> EnsureAdminAccount(iam::AccountStore& accounts);
+
+// <data_dir>/admin-credentials.json: the admin's key, for the operator.
+std::filesystem::path AdminCredentialsPath(const std::filesystem::path& data_dir);
+
+// Writes AdminCredentialsPath (replaced), and each of ~/.config/opencvm/client.json and
+// ~/.tccli/opencvm.{credential,configure} only when it does not exist yet (all mode 0600).
 Status WriteClientFiles(const std::filesystem::path& data_dir, const ClientCredentials& creds);
 
 }  // namespace cvm
