@@ -92,10 +92,12 @@ function report(what, bytes, ours, baseline, baselineName = "qemu-img convert") 
 
 async function main() {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "cvm-bench-images-"));
-  const importDir = path.join(work, "import");
-  fs.mkdirSync(importDir);
+  // The admin account (the first, AppId 1250000001) imports from its own directory; the image
+  // server on loopback is admitted by name.
+  const importDir = path.join(work, "import", "1250000001");
+  fs.mkdirSync(importDir, { recursive: true });
   const conf = path.join(work, "cvmd.toml");
-  fs.writeFileSync(conf, `[images]\nimport_dir = "${importDir}"\n`);
+  fs.writeFileSync(conf, `[images]\nimport_dir = "${work}/import"\nurl_hosts = ["127.0.0.1"]\n`);
   const bytes = opts.gib * 1024 * MiB;
   const raw = path.join(importDir, "random.raw");
   execFileSync("dd", ["if=/dev/urandom", `of=${raw}`, "bs=16M", `count=${opts.gib * 64}`,

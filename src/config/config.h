@@ -73,7 +73,10 @@ struct Config {
   // account's buckets its own (empty: refused);
   // max_virtual_gb: larger images (and larger downloads) are refused; quota: custom images per
   // account. url_hosts: the hosts an http(s) ImageUrl may name, each hop of a redirect included
-  // (default: loopback only); download_stall_s: a download sending nothing for this long fails.
+  // (default: none). A name's addresses are checked as each connection is made: loopback,
+  // link-local, unspecified and multicast ones are refused unless url_hosts lists that address
+  // itself ("127.0.0.1", "::1"), never through a name ("localhost");
+  // download_stall_s: a download sending nothing for this long fails.
   // [images.export_targets] maps a bucket name to the base URL of an http(s) server that takes
   // PUT (`bucket = "https://host/path"`, no query): ExportImages to that BucketName uploads each
   // file to <url>/<prefix>.<format> instead of writing into export_dir (a bucket named
@@ -95,7 +98,7 @@ struct Config {
   std::string uplink_cidr = "169.254.128.0/30";
   std::string public_ip_pool = "198.18.0.0/24";
   std::string default_vpc_cidr = "172.16.0.0/16";  // the default VPC Tencent creates
-  std::vector<std::string> image_url_hosts = {"127.0.0.1", "localhost", "::1"};
+  std::vector<std::string> image_url_hosts;
   int64_t image_download_stall_s = 30;
 
   const RegionConfig* FindRegion(std::string_view region) const;

@@ -20,7 +20,10 @@ before(async () => {
   const files = {};
   for (const f of FORMATS) files[`/tiny.${f}`] = tinyIn(work, f);
   server = await new ImageServer(files).start();
-  d = await L.startDaemon();
+  // The image server listens on loopback, which a daemon admits only by its address.
+  const conf = path.join(work, "cvmd.toml");
+  fs.writeFileSync(conf, '[images]\nurl_hosts = ["127.0.0.1"]\n');
+  d = await L.startDaemon({ args: ["--config", conf] });
   cvm = d.client("cvm");
 });
 
