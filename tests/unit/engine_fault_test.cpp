@@ -316,6 +316,41 @@ TEST_F(EngineFaultTest, AnOperationOnAMissingInstanceEndsFailedWithItsReason) {
   EXPECT_FALSE(op.error_message.empty());
 }
 
+// qemu-img failing (here: the disk's file is missing) fails a resize with its reason; the disk
+// keeps its size and comes back to rest.
+TEST_F(EngineFaultTest, QemuImgFailingFailsAResizeAndTheDiskKeepsItsSize) {
+  std::string op_id;
+  ASSERT_TRUE(store::WithTransaction(*db_, [&](store::Transaction& tx) -> Status {
+                store::DiskRecord d;
+                d.disk_id = "disk-00000002";
+                d.owner_uin = "100";
+                d.name = "data";
+                d.usage = "DATA_DISK";
+                d.disk_type = "CLOUD_PREMIUM";
+                d.size_gb = 10;
+                d.zone = "ap-guangzhou-3";
+                d.state = "EXPANDING";
+                CVM_RETURN_IF_ERROR(store::InsertDisk(tx, d));
+                api::RequestContext ctx;
+                ctx.request_id = "req-3";
+                ctx.owner_uin = ctx.caller_uin = "100";
+                auto id = RecordOperation(tx, ctx, op::kResizeDisk, d.disk_id, {{"DiskSize", 20}});
+                if (!id.ok()) return id.status();
+                op_id = *id;
+                return Status::Ok();
+              }).ok());
+  StartEngine();
+  OperationRecord op = WaitForEnd(op_id);
+  EXPECT_EQ(op.state, "FAILED");
+  EXPECT_EQ(op.error_code, err::kInternalError);
+  EXPECT_NE(op.error_message.find("qemu-img"), std::string::npos) << op.error_message;
+  auto disk = store::LoadDisk(*db_, "disk-00000002");
+  ASSERT_TRUE(disk.ok() && disk->has_value());
+  EXPECT_EQ((*disk)->size_gb, 10);
+  EXPECT_EQ((*disk)->state, "UNATTACHED");
+  EXPECT_EQ((*disk)->error_prompt, op.error_message);
+}
+
 TEST_F(EngineFaultTest, StoppingTheEngineWhileItWatchesAVmReturns) {
   hv_->running[RunDir()] = true;
   Record("RUNNING", op::kStart);
