@@ -236,8 +236,8 @@ AccessOutcome Authorizer::Authorize(const AccessRequest& r) {
     Decision d = set.Evaluate(action, ResourceRef{}, facts.facts);
     if (d == Decision::kAllow) {
       // Allowed on "*": an item can only be hidden by a deny statement for the action.
-      out.visible = set.HasDenyFor(action) ? VisibleItems(r, facts, *policies)
-                                           : Visibility::Everything();
+      out.visible =
+          set.HasDenyFor(action) ? VisibleItems(r, facts, *policies) : Visibility::Everything();
       return out;
     }
     if (d == Decision::kNoMatch && IsDescribe(r.action) &&

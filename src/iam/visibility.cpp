@@ -10,7 +10,8 @@ Visibility Visibility::Everything() {
 
 Visibility Visibility::Allowed(std::shared_ptr<const PolicySet> policies, VisibilityScope scope) {
   Visibility v;
-  if (policies) v.filter_ = std::make_shared<const Filter>(Filter{std::move(policies), std::move(scope)});
+  if (policies)
+    v.filter_ = std::make_shared<const Filter>(Filter{std::move(policies), std::move(scope)});
   return v;
 }
 

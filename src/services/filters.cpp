@@ -114,9 +114,10 @@ Result<Listing> SqlWhere::List(store::Database& db, const std::string& table,
     auto args = args_;
     args.emplace_back(static_cast<int64_t>(paging.limit_));
     args.emplace_back(static_cast<int64_t>(paging.offset_));
-    auto rows = db.Query("SELECT " + columns + " FROM " + table + " WHERE rowid IN (SELECT rowid FROM " +
-                             table + sql_ + order + " LIMIT ? OFFSET ?)" + order,
-                         args);
+    auto rows =
+        db.Query("SELECT " + columns + " FROM " + table + " WHERE rowid IN (SELECT rowid FROM " +
+                     table + sql_ + order + " LIMIT ? OFFSET ?)" + order,
+                 args);
     if (!rows.ok()) return rows.status();
     out.rows = std::move(*rows);
     return out;

@@ -2,8 +2,8 @@
 #pragma once
 
 #include <map>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -92,9 +92,8 @@ class SqlWhere {
   // their count and one page in `order_by` order. When the caller sees everything, counting
   // and paging happen in the database (`total_if_all`, when given, is the count); otherwise
   // the matching ids are read in order and judged one by one before paging.
-  Result<Listing> List(store::Database& db, const std::string& table,
-                       const std::string& id_column, const std::string& columns,
-                       const std::string& order_by, Paging& paging,
+  Result<Listing> List(store::Database& db, const std::string& table, const std::string& id_column,
+                       const std::string& columns, const std::string& order_by, Paging& paging,
                        std::optional<int64_t> total_if_all = std::nullopt) const;
 
  private:

@@ -41,9 +41,8 @@ TEST(VisibilityTest, DefaultSeesNothingAndEverythingSeesAll) {
 }
 
 TEST(VisibilityTest, AnExactResourceShowsThatItemOnly) {
-  auto v = VisibilityOf(Allow("cvm:DescribeInstances",
-                              std::string("qcs::cvm:ap-guangzhou:uin/") + kOwner +
-                                  ":instance/ins-aaaaaaaa"),
+  auto v = VisibilityOf(Allow("cvm:DescribeInstances", std::string("qcs::cvm:ap-guangzhou:uin/") +
+                                                           kOwner + ":instance/ins-aaaaaaaa"),
                         "cvm:DescribeInstances");
   EXPECT_FALSE(v.SeesAll());
   EXPECT_TRUE(v.Sees(kind::kInstance, "ins-aaaaaaaa"));
@@ -64,11 +63,11 @@ TEST(VisibilityTest, WildcardsRegionsAndOtherAccounts) {
   EXPECT_TRUE(v.Sees(kind::kVolume, "disk-aaaaaaaa"));
   EXPECT_FALSE(v.Sees(kind::kVolume, "disk-bbbbbbbb"));
   // A region in the policy shows nothing of another region's listing.
-  auto beijing = VisibilityOf(Allow("vpc:DescribeVpcs", "qcs::vpc:ap-beijing::vpc/*"),
-                              "vpc:DescribeVpcs");
+  auto beijing =
+      VisibilityOf(Allow("vpc:DescribeVpcs", "qcs::vpc:ap-beijing::vpc/*"), "vpc:DescribeVpcs");
   EXPECT_FALSE(beijing.Sees(kind::kVpc, "vpc-aaaaaaaa"));
-  auto other = VisibilityOf(Allow("vpc:DescribeVpcs", "qcs::vpc::uin/999:vpc/*"),
-                            "vpc:DescribeVpcs");
+  auto other =
+      VisibilityOf(Allow("vpc:DescribeVpcs", "qcs::vpc::uin/999:vpc/*"), "vpc:DescribeVpcs");
   EXPECT_FALSE(other.Sees(kind::kVpc, "vpc-aaaaaaaa"));
 }
 

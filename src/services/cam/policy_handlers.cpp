@@ -149,9 +149,8 @@ void RegisterCamPolicyHandlers(api::Router& router, ServiceDeps& deps) {
       if (!keyword.empty() && pol.name.find(keyword) == std::string::npos) continue;
       if (page->Take(std::to_string(pol.policy_id))) list.push_back(StrategyInfo(pol));
     }
-    return json{{"TotalNum", page->total()},
-                {"List", std::move(list)},
-                {"ServiceTypeList", json::array()}};
+    return json{
+        {"TotalNum", page->total()}, {"List", std::move(list)}, {"ServiceTypeList", json::array()}};
   });
 
   router.Register("UpdatePolicy", [&cam](const api::RequestContext& ctx, json& p) -> Result<json> {

@@ -27,8 +27,7 @@ Result<size_t> StringNumber(const json& p, const char* name, size_t fallback, si
 }
 }  // namespace
 
-Result<Paging> ParsePaging(const json& p, const iam::Visibility& visible,
-                           iam::ResourceKind kind) {
+Result<Paging> ParsePaging(const json& p, const iam::Visibility& visible, iam::ResourceKind kind) {
   auto offset = StringNumber(p, "Offset", 0, 0, SIZE_MAX);
   if (!offset.ok()) return offset.status();
   auto limit = StringNumber(p, "Limit", 20, 1, 100);

@@ -208,8 +208,8 @@ void RegisterVpcHandlers(api::Router& router, ServiceDeps& deps) {
       if (filters->Has(none)) where.And("0");
     }
     FilterByTags(where, *filters, "vpc_id");
-    auto list = ListPage(db, where, "vpcs", "vpc_id", store::kVpcColumns, "created_at, rowid", *paging, *ids,
-                         err::kResourceNotFound.data());
+    auto list = ListPage(db, where, "vpcs", "vpc_id", store::kVpcColumns, "created_at, rowid",
+                         *paging, *ids, err::kResourceNotFound.data());
     if (!list.ok()) return list.status();
     std::vector<VpcRecord> vpcs;
     std::vector<std::string> page_ids;
@@ -365,8 +365,8 @@ void RegisterVpcHandlers(api::Router& router, ServiceDeps& deps) {
       if (filters->Has(none)) where.And("0");
     }
     FilterByTags(where, *filters, "subnet_id");
-    auto list = ListPage(db, where, "subnets", "subnet_id", store::kSubnetColumns, "created_at, rowid", *paging,
-                         *ids, err::kResourceNotFound.data());
+    auto list = ListPage(db, where, "subnets", "subnet_id", store::kSubnetColumns,
+                         "created_at, rowid", *paging, *ids, err::kResourceNotFound.data());
     if (!list.ok()) return list.status();
     std::vector<SubnetRecord> subnets;
     std::vector<std::string> page_ids;
