@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "iam/visibility.h"
+
 namespace cvm::api {
 
 struct RequestContext {
@@ -20,6 +22,9 @@ struct RequestContext {
   std::string source_ip;
   std::string host;       // the endpoint the caller used (Host header, scheme removed)
   int64_t timestamp = 0;  // the signed X-TC-Timestamp
+  // What a list answer may show this caller, decided with the CAM check; list handlers page
+  // through it (services/filters.h). Default: nothing.
+  iam::Visibility visible;
 };
 
 }  // namespace cvm::api

@@ -265,15 +265,16 @@ HttpResponse RequestPipeline::Process(const HttpRequest& req, RequestContext& ct
   iam::AccessRequest access{ctx.service,   ctx.action,     ctx.region,
                             ctx.owner_uin, ctx.caller_uin, ctx.owner_app_id,
                             ctx.source_ip, NowUnix(),      &params};
-  std::shared_ptr<const iam::PolicySet> filter_with;
   if (authorizer_) {
     iam::AccessOutcome outcome = authorizer_->Authorize(access);
     for (const auto& r : outcome.resources) audit.resources.push_back(r.id);
     if (!outcome.status.ok()) return fail(outcome.status);
-    filter_with = std::move(outcome.filter_with);
+    ctx.visible = std::move(outcome.visible);
   } else if (ctx.caller_uin != ctx.owner_uin) {
     return fail(Status(err::kUnauthorizedOperation,
                        "Sub-users are not served: access control is not configured."));
+  } else {
+    ctx.visible = iam::Visibility::Everything();
   }
 
   const Handler* handler = router_.Find(ctx.action);
@@ -289,7 +290,6 @@ HttpResponse RequestPipeline::Process(const HttpRequest& req, RequestContext& ct
     result = Status(err::kInternalError, std::string("internal error: ") + e.what());
   }
   if (!result.ok()) return fail(result.status());
-  if (filter_with) iam::Authorizer::FilterResponse(access, *filter_with, *result);
   resp.body = SuccessBody(std::move(*result), ctx.request_id);
   return resp;
 }

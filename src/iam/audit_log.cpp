@@ -223,7 +223,7 @@ Result<std::pair<int64_t, std::vector<AuditRecord>>> AuditLog::Find(const AuditQ
       "last_ms >= ? AND first_ms <= ? ORDER BY last_ms DESC, id DESC",
       {q.owner_uin, q.start_ms, q.end_ms});
   if (!rows.ok()) return rows.status();
-  const bool filtered = !q.action.empty() || !q.caller_uin.empty();
+  const bool filtered = !q.action.empty() || !q.caller_uin.empty() || !q.visible.SeesAll();
   int64_t total = 0;
   std::vector<AuditRecord> page;
   for (const auto& row : *rows) {
@@ -245,6 +245,7 @@ Result<std::pair<int64_t, std::vector<AuditRecord>>> AuditLog::Find(const AuditQ
       if (!r || r->time_ms < q.start_ms || r->time_ms > q.end_ms) continue;
       if (!q.action.empty() && r->action != q.action) continue;
       if (!q.caller_uin.empty() && r->caller_uin != q.caller_uin) continue;
+      if (!q.visible.Sees(kind::kCamUser, r->caller_uin)) continue;
       if (static_cast<size_t>(total) >= q.offset && page.size() < q.limit) {
         page.push_back(std::move(*r));
       }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "iam/visibility.h"
 #include "store/database.h"
 
 namespace cvm::iam {
@@ -42,6 +43,9 @@ struct AuditQuery {
   std::string caller_uin;  // empty: any
   size_t offset = 0;
   size_t limit = 20;
+  // Which records the reader may see: a record is seen as the user who made it (kind
+  // kCamUser, the caller's uin). Default: none.
+  Visibility visible;
 };
 
 class AuditLog {

@@ -63,26 +63,6 @@ constexpr std::string_view kActsOnCaller[] = {"CreateAccessKey", "ListAccessKeys
                                               "UpdateAccessKey", "DeleteAccessKey",
                                               "GetUserAppId"};
 
-// Answer list -> id field -> kind, for filtering Describe answers.
-struct ResponseSet {
-  std::string_view set;
-  std::string_view id_field;
-  std::string_view service;
-  std::string_view type;
-};
-
-constexpr ResponseSet kResponseSets[] = {
-    {"InstanceSet", "InstanceId", "cvm", "instance"},
-    {"InstanceStatusSet", "InstanceId", "cvm", "instance"},
-    {"DiskSet", "DiskId", "cvm", "volume"},
-    {"KeyPairSet", "KeyId", "cvm", "keypair"},
-    {"ImageSet", "ImageId", "cvm", "image"},
-    {"SnapshotSet", "SnapshotId", "cvm", "snapshot"},
-    {"SecurityGroupSet", "SecurityGroupId", "cvm", "sg"},
-    {"VpcSet", "VpcId", "vpc", "vpc"},
-    {"SubnetSet", "SubnetId", "vpc", "subnet"},
-};
-
 constexpr int kMaxDepth = 4;
 
 // A reference found in the parameters, before CAM names are resolved.
@@ -176,6 +156,21 @@ bool IsDescribe(std::string_view action) {
          action.substr(0, 3) == "Get";
 }
 
+// The items of a list answer this request may see: those its policies allow for the action.
+Visibility VisibleItems(const AccessRequest& r, const Facts& f,
+                        std::shared_ptr<const PolicySet> policies) {
+  VisibilityScope scope;
+  scope.action = std::string(r.service) + ":" + std::string(r.action);
+  scope.region = r.region;
+  scope.account = "uin/" + std::string(r.owner_uin);
+  scope.source_ip = r.source_ip;
+  scope.now_unix = r.now_unix;
+  scope.zone = f.facts.zone;
+  scope.instance_type = f.facts.instance_type;
+  scope.extra = f.extra;
+  return Visibility::Allowed(std::move(policies), std::move(scope));
+}
+
 }  // namespace
 
 Result<std::vector<NamedResource>> Authorizer::ResourcesOf(const AccessRequest& r) {
@@ -220,7 +215,10 @@ AccessOutcome Authorizer::Authorize(const AccessRequest& r) {
     return out;
   }
   out.resources = std::move(*resources);
-  if (r.caller_uin == r.owner_uin) return out;  // the root account
+  if (r.caller_uin == r.owner_uin) {  // the root account
+    out.visible = Visibility::Everything();
+    return out;
+  }
 
   auto policies =
       cam_.PoliciesFor(std::string(r.owner_uin), std::string(r.caller_uin), r.owner_app_id);
@@ -238,12 +236,13 @@ AccessOutcome Authorizer::Authorize(const AccessRequest& r) {
     Decision d = set.Evaluate(action, ResourceRef{}, facts.facts);
     if (d == Decision::kAllow) {
       // Allowed on "*": an item can only be hidden by a deny statement for the action.
-      if (IsDescribe(r.action) && set.HasDenyFor(action)) out.filter_with = *policies;
+      out.visible =
+          set.HasDenyFor(action) ? VisibleItems(r, facts, *policies) : Visibility::Everything();
       return out;
     }
     if (d == Decision::kNoMatch && IsDescribe(r.action) &&
         set.MayAllowSomeResource(action, facts.facts)) {
-      out.filter_with = *policies;
+      out.visible = VisibleItems(r, facts, *policies);
       return out;
     }
     out.status = Status(err::kUnauthorizedOperation, Denied(r, "*"));
@@ -259,38 +258,9 @@ AccessOutcome Authorizer::Authorize(const AccessRequest& r) {
       return out;
     }
   }
-  if (IsDescribe(r.action)) out.filter_with = *policies;
+  // Every named resource is allowed; items the answer lists besides them are judged one by one.
+  out.visible = VisibleItems(r, facts, *policies);
   return out;
-}
-
-void Authorizer::FilterResponse(const AccessRequest& r, const PolicySet& policies, json& response) {
-  if (!response.is_object()) return;
-  Facts facts;
-  FillFacts(r, facts);
-  std::string action = std::string(r.service) + ":" + std::string(r.action);
-  std::string account = "uin/" + std::string(r.owner_uin);
-  for (const auto& rs : kResponseSets) {
-    auto set = response.find(rs.set);
-    if (set == response.end() || !set->is_array()) continue;
-    json kept = json::array();
-    size_t removed = 0;
-    for (auto& item : *set) {
-      std::string_view id = item.is_object() ? StringParam(item, std::string(rs.id_field).c_str())
-                                             : std::string_view();
-      std::string type_and_id = std::string(rs.type) + "/" + std::string(id);
-      ResourceRef ref{rs.service, r.region, account, type_and_id};
-      if (!id.empty() && policies.Evaluate(action, ref, facts.facts) != Decision::kAllow) {
-        ++removed;
-      } else {
-        kept.push_back(std::move(item));
-      }
-    }
-    *set = std::move(kept);
-    if (auto total = response.find("TotalCount");
-        removed > 0 && total != response.end() && total->is_number_integer()) {
-      *total = std::max<int64_t>(0, total->get<int64_t>() - static_cast<int64_t>(removed));
-    }
-  }
 }
 
 }  // namespace cvm::iam

@@ -7,8 +7,9 @@
 // users (uin/<uin>, also when given by Name or Uid), groups (groupid/<id>) and policies
 // (policyid/<id>); a key action without TargetUin, and GetUserAppId, act on the caller's user.
 //
-// Describe calls that name no ids are let through when some allow statement covers the action,
-// and their answers are then filtered item by item (see FilterResponse).
+// Describe calls that name no ids are let through when some allow statement covers the action;
+// what their answers may list is the outcome's Visibility, which the handler applies before
+// paging.
 #pragma once
 
 #include <memory>
@@ -20,6 +21,7 @@
 #include "common/status.h"
 #include "iam/cam_store.h"
 #include "iam/policy.h"
+#include "iam/visibility.h"
 
 namespace cvm::iam {
 
@@ -47,8 +49,9 @@ struct NamedResource {
 struct AccessOutcome {
   Status status;
   std::vector<NamedResource> resources;
-  // Set when the answer must be filtered per item (a sub-user's Describe call).
-  std::shared_ptr<const PolicySet> filter_with;
+  // The items a list answer may show: everything for a root account or an allow on "*"
+  // without a deny, else those the caller's policies allow one by one.
+  Visibility visible;
 };
 
 class Authorizer {
@@ -60,11 +63,6 @@ class Authorizer {
   Result<std::vector<NamedResource>> ResourcesOf(const AccessRequest& request);
 
   AccessOutcome Authorize(const AccessRequest& request);
-
-  // Drops the items of a Describe answer (InstanceSet, DiskSet, ...) that `policies` do not
-  // allow the caller to see, and lowers TotalCount by as many.
-  static void FilterResponse(const AccessRequest& request, const PolicySet& policies,
-                             nlohmann::json& response);
 
  private:
   CamStore& cam_;

@@ -50,11 +50,12 @@ const std::vector<std::string>* Filters::Values(const std::string& name) const {
   return it == values_.end() ? nullptr : &it->second;
 }
 
-Result<Paging> Paging::Parse(const nlohmann::json& params, size_t max_limit) {
-  Paging p;
+Result<Paging> Paging::Parse(const nlohmann::json& params, const iam::Visibility& visible,
+                             iam::ResourceKind kind, size_t max_limit) {
+  Paging p(0, 20, visible, kind);
   if (auto it = params.find("Offset"); it != params.end() && it->is_number()) {
     if (it->get<int64_t>() < 0) return Status(err::kInvalidParameterValue, "Offset must be >= 0.");
-    p.offset = it->get<size_t>();
+    p.offset_ = it->get<size_t>();
   }
   if (auto it = params.find("Limit"); it != params.end() && it->is_number()) {
     int64_t limit = it->get<int64_t>();
@@ -62,9 +63,16 @@ Result<Paging> Paging::Parse(const nlohmann::json& params, size_t max_limit) {
       return Status(err::kInvalidParameterValue,
                     "Limit must be between 1 and " + std::to_string(max_limit) + ".");
     }
-    p.limit = static_cast<size_t>(limit);
+    p.limit_ = static_cast<size_t>(limit);
   }
   return p;
+}
+
+bool Paging::Take(std::string_view id) {
+  if (!visible_.Sees(kind_, id)) return false;
+  const bool on_page = total_++ >= offset_ && taken_ < limit_;
+  if (on_page) ++taken_;
+  return on_page;
 }
 
 void SqlWhere::In(const std::string& column, const std::vector<std::string>& values) {
@@ -87,21 +95,49 @@ void SqlWhere::OnlyIfListed(const Filters& filters, const std::string& name,
   if (!filters.Matches(name, value)) sql_ += " AND 0";
 }
 
-Result<int64_t> SqlWhere::Count(store::Database& db, const std::string& table) const {
-  auto rows = db.Query("SELECT COUNT(*) FROM " + table + sql_, args_);
-  if (!rows.ok()) return rows.status();
-  return (*rows)[0].Int(0);
-}
-
-Result<store::Rows> SqlWhere::Page(store::Database& db, const std::string& columns,
-                                   const std::string& table, const std::string& order_by,
-                                   const Paging& paging) const {
+Result<Listing> SqlWhere::List(store::Database& db, const std::string& table,
+                               const std::string& id_column, const std::string& columns,
+                               const std::string& order_by, Paging& paging,
+                               std::optional<int64_t> total_if_all) const {
+  Listing out;
+  const std::string order = " ORDER BY " + order_by;
+  if (paging.SeesAll()) {
+    if (total_if_all) {
+      out.total = *total_if_all;
+    } else {
+      auto count = db.Query("SELECT COUNT(*) FROM " + table + sql_, args_);
+      if (!count.ok()) return count.status();
+      out.total = (*count)[0].Int(0);
+    }
+    // The page is chosen from index entries alone (a deep Offset skips entries, not rows),
+    // then only its rows are read.
+    auto args = args_;
+    args.emplace_back(static_cast<int64_t>(paging.limit_));
+    args.emplace_back(static_cast<int64_t>(paging.offset_));
+    auto rows =
+        db.Query("SELECT " + columns + " FROM " + table + " WHERE rowid IN (SELECT rowid FROM " +
+                     table + sql_ + order + " LIMIT ? OFFSET ?)" + order,
+                 args);
+    if (!rows.ok()) return rows.status();
+    out.rows = std::move(*rows);
+    return out;
+  }
+  auto ids = db.Query("SELECT " + id_column + " FROM " + table + sql_ + order, args_);
+  if (!ids.ok()) return ids.status();
+  nlohmann::json page_ids = nlohmann::json::array();
+  for (const auto& r : *ids) {
+    if (paging.Take(r.Str(0))) page_ids.push_back(r.Str(0));
+  }
+  out.total = static_cast<int64_t>(paging.total());
+  if (page_ids.empty()) return out;
   auto args = args_;
-  args.emplace_back(static_cast<int64_t>(paging.limit));
-  args.emplace_back(static_cast<int64_t>(paging.offset));
-  return db.Query(
-      "SELECT " + columns + " FROM " + table + sql_ + " ORDER BY " + order_by + " LIMIT ? OFFSET ?",
-      args);
+  args.emplace_back(page_ids.dump());
+  auto rows = db.Query("SELECT " + columns + " FROM " + table + sql_ + " AND " + id_column +
+                           " IN (SELECT value FROM json_each(?))" + order,
+                       args);
+  if (!rows.ok()) return rows.status();
+  out.rows = std::move(*rows);
+  return out;
 }
 
 }  // namespace cvm::services

@@ -3,11 +3,13 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "common/status.h"
+#include "iam/visibility.h"
 #include "store/database.h"
 
 namespace cvm::services {
@@ -30,11 +32,39 @@ class Filters {
   std::map<std::string, std::vector<std::string>> values_;
 };
 
-// Offset/Limit paging with Tencent's defaults (20) and maximum (100).
-struct Paging {
-  size_t offset = 0;
-  size_t limit = 20;
-  static Result<Paging> Parse(const nlohmann::json& params, size_t max_limit = 100);
+// One page of a list answer, counted over what the caller may see: every list is paged
+// through the request's CAM visibility of the kind it lists, so TotalCount is exact and a page
+// holds `limit` items whenever that many are visible. There is no paging without a visibility.
+class Paging {
+ public:
+  Paging(size_t offset, size_t limit, iam::Visibility visible, iam::ResourceKind kind)
+      : offset_(offset), limit_(limit), visible_(std::move(visible)), kind_(kind) {}
+  // Offset/Limit with Tencent's defaults (0, 20) and maximum (100).
+  static Result<Paging> Parse(const nlohmann::json& params, const iam::Visibility& visible,
+                              iam::ResourceKind kind, size_t max_limit = 100);
+
+  // For a listing made in memory: call once per candidate item, in answer order, after the
+  // request's own filters. True when the item goes on the page; total() counts the visible.
+  bool Take(std::string_view id);
+  size_t total() const { return total_; }
+
+  bool SeesAll() const { return visible_.SeesAll(); }
+  bool Sees(std::string_view id) const { return visible_.Sees(kind_, id); }
+
+ private:
+  friend class SqlWhere;
+  size_t offset_;
+  size_t limit_;
+  iam::Visibility visible_;
+  iam::ResourceKind kind_;
+  size_t total_ = 0;
+  size_t taken_ = 0;
+};
+
+// TotalCount and one page of rows.
+struct Listing {
+  int64_t total = 0;
+  store::Rows rows;
 };
 
 // The WHERE clause of a Describe action's listing, so filtering and paging happen in the
@@ -58,11 +88,13 @@ class SqlWhere {
     for (auto& a : args) args_.push_back(std::move(a));
   }
 
-  // SELECT COUNT(*), then one page in `order_by` order.
-  Result<int64_t> Count(store::Database& db, const std::string& table) const;
-  Result<store::Rows> Page(store::Database& db, const std::string& columns,
-                           const std::string& table, const std::string& order_by,
-                           const Paging& paging) const;
+  // The matching rows of `table` the caller may see (`id_column` names each row's resource):
+  // their count and one page in `order_by` order. When the caller sees everything, counting
+  // and paging happen in the database (`total_if_all`, when given, is the count); otherwise
+  // the matching ids are read in order and judged one by one before paging.
+  Result<Listing> List(store::Database& db, const std::string& table, const std::string& id_column,
+                       const std::string& columns, const std::string& order_by, Paging& paging,
+                       std::optional<int64_t> total_if_all = std::nullopt) const;
 
  private:
   std::string sql_;

@@ -85,6 +85,7 @@ TEST_F(AuditLogTest, QueriesAcrossStoredRowsMatchOneRowPerRecord) {
     }
   }
   AuditQuery q;
+  q.visible = Visibility::Everything();
   q.owner_uin = "200000000001";
   for (size_t offset : {0, 19, 20, 1000, 1023, 1024, 1900, 2079, 2080, 5000}) {
     q.offset = offset;
@@ -109,6 +110,7 @@ TEST_F(AuditLogTest, QueriesAcrossStoredRowsMatchOneRowPerRecord) {
 
   // Every field comes back as recorded.
   AuditQuery one;
+  one.visible = Visibility::Everything();
   one.owner_uin = "200000000001";
   one.start_ms = one.end_ms = Make(7, "").time_ms;
   auto found = audit_->Find(one);
@@ -144,6 +146,7 @@ TEST_F(AuditLogTest, RecordsFromManyThreadsComeBackInTimeOrder) {
   }
   for (auto& t : threads) t.join();
   AuditQuery q;
+  q.visible = Visibility::Everything();
   q.owner_uin = "200000000001";
   for (size_t offset : {0, 1000, 1020, 1024, 2040, 2480, 3000}) {
     q.offset = offset;
@@ -183,6 +186,7 @@ TEST_F(AuditLogTest, AFailedStoreLosesNothing) {
   ASSERT_TRUE(move_table("audit_batches_away", "audit_batches").ok());
   ASSERT_TRUE(audit_->Flush().ok());
   AuditQuery q;
+  q.visible = Visibility::Everything();
   q.owner_uin = "200000000001";
   q.limit = 50;
   for (size_t offset : {0, 90, 100, 350, 399}) {
@@ -221,6 +225,7 @@ TEST(AuditLogMigration, RecordsStoredOneRowEachSurviveTheMigration) {
   EXPECT_FALSE((*db)->Query("SELECT 1 FROM audit_log").ok());
   AuditLog audit(**db);
   AuditQuery q;
+  q.visible = Visibility::Everything();
   q.owner_uin = "200000000001";
   auto found = audit.Find(q);
   ASSERT_TRUE(found.ok()) << found.status().ToString();

@@ -359,6 +359,7 @@ TEST_F(PipelineTest, AccessControlDecidesBeforeTheHandlerAndAuditsEveryAnswer) {
             "AuthFailure.SignatureFailure");
 
   iam::AuditQuery q;
+  q.visible = iam::Visibility::Everything();
   q.owner_uin = account_.uin;
   auto found = audit.Find(q);
   ASSERT_TRUE(found.ok()) << found.status().ToString();

@@ -3,7 +3,8 @@
 // Offset, Limit (1..200, default 20). Answer: {TotalCount, Events: [{Time, RequestId, OwnerUin,
 // CallerUin, SecretId, Service, Action, Region, Resources, SourceIp, ResultCode, Result}]}.
 // Like every action it passes CAM: root accounts may read it, sub-users when a policy allows
-// cam:DescribeAuditEvents.
+// cam:DescribeAuditEvents, and then only the records of the users (resource
+// qcs::cam::uin/OWNER:uin/CALLER) the policy allows it on.
 #include "common/error_codes.h"
 #include "common/time_format.h"
 #include "services/extension_params.h"
@@ -22,6 +23,7 @@ void RegisterCamAuditHandler(api::Router& router, ServiceDeps& deps) {
             p, {"StartTime", "EndTime", "ActionName", "CallerUin", "Offset", "Limit"}));
         iam::AuditQuery q;
         q.owner_uin = ctx.owner_uin;
+        q.visible = ctx.visible;
         auto start = IntParam(p, "StartTime", 0);
         if (!start.ok()) return start.status();
         auto end = IntParam(p, "EndTime", -1);

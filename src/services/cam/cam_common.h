@@ -13,6 +13,7 @@
 #include "common/error_codes.h"
 #include "common/status.h"
 #include "common/time_format.h"
+#include "services/filters.h"
 
 namespace cvm::services::cam {
 
@@ -52,27 +53,21 @@ inline uint64_t UinNumber(const std::string& uin) { return std::stoull(uin); }
 
 inline bool IsRoot(const api::RequestContext& ctx) { return ctx.caller_uin == ctx.owner_uin; }
 
-// CAM's Rp/Page paging: Rp default 20 (1..200), Page from 1.
-struct PageParams {
-  size_t offset = 0;
-  size_t limit = 20;
-};
-
-inline Result<PageParams> ParsePage(const json& p) {
+// CAM's Rp/Page paging: Rp default 20 (1..200), Page from 1, over the items of `kind` the
+// caller may see.
+inline Result<Paging> ParsePage(const json& p, const iam::Visibility& visible,
+                                iam::ResourceKind kind) {
   int64_t rp = Int(p, "Rp", 20), page = Int(p, "Page", 1);
   if (rp < 1 || rp > 200) {
     return Status(err::kInvalidParameterValue, "Rp must be between 1 and 200.");
   }
   if (page < 1) return Status(err::kInvalidParameterValue, "Page starts at 1.");
-  return PageParams{static_cast<size_t>((page - 1) * rp), static_cast<size_t>(rp)};
+  return Paging(static_cast<size_t>((page - 1) * rp), static_cast<size_t>(rp), visible, kind);
 }
 
-template <typename T>
-std::vector<T> Slice(const std::vector<T>& all, const PageParams& page) {
-  if (page.offset >= all.size()) return {};
-  auto end = std::min(all.size(), page.offset + page.limit);
-  return std::vector<T>(all.begin() + static_cast<std::ptrdiff_t>(page.offset),
-                        all.begin() + static_cast<std::ptrdiff_t>(end));
+// A whole list (an action without paging parameters) over what the caller may see of `kind`.
+inline Paging WholeList(const iam::Visibility& visible, iam::ResourceKind kind) {
+  return Paging(0, SIZE_MAX, visible, kind);
 }
 
 }  // namespace cvm::services::cam

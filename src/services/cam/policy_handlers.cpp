@@ -81,24 +81,22 @@ Result<std::string> GroupPrincipal(iam::CamStore& cam, const api::RequestContext
   return std::to_string(group->group_id);
 }
 
+// The policies attached to one principal: what the caller may see of them is its view of
+// that principal (the user or group the call names).
 Result<json> ListAttached(iam::CamStore& cam, const api::RequestContext& ctx, const json& p,
                           iam::Principal type, const std::string& principal) {
-  auto page = cam::ParsePage(p);
+  auto page = cam::ParsePage(
+      p, ctx.visible, type == iam::Principal::kUser ? iam::kind::kCamUser : iam::kind::kCamGroup);
   if (!page.ok()) return page.status();
   auto all = cam.ListAttached(ctx.owner_uin, type, principal);
   if (!all.ok()) return all.status();
   std::string keyword = Str(p, "Keyword");
-  std::vector<iam::AttachedPolicy> matching;
-  for (auto& a : *all) {
-    if (keyword.empty() || a.policy.name.find(keyword) != std::string::npos) {
-      matching.push_back(std::move(a));
-    }
-  }
   json list = json::array();
-  for (const auto& a : cam::Slice(matching, *page)) {
-    list.push_back(AttachPolicyInfo(a, ctx.owner_uin));
+  for (const auto& a : *all) {
+    if (!keyword.empty() && a.policy.name.find(keyword) == std::string::npos) continue;
+    if (page->Take(principal)) list.push_back(AttachPolicyInfo(a, ctx.owner_uin));
   }
-  return json{{"TotalNum", matching.size()}, {"List", std::move(list)}};
+  return json{{"TotalNum", page->total()}, {"List", std::move(list)}};
 }
 
 }  // namespace
@@ -135,7 +133,7 @@ void RegisterCamPolicyHandlers(api::Router& router, ServiceDeps& deps) {
   });
 
   router.Register("ListPolicies", [&cam](const api::RequestContext& ctx, json& p) -> Result<json> {
-    auto page = cam::ParsePage(p);
+    auto page = cam::ParsePage(p, ctx.visible, iam::kind::kCamPolicy);
     if (!page.ok()) return page.status();
     std::string scope = Str(p, "Scope", "All");
     if (scope != "All" && scope != "QCS" && scope != "Local") {
@@ -144,18 +142,15 @@ void RegisterCamPolicyHandlers(api::Router& router, ServiceDeps& deps) {
     auto all = cam.ListPolicies(ctx.owner_uin);
     if (!all.ok()) return all.status();
     std::string keyword = Str(p, "Keyword");
-    std::vector<iam::Policy> matching;
-    for (auto& pol : *all) {
+    json list = json::array();
+    for (const auto& pol : *all) {
       if (scope == "QCS" && !pol.preset()) continue;
       if (scope == "Local" && pol.preset()) continue;
       if (!keyword.empty() && pol.name.find(keyword) == std::string::npos) continue;
-      matching.push_back(std::move(pol));
+      if (page->Take(std::to_string(pol.policy_id))) list.push_back(StrategyInfo(pol));
     }
-    json list = json::array();
-    for (const auto& pol : cam::Slice(matching, *page)) list.push_back(StrategyInfo(pol));
-    return json{{"TotalNum", matching.size()},
-                {"List", std::move(list)},
-                {"ServiceTypeList", json::array()}};
+    return json{
+        {"TotalNum", page->total()}, {"List", std::move(list)}, {"ServiceTypeList", json::array()}};
   });
 
   router.Register("UpdatePolicy", [&cam](const api::RequestContext& ctx, json& p) -> Result<json> {

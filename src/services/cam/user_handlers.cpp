@@ -123,8 +123,11 @@ void RegisterUserHandlers(api::Router& router, iam::CamStore& cam, iam::AccountS
   router.Register("ListUsers", [&](const api::RequestContext& ctx, json&) -> Result<json> {
     auto users = cam.ListUsers(ctx.owner_uin);
     if (!users.ok()) return users.status();
+    auto visible = cam::WholeList(ctx.visible, iam::kind::kCamUser);
     json data = json::array();
-    for (const auto& u : *users) data.push_back(UserInfo(u));
+    for (const auto& u : *users) {
+      if (visible.Take(u.uin)) data.push_back(UserInfo(u));
+    }
     return json{{"Data", std::move(data)}};
   });
 
@@ -167,23 +170,21 @@ void RegisterGroupHandlers(api::Router& router, iam::CamStore& cam) {
   });
 
   router.Register("ListGroups", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
-    auto page = cam::ParsePage(p);
+    auto page = cam::ParsePage(p, ctx.visible, iam::kind::kCamGroup);
     if (!page.ok()) return page.status();
     auto all = cam.ListGroups(ctx.owner_uin);
     if (!all.ok()) return all.status();
     std::string keyword = Str(p, "Keyword");
-    std::vector<iam::Group> matching;
-    for (auto& g : *all) {
-      if (keyword.empty() || g.name.find(keyword) != std::string::npos) matching.push_back(g);
-    }
     json list = json::array();
-    for (const auto& g : cam::Slice(matching, *page)) {
+    for (const auto& g : *all) {
+      if (!keyword.empty() && g.name.find(keyword) == std::string::npos) continue;
+      if (!page->Take(std::to_string(g.group_id))) continue;
       list.push_back(json{{"GroupId", g.group_id},
                           {"GroupName", g.name},
                           {"CreateTime", FormatDateTime(g.created_at)},
                           {"Remark", g.remark}});
     }
-    return json{{"TotalNum", matching.size()}, {"GroupInfo", std::move(list)}};
+    return json{{"TotalNum", page->total()}, {"GroupInfo", std::move(list)}};
   });
 
   router.Register("DeleteGroup", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
@@ -248,8 +249,11 @@ void RegisterKeyHandlers(api::Router& router, iam::CamStore& cam, iam::AccountSt
     if (!target.ok()) return target.status();
     auto keys = accounts.ListKeyInfo(*target);
     if (!keys.ok()) return keys.status();
+    // A key is seen as its user is.
+    auto visible = cam::WholeList(ctx.visible, iam::kind::kCamUser);
     json list = json::array();
     for (const auto& k : *keys) {
+      if (!visible.Take(*target)) continue;
       list.push_back(json{{"AccessKeyId", k.secret_id},
                           {"Status", k.status},
                           {"CreateTime", FormatDateTime(k.created_at)},

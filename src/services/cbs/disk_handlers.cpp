@@ -233,7 +233,7 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps) {
         p, {"disk-id", "disk-name", "disk-type", "disk-state", "disk-usage", "instance-id", "zone",
             "portable", "disk-charge-type", "project-id", "tag-key", "tag-value"});
     if (!filters.ok()) return filters.status();
-    auto paging = Paging::Parse(p);
+    auto paging = Paging::Parse(p, ctx.visible, iam::kind::kVolume);
     if (!paging.ok()) return paging.status();
     std::string order = p.value("Order", "DESC");
     if (order != "ASC" && order != "DESC") {
@@ -264,14 +264,12 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps) {
     // No disk carries tags yet, so a tag filter matches none.
     if (filters->Has("tag-key") || filters->Has("tag-value")) where.And("0");
 
-    auto total = where.Count(db, "disks");
-    if (!total.ok()) return total.status();
-    auto rows =
-        where.Page(db, store::kDiskColumns, "disks", "created_at " + order + ", disk_id", *paging);
-    if (!rows.ok()) return rows.status();
+    auto listing = where.List(db, "disks", "disk_id", store::kDiskColumns,
+                              "created_at " + order + ", disk_id", *paging);
+    if (!listing.ok()) return listing.status();
     std::vector<DiskRecord> page;
     json page_ids = json::array();
-    for (const auto& r : *rows) {
+    for (const auto& r : listing->rows) {
       page.push_back(store::DiskFromRow(r));
       page_ids.push_back(page.back().disk_id);
     }
@@ -289,7 +287,7 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps) {
       auto snap = snapshots[d.disk_id];
       set.push_back(DiskJson(d, config, snap.first, snap.second));
     }
-    return json{{"TotalCount", *total}, {"DiskSet", std::move(set)}};
+    return json{{"TotalCount", listing->total}, {"DiskSet", std::move(set)}};
   });
 
   router.Register("AttachDisks", [&](const api::RequestContext& ctx, json& p) -> Result<json> {

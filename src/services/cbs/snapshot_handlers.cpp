@@ -126,7 +126,7 @@ void RegisterCbsSnapshotHandlers(api::Router& router, ServiceDeps& deps) {
             Filters::Parse(p, {"snapshot-id", "snapshot-name", "snapshot-state", "disk-id",
                                "disk-usage", "zone", "snapshot-type", "project-id"});
         if (!filters.ok()) return filters.status();
-        auto paging = Paging::Parse(p);
+        auto paging = Paging::Parse(p, ctx.visible, iam::kind::kSnapshot);
         if (!paging.ok()) return paging.status();
         std::string order = p.value("Order", "DESC");
         if (order != "ASC" && order != "DESC") {
@@ -142,14 +142,12 @@ void RegisterCbsSnapshotHandlers(api::Router& router, ServiceDeps& deps) {
                                   {"zone", "zone"}});
         where.OnlyIfListed(*filters, "snapshot-type", "PRIVATE_SNAPSHOT");
         where.OnlyIfListed(*filters, "project-id", "0");
-        auto total = where.Count(db, "snapshots");
-        if (!total.ok()) return total.status();
-        auto rows = where.Page(db, kSnapshotColumns, "snapshots",
-                               "created_at " + order + ", snapshot_id", *paging);
-        if (!rows.ok()) return rows.status();
+        auto listing = where.List(db, "snapshots", "snapshot_id", kSnapshotColumns,
+                                  "created_at " + order + ", snapshot_id", *paging);
+        if (!listing.ok()) return listing.status();
         json set = json::array();
-        for (const auto& r : *rows) set.push_back(SnapshotJson(SnapshotFromRow(r)));
-        return json{{"TotalCount", *total}, {"SnapshotSet", std::move(set)}};
+        for (const auto& r : listing->rows) set.push_back(SnapshotJson(SnapshotFromRow(r)));
+        return json{{"TotalCount", listing->total}, {"SnapshotSet", std::move(set)}};
       });
 
   router.Register("DeleteSnapshots", [&](const api::RequestContext& ctx, json& p) -> Result<json> {

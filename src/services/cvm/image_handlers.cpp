@@ -469,7 +469,7 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
       return Status("InvalidParameter.InvalidParameterCoexistImageIdsFilters",
                     "ImageIds and Filters cannot be used together.");
     }
-    auto paging = Paging::Parse(p);
+    auto paging = Paging::Parse(p, ctx.visible, iam::kind::kImage);
     if (!paging.ok()) return paging.status();
     // Public images, the caller's own, and those shared with it (shown as SHARED_IMAGE).
     auto rows = db.Query(
@@ -494,7 +494,6 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
       return false;
     };
     json set = json::array();
-    size_t matched = 0;
     for (const auto& r : *rows) {
       if (!wanted.empty() && !wanted.count(r.Str(0))) continue;
       if (!filters->Matches("image-id", r.Str(0)) || !filters->Matches("image-type", r.Str(2)) ||
@@ -503,10 +502,9 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
           !contains_ci(filters->Values("platform"), r.Str(9))) {
         continue;
       }
-      if (matched++ < paging->offset || set.size() >= paging->limit) continue;
-      set.push_back(ImageJson(r));
+      if (paging->Take(r.Str(0))) set.push_back(ImageJson(r));
     }
-    return json{{"TotalCount", matched}, {"ImageSet", std::move(set)}};
+    return json{{"TotalCount", paging->total()}, {"ImageSet", std::move(set)}};
   });
 
   router.Register("CreateImage", [&](const api::RequestContext& ctx, json& p) -> Result<json> {

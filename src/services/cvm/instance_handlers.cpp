@@ -517,52 +517,36 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
           return Status(err::kInvalidParameterCombination,
                         "InstanceIds and Filters cannot be used together.");
         }
-        auto paging = Paging::Parse(p);
+        auto paging = Paging::Parse(p, ctx.visible, iam::kind::kInstance);
         if (!paging.ok()) return paging.status();
 
         // Filters become SQL so paging happens in the database, whatever the table's size.
-        std::string where = " WHERE owner_uin = ? AND deleted = 0";
-        std::vector<store::Value> args = {ctx.owner_uin};
-        auto in_list = [&](const std::string& column, const std::vector<std::string>& values) {
-          where += " AND " + column + " IN (";
-          for (size_t i = 0; i < values.size(); ++i) {
-            where += i ? ",?" : "?";
-            args.emplace_back(values[i]);
-          }
-          where += ")";
-        };
-        if (!ids->empty()) in_list("instance_id", *ids);
-        static const std::map<std::string, std::string> kColumns = {
-            {"instance-id", "instance_id"},
-            {"instance-name", "name"},
-            {"instance-state", "state"},
-            {"zone", "zone"},
-            {"image-id", "image_id"},
-            {"private-ip-address", "private_ip"},
-            {"instance-type", "instance_type"},
-            {"uuid", "uuid"},
-            {"vpc-id", "vpc_id"},
-            {"subnet-id", "subnet_id"},
-            {"public-ip-address", "public_ip"}};
-        for (const auto& [filter, column] : kColumns) {
-          if (auto v = filters->Values(filter)) in_list(column, *v);
-        }
+        SqlWhere where("owner_uin = ? AND deleted = 0", {ctx.owner_uin});
+        if (!ids->empty()) where.In("instance_id", *ids);
+        where.Filtered(*filters, {{"instance-id", "instance_id"},
+                                  {"instance-name", "name"},
+                                  {"instance-state", "state"},
+                                  {"zone", "zone"},
+                                  {"image-id", "image_id"},
+                                  {"private-ip-address", "private_ip"},
+                                  {"instance-type", "instance_type"},
+                                  {"uuid", "uuid"},
+                                  {"vpc-id", "vpc_id"},
+                                  {"subnet-id", "subnet_id"},
+                                  {"public-ip-address", "public_ip"}});
         // Tag filters: instances with a tag of one of the keys (tag-key), of one of the values
         // (tag-value), or with key K and one of the values (tag:K).
         auto tag_filter = [&](const std::string& condition, const std::vector<std::string>& values,
                               const std::string* key) {
-          where += " AND instance_id IN (SELECT resource_id FROM tags WHERE owner_uin = ?";
-          args.emplace_back(ctx.owner_uin);
+          std::string clause = "instance_id IN (SELECT resource_id FROM tags WHERE owner_uin = ?";
+          std::vector<store::Value> args = {ctx.owner_uin};
           if (key) {
-            where += " AND tag_key = ?";
+            clause += " AND tag_key = ?";
             args.emplace_back(*key);
           }
-          where += " AND " + condition + " IN (";
-          for (size_t i = 0; i < values.size(); ++i) {
-            where += i ? ",?" : "?";
-            args.emplace_back(values[i]);
-          }
-          where += "))";
+          clause += " AND " + condition + " IN (SELECT value FROM json_each(?)))";
+          args.emplace_back(json(values).dump());
+          where.And(clause, std::move(args));
         };
         for (const auto& [name, values] : filters->all()) {
           if (name == "tag-key") tag_filter("tag_key", values, nullptr);
@@ -573,38 +557,31 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
           }
         }
         if (auto v = filters->Values("security-group-id")) {
-          where +=
-              " AND instance_id IN (SELECT instance_id FROM instance_security_groups WHERE "
-              "sg_id IN (SELECT value FROM json_each(?)))";
-          args.emplace_back(json(*v).dump());
+          where.And(
+              "instance_id IN (SELECT instance_id FROM instance_security_groups WHERE "
+              "sg_id IN (SELECT value FROM json_each(?)))",
+              {json(*v).dump()});
         }
-        if (auto v = filters->Values("instance-charge-type")) {
-          if (std::find(v->begin(), v->end(), "POSTPAID_BY_HOUR") == v->end()) where += " AND 0";
+        where.OnlyIfListed(*filters, "instance-charge-type", "POSTPAID_BY_HOUR");
+        // Unfiltered and seeing everything, the count is kept by triggers (migration 5).
+        std::optional<int64_t> total_if_all;
+        if (ids->empty() && filters->empty() && paging->SeesAll()) {
+          auto counted =
+              db.Query("SELECT COALESCE(SUM(live), 0) FROM instance_counts WHERE owner_uin = ?",
+                       {ctx.owner_uin});
+          if (!counted.ok()) return counted.status();
+          total_if_all = (*counted)[0].Int(0);
         }
-        // Unfiltered, the count is kept by triggers (migration 5); filtered, it is counted.
-        const bool unfiltered = ids->empty() && filters->empty();
-        auto total =
-            unfiltered
-                ? db.Query("SELECT COALESCE(SUM(live), 0) FROM instance_counts WHERE owner_uin = ?",
-                           {ctx.owner_uin})
-                : db.Query("SELECT COUNT(*) FROM instances" + where, args);
-        if (!total.ok()) return total.status();
-        auto page_args = args;
-        page_args.emplace_back(static_cast<int64_t>(paging->limit));
-        page_args.emplace_back(static_cast<int64_t>(paging->offset));
-        // The page is chosen from index entries alone (a deep Offset skips entries, not rows),
-        // then only its rows are read. UserData is never shown, so it is not read either.
+        // UserData is never shown, so it is not read either.
         static const std::string kListColumns = [] {
           std::string c = store::kInstanceColumns;
           c.replace(c.find("user_data"), 9, "'' AS user_data");
           return c;
         }();
-        constexpr const char* kOrder = " ORDER BY created_at DESC, instance_id";
-        auto rows = db.Query("SELECT " + kListColumns +
-                                 " FROM instances WHERE rowid IN (SELECT rowid FROM instances" +
-                                 where + kOrder + " LIMIT ? OFFSET ?)" + kOrder,
-                             page_args);
-        if (!rows.ok()) return rows.status();
+        auto listing = where.List(db, "instances", "instance_id", kListColumns,
+                                  "created_at DESC, instance_id", *paging, total_if_all);
+        if (!listing.ok()) return listing.status();
+        const store::Rows* rows = &listing->rows;
 
         std::vector<InstanceRecord> page;
         page.reserve(rows->size());
@@ -657,7 +634,7 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
         }
         JsonWriter w;
         w.Reserve(1300 * page.size() + 64);
-        w.BeginObject().Member("TotalCount", (*total)[0].Int(0)).Key("InstanceSet").BeginArray();
+        w.BeginObject().Member("TotalCount", listing->total).Key("InstanceSet").BeginArray();
         for (const auto& i : page) WriteInstance(w, i, disks, images, tags, groups);
         w.EndArray().EndObject();
         return api::RawResponse(w.Take());
@@ -667,22 +644,19 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
                   [&](const api::RequestContext& ctx, json& p) -> Result<json> {
                     auto ids = InstanceIdsParam(p, "InstanceIds");
                     if (!ids.ok()) return ids.status();
-                    auto paging = Paging::Parse(p);
+                    auto paging = Paging::Parse(p, ctx.visible, iam::kind::kInstance);
                     if (!paging.ok()) return paging.status();
-                    auto rows = db.Query(
-                        "SELECT instance_id, state FROM instances WHERE owner_uin = ? AND "
-                        "deleted = 0 ORDER BY created_at DESC, instance_id",
-                        {ctx.owner_uin});
-                    if (!rows.ok()) return rows.status();
-                    std::set<std::string> wanted(ids->begin(), ids->end());
+                    SqlWhere where("owner_uin = ? AND deleted = 0", {ctx.owner_uin});
+                    if (!ids->empty()) where.In("instance_id", *ids);
+                    auto listing = where.List(db, "instances", "instance_id", "instance_id, state",
+                                              "created_at DESC, instance_id", *paging);
+                    if (!listing.ok()) return listing.status();
                     json set = json::array();
-                    size_t matched = 0;
-                    for (const auto& r : *rows) {
-                      if (!wanted.empty() && !wanted.count(r.Str(0))) continue;
-                      if (matched++ < paging->offset || set.size() >= paging->limit) continue;
+                    for (const auto& r : listing->rows) {
                       set.push_back({{"InstanceId", r.Str(0)}, {"InstanceState", r.Str(1)}});
                     }
-                    return json{{"TotalCount", matched}, {"InstanceStatusSet", std::move(set)}};
+                    return json{{"TotalCount", listing->total},
+                                {"InstanceStatusSet", std::move(set)}};
                   });
 
   // A batch action that moves every named instance from an allowed state to a transitional

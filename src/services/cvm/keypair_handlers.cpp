@@ -143,7 +143,7 @@ void RegisterCvmKeyPairHandlers(api::Router& router, ServiceDeps& deps) {
       "DescribeKeyPairs", [&db](const api::RequestContext& ctx, json& p) -> Result<json> {
         auto filters = Filters::Parse(p, {"key-id", "key-name", "project-id"});
         if (!filters.ok()) return filters.status();
-        auto paging = Paging::Parse(p);
+        auto paging = Paging::Parse(p, ctx.visible, iam::kind::kKeyPair);
         if (!paging.ok()) return paging.status();
         std::set<std::string> wanted;
         if (p.contains("KeyIds")) {
@@ -156,17 +156,16 @@ void RegisterCvmKeyPairHandlers(api::Router& router, ServiceDeps& deps) {
         auto bound = BoundInstances(db, ctx.owner_uin);
         if (!bound.ok()) return bound.status();
         json set = json::array();
-        size_t matched = 0;
         for (const auto& r : *rows) {
           if (!wanted.empty() && !wanted.count(r.Str(0))) continue;
           if (!filters->Matches("key-id", r.Str(0)) || !filters->Matches("key-name", r.Str(1)) ||
               !filters->Matches("project-id", "0"))
             continue;
-          if (matched++ < paging->offset || set.size() >= paging->limit) continue;
+          if (!paging->Take(r.Str(0))) continue;
           auto b = bound->find(r.Str(0));
           set.push_back(KeyPairJson(r, b == bound->end() ? std::vector<std::string>{} : b->second));
         }
-        return json{{"TotalCount", matched}, {"KeyPairSet", std::move(set)}};
+        return json{{"TotalCount", paging->total()}, {"KeyPairSet", std::move(set)}};
       });
 
   router.Register(

@@ -251,7 +251,7 @@ void RegisterVpcSecurityGroupHandlers(api::Router& router, ServiceDeps& deps) {
             p, {"security-group-id", "project-id", "security-group-name", "tag-key", "tag:"},
             "SecurityGroupIds");
         if (!filters.ok()) return filters.status();
-        auto paging = ParsePaging(p);
+        auto paging = ParsePaging(p, ctx.visible, iam::kind::kSecurityGroup);
         if (!paging.ok()) return paging.status();
         std::string field = p.value("OrderField", "CreatedTime");
         std::string direction = p.value("OrderDirection", "ASC");
@@ -268,8 +268,8 @@ void RegisterVpcSecurityGroupHandlers(api::Router& router, ServiceDeps& deps) {
         FilterByTags(where, *filters, "sg_id");
         const std::string order = (field == "CreatedTime" ? "created_at " : "updated_at ") +
                                   direction + ", rowid " + direction;
-        auto list = ListPage(db, where, "security_groups", kGroupColumns, order, *paging, *ids,
-                             "InvalidSecurityGroupID.NotFound");
+        auto list = ListPage(db, where, "security_groups", "sg_id", kGroupColumns, order, *paging,
+                             *ids, "InvalidSecurityGroupID.NotFound");
         if (!list.ok()) return list.status();
         std::vector<std::string> page_ids;
         for (const auto& r : list->rows) page_ids.push_back(r.Str(0));

@@ -27,15 +27,12 @@ Result<size_t> StringNumber(const json& p, const char* name, size_t fallback, si
 }
 }  // namespace
 
-Result<Paging> ParsePaging(const json& p) {
-  Paging paging;
+Result<Paging> ParsePaging(const json& p, const iam::Visibility& visible, iam::ResourceKind kind) {
   auto offset = StringNumber(p, "Offset", 0, 0, SIZE_MAX);
   if (!offset.ok()) return offset.status();
   auto limit = StringNumber(p, "Limit", 20, 1, 100);
   if (!limit.ok()) return limit.status();
-  paging.offset = *offset;
-  paging.limit = *limit;
-  return paging;
+  return Paging(*offset, *limit, visible, kind);
 }
 
 Result<Filters> ParseFilters(const json& p, const std::set<std::string>& allowed,
@@ -109,18 +106,15 @@ Status InsertTags(store::Transaction& tx, const json& p, const std::string& reso
 }
 
 Result<Listing> ListPage(store::Database& db, const SqlWhere& where, const std::string& table,
-                         const std::string& columns, const std::string& order, const Paging& paging,
+                         const std::string& id_column, const std::string& columns,
+                         const std::string& order, Paging& paging,
                          const std::vector<std::string>& ids, const char* missing_code) {
-  Listing out;
-  auto total = where.Count(db, table);
-  if (!total.ok()) return total.status();
-  out.total = *total;
-  if (!ids.empty() && static_cast<size_t>(out.total) < std::set(ids.begin(), ids.end()).size()) {
+  auto out = where.List(db, table, id_column, columns, order, paging);
+  if (!out.ok()) return out.status();
+  // Named ids passed the CAM check one by one, so each one found is visible.
+  if (!ids.empty() && static_cast<size_t>(out->total) < std::set(ids.begin(), ids.end()).size()) {
     return Status(missing_code, "Some of the ids given do not exist.");
   }
-  auto rows = where.Page(db, columns, table, order, paging);
-  if (!rows.ok()) return rows.status();
-  out.rows = std::move(*rows);
   return out;
 }
 

@@ -20,8 +20,9 @@ namespace cvm::services::vpc {
 
 using nlohmann::json;
 
-// Offset and Limit arrive as strings in VPC list calls ("0", "20").
-Result<Paging> ParsePaging(const json& p);
+// Offset and Limit arrive as strings in VPC list calls ("0", "20"); the list shows what
+// `visible` lets the caller see of `kind`.
+Result<Paging> ParsePaging(const json& p, const iam::Visibility& visible, iam::ResourceKind kind);
 // Filters::Parse with the VPC service's code for an unknown name; refuses ids plus Filters.
 Result<Filters> ParseFilters(const json& p, const std::set<std::string>& allowed,
                              const char* ids_param);
@@ -37,12 +38,9 @@ Status InsertTags(store::Transaction& tx, const json& p, const std::string& reso
                   const std::string& owner_uin);
 // One page of a filtered listing and the total; ids named explicitly that are not all found
 // answer `missing_code`, as Tencent does for an id that does not exist.
-struct Listing {
-  int64_t total = 0;
-  store::Rows rows;
-};
 Result<Listing> ListPage(store::Database& db, const SqlWhere& where, const std::string& table,
-                         const std::string& columns, const std::string& order, const Paging& paging,
+                         const std::string& id_column, const std::string& columns,
+                         const std::string& order, Paging& paging,
                          const std::vector<std::string>& ids, const char* missing_code);
 
 // A "true"/"false" filter `name` on 0/1 `column` (both values listed: no condition).

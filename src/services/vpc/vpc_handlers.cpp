@@ -187,7 +187,7 @@ void RegisterVpcHandlers(api::Router& router, ServiceDeps& deps) {
                                  "tag:", "ipv6-cidr-block", "isp-type", "address-type"},
                                 "VpcIds");
     if (!filters.ok()) return filters.status();
-    auto paging = ParsePaging(p);
+    auto paging = ParsePaging(p, ctx.visible, iam::kind::kVpc);
     if (!paging.ok()) return paging.status();
     SqlWhere where("owner_uin = ? AND region = ?", {ctx.owner_uin, ctx.region});
     if (!ids->empty()) where.In("vpc_id", *ids);
@@ -208,8 +208,8 @@ void RegisterVpcHandlers(api::Router& router, ServiceDeps& deps) {
       if (filters->Has(none)) where.And("0");
     }
     FilterByTags(where, *filters, "vpc_id");
-    auto list = ListPage(db, where, "vpcs", store::kVpcColumns, "created_at, rowid", *paging, *ids,
-                         err::kResourceNotFound.data());
+    auto list = ListPage(db, where, "vpcs", "vpc_id", store::kVpcColumns, "created_at, rowid",
+                         *paging, *ids, err::kResourceNotFound.data());
     if (!list.ok()) return list.status();
     std::vector<VpcRecord> vpcs;
     std::vector<std::string> page_ids;
@@ -348,7 +348,7 @@ void RegisterVpcHandlers(api::Router& router, ServiceDeps& deps) {
                       "ipv6-cidr-block", "isp-type", "address-type"},
                      "SubnetIds");
     if (!filters.ok()) return filters.status();
-    auto paging = ParsePaging(p);
+    auto paging = ParsePaging(p, ctx.visible, iam::kind::kSubnet);
     if (!paging.ok()) return paging.status();
     SqlWhere where("owner_uin = ? AND vpc_id IN (SELECT vpc_id FROM vpcs WHERE region = ?)",
                    {ctx.owner_uin, ctx.region});
@@ -365,8 +365,8 @@ void RegisterVpcHandlers(api::Router& router, ServiceDeps& deps) {
       if (filters->Has(none)) where.And("0");
     }
     FilterByTags(where, *filters, "subnet_id");
-    auto list = ListPage(db, where, "subnets", store::kSubnetColumns, "created_at, rowid", *paging,
-                         *ids, err::kResourceNotFound.data());
+    auto list = ListPage(db, where, "subnets", "subnet_id", store::kSubnetColumns,
+                         "created_at, rowid", *paging, *ids, err::kResourceNotFound.data());
     if (!list.ok()) return list.status();
     std::vector<SubnetRecord> subnets;
     std::vector<std::string> page_ids;
