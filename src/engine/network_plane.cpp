@@ -193,7 +193,7 @@ Status NetworkPlane::EnsureAddressed(store::InstanceRecord& inst) {
     if (!cidr) return Status(err::kInternalError, "bad subnet CIDR " + net->subnet.cidr);
     auto ip = store::AllocatePrivateIp(tx, net->subnet.subnet_id, *cidr);
     if (!ip.ok()) return ip.status();
-    auto sg = store::EnsureDefaultSecurityGroup(tx, inst.owner_uin);
+    auto sg = store::EnsureDefaultSecurityGroup(tx, inst.owner_uin, inst.region);
     if (!sg.ok()) return sg.status();
     CVM_RETURN_IF_ERROR(tx.Exec(
         "INSERT INTO instance_security_groups(instance_id, sg_id, position) VALUES (?, ?, 0) "

@@ -23,6 +23,9 @@ struct ServiceDeps {
   iam::AuditLog& audit;
 };
 
+// The account and region a request reaches.
+inline store::Scope ScopeOf(const api::RequestContext& ctx) { return {ctx.owner_uin, ctx.region}; }
+
 void RegisterCvmZoneHandlers(api::Router& router, ServiceDeps& deps);
 void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps);
 void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps);

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "common/error_codes.h"
+#include "services/service_deps.h"
 #include "common/ids.h"
 #include "common/time_format.h"
 #include "engine/operations.h"
@@ -43,9 +44,9 @@ Result<std::vector<store::DiskRecord>> LoadOwnedDisks(store::Transaction& tx,
                                                       const std::vector<std::string>& ids) {
   std::vector<store::DiskRecord> out;
   for (const auto& id : ids) {
-    auto d = store::LoadDisk(tx, id);
+    auto d = store::LoadDisk(tx, ScopeOf(ctx), id);
     if (!d.ok()) return d.status();
-    if (!d->has_value() || (*d)->owner_uin != ctx.owner_uin) {
+    if (!d->has_value()) {
       return Status("InvalidDiskId.NotFound", "The disk " + id + " does not exist.");
     }
     out.push_back(**d);
@@ -108,8 +109,9 @@ Result<std::string> RecordSnapshot(store::Transaction& tx, const api::RequestCon
   }
   CVM_RETURN_IF_ERROR(tx.Exec(
       "INSERT INTO snapshots(snapshot_id, owner_uin, name, disk_id, disk_usage, disk_size_gb, "
-      "zone, state, percent, file_path, created_at) VALUES (?,?,?,?,?,?,?, 'CREATING', 0, ?, ?)",
-      {snapshot_id, ctx.owner_uin, name, d.disk_id, d.usage, d.size_gb, d.zone,
+      "zone, region, state, percent, file_path, created_at) "
+      "VALUES (?,?,?,?,?,?,?,?, 'CREATING', 0, ?, ?)",
+      {snapshot_id, ctx.owner_uin, name, d.disk_id, d.usage, d.size_gb, d.zone, d.region,
        engine.SnapshotPath(snapshot_id).string(), NowUnix()}));
   return engine::RecordOperation(tx, ctx, engine::op::kCreateSnapshot, d.disk_id,
                                  {{"SnapshotId", snapshot_id}});

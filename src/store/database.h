@@ -34,6 +34,15 @@ struct Row {
 };
 using Rows = std::vector<Row>;
 
+// Where a tenant's request reaches: its account, in the one region the request names. Every
+// lookup and listing of a regional resource (instance, disk, snapshot, key pair, security
+// group) made for a request takes one, so another account's or another region's resource is
+// simply not found.
+struct Scope {
+  std::string owner_uin;
+  std::string region;
+};
+
 // A unit of work. Destroying it without Commit() rolls back, so an early return on error never
 // leaves half a change behind.
 class Transaction {

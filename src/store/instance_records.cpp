@@ -52,16 +52,29 @@ InstanceRecord InstanceFromRow(const Row& r) {
 
 namespace {
 template <typename Src>
-Result<std::optional<InstanceRecord>> Load(Src& src, const std::string& id) {
-  auto rows = src.Query(std::string("SELECT ") + kInstanceColumns +
-                            " FROM instances WHERE instance_id = ? AND deleted = 0",
-                        {id});
+Result<std::optional<InstanceRecord>> Load(Src& src, const std::string& id,
+                                           const Scope* scope = nullptr) {
+  auto rows = scope ? src.Query(std::string("SELECT ") + kInstanceColumns +
+                                    " FROM instances WHERE instance_id = ? AND deleted = 0 AND "
+                                    "owner_uin = ? AND region = ?",
+                                {id, scope->owner_uin, scope->region})
+                    : src.Query(std::string("SELECT ") + kInstanceColumns +
+                                    " FROM instances WHERE instance_id = ? AND deleted = 0",
+                                {id});
   if (!rows.ok()) return rows.status();
   if (rows->empty()) return std::optional<InstanceRecord>();
   return std::optional<InstanceRecord>(InstanceFromRow(rows->front()));
 }
 }  // namespace
 
+Result<std::optional<InstanceRecord>> LoadInstance(Database& db, const Scope& scope,
+                                                   const std::string& id) {
+  return Load(db, id, &scope);
+}
+Result<std::optional<InstanceRecord>> LoadInstance(Transaction& tx, const Scope& scope,
+                                                   const std::string& id) {
+  return Load(tx, id, &scope);
+}
 Result<std::optional<InstanceRecord>> LoadInstance(Database& db, const std::string& id) {
   return Load(db, id);
 }
@@ -107,7 +120,7 @@ Status InsertInstance(Transaction& tx, const InstanceRecord& i) {
 const char* const kDiskColumns =
     "disk_id, owner_uin, name, usage, disk_type, size_gb, zone, state, instance_id, image_id, "
     "delete_with_instance, file_path, created_at, portable, attached_at, last_instance_id, "
-    "error_prompt, source_snapshot_id, client_token";
+    "error_prompt, source_snapshot_id, client_token, region";
 
 DiskRecord DiskFromRow(const Row& r) {
   DiskRecord d;
@@ -131,6 +144,7 @@ DiskRecord DiskFromRow(const Row& r) {
   d.error_prompt = r.Str(c++);
   d.source_snapshot_id = r.Str(c++);
   d.client_token = r.Str(c++);
+  d.region = r.Str(c++);
   return d;
 }
 
@@ -138,25 +152,35 @@ Status InsertDisk(Transaction& tx, const DiskRecord& d) {
   auto optional = [](const std::string& s) { return s.empty() ? Value(nullptr) : Value(s); };
   return tx.Exec(
       std::string("INSERT INTO disks(") + kDiskColumns +
-          ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+          ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
       {d.disk_id, d.owner_uin, d.name, d.usage, d.disk_type, d.size_gb, d.zone, d.state,
        optional(d.instance_id), optional(d.image_id), int64_t{d.delete_with_instance ? 1 : 0},
        d.file_path, d.created_at, int64_t{d.portable ? 1 : 0}, d.attached_at, d.last_instance_id,
-       d.error_prompt, d.source_snapshot_id, optional(d.client_token)});
+       d.error_prompt, d.source_snapshot_id, optional(d.client_token), d.region});
 }
 
 namespace {
 template <typename Source>
-Result<std::optional<DiskRecord>> LoadDiskFrom(Source& src, const std::string& disk_id) {
-  auto rows = src.Query(
-      std::string("SELECT ") + kDiskColumns + " FROM disks WHERE disk_id = ? AND deleted = 0",
-      {disk_id});
+Result<std::optional<DiskRecord>> LoadDiskFrom(Source& src, const std::string& disk_id,
+                                               const Scope* scope = nullptr) {
+  auto rows =
+      scope ? src.Query(std::string("SELECT ") + kDiskColumns +
+                            " FROM disks WHERE disk_id = ? AND deleted = 0 AND owner_uin = ? AND "
+                            "region = ?",
+                        {disk_id, scope->owner_uin, scope->region})
+            : src.Query(std::string("SELECT ") + kDiskColumns +
+                            " FROM disks WHERE disk_id = ? AND deleted = 0",
+                        {disk_id});
   if (!rows.ok()) return rows.status();
   if (rows->empty()) return std::optional<DiskRecord>();
   return std::optional<DiskRecord>(DiskFromRow(rows->front()));
 }
 }  // namespace
 
+Result<std::optional<DiskRecord>> LoadDisk(Transaction& tx, const Scope& scope,
+                                           const std::string& disk_id) {
+  return LoadDiskFrom(tx, disk_id, &scope);
+}
 Result<std::optional<DiskRecord>> LoadDisk(Database& db, const std::string& disk_id) {
   return LoadDiskFrom(db, disk_id);
 }

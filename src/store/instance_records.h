@@ -32,6 +32,12 @@ struct InstanceRecord {
 extern const char* const kInstanceColumns;
 InstanceRecord InstanceFromRow(const Row& row);
 
+// The live instance `instance_id` of `scope` (nullopt for another account's or region's).
+Result<std::optional<InstanceRecord>> LoadInstance(Database& db, const Scope& scope,
+                                                   const std::string& instance_id);
+Result<std::optional<InstanceRecord>> LoadInstance(Transaction& tx, const Scope& scope,
+                                                   const std::string& instance_id);
+// Unscoped, for the engine and for ids a scoped lookup produced (a disk's instance).
 Result<std::optional<InstanceRecord>> LoadInstance(Database& db, const std::string& instance_id);
 Result<std::optional<InstanceRecord>> LoadInstance(Transaction& tx, const std::string& instance_id);
 Status InsertInstance(Transaction& tx, const InstanceRecord& r);
@@ -39,7 +45,7 @@ Status InsertInstance(Transaction& tx, const InstanceRecord& r);
 struct DiskRecord {
   std::string disk_id, owner_uin, name, usage, disk_type;
   int64_t size_gb = 0;
-  std::string zone, state, instance_id, image_id;
+  std::string zone, region, state, instance_id, image_id;
   bool delete_with_instance = true;
   std::string file_path;
   int64_t created_at = 0;
@@ -50,6 +56,9 @@ struct DiskRecord {
 extern const char* const kDiskColumns;
 DiskRecord DiskFromRow(const Row& row);
 Status InsertDisk(Transaction& tx, const DiskRecord& d);
+Result<std::optional<DiskRecord>> LoadDisk(Transaction& tx, const Scope& scope,
+                                           const std::string& disk_id);
+// Unscoped, for the engine and for ids a scoped lookup produced.
 Result<std::optional<DiskRecord>> LoadDisk(Database& db, const std::string& disk_id);
 Result<std::optional<DiskRecord>> LoadDisk(Transaction& tx, const std::string& disk_id);
 

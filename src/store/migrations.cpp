@@ -373,6 +373,75 @@ INSERT INTO audit_batches(owner_uin, first_ms, last_ms, record_count, records)
   FROM audit_log ORDER BY seq;
 DROP TABLE audit_log;
 )sql"},
+      {10, "regions: every regional resource knows its region", R"sql(
+-- A resource exists only in its region. Disks and snapshots take theirs from their zone (a zone
+-- is named <region>-<n>); key pairs and security groups from an instance that uses them, else
+-- the default configuration's first region.
+ALTER TABLE disks ADD COLUMN region TEXT NOT NULL DEFAULT '';
+UPDATE disks SET region = rtrim(rtrim(zone, '0123456789'), '-');
+ALTER TABLE snapshots ADD COLUMN region TEXT NOT NULL DEFAULT '';
+UPDATE snapshots SET region = rtrim(rtrim(zone, '0123456789'), '-');
+ALTER TABLE key_pairs ADD COLUMN region TEXT NOT NULL DEFAULT '';
+UPDATE key_pairs SET region = COALESCE((SELECT i.region FROM instances i, json_each(i.key_ids) j
+                                        WHERE j.value = key_pairs.key_id LIMIT 1), 'ap-guangzhou');
+ALTER TABLE security_groups ADD COLUMN region TEXT NOT NULL DEFAULT '';
+UPDATE security_groups SET region = COALESCE((SELECT i.region FROM instances i
+    JOIN instance_security_groups b ON b.instance_id = i.instance_id
+    WHERE b.sg_id = security_groups.sg_id LIMIT 1), 'ap-guangzhou');
+DROP INDEX key_pairs_by_name;
+CREATE UNIQUE INDEX key_pairs_by_name ON key_pairs(owner_uin, region, name);
+DROP INDEX disks_by_owner;
+CREATE INDEX disks_by_owner ON disks(owner_uin, region, deleted);
+DROP INDEX snapshots_by_owner;
+CREATE INDEX snapshots_by_owner ON snapshots(owner_uin, region, deleted);
+DROP INDEX security_groups_by_owner;
+CREATE INDEX security_groups_by_owner ON security_groups(owner_uin, region, created_at);
+-- Instance listings are per account and region: the region joins every listing index.
+DROP INDEX instances_listing;
+DROP INDEX instances_by_state;
+DROP INDEX instances_by_zone;
+DROP INDEX instances_by_image;
+DROP INDEX instances_by_type;
+DROP INDEX instances_by_name;
+DROP INDEX instances_by_private_ip;
+DROP INDEX instances_by_uuid;
+CREATE INDEX instances_listing ON instances(owner_uin, region, deleted, created_at DESC, instance_id);
+CREATE INDEX instances_by_state ON instances(owner_uin, region, deleted, state, created_at DESC, instance_id);
+CREATE INDEX instances_by_zone ON instances(owner_uin, region, deleted, zone, created_at DESC, instance_id);
+CREATE INDEX instances_by_image ON instances(owner_uin, region, deleted, image_id, created_at DESC, instance_id);
+CREATE INDEX instances_by_type ON instances(owner_uin, region, deleted, instance_type, created_at DESC, instance_id);
+CREATE INDEX instances_by_name ON instances(owner_uin, region, deleted, name, created_at DESC, instance_id);
+CREATE INDEX instances_by_private_ip ON instances(owner_uin, region, deleted, private_ip, created_at DESC, instance_id);
+CREATE INDEX instances_by_uuid ON instances(owner_uin, region, deleted, uuid, created_at DESC, instance_id);
+-- Live instances per account and region (an unfiltered DescribeInstances' TotalCount).
+DROP TRIGGER instance_counts_insert;
+DROP TRIGGER instance_counts_update;
+DROP TRIGGER instance_counts_delete;
+DROP TABLE instance_counts;
+CREATE TABLE instance_counts (
+  owner_uin    TEXT NOT NULL,
+  region       TEXT NOT NULL,
+  live         INTEGER NOT NULL,
+  PRIMARY KEY (owner_uin, region)
+);
+INSERT INTO instance_counts(owner_uin, region, live)
+  SELECT owner_uin, region, COUNT(*) FROM instances WHERE deleted = 0 GROUP BY owner_uin, region;
+CREATE TRIGGER instance_counts_insert AFTER INSERT ON instances WHEN NEW.deleted = 0 BEGIN
+  INSERT INTO instance_counts(owner_uin, region, live) VALUES (NEW.owner_uin, NEW.region, 1)
+    ON CONFLICT(owner_uin, region) DO UPDATE SET live = live + 1;
+END;
+CREATE TRIGGER instance_counts_update AFTER UPDATE OF deleted, owner_uin, region ON instances
+WHEN (OLD.deleted = 0) != (NEW.deleted = 0) OR OLD.owner_uin != NEW.owner_uin
+     OR OLD.region != NEW.region BEGIN
+  UPDATE instance_counts SET live = live - 1
+    WHERE owner_uin = OLD.owner_uin AND region = OLD.region AND OLD.deleted = 0;
+  INSERT INTO instance_counts(owner_uin, region, live) SELECT NEW.owner_uin, NEW.region, 1
+    WHERE NEW.deleted = 0 ON CONFLICT(owner_uin, region) DO UPDATE SET live = live + 1;
+END;
+CREATE TRIGGER instance_counts_delete AFTER DELETE ON instances WHEN OLD.deleted = 0 BEGIN
+  UPDATE instance_counts SET live = live - 1 WHERE owner_uin = OLD.owner_uin AND region = OLD.region;
+END;
+)sql"},
   };
   return kMigrations;
 }

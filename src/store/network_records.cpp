@@ -218,17 +218,20 @@ Result<std::string> AllocatePublicIp(Transaction& tx, const Cidr& pool) {
                 "The public address pool " + pool.ToString() + " is exhausted.");
 }
 
-Result<std::string> EnsureDefaultSecurityGroup(Transaction& tx, const std::string& owner_uin) {
-  auto found = tx.Query("SELECT sg_id FROM security_groups WHERE owner_uin = ? AND is_default = 1",
-                        {owner_uin});
+Result<std::string> EnsureDefaultSecurityGroup(Transaction& tx, const std::string& owner_uin,
+                                               const std::string& region) {
+  auto found = tx.Query(
+      "SELECT sg_id FROM security_groups WHERE owner_uin = ? AND region = ? AND is_default = 1",
+      {owner_uin, region});
   if (!found.ok()) return found.status();
   if (!found->empty()) return found->front().Str(0);
   const std::string id = NewResourceId("sg");
   const int64_t now = NowUnix();
   CVM_RETURN_IF_ERROR(tx.Exec(
-      "INSERT INTO security_groups(sg_id, owner_uin, name, description, is_default, version, "
-      "created_at, updated_at) VALUES (?,?,'default','System created security group',1,1,?,?)",
-      {id, owner_uin, now, now}));
+      "INSERT INTO security_groups(sg_id, owner_uin, region, name, description, is_default, "
+      "version, created_at, updated_at) "
+      "VALUES (?,?,?,'default','System created security group',1,1,?,?)",
+      {id, owner_uin, region, now, now}));
   auto accept = [&](const char* protocol, const char* port) {
     network::SecurityRule r;
     r.protocol = protocol;

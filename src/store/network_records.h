@@ -55,9 +55,11 @@ Result<std::string> AllocatePrivateIp(Transaction& tx, const std::string& subnet
 // live instance holds.
 Result<std::string> AllocatePublicIp(Transaction& tx, const network::Cidr& pool);
 
-// The account's default security group ("default"), created on first use with Tencent's
-// default rules: ingress ACCEPT TCP 22, 3389, 80, 443 and ICMP from anywhere; egress ACCEPT all.
-Result<std::string> EnsureDefaultSecurityGroup(Transaction& tx, const std::string& owner_uin);
+// The account's default security group ("default") in `region`, created on first use with
+// Tencent's default rules: ingress ACCEPT TCP 22, 3389, 80, 443 and ICMP from anywhere; egress
+// ACCEPT all.
+Result<std::string> EnsureDefaultSecurityGroup(Transaction& tx, const std::string& owner_uin,
+                                               const std::string& region);
 
 // One stored rule of a direction ("INGRESS" | "EGRESS"), in PolicyIndex order.
 struct StoredRule {

@@ -50,9 +50,9 @@ class InstanceNetworkTest : public testutil::StoreTransactionTest {
   }
   std::string NewGroup() {
     const std::string id = "sg-" + std::to_string(20000000 + ++n_);
-    EXPECT_TRUE(tx_->Exec("INSERT INTO security_groups(sg_id, owner_uin, name, created_at, "
-                          "updated_at) VALUES (?, ?, 'g', 0, 0)",
-                          {id, ctx_.owner_uin})
+    EXPECT_TRUE(tx_->Exec("INSERT INTO security_groups(sg_id, owner_uin, region, name, "
+                          "created_at, updated_at) VALUES (?, ?, ?, 'g', 0, 0)",
+                          {id, ctx_.owner_uin, ctx_.region})
                     .ok());
     return id;
   }
@@ -73,7 +73,7 @@ TEST_F(InstanceNetworkTest, DefaultsGiveEachInstanceItsOwnAddressAndTheDefaultGr
   ASSERT_TRUE(groups.ok());
   ASSERT_EQ(groups->size(), 1u);
   EXPECT_EQ(*groups, *BoundSecurityGroups(*tx_, two[1].instance_id));
-  auto def = store::EnsureDefaultSecurityGroup(*tx_, ctx_.owner_uin);
+  auto def = store::EnsureDefaultSecurityGroup(*tx_, ctx_.owner_uin, ctx_.region);
   EXPECT_EQ(groups->front(), *def);
   // "DEFAULT"/"DEFAULT" is the same network.
   auto again =

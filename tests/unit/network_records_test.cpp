@@ -125,10 +125,12 @@ TEST_F(NetworkRecordsTest, DefaultNetworkIsMadeOncePerAccountRegionAndZone) {
 }
 
 TEST_F(NetworkRecordsTest, DefaultSecurityGroupHasTencentsDefaultRules) {
-  auto id = EnsureDefaultSecurityGroup(*tx_, "100");
+  auto id = EnsureDefaultSecurityGroup(*tx_, "100", "ap-guangzhou");
   ASSERT_TRUE(id.ok()) << id.status().ToString();
-  EXPECT_EQ(*EnsureDefaultSecurityGroup(*tx_, "100"), *id);
-  EXPECT_NE(*EnsureDefaultSecurityGroup(*tx_, "200"), *id);
+  EXPECT_EQ(*EnsureDefaultSecurityGroup(*tx_, "100", "ap-guangzhou"), *id);
+  EXPECT_NE(*EnsureDefaultSecurityGroup(*tx_, "200", "ap-guangzhou"), *id);
+  // Each region has its own.
+  EXPECT_NE(*EnsureDefaultSecurityGroup(*tx_, "100", "ap-shanghai"), *id);
   auto in = LoadSecurityGroupRules(*tx_, *id, "INGRESS");
   ASSERT_TRUE(in.ok());
   std::vector<std::string> seen;

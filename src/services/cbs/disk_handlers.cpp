@@ -141,8 +141,8 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps) {
     if (!snapshot_id.empty()) {
       auto snap = db.Query(
           "SELECT disk_size_gb, state FROM snapshots WHERE snapshot_id = ? AND owner_uin = ? AND "
-          "deleted = 0",
-          {snapshot_id, ctx.owner_uin});
+          "region = ? AND deleted = 0",
+          {snapshot_id, ctx.owner_uin, ctx.region});
       if (!snap.ok()) return snap.status();
       if (snap->empty()) {
         return Status("InvalidSnapshotId.NotFound",
@@ -167,8 +167,9 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps) {
     // Idempotent retry: the same answer, nothing new.
     if (!token.empty()) {
       auto prior = db.Query(
-          "SELECT disk_id FROM disks WHERE owner_uin = ? AND client_token = ? ORDER BY disk_id",
-          {ctx.owner_uin, token});
+          "SELECT disk_id FROM disks WHERE owner_uin = ? AND region = ? AND client_token = ? "
+          "ORDER BY disk_id",
+          {ctx.owner_uin, ctx.region, token});
       if (!prior.ok()) return prior.status();
       if (!prior->empty()) {
         json ids = json::array();
@@ -189,6 +190,7 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps) {
       d.disk_type = (*type)->type;
       d.size_gb = size;
       d.zone = zone;
+      d.region = ctx.region;
       d.state = "UNATTACHED";
       d.delete_with_instance = false;
       d.file_path = engine.DiskPath(d.disk_id).string();
@@ -244,7 +246,7 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps) {
       return Status(err::kInvalidParameterValue, "OrderField must be CREATE_TIME or DEADLINE.");
     }
 
-    SqlWhere where("owner_uin = ? AND deleted = 0", {ctx.owner_uin});
+    SqlWhere where("owner_uin = ? AND region = ? AND deleted = 0", {ctx.owner_uin, ctx.region});
     if (!ids->empty()) where.In("disk_id", *ids);
     where.Filtered(*filters, {{"disk-id", "disk_id"},
                               {"disk-name", "name"},
@@ -301,9 +303,9 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps) {
     }
     std::vector<std::string> ops;
     Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
-      auto inst = store::LoadInstance(tx, instance_id);
+      auto inst = store::LoadInstance(tx, ScopeOf(ctx), instance_id);
       if (!inst.ok()) return inst.status();
-      if (!inst->has_value() || (*inst)->owner_uin != ctx.owner_uin) {
+      if (!inst->has_value()) {
         return Status(err::kInvalidInstanceIdNotFound,
                       "The instance " + instance_id + " does not exist.");
       }

@@ -77,8 +77,8 @@ Result<SnapshotRow> LoadOwnedSnapshot(store::Transaction& tx, const api::Request
                                       const std::string& id) {
   auto rows = tx.Query(std::string("SELECT ") + kSnapshotColumns +
                            " FROM snapshots WHERE snapshot_id = ? AND owner_uin = ? AND "
-                           "deleted = 0",
-                       {id, ctx.owner_uin});
+                           "region = ? AND deleted = 0",
+                       {id, ctx.owner_uin, ctx.region});
   if (!rows.ok()) return rows.status();
   if (rows->empty()) {
     return Status("InvalidSnapshotId.NotFound", "The snapshot " + id + " does not exist.");
@@ -132,7 +132,8 @@ void RegisterCbsSnapshotHandlers(api::Router& router, ServiceDeps& deps) {
         if (order != "ASC" && order != "DESC") {
           return Status(err::kInvalidParameterValue, "Order must be ASC or DESC.");
         }
-        SqlWhere where("owner_uin = ? AND deleted = 0", {ctx.owner_uin});
+        SqlWhere where("owner_uin = ? AND region = ? AND deleted = 0",
+                       {ctx.owner_uin, ctx.region});
         if (!ids->empty()) where.In("snapshot_id", *ids);
         where.Filtered(*filters, {{"snapshot-id", "snapshot_id"},
                                   {"snapshot-name", "name"},

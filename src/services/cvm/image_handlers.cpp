@@ -380,10 +380,10 @@ Result<json> CreateImageFromSnapshots(const api::RequestContext& ctx, const json
     for (const auto& id : snapshot_ids) {
       auto rows = tx.Query(
           "SELECT snapshot_id, disk_id, disk_usage, disk_size_gb, zone, state FROM snapshots "
-          "WHERE snapshot_id = ? AND owner_uin = ? AND deleted = 0",
-          {id, ctx.owner_uin});
+          "WHERE snapshot_id = ? AND owner_uin = ? AND region = ? AND deleted = 0",
+          {id, ctx.owner_uin, ctx.region});
       if (!rows.ok()) return rows.status();
-      if (rows->empty() || rows->front().Str(4).rfind(ctx.region + "-", 0) != 0) {
+      if (rows->empty()) {
         return Status("InvalidParameter.SnapshotNotFound",
                       "The snapshot " + id + " does not exist.");
       }
@@ -900,8 +900,9 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
         for (const auto& snap : SnapshotSet(row->front().Str(0))) {
           const std::string snap_id = snap.value("SnapshotId", "");
           auto alive = tx.Query(
-              "SELECT 1 FROM snapshots WHERE snapshot_id = ? AND owner_uin = ? AND deleted = 0",
-              {snap_id, ctx.owner_uin});
+              "SELECT 1 FROM snapshots WHERE snapshot_id = ? AND owner_uin = ? AND region = ? "
+              "AND deleted = 0",
+              {snap_id, ctx.owner_uin, ctx.region});
           if (!alive.ok()) return alive.status();
           if (alive->empty()) {
             return Status("InvalidParameter.SnapshotNotFound",

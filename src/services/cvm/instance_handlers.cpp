@@ -173,8 +173,9 @@ Result<LoginChoice> ParseLoginSettings(store::Transaction& tx, const api::Reques
         return Status("InvalidKeyPairId.Malformed",
                       "The key pair id `" + id.substr(0, 32) + "` is malformed.");
       }
-      auto rows = tx.Query("SELECT 1 FROM key_pairs WHERE key_id = ? AND owner_uin = ?",
-                           {id, ctx.owner_uin});
+      auto rows =
+          tx.Query("SELECT 1 FROM key_pairs WHERE key_id = ? AND owner_uin = ? AND region = ?",
+                   {id, ctx.owner_uin, ctx.region});
       if (!rows.ok()) return rows.status();
       if (rows->empty()) {
         return Status("InvalidKeyPairId.NotFound", "The key pair " + id + " does not exist.");
@@ -374,8 +375,8 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
       if (!token.empty()) {
         auto prior = tx.Query(
             "SELECT instance_id FROM instances WHERE owner_uin = ? AND client_token = ? "
-            "ORDER BY instance_id",
-            {ctx.owner_uin, token});
+            "AND region = ? ORDER BY instance_id",
+            {ctx.owner_uin, token, ctx.region});
         if (!prior.ok()) return prior.status();
         if (!prior->empty()) {  // idempotent retry: the same answer, nothing new
           for (const auto& r : *prior) ids.push_back(r.Str(0));
@@ -399,8 +400,8 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
         if (dd.source_snapshot_id.empty()) continue;
         auto snap = tx.Query(
             "SELECT disk_size_gb FROM snapshots WHERE snapshot_id = ? AND owner_uin = ? AND "
-            "state = 'NORMAL' AND deleted = 0",
-            {dd.source_snapshot_id, ctx.owner_uin});
+            "region = ? AND state = 'NORMAL' AND deleted = 0",
+            {dd.source_snapshot_id, ctx.owner_uin, ctx.region});
         if (!snap.ok()) return snap.status();
         if (snap->empty()) {
           return Status("InvalidSnapshotId.NotFound",
@@ -470,6 +471,7 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
         d.disk_type = disk_type;
         d.size_gb = size;
         d.zone = zone;
+        d.region = ctx.region;
         d.state = "ATTACHED";
         d.instance_id = r.instance_id;
         d.image_id = image->image_id;
@@ -484,6 +486,7 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
           dd.owner_uin = ctx.owner_uin;
           if (dd.name.empty()) dd.name = r.name + "-data" + std::to_string(n);
           dd.zone = zone;
+          dd.region = ctx.region;
           dd.instance_id = r.instance_id;
           dd.attached_at = now * 1000 + static_cast<int64_t>(n);
           dd.file_path = engine.DiskPath(dd.disk_id).string();
@@ -521,7 +524,7 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
         if (!paging.ok()) return paging.status();
 
         // Filters become SQL so paging happens in the database, whatever the table's size.
-        SqlWhere where("owner_uin = ? AND deleted = 0", {ctx.owner_uin});
+        SqlWhere where("owner_uin = ? AND region = ? AND deleted = 0", {ctx.owner_uin, ctx.region});
         if (!ids->empty()) where.In("instance_id", *ids);
         where.Filtered(*filters, {{"instance-id", "instance_id"},
                                   {"instance-name", "name"},
@@ -567,8 +570,9 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
         std::optional<int64_t> total_if_all;
         if (ids->empty() && filters->empty() && paging->SeesAll()) {
           auto counted =
-              db.Query("SELECT COALESCE(SUM(live), 0) FROM instance_counts WHERE owner_uin = ?",
-                       {ctx.owner_uin});
+              db.Query("SELECT COALESCE(SUM(live), 0) FROM instance_counts WHERE owner_uin = ? AND "
+                       "region = ?",
+                       {ctx.owner_uin, ctx.region});
           if (!counted.ok()) return counted.status();
           total_if_all = (*counted)[0].Int(0);
         }
@@ -646,7 +650,7 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
                     if (!ids.ok()) return ids.status();
                     auto paging = Paging::Parse(p, ctx.visible, iam::kind::kInstance);
                     if (!paging.ok()) return paging.status();
-                    SqlWhere where("owner_uin = ? AND deleted = 0", {ctx.owner_uin});
+                    SqlWhere where("owner_uin = ? AND region = ? AND deleted = 0", {ctx.owner_uin, ctx.region});
                     if (!ids->empty()) where.In("instance_id", *ids);
                     auto listing = where.List(db, "instances", "instance_id", "instance_id, state",
                                               "created_at DESC, instance_id", *paging);

@@ -102,7 +102,7 @@ Result<NetworkPlan> ResolveNetwork(store::Transaction& tx, const api::RequestCon
   if (!parsed) return Status(err::kInternalError, "Subnet " + plan.subnet_id + " has no CIDR.");
   plan.subnet_cidr = *parsed;
   if (request.sg_ids.empty()) {
-    auto sg = store::EnsureDefaultSecurityGroup(tx, ctx.owner_uin);
+    auto sg = store::EnsureDefaultSecurityGroup(tx, ctx.owner_uin, ctx.region);
     if (!sg.ok()) return sg.status();
     plan.sg_ids = {*sg};
   } else {

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "common/error_codes.h"
+#include "services/service_deps.h"
 #include "common/ids.h"
 
 namespace cvm::services {
@@ -168,9 +169,9 @@ Result<std::vector<store::InstanceRecord>> LoadOwned(store::Transaction& tx,
                                                      const std::vector<std::string>& ids) {
   std::vector<store::InstanceRecord> out;
   for (const auto& id : ids) {
-    auto inst = store::LoadInstance(tx, id);
+    auto inst = store::LoadInstance(tx, ScopeOf(ctx), id);
     if (!inst.ok()) return inst.status();
-    if (!inst->has_value() || (*inst)->owner_uin != ctx.owner_uin) {
+    if (!inst->has_value()) {
       return Status(err::kInvalidInstanceIdNotFound, "The instance " + id + " does not exist.");
     }
     out.push_back(**inst);

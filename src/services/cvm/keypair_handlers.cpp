@@ -41,14 +41,14 @@ Status CheckDescription(const std::string& d) {
   return Status::Ok();
 }
 
-// Key id -> the owner's instances that use it.
+// Key id -> the instances of the scope that use it.
 Result<std::map<std::string, std::vector<std::string>>> BoundInstances(store::Database& db,
-                                                                       const std::string& owner) {
+                                                                       const store::Scope& scope) {
   auto rows = db.Query(
       "SELECT j.value, i.instance_id FROM instances i, json_each(i.key_ids) j "
-      "WHERE i.owner_uin = ? AND i.deleted = 0 AND i.key_ids != '[]' "
+      "WHERE i.owner_uin = ? AND i.region = ? AND i.deleted = 0 AND i.key_ids != '[]' "
       "ORDER BY i.created_at, i.instance_id",
-      {owner});
+      {scope.owner_uin, scope.region});
   if (!rows.ok()) return rows.status();
   std::map<std::string, std::vector<std::string>> out;
   for (const auto& r : *rows) out[r.Str(0)].push_back(r.Str(1));
@@ -71,15 +71,17 @@ Result<std::string> InsertKeyPair(store::Database& db, const api::RequestContext
                                   const std::string& blob, const std::string& description) {
   std::string id = NewResourceId("skey");
   Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
-    auto dup =
-        tx.Query("SELECT 1 FROM key_pairs WHERE owner_uin = ? AND name = ?", {ctx.owner_uin, name});
+    // Key pairs are regional, as Tencent's: names and keys are unique within a region.
+    auto dup = tx.Query("SELECT 1 FROM key_pairs WHERE owner_uin = ? AND region = ? AND name = ?",
+                        {ctx.owner_uin, ctx.region, name});
     if (!dup.ok()) return dup.status();
     if (!dup->empty()) {
       return Status("InvalidKeyPairName.Duplicate", "A key pair named " + name + " exists.");
     }
     // The same key under two names would make AssociatedInstanceIds ambiguous.
-    auto keys =
-        tx.Query("SELECT key_id, public_key FROM key_pairs WHERE owner_uin = ?", {ctx.owner_uin});
+    auto keys = tx.Query(
+        "SELECT key_id, public_key FROM key_pairs WHERE owner_uin = ? AND region = ?",
+        {ctx.owner_uin, ctx.region});
     if (!keys.ok()) return keys.status();
     for (const auto& k : *keys) {
       if (k.Str(1) == blob || k.Str(1).rfind(blob + " ", 0) == 0) {
@@ -88,9 +90,9 @@ Result<std::string> InsertKeyPair(store::Database& db, const api::RequestContext
       }
     }
     return tx.Exec(
-        "INSERT INTO key_pairs(key_id, owner_uin, name, description, public_key, created_at) "
-        "VALUES (?,?,?,?,?,?)",
-        {id, ctx.owner_uin, name, description, public_key, NowUnix()});
+        "INSERT INTO key_pairs(key_id, owner_uin, region, name, description, public_key, "
+        "created_at) VALUES (?,?,?,?,?,?,?)",
+        {id, ctx.owner_uin, ctx.region, name, description, public_key, NowUnix()});
   });
   if (!st.ok()) return st;
   return id;
@@ -150,10 +152,11 @@ void RegisterCvmKeyPairHandlers(api::Router& router, ServiceDeps& deps) {
           for (const auto& v : p["KeyIds"]) wanted.insert(v.get<std::string>());
         }
         auto rows = db.Query(std::string("SELECT ") + kKeyColumns +
-                                 " FROM key_pairs WHERE owner_uin = ? ORDER BY created_at, key_id",
-                             {ctx.owner_uin});
+                                 " FROM key_pairs WHERE owner_uin = ? AND region = ? "
+                                 "ORDER BY created_at, key_id",
+                             {ctx.owner_uin, ctx.region});
         if (!rows.ok()) return rows.status();
-        auto bound = BoundInstances(db, ctx.owner_uin);
+        auto bound = BoundInstances(db, ScopeOf(ctx));
         if (!bound.ok()) return bound.status();
         json set = json::array();
         for (const auto& r : *rows) {
@@ -187,15 +190,16 @@ void RegisterCvmKeyPairHandlers(api::Router& router, ServiceDeps& deps) {
         Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
           auto cur = tx.Query(
               "SELECT name, description FROM key_pairs WHERE key_id = ? AND "
-              "owner_uin = ?",
-              {*id, ctx.owner_uin});
+              "owner_uin = ? AND region = ?",
+              {*id, ctx.owner_uin, ctx.region});
           if (!cur.ok()) return cur.status();
           if (cur->empty()) {
             return Status("InvalidKeyPairId.NotFound", "The key pair " + *id + " does not exist.");
           }
           if (name && *name != cur->front().Str(0)) {
-            auto dup = tx.Query("SELECT 1 FROM key_pairs WHERE owner_uin = ? AND name = ?",
-                                {ctx.owner_uin, *name});
+            auto dup = tx.Query(
+                "SELECT 1 FROM key_pairs WHERE owner_uin = ? AND region = ? AND name = ?",
+                {ctx.owner_uin, ctx.region, *name});
             if (!dup.ok()) return dup.status();
             if (!dup->empty()) {
               return Status("InvalidKeyPairName.Duplicate",
@@ -218,16 +222,17 @@ void RegisterCvmKeyPairHandlers(api::Router& router, ServiceDeps& deps) {
         // Checked in the deleting transaction, so a key cannot be bound in between.
         auto bound = tx.Query(
             "SELECT i.instance_id FROM instances i, json_each(i.key_ids) j WHERE i.owner_uin = ? "
-            "AND i.deleted = 0 AND j.value = ? LIMIT 1",
-            {ctx.owner_uin, id});
+            "AND i.region = ? AND i.deleted = 0 AND j.value = ? LIMIT 1",
+            {ctx.owner_uin, ctx.region, id});
         if (!bound.ok()) return bound.status();
         if (!bound->empty()) {
           return Status("InvalidParameterValue.KeyPairNotSupported",
                         "The key pair " + id + " is bound to instance " + bound->front().Str(0) +
                             "; disassociate it first.");
         }
-        CVM_RETURN_IF_ERROR(tx.Exec("DELETE FROM key_pairs WHERE key_id = ? AND owner_uin = ?",
-                                    {id, ctx.owner_uin}));
+        CVM_RETURN_IF_ERROR(
+            tx.Exec("DELETE FROM key_pairs WHERE key_id = ? AND owner_uin = ? AND region = ?",
+                    {id, ctx.owner_uin, ctx.region}));
         if (tx.ChangedRows() == 0) {
           return Status("InvalidKeyPairId.NotFound", "The key pair " + id + " does not exist.");
         }

@@ -44,9 +44,9 @@ Result<store::InstanceRecord> OwnedInstance(store::Database& db, const api::Requ
                   "The instance id `" + id.substr(0, 32) +
                       "` is malformed; expected ins-xxxxxxxx (x: lower-case letter or digit).");
   }
-  auto inst = store::LoadInstance(db, id);
+  auto inst = store::LoadInstance(db, ScopeOf(ctx), id);
   if (!inst.ok()) return inst.status();
-  if (!inst->has_value() || (*inst)->owner_uin != ctx.owner_uin) {
+  if (!inst->has_value()) {
     return Status(err::kInvalidInstanceIdNotFound, "The instance " + id + " does not exist.");
   }
   return **inst;

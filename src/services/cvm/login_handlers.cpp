@@ -26,7 +26,8 @@ Result<std::vector<std::string>> OwnedKeyIds(store::Transaction& tx, const api::
   if (!ids.ok()) return ids.status();
   for (const auto& id : *ids) {
     auto rows =
-        tx.Query("SELECT 1 FROM key_pairs WHERE key_id = ? AND owner_uin = ?", {id, ctx.owner_uin});
+        tx.Query("SELECT 1 FROM key_pairs WHERE key_id = ? AND owner_uin = ? AND region = ?",
+                 {id, ctx.owner_uin, ctx.region});
     if (!rows.ok()) return rows.status();
     if (rows->empty()) {
       return Status("InvalidKeyPairId.NotFound", "The key pair " + id + " does not exist.");

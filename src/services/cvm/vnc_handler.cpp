@@ -33,9 +33,9 @@ void RegisterCvmVncHandler(api::Router& router, ServiceDeps& deps) {
         if (!IsWellFormedId("ins", id)) {
           return Status(err::kInvalidInstanceIdMalformed, "The instance id is malformed.");
         }
-        auto inst = store::LoadInstance(deps.db, id);
+        auto inst = store::LoadInstance(deps.db, ScopeOf(ctx), id);
         if (!inst.ok()) return inst.status();
-        if (!inst->has_value() || (*inst)->owner_uin != ctx.owner_uin) {
+        if (!inst->has_value()) {
           return Status(err::kInvalidInstanceIdNotFound, "The instance " + id + " does not exist.");
         }
         if ((*inst)->state != "RUNNING") {

@@ -197,19 +197,22 @@ void RegisterVpcSecurityGroupHandlers(api::Router& router, ServiceDeps& deps) {
     }
     const std::string id = NewResourceId("sg");
     Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
-      auto count =
-          tx.Query("SELECT COUNT(*) FROM security_groups WHERE owner_uin = ?", {ctx.owner_uin});
+      auto count = tx.Query(
+          "SELECT COUNT(*) FROM security_groups WHERE owner_uin = ? AND region = ?",
+          {ctx.owner_uin, ctx.region});
       if (!count.ok()) return count.status();
       if ((*count)[0].Int(0) >= kMaxGroupsPerAccount) {
         return Status(err::kLimitExceeded, "At most " + std::to_string(kMaxGroupsPerAccount) +
-                                               " security groups per account.");
+                                               " security groups per region.");
       }
       const int64_t now = NowUnix();
       const bool with_rules = !ingress.empty() || !egress.empty();
       CVM_RETURN_IF_ERROR(
-          tx.Exec("INSERT INTO security_groups(sg_id, owner_uin, project_id, name, description, "
-                  "is_default, version, created_at, updated_at) VALUES (?,?,?,?,?,0,?,?,?)",
-                  {id, ctx.owner_uin, project, name, desc, int64_t{with_rules}, now, now}));
+          tx.Exec("INSERT INTO security_groups(sg_id, owner_uin, region, project_id, name, "
+                  "description, is_default, version, created_at, updated_at) "
+                  "VALUES (?,?,?,?,?,?,0,?,?,?)",
+                  {id, ctx.owner_uin, ctx.region, project, name, desc, int64_t{with_rules}, now,
+                   now}));
       for (auto [d, rules] : {std::pair{kIngress, &ingress}, std::pair{kEgress, &egress}}) {
         CVM_RETURN_IF_ERROR(StoreRules(tx, ctx, id, d, *rules));
       }
@@ -260,7 +263,7 @@ void RegisterVpcSecurityGroupHandlers(api::Router& router, ServiceDeps& deps) {
           return Status("InvalidParameterValue.Range",
                         "OrderField is CreatedTime or UpdateTime, OrderDirection ASC or DESC.");
         }
-        SqlWhere where("owner_uin = ?", {ctx.owner_uin});
+        SqlWhere where("owner_uin = ? AND region = ?", {ctx.owner_uin, ctx.region});
         if (!ids->empty()) where.In("sg_id", *ids);
         where.Filtered(*filters, {{"security-group-id", "sg_id"},
                                   {"project-id", "CAST(project_id AS TEXT)"},

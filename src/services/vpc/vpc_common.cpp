@@ -205,8 +205,9 @@ Status CheckOwnedSecurityGroup(store::Transaction& tx, const api::RequestContext
     return Status("InvalidSecurityGroupID.Malformed",
                   "`" + sg_id.substr(0, 40) + "` is not a security group id.");
   }
-  auto rows = tx.Query("SELECT 1 FROM security_groups WHERE sg_id = ? AND owner_uin = ?",
-                       {sg_id, ctx.owner_uin});
+  auto rows = tx.Query(
+      "SELECT 1 FROM security_groups WHERE sg_id = ? AND owner_uin = ? AND region = ?",
+      {sg_id, ctx.owner_uin, ctx.region});
   if (!rows.ok()) return rows.status();
   if (rows->empty()) {
     return Status("InvalidSecurityGroupID.NotFound",
