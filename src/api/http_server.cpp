@@ -1,6 +1,8 @@
 #include "api/http_server.h"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <array>
 #include <boost/asio.hpp>
@@ -26,8 +28,28 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-constexpr auto kIdleTimeout = std::chrono::seconds(60);
-constexpr auto kHandshakeTimeout = std::chrono::seconds(30);
+// A request head (request line and headers) may be this large: Tencent takes GET requests of up
+// to 32 KB. It is also the most a connection's read buffer holds.
+constexpr size_t kHeaderLimit = 32 << 10;
+// Descriptors left to the rest of the daemon (database, QMP sockets, downloads, consoles) when
+// the descriptor limit caps the connections.
+constexpr rlim_t kOtherDescriptors = 256;
+// Accept failing for lack of descriptors (or kernel memory) is retried after a pause that doubles
+// while it lasts.
+constexpr auto kMinAcceptPause = std::chrono::milliseconds(10);
+constexpr auto kMaxAcceptPause = std::chrono::seconds(1);
+// How long after a burst has ended freed memory is returned, so one trim covers the burst.
+constexpr auto kTrimDelay = std::chrono::seconds(1);
+
+// What every session of a server shares.
+struct Shared {
+  RequestPipeline& pipeline;
+  ConsoleTokens* tokens;
+  size_t max_body;
+  std::chrono::steady_clock::duration unauthenticated_timeout, idle_timeout;
+  HttpBudget& budget;
+  std::function<void()> released;  // after a session let go of its connection and buffers
+};
 
 // The websocket handshake needs Beast's own request; only the console's upgrade pays for it.
 http::request<http::string_body> ToBeastRequest(const HttpRequest& in) {
@@ -45,20 +67,36 @@ http::request<http::string_body> ToBeastRequest(const HttpRequest& in) {
 template <typename Stream>
 class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(Stream stream, RequestPipeline& pipeline, size_t max_body, std::string peer,
-          ConsoleTokens* tokens)
+  Session(Stream stream, Shared& shared, std::string peer)
       : stream_(std::move(stream)),
         timer_(stream_.get_executor()),
-        pipeline_(pipeline),
-        tokens_(tokens),
-        max_body_(max_body),
-        peer_(std::move(peer)) {}
+        shared_(shared),
+        peer_(std::move(peer)),
+        buffer_(kHeaderLimit) {}
 
-  void Start() {
+  ~Session() {
+    parser_.reset();  // gives back its body claim
+    place_.reset();
+    shared_.released();
+  }
+
+  const std::string& peer() const { return peer_; }
+  auto executor() { return stream_.get_executor(); }
+
+  // Closes the socket, which cancels the pending read or write, whose handler then ends the
+  // session: at the deadline, or to make room for another connection (on this session's thread).
+  void Abort() {
+    if (closed_) return;
+    beast::error_code ignored;
+    beast::get_lowest_layer(stream_).close(ignored);
+  }
+
+  void Start(std::unique_ptr<HttpBudget::Connection> place) {
+    place_ = std::move(place);
     if constexpr (std::is_same_v<Stream, tcp::socket>) {
       ReadRequest();
     } else {
-      ExtendDeadline(kHandshakeTimeout);
+      ExtendDeadline(shared_.unauthenticated_timeout);
       stream_.async_handshake(asio::ssl::stream_base::server,
                               [self = this->shared_from_this()](beast::error_code ec) {
                                 if (!ec) self->ReadRequest();
@@ -67,7 +105,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
  private:
-  // Each read-answer cycle must finish within kIdleTimeout of the read's start (as a per-read
+  // Each read-answer cycle must finish within its timeout of the read's start (as a per-read
   // beast::tcp_stream expiry did). Re-arming a timer per request cost a timer cancellation, an
   // aborted-handler dispatch and often a timerfd update on every request, so the timer is armed
   // once and, when it fires early, re-armed for the deadline that has moved on meanwhile.
@@ -86,50 +124,64 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       self->timer_armed_ = false;
       if (ec || self->closed_) return;
       if (std::chrono::steady_clock::now() < self->deadline_) return self->ArmTimer();
-      // Cancels the pending read or write, whose handler then ends the session.
-      beast::error_code ignored;
-      beast::get_lowest_layer(self->stream_).close(ignored);
+      self->Abort();
     });
   }
 
   void ReadRequest() {
-    parser_.emplace();
-    parser_->body_limit(max_body_);
-    parser_->header_limit(64 * 1024);
-    ExtendDeadline(kIdleTimeout);
+    parser_.emplace(&shared_.budget);
+    parser_->body_limit(shared_.max_body);
+    parser_->header_limit(kHeaderLimit);
+    place_->Reading();
+    ExtendDeadline(authenticated_ ? shared_.idle_timeout : shared_.unauthenticated_timeout);
     http::async_read(
         stream_, buffer_, *parser_,
         [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
   void OnRead(beast::error_code ec) {
+    place_->Busy();
     if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted ||
         ec == asio::error::bad_descriptor || ec == asio::error::eof) {
       return Close();
     }
     if (ec == http::error::body_limit) {
       // Still a well-formed API answer, so SDKs show the code; the connection is not reusable.
-      auto body =
-          ErrorBody(Status(err::kRequestSizeLimitExceeded,
-                           "The request body exceeds " + std::to_string(max_body_) + " bytes."),
-                    NewUuid());
-      return Write(200, "application/json", std::move(body), /*keep_alive=*/false);
+      return WriteError(Status(err::kRequestSizeLimitExceeded,
+                               "The request body exceeds " + std::to_string(shared_.max_body) +
+                                   " bytes."));
+    }
+    if (ec == asio::error::no_buffer_space) {
+      return WriteError(Status(err::kRequestLimitExceeded,
+                               "The server is holding as many request bodies as it may; retry "
+                               "later or send a smaller body."));
     }
     if (ec) {
       return Write(400, "text/plain", "bad request: " + ec.message() + "\n", false);
     }
-    HttpRequest req = std::move(parser_->request());
-    bool keep_alive = parser_->keep_alive();
-    if (req.target.starts_with("/vnc/")) return UpgradeToVnc(req);
     HttpResponse resp;
-    if (req.target == "/healthz") {
-      // Unsigned liveness probe; also the no-op baseline of the request benchmark.
-      resp.body = R"({"status":"ok"})";
-    } else {
-      req.peer_address = peer_;
-      resp = pipeline_.Handle(req);
+    bool keep_alive = parser_->keep_alive();
+    {
+      HttpRequest req = std::move(parser_->request());
+      if (req.target.starts_with("/vnc/")) return UpgradeToVnc(req);
+      if (req.target == "/healthz") {
+        // Unsigned liveness probe; also the no-op baseline of the request benchmark.
+        resp.body = R"({"status":"ok"})";
+      } else {
+        req.peer_address = peer_;
+        resp = shared_.pipeline.Handle(req);
+      }
+    }
+    parser_.reset();  // the body is gone: so is its claim
+    if (resp.authenticated && !authenticated_) {
+      authenticated_ = true;
+      place_->Authenticated();
     }
     Write(resp.status, resp.content_type, std::move(resp.body), keep_alive);
+  }
+
+  void WriteError(const Status& st) {
+    Write(200, "application/json", ErrorBody(st, NewUuid()), /*keep_alive=*/false);
   }
 
   // GET /vnc/<instance-id>?token=<one-time token> with a websocket upgrade: the connection
@@ -141,7 +193,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     std::string id = target.substr(5, q == std::string::npos ? std::string::npos : q - 5);
     std::string token = q == std::string::npos ? "" : target.substr(q + 7);
     std::optional<std::filesystem::path> socket;
-    if (tokens_ && beast::websocket::is_upgrade(req)) socket = tokens_->Redeem(token, id);
+    if (shared_.tokens && beast::websocket::is_upgrade(req)) {
+      socket = shared_.tokens->Redeem(token, id);
+    }
     if constexpr (std::is_same_v<Stream, tcp::socket>) {
       if (socket) {
         closed_ = true;  // the session lets go of the socket; the idle timer must not close it
@@ -172,6 +226,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     std::array<asio::const_buffer, 2> buffers = {asio::buffer(head_), asio::buffer(body_)};
     asio::async_write(stream_, buffers,
                       [self = this->shared_from_this(), keep_alive](beast::error_code ec, size_t) {
+                        // An answer can be large; an idle connection need not keep it.
+                        std::string().swap(self->body_);
                         if (ec || !keep_alive) return self->Close();
                         self->ReadRequest();
                       });
@@ -189,10 +245,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::chrono::steady_clock::time_point deadline_;
   bool timer_armed_ = false;
   bool closed_ = false;
-  RequestPipeline& pipeline_;
-  ConsoleTokens* tokens_;
-  size_t max_body_;
+  bool authenticated_ = false;  // a request of this connection carried a valid signature
+  Shared& shared_;
   std::string peer_;
+  std::unique_ptr<HttpBudget::Connection> place_;
   beast::flat_buffer buffer_;
   std::optional<HttpRequestParser> parser_;
   std::string head_, body_;
@@ -206,44 +262,112 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 // other thread via the scheduler; on two cores that was a large share of a request's cost.
 struct HttpServer::Impl {
   Impl(RequestPipeline& p, HttpServerOptions o)
-      : pipeline(p), options(std::move(o)), ssl(asio::ssl::context::tls_server) {
+      : options(std::move(o)),
+        budget(LimitsWithinDescriptors(options.limits)),
+        shared{p,
+               options.console_tokens,
+               options.max_body_bytes,
+               options.unauthenticated_timeout,
+               options.idle_timeout,
+               budget,
+               [this] { Released(); }},
+        ssl(asio::ssl::context::tls_server) {
     int n = options.threads > 0
                 ? options.threads
                 : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     for (int i = 0; i < n; ++i) ios.push_back(std::make_unique<asio::io_context>(1));
     acceptor.emplace(*ios.front());
+    accept_pause_timer.emplace(*ios.front());
+    trim_timer.emplace(*ios.front());
+  }
+
+  // Connections past the descriptor limit would fail in accept, not at the cap that chooses
+  // whom to close; so the cap leaves the rest of the daemon its descriptors.
+  static HttpLimits LimitsWithinDescriptors(HttpLimits limits) {
+    rlimit rl{};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return limits;
+    size_t room = rl.rlim_cur > 2 * kOtherDescriptors ? rl.rlim_cur - kOtherDescriptors
+                                                      : rl.rlim_cur / 2;
+    if (limits.max_connections > room) {
+      spdlog::warn("api: at most {} connections (the descriptor limit is {}), not {}", room,
+                   rl.rlim_cur, limits.max_connections);
+      limits.max_connections = room;
+    }
+    return limits;
   }
 
   void Accept() {
     asio::io_context& target = *ios[next_io++ % ios.size()];
     acceptor->async_accept(target, [this](beast::error_code ec, tcp::socket sock) {
-      if (ec) {
-        if (acceptor->is_open()) Accept();
-        return;
-      }
+      if (!acceptor->is_open()) return;
+      if (ec) return AcceptFailed(ec);
+      accept_pause = kMinAcceptPause;
       beast::error_code pec;
       auto ep = sock.remote_endpoint(pec);
       std::string peer = pec ? "" : ep.address().to_string();
       sock.set_option(tcp::no_delay(true), pec);
       if (tls) {
-        std::make_shared<Session<beast::ssl_stream<tcp::socket>>>(
-            beast::ssl_stream<tcp::socket>(std::move(sock), ssl), pipeline, options.max_body_bytes,
-            peer, options.console_tokens)
-            ->Start();
+        StartSession(beast::ssl_stream<tcp::socket>(std::move(sock), ssl), std::move(peer));
       } else {
-        std::make_shared<Session<tcp::socket>>(std::move(sock), pipeline, options.max_body_bytes,
-                                               peer, options.console_tokens)
-            ->Start();
+        StartSession(std::move(sock), std::move(peer));
       }
       Accept();
     });
   }
 
-  RequestPipeline& pipeline;
+  // Out of descriptors or kernel memory, accepting again at once fails again and spins; so a
+  // connection is closed as at the cap, and accepting resumes after a pause.
+  void AcceptFailed(beast::error_code ec) {
+    if (ec != asio::error::no_descriptors && ec != asio::error::no_buffer_space &&
+        ec != asio::error::no_memory && ec != boost::system::errc::too_many_files_open_in_system) {
+      return Accept();  // that one connection failed (aborted before it was accepted, ...)
+    }
+    if (accept_pause == kMinAcceptPause) {
+      spdlog::warn("api: accept failed ({}); closing idle connections and pausing", ec.message());
+    }
+    budget.EvictOne();
+    accept_pause_timer->expires_after(accept_pause);
+    accept_pause = std::min<std::chrono::steady_clock::duration>(accept_pause * 2, kMaxAcceptPause);
+    accept_pause_timer->async_wait([this](beast::error_code wec) {
+      if (!wec && acceptor->is_open()) Accept();
+    });
+  }
+
+  template <typename Stream>
+  void StartSession(Stream stream, std::string peer) {
+    auto session = std::make_shared<Session<Stream>>(std::move(stream), shared, std::move(peer));
+    auto evict = [weak = std::weak_ptr(session), ex = session->executor()] {
+      asio::post(ex, [weak] {
+        if (auto s = weak.lock()) s->Abort();
+      });
+    };
+    auto place = budget.Admit(session->peer(), std::move(evict));
+    if (place) session->Start(std::move(place));  // else the socket closes with the session
+  }
+
+  // After a burst the freed buffers sit in malloc's arenas; once it has passed they go back to
+  // the system.
+  void Released() {
+    if (stopping || !budget.TakeShrink() || trim_pending.exchange(true)) return;
+    asio::post(*ios.front(), [this] {
+      trim_timer->expires_after(kTrimDelay);
+      trim_timer->async_wait([this](beast::error_code ec) {
+        trim_pending = false;
+        if (!ec) ::malloc_trim(0);
+      });
+    });
+  }
+
   HttpServerOptions options;
+  HttpBudget budget;  // outlives the sessions, which the io_contexts own
+  Shared shared;
+  std::atomic<bool> stopping = false;
+  std::atomic<bool> trim_pending = false;
   std::vector<std::unique_ptr<asio::io_context>> ios;
   size_t next_io = 0;  // only touched by the acceptor's thread
   std::optional<tcp::acceptor> acceptor;
+  std::optional<asio::steady_timer> accept_pause_timer, trim_timer;
+  std::chrono::steady_clock::duration accept_pause = kMinAcceptPause;
   asio::ssl::context ssl;
   bool tls = false;
   std::vector<std::thread> threads;
@@ -296,6 +420,7 @@ uint16_t HttpServer::port() const {
 }
 
 void HttpServer::Stop() {
+  impl_->stopping = true;
   asio::post(*impl_->ios.front(), [this] {
     beast::error_code ec;
     impl_->acceptor->close(ec);

@@ -1,14 +1,18 @@
 // HTTP/1.1 front end (Boost.Beast): keep-alive, a body-size limit, optional TLS. Requests are
 // handed to the RequestPipeline on the I/O threads; handlers never block on VMs or disks.
+// What clients may hold (connections, buffered bodies, time before they sign) is bounded by an
+// HttpBudget.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "api/console_tokens.h"
+#include "api/http_budget.h"
 #include "api/request_pipeline.h"
 #include "common/status.h"
 
@@ -21,6 +25,13 @@ struct HttpServerOptions {
   int threads = 0;  // 0: one per core
   std::string tls_cert_file, tls_key_file;
   ConsoleTokens* console_tokens = nullptr;  // enables the /vnc/ websocket proxy
+  // max_connections is lowered to what the descriptor limit leaves room for.
+  HttpLimits limits;
+  // A connection that has not yet sent a validly signed request must deliver each whole
+  // request (and its TLS handshake) within unauthenticated_timeout of starting to wait for it;
+  // afterwards idle_timeout applies.
+  std::chrono::seconds unauthenticated_timeout{10};
+  std::chrono::seconds idle_timeout{60};
 };
 
 class HttpServer {

@@ -148,6 +148,7 @@ HttpResponse RequestPipeline::Handle(const HttpRequest& req) {
   if (auto p = ctx.host.find("://"); p != std::string::npos) ctx.host.erase(0, p + 3);
   iam::AuditRecord audit;
   HttpResponse resp = Process(req, ctx, audit);
+  resp.authenticated = !ctx.caller_uin.empty();  // set only once the signature verified
   if (audit_) {
     audit.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::system_clock::now().time_since_epoch())

@@ -17,6 +17,7 @@ struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  bool authenticated = false;  // the request carried a valid signature
 };
 
 class RequestPipeline {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <set>
+#include <type_traits>
 
 #include "common/error_codes.h"
 #include "network/ipv4.h"
@@ -158,7 +159,8 @@ Result<Config> LoadConfig(const std::filesystem::path& path) {
                                  "max_data_disks_per_instance",
                                  "key_pair_type",
                                  "images",
-                                 "network"},
+                                 "network",
+                                 "http"},
                                 "the top level"));
   if (auto v = root["data_dir"].value<std::string>()) c.data_dir = *v;
   if (auto v = root["public_images_dir"].value<std::string>()) c.public_images_dir = *v;
@@ -177,6 +179,30 @@ Result<Config> LoadConfig(const std::filesystem::path& path) {
   if (auto v = root["storage_capacity_gb"].value<int64_t>()) c.storage_capacity_gb = *v;
   if (auto v = root["max_data_disks_per_instance"].value<int64_t>()) {
     c.max_data_disks_per_instance = static_cast<int>(*v);
+  }
+  if (auto http = root["http"].as_table()) {
+    CVM_RETURN_IF_ERROR(CheckKeys(*http,
+                                  {"max_connections", "max_connections_per_address",
+                                   "body_budget_bytes", "unauthenticated_timeout_s",
+                                   "idle_timeout_s"},
+                                  "[http]"));
+    // Each a positive whole number.
+    auto positive = [&](const char* key, auto& out) -> Status {
+      if (!(*http).contains(key)) return Status::Ok();
+      auto v = (*http)[key].value<int64_t>();
+      if (!v || *v < 1) return ConfigError(std::string("[http] ") + key + " must be at least 1");
+      out = static_cast<std::remove_reference_t<decltype(out)>>(*v);
+      return Status::Ok();
+    };
+    CVM_RETURN_IF_ERROR(positive("max_connections", c.http_max_connections));
+    CVM_RETURN_IF_ERROR(
+        positive("max_connections_per_address", c.http_max_connections_per_address));
+    CVM_RETURN_IF_ERROR(positive("body_budget_bytes", c.http_body_budget_bytes));
+    CVM_RETURN_IF_ERROR(positive("unauthenticated_timeout_s", c.http_unauthenticated_timeout_s));
+    CVM_RETURN_IF_ERROR(positive("idle_timeout_s", c.http_idle_timeout_s));
+  }
+  if (c.http_body_budget_bytes < c.max_body_bytes) {
+    return ConfigError("[http] body_budget_bytes must be at least max_body_bytes");
   }
   if (auto images = root["images"].as_table()) {
     CVM_RETURN_IF_ERROR(

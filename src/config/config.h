@@ -58,6 +58,18 @@ struct Config {
   std::string tls_key_file;
   size_t max_body_bytes = 1 << 20;
   int api_threads = 0;  // 0: one per core
+  // [http]: what API clients may hold. max_connections in all (lowered to what the descriptor
+  // limit leaves room for) and max_connections_per_address from one source address; at a cap
+  // the oldest connection that has not yet sent a validly signed request is closed first.
+  // body_budget_bytes: request bodies buffered at once over all connections (a body of up to
+  // 8 KiB does not count; at least max_body_bytes). unauthenticated_timeout_s: a connection
+  // that has not yet sent a validly signed request must deliver each whole request within it;
+  // idle_timeout_s: afterwards, each request within it.
+  size_t http_max_connections = 2048;
+  size_t http_max_connections_per_address = 512;
+  size_t http_body_budget_bytes = 64 << 20;
+  int64_t http_unauthenticated_timeout_s = 10;
+  int64_t http_idle_timeout_s = 60;
   std::vector<RegionConfig> regions;
   std::vector<InstanceTypeConfig> instance_types;
   double cpu_overcommit = 4.0;

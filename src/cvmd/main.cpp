@@ -3,10 +3,13 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <cstdlib>
 #include <iostream>
 #include <thread>
@@ -53,6 +56,18 @@ cvm::Result<Opened> OpenState(const cvm::Config& config) {
   o.db = std::move(*db);
   o.accounts = std::make_unique<cvm::iam::AccountStore>(*o.db, std::move(*box));
   return o;
+}
+
+// A service is often started with a soft limit of 1,024 descriptors; every connection and
+// every instance's QMP socket takes one, so take all the hard limit allows.
+void RaiseDescriptorLimit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max) return;
+  rlim_t was = rl.rlim_cur;
+  rl.rlim_cur = rl.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+    spdlog::warn("cvmd: cannot raise the descriptor limit from {}: {}", was, std::strerror(errno));
+  }
 }
 
 int Fail(const cvm::Status& st) {
@@ -145,6 +160,7 @@ int main(int argc, char** argv) {
   }
 
   cvm::api::ApiSchema::Embedded();  // parse the schema now, not on the first request
+  RaiseDescriptorLimit();
   auto admin_key = cvm::EnsureAdminAccount(accounts);
   if (!admin_key.ok()) return Fail(admin_key.status());
 
@@ -171,9 +187,16 @@ int main(int argc, char** argv) {
   cvm::services::RegisterAllHandlers(router, deps);
   cvm::api::RequestPipeline pipeline(router, accounts, config);
   pipeline.SetAccessControl(&authorizer, &audit);
-  cvm::api::HttpServer server(
-      pipeline, {config.listen_address, config.listen_port, config.max_body_bytes,
-                 config.api_threads, config.tls_cert_file, config.tls_key_file, &console_tokens});
+  cvm::api::HttpServerOptions http{config.listen_address, config.listen_port,
+                                   config.max_body_bytes, config.api_threads,
+                                   config.tls_cert_file,  config.tls_key_file,
+                                   &console_tokens};
+  http.limits.max_connections = config.http_max_connections;
+  http.limits.max_connections_per_address = config.http_max_connections_per_address;
+  http.limits.body_budget_bytes = config.http_body_budget_bytes;
+  http.unauthenticated_timeout = std::chrono::seconds(config.http_unauthenticated_timeout_s);
+  http.idle_timeout = std::chrono::seconds(config.http_idle_timeout_s);
+  cvm::api::HttpServer server(pipeline, std::move(http));
   if (auto st = server.Start(); !st.ok()) return Fail(st);
 
   // The client files are written at the first initialisation only (or when a start before died

@@ -282,5 +282,33 @@ TEST_F(ConfigFileTest, ExportTargetsMapBucketsToPlainHttpUrls) {
   ExpectRefused("[images]\nupload_stall_s = 0\n", "upload_stall_s");
 }
 
+TEST_F(ConfigFileTest, HttpLimitsFromTheFile) {
+  Config d = DefaultConfig();
+  EXPECT_EQ(d.http_max_connections, 2048u);
+  EXPECT_EQ(d.http_max_connections_per_address, 512u);
+  EXPECT_EQ(d.http_body_budget_bytes, size_t{64} << 20);
+  EXPECT_EQ(d.http_unauthenticated_timeout_s, 10);
+  EXPECT_EQ(d.http_idle_timeout_s, 60);
+  auto c = Load(R"(
+[http]
+max_connections = 100
+max_connections_per_address = 10
+body_budget_bytes = 2097152
+unauthenticated_timeout_s = 3
+idle_timeout_s = 30
+)");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->http_max_connections, 100u);
+  EXPECT_EQ(c->http_max_connections_per_address, 10u);
+  EXPECT_EQ(c->http_body_budget_bytes, 2097152u);
+  EXPECT_EQ(c->http_unauthenticated_timeout_s, 3);
+  EXPECT_EQ(c->http_idle_timeout_s, 30);
+  ExpectRefused("[http]\nmax_connections = 0\n", "max_connections");
+  ExpectRefused("[http]\nidle_timeout_s = \"60\"\n", "idle_timeout_s");
+  ExpectRefused("[http]\nmax_conections = 10\n", "max_conections");
+  ExpectRefused("max_body_bytes = 4194304\n[http]\nbody_budget_bytes = 1048576\n",
+                "body_budget_bytes");
+}
+
 }  // namespace
 }  // namespace cvm

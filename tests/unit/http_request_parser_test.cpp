@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/beast/http/error.hpp>
 #include <string>
 
@@ -71,6 +72,33 @@ TEST(HttpRequestParserTest, BodiesOverTheLimitAreRefusedBeforeTheyAreRead) {
                  "b\r\n0123456789a\r\n0\r\n\r\n",
                  64),
             boost::beast::http::error::body_limit);
+}
+
+TEST(HttpRequestParserTest, LargeBodiesAreClaimedFromTheBudgetAndGivenBack) {
+  HttpBudget budget({.body_budget_bytes = 90, .free_body_bytes = 10});
+  {
+    HttpRequestParser small(&budget);
+    ASSERT_FALSE(Feed(small, "POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789", 64));
+    EXPECT_EQ(budget.body_bytes(), 0u);  // within the free size
+    HttpRequestParser large(&budget);
+    ASSERT_FALSE(Feed(large, "POST / HTTP/1.1\r\nContent-Length: 60\r\n\r\n{", 64));
+    EXPECT_EQ(budget.body_bytes(), 60u);  // all of it, at its first byte
+    HttpRequestParser refused(&budget);
+    EXPECT_EQ(Feed(refused, "POST / HTTP/1.1\r\nContent-Length: 41\r\n\r\n{", 64),
+              boost::asio::error::no_buffer_space);
+    EXPECT_TRUE(refused.request().body.empty());
+    EXPECT_EQ(budget.body_bytes(), 60u);
+    HttpRequestParser chunked(&budget);
+    EXPECT_EQ(Feed(chunked,
+                   "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   "14\r\n01234567890123456789\r\n"
+                   "14\r\n01234567890123456789\r\n",
+                   256),
+              boost::asio::error::no_buffer_space);
+    EXPECT_EQ(chunked.request().body.size(), 20u);  // the second chunk was not stored
+    EXPECT_EQ(budget.body_bytes(), 80u);
+  }
+  EXPECT_EQ(budget.body_bytes(), 0u);
 }
 
 }  // namespace
