@@ -43,25 +43,27 @@ async function importRaw(name) {
   disk[511] = 0xaa;
   const file = path.join(importDir, `${name}.raw`);
   fs.writeFileSync(file, disk);
-  const id = (await cvm.ImportImage({ ...TINY, ImageName: name, ImageUrl: `${name}.raw` })).ImageId;
+  const id = (await cvm.ImportImage({ ...TINY, ImageName: name, ImageUrl: `file://${file}` }))
+    .ImageId;
   assert.equal((await waitImage(id)).ImageState, "NORMAL");
   return { id, sha: sha256(file) };
 }
 
 before(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), "cvm-races-it-"));
-  importDir = path.join(work, "import");
-  fs.mkdirSync(importDir);
   const exportDir = path.join(work, "export");
   const conf = path.join(work, "cvmd.toml");
   // One API thread: a handler that blocked would stall every other client.
-  fs.writeFileSync(conf, `api_threads = 1\n[images]\nimport_dir = "${importDir}"\n` +
+  fs.writeFileSync(conf, `api_threads = 1\n[images]\nimport_dir = "${work}/import"\n` +
                          `export_dir = "${exportDir}"\n`);
   d = new Daemon({ args: ["--config", conf] });
   await d.start();
   cvm = d.client("cvm");
   other = d.client("cvm");
   const appId = String((await d.client("cam").GetUserAppId({})).AppId);
+  // The account's own part of the import directory, named by file:// URLs.
+  importDir = path.join(work, "import", appId);
+  fs.mkdirSync(importDir, { recursive: true });
   bucketDir = path.join(exportDir, appId, "bucket");
 });
 
@@ -115,7 +117,8 @@ test("ImportImage answers at once while the engine cannot read the file yet", as
                    '# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\n' +
                    'createType="monolithicFlat"\nRW 2048 FLAT "slow-extent" 0\n');
   const [imported, zones] = await Promise.all([
-    cvm.ImportImage({ ...TINY, ImageName: "slow", ImageUrl: "slow.vmdk" }),
+    cvm.ImportImage({ ...TINY, ImageName: "slow",
+                      ImageUrl: `file://${path.join(importDir, "slow.vmdk")}` }),
     other.DescribeZones({}),
   ]);
   assert.ok(zones.ZoneSet.length > 0);
