@@ -2,7 +2,12 @@
 // instance the disk belongs to, so it never races that instance's start or stop, and each step
 // checks what is already true, so an interrupted operation is simply run again at restart.
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "common/error_codes.h"
 #include "common/subprocess.h"
@@ -50,8 +55,30 @@ fs::path TmpPath(const fs::path& p) {
   return tmp;
 }
 
-Status ConvertFile(const fs::path& source, const std::string& format, const fs::path& out) {
-  const fs::path tmp = TmpPath(out);
+fs::path OperationTmpPath(const fs::path& p, const std::string& operation_id) {
+  fs::path tmp = p;
+  tmp += "." + operation_id + ".tmp";
+  return tmp;
+}
+
+Status LinkNoReplace(const fs::path& tmp, const fs::path& dest) {
+  if (::link(tmp.c_str(), dest.c_str()) == 0) return Status::Ok();
+  const int e = errno;
+  if (e == EEXIST) {
+    return Status(err::kResourceInUse, "The file " + dest.filename().string() +
+                                           " already exists; it is never replaced.");
+  }
+  return Status(err::kInternalError, "cannot place " + dest.string() + ": " + std::strerror(e));
+}
+
+bool SameFile(const fs::path& a, const fs::path& b) {
+  struct stat sa {};
+  struct stat sb {};
+  return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev &&
+         sa.st_ino == sb.st_ino;
+}
+
+Status ConvertFile(const fs::path& source, const std::string& format, const fs::path& tmp) {
   std::error_code ec;
   fs::remove(tmp, ec);
   std::vector<std::string> args = {"convert", "-q", "-f", "qcow2", "-O", format};
@@ -59,11 +86,8 @@ Status ConvertFile(const fs::path& source, const std::string& format, const fs::
   if (format == "vpc") args.insert(args.end(), {"-o", "force_size=on"});
   args.insert(args.end(), {source.string(), tmp.string()});
   Status st = RunQemuImg(std::move(args), 60min);
-  if (!st.ok()) {
-    fs::remove(tmp, ec);
-    return st;
-  }
-  return PlaceFile(tmp, out);
+  if (!st.ok()) fs::remove(tmp, ec);
+  return st;
 }
 
 namespace {

@@ -19,6 +19,34 @@ namespace fs = std::filesystem;
 namespace qemu = drivers::qemu;
 using namespace std::chrono_literals;
 
+namespace {
+
+constexpr const char* kExportPlaced = "PLACED";
+
+// An export never replaces a file, whoever made it: the copy is built under this operation's
+// own name and linked into place only where nothing is; the link is recorded (step PLACED)
+// before that name goes, so a run after a crash tells its own placed file from another's.
+Status ExportToFile(store::Database& db, const OperationRecord& op, const fs::path& source) {
+  const fs::path out = op.args.value("Target", "");
+  const fs::path tmp = OperationTmpPath(out, op.operation_id);
+  std::error_code ec;
+  if (op.step != kExportPlaced) {
+    if (!SameFile(tmp, out)) {  // else linked before a crash
+      CVM_RETURN_IF_ERROR(ConvertFile(source, op.args.value("Format", "qcow2"), tmp));
+      Status placed = LinkNoReplace(tmp, out);
+      if (!placed.ok()) {
+        fs::remove(tmp, ec);
+        return placed;
+      }
+    }
+    CVM_RETURN_IF_ERROR(RecordOperationStep(db, op.operation_id, kExportPlaced));
+  }
+  fs::remove(tmp, ec);
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status Engine::BeginImageOperation(Run& run) {
   const OperationRecord& op = run.op;
   // A capture serializes with its instance's start and stop (it reads that instance's disk).
@@ -68,7 +96,8 @@ Status Engine::RunImageOperation(const OperationRecord& op, int64_t& virtual_siz
       if (!fs::exists(snapshot)) {
         return Status("InvalidParameter.SnapshotNotFound", "The snapshot is gone.");
       }
-      CVM_RETURN_IF_ERROR(ConvertFile(snapshot, "qcow2", target));
+      CVM_RETURN_IF_ERROR(ConvertFile(snapshot, "qcow2", TmpPath(target)));
+      CVM_RETURN_IF_ERROR(PlaceFile(TmpPath(target), target));
     }
   } else if (op.action == op::kCreateImage) {
     auto disk = store::LoadDisk(db_, op.args.value("DiskId", ""));
@@ -105,9 +134,7 @@ Status Engine::RunImageOperation(const OperationRecord& op, int64_t& virtual_siz
                     "The snapshot " + snapshot_id + " is gone.");
     }
     if (drivers::http::IsHttpUrl(op.args.value("Target", ""))) return UploadExport(op, source);
-    const fs::path out = op.args.value("Target", "");
-    if (fs::exists(out)) return Status::Ok();
-    return ConvertFile(source, op.args.value("Format", "qcow2"), out);
+    return ExportToFile(db_, op, source);
   } else {
     return Status(err::kInternalError, "unknown image operation " + op.action);
   }
@@ -143,7 +170,8 @@ Status Engine::UploadExport(const OperationRecord& op, const fs::path& image) {
       engine->uploads_.erase(op_id);
     }
   } cleanup{this, op.operation_id, staging};
-  CVM_RETURN_IF_ERROR(ConvertFile(image, op.args.value("Format", "qcow2"), staging));
+  CVM_RETURN_IF_ERROR(ConvertFile(image, op.args.value("Format", "qcow2"), TmpPath(staging)));
+  CVM_RETURN_IF_ERROR(PlaceFile(TmpPath(staging), staging));
   std::error_code ec;
   {
     std::lock_guard lock(uploads_mu_);

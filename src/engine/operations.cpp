@@ -33,6 +33,24 @@ Status FinishOperation(store::Transaction& tx, const std::string& operation_id, 
        operation_id});
 }
 
+Status RecordOperationStep(store::Database& db, const std::string& operation_id,
+                           const std::string& step) {
+  return store::WithTransaction(db, [&](store::Transaction& tx) {
+    return tx.Exec("UPDATE operations SET step=?, updated_at=? WHERE operation_id=?",
+                   {step, NowUnix(), operation_id});
+  });
+}
+
+Result<bool> TargetClaimed(store::Transaction& tx, const std::string& action,
+                           const std::string& target) {
+  auto rows = tx.Query(
+      "SELECT 1 FROM operations WHERE action = ? AND state IN ('PENDING','RUNNING') AND "
+      "json_extract(args, '$.Target') = ? LIMIT 1",
+      {action, target});
+  if (!rows.ok()) return rows.status();
+  return !rows->empty();
+}
+
 Result<OperationRecord> LoadOperation(store::Database& db, const std::string& operation_id) {
   auto rows = db.Query(
       "SELECT operation_id, request_id, owner_uin, caller_uin, action, api_action, resource_id, "

@@ -59,6 +59,15 @@ Result<std::string> RecordOperation(store::Transaction& tx, const api::RequestCo
 // Records an operation's outcome: SUCCESS, or FAILED with the status's code and message.
 Status FinishOperation(store::Transaction& tx, const std::string& operation_id, const Status& st);
 
+// Records that an unfinished operation is past `step`, so a run after a crash skips it.
+Status RecordOperationStep(store::Database& db, const std::string& operation_id,
+                           const std::string& step);
+
+// Whether an unfinished `action` operation already writes to `target` (its args' Target): the
+// claim two exports to one file are refused by, in the transaction that records the next.
+Result<bool> TargetClaimed(store::Transaction& tx, const std::string& action,
+                           const std::string& target);
+
 Result<OperationRecord> LoadOperation(store::Database& db, const std::string& operation_id);
 
 }  // namespace cvm::engine

@@ -442,6 +442,33 @@ CREATE TRIGGER instance_counts_delete AFTER DELETE ON instances WHEN OLD.deleted
   UPDATE instance_counts SET live = live - 1 WHERE owner_uin = OLD.owner_uin AND region = OLD.region;
 END;
 )sql"},
+      {13, "client tokens: one claim per account, action and token", R"sql(
+-- The unique key is what makes a ClientToken hold under concurrency: the claim is written in the
+-- transaction that records the request's intent, so a second request with the token cannot
+-- commit a second intent. answer: the first answer's JSON, replayed as it was.
+CREATE TABLE client_tokens (
+  owner_uin    TEXT NOT NULL,
+  action       TEXT NOT NULL,
+  token        TEXT NOT NULL,
+  answer       TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  PRIMARY KEY (owner_uin, action, token)
+);
+INSERT INTO client_tokens(owner_uin, action, token, answer, created_at)
+  SELECT owner_uin, 'RunInstances', client_token,
+         json_object('InstanceIdSet', json_group_array(instance_id)), MIN(created_at)
+  FROM (SELECT * FROM instances WHERE client_token IS NOT NULL AND client_token != ''
+        ORDER BY rowid)
+  GROUP BY owner_uin, client_token;
+INSERT INTO client_tokens(owner_uin, action, token, answer, created_at)
+  SELECT owner_uin, 'CreateDisks', client_token,
+         json_object('DiskIdSet', json_group_array(disk_id)), MIN(created_at)
+  FROM (SELECT * FROM disks WHERE client_token IS NOT NULL AND client_token != ''
+        ORDER BY rowid)
+  GROUP BY owner_uin, client_token;
+DROP INDEX instances_by_token;
+DROP INDEX disks_by_token;
+)sql"},
   };
   return kMigrations;
 }

@@ -80,7 +80,8 @@ test("RunInstances' data disk is there at first boot, named by its id", async ()
   assert.equal(desc.DiskState, "ATTACHED");
   assert.equal(desc.Attached, true);
   assert.equal(desc.InstanceId, a);
-  assert.equal(desc.Performance.Iops, 1800 + 30 * 20);
+  assert.equal((await cbs.request("DescribeDiskPerformance", { DiskId: dd.DiskId })).Iops,
+               1800 + 30 * 20);
 });
 
 test("a new disk hot-plugs into a running guest; its data moves to another instance", async () => {

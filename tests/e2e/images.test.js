@@ -337,20 +337,28 @@ test("ImportImage refuses hostile and foreign files, leaving nothing behind", as
   const params = { Architecture: "x86_64", OsType: "TinyLinux", OsVersion: "1.0" };
   const refuse = (name, url, code) =>
     L.expectCode(cvm.ImportImage({ ...params, ImageName: name, ImageUrl: url }), code);
+  // What a file holds is read by the engine: the image ends IMPORTFAILED with the reason.
+  const fails = async (name, url, code) => {
+    const id = (await cvm.ImportImage({ ...params, ImageName: name, ImageUrl: url })).ImageId;
+    assert.equal((await waitImage(cvm, id)).ImageState, "IMPORTFAILED", name);
+    const [task] = (await cvm.request("DescribeImageTasks", { ImageId: id })).TaskSet;
+    assert.equal(task.ErrorCode, code, name);
+    await cvm.DeleteImages({ ImageIds: [id] });
+  };
   fs.writeFileSync(path.join(importDir, "garbage.img"), "not a disk image\n".repeat(1000));
-  await refuse("garbage", "garbage.img", "InvalidParameterValue.InvalidImageFormat");
+  await fails("garbage", "garbage.img", "InvalidParameterValue.InvalidImageFormat");
   // A backing file pointing at a host file is never followed.
   execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "raw", "-b", "/etc/passwd",
                             path.join(importDir, "backed.qcow2"), "1G"]);
-  await refuse("backed", "backed.qcow2", "InvalidParameterValue.InvalidImageFormat");
+  await fails("backed", "backed.qcow2", "InvalidParameterValue.InvalidImageFormat");
   // Truncated: a qcow2 cut short.
   const whole = fs.readFileSync(path.join(importDir, "t.qcow2"));
   fs.writeFileSync(path.join(importDir, "cut.qcow2"), whole.subarray(0, 300000));
-  await refuse("cut", "cut.qcow2", "InvalidParameterValue.InvalidImageFormat");
+  await fails("cut", "cut.qcow2", "InvalidParameterValue.InvalidImageFormat");
   // Over the configured virtual size (64 GiB here).
   execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", path.join(importDir, "huge.qcow2"),
                             "100G"]);
-  await refuse("huge", "huge.qcow2", "InvalidImageId.TooLarge");
+  await fails("huge", "huge.qcow2", "InvalidImageId.TooLarge");
   // Nothing outside the import directory, nor through a symlink out of it, nor downloads from
   // hosts other than the configured ones (loopback by default; see images-http.test.js).
   fs.symlinkSync("/etc/passwd", path.join(importDir, "link"));

@@ -295,7 +295,7 @@ test("kill -9 of cvmd during 5 launches: all converge, nothing is orphaned", asy
   const again = await cvm.RunInstances({ Placement: { Zone: "ap-guangzhou-4" }, ImageId: image,
                                          InstanceType: "T1.NANO1", InstanceCount: 5,
                                          ClientToken: "crash-test" });
-  assert.deepEqual([...again.InstanceIdSet].sort(), [...r.InstanceIdSet].sort());
+  assert.deepEqual(again.InstanceIdSet, r.InstanceIdSet);
   const final = await L.waitState(cvm, r.InstanceIdSet, ["RUNNING", "LAUNCH_FAILED"], 400000);
   assert.equal(Object.keys(final).length, 5);
   await cvm.TerminateInstances({ InstanceIds: r.InstanceIdSet });

@@ -3,13 +3,17 @@
 // so they record a transitional state and an operation and the engine finishes them.
 #include <map>
 
+#include <spdlog/spdlog.h>
+
 #include "common/error_codes.h"
 #include "common/ids.h"
 #include "common/time_format.h"
 #include "engine/operations.h"
+#include "services/extension_params.h"
 #include "services/filters.h"
 #include "services/service_deps.h"
 #include "services/storage_rules.h"
+#include "store/client_tokens.h"
 
 namespace cvm::services {
 namespace {
@@ -35,9 +39,7 @@ Status CheckDiskIdle(const DiskRecord& d) {
   return Status::Ok();
 }
 
-json DiskJson(const DiskRecord& d, const Config& config, int64_t snapshot_count,
-              int64_t snapshot_bytes) {
-  const StorageTypeConfig* type = config.FindStorageType(d.disk_type);
+json DiskJson(const DiskRecord& d, int64_t snapshot_count, int64_t snapshot_bytes) {
   const bool attached = !d.instance_id.empty() && d.state != "ATTACHING";
   return json{
       {"DiskId", d.disk_id},
@@ -84,10 +86,6 @@ json DiskJson(const DiskRecord& d, const Config& config, int64_t snapshot_count,
       {"DiskBackupCount", 0},
       {"DeleteSnapshot", 0},
       {"ErrorPrompt", d.error_prompt},
-      // Not in Tencent's structure: the limits this disk is throttled to, from its type and size.
-      {"Performance",
-       {{"Iops", type ? type->Iops(d.size_gb) : 0},
-        {"ThroughputMBps", type ? type->ThroughputMBps(d.size_gb) : 0}}},
   };
 }
 
@@ -164,22 +162,8 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps) {
     }
     CVM_RETURN_IF_ERROR(CheckDiskSize(**type, size, "DiskSize"));
 
-    // Idempotent retry: the same answer, nothing new.
-    if (!token.empty()) {
-      auto prior = db.Query(
-          "SELECT disk_id FROM disks WHERE owner_uin = ? AND region = ? AND client_token = ? "
-          "ORDER BY disk_id",
-          {ctx.owner_uin, ctx.region, token});
-      if (!prior.ok()) return prior.status();
-      if (!prior->empty()) {
-        json ids = json::array();
-        for (const auto& r : *prior) ids.push_back(r.Str(0));
-        return json{{"DiskIdSet", ids}};
-      }
-    }
-    // Files first, then the records in one transaction; if the records fail (capacity, a racing
-    // retry), the files go again, so nothing is left half-made.
     std::vector<DiskRecord> disks;
+    json answer = {{"DiskIdSet", json::array()}};
     int64_t now = NowUnix();
     for (int64_t i = 0; i < count; ++i) {
       DiskRecord d;
@@ -197,35 +181,52 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps) {
       d.created_at = now;
       d.source_snapshot_id = snapshot_id;
       d.client_token = token;
+      answer["DiskIdSet"].push_back(d.disk_id);
       disks.push_back(std::move(d));
     }
-    auto remove_files = [&] {
-      std::error_code ec;
-      for (const auto& d : disks) std::filesystem::remove(d.file_path, ec);
-    };
+    // The token is claimed with the answer before the files are made: a concurrent retry gets
+    // these ids (disks that appear once made, as Tencent's asynchronous CreateDisks) and makes
+    // nothing. A failure gives the token back, so a later retry may try again.
+    const store::ClientTokenKey token_key{ctx.owner_uin, ctx.action, token};
+    std::optional<json> replay;
     Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
-      return CheckStorageCapacity(tx, engine, size * count);
+      if (!token.empty()) {
+        auto prior = store::FindClientTokenAnswer(tx, token_key);
+        if (!prior.ok()) return prior.status();
+        replay = *prior;
+        if (replay) return Status::Ok();
+      }
+      CVM_RETURN_IF_ERROR(CheckStorageCapacity(tx, engine, size * count));
+      if (token.empty()) return Status::Ok();
+      return store::ClaimClientToken(tx, token_key, answer, now);
     });
     if (!st.ok()) return st;
+    if (replay) return std::move(*replay);
+    // Files first, then the records in one transaction; if anything fails, the files and the
+    // token claim go again, so nothing is left half-made.
+    auto undo = [&](Status failure) -> Status {
+      std::error_code ec;
+      for (const auto& d : disks) std::filesystem::remove(d.file_path, ec);
+      if (!token.empty()) {
+        Status released = store::WithTransaction(
+            db, [&](store::Transaction& tx) { return store::ReleaseClientToken(tx, token_key); });
+        if (!released.ok()) {
+          spdlog::error("CreateDisks: ClientToken {} not released: {}", token, released.message());
+        }
+      }
+      return failure;
+    };
     for (const auto& d : disks) {
       st = engine.CreateDiskFile(d.disk_id, d.size_gb, snapshot_id);
-      if (!st.ok()) {
-        remove_files();
-        return st;
-      }
+      if (!st.ok()) return undo(st);
     }
     st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
       CVM_RETURN_IF_ERROR(CheckStorageCapacity(tx, engine, size * count));
       for (const auto& d : disks) CVM_RETURN_IF_ERROR(store::InsertDisk(tx, d));
       return Status::Ok();
     });
-    if (!st.ok()) {
-      remove_files();
-      return st;
-    }
-    json ids = json::array();
-    for (const auto& d : disks) ids.push_back(d.disk_id);
-    return json{{"DiskIdSet", ids}};
+    if (!st.ok()) return undo(st);
+    return answer;
   });
 
   router.Register("DescribeDisks", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
@@ -287,10 +288,39 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps) {
     json set = json::array();
     for (const auto& d : page) {
       auto snap = snapshots[d.disk_id];
-      set.push_back(DiskJson(d, config, snap.first, snap.second));
+      set.push_back(DiskJson(d, snap.first, snap.second));
     }
     return json{{"TotalCount", listing->total}, {"DiskSet", std::move(set)}};
   });
+
+  // The limits a disk is throttled to, from its type and size. Tencent's Disk has no field for
+  // them, so they are offered here rather than added to DescribeDisks' structure.
+  router.RegisterExtension(
+      "DescribeDiskPerformance", "cbs", "2017-03-12",
+      [&](const api::RequestContext& ctx, json& p) -> Result<json> {
+        CVM_RETURN_IF_ERROR(CheckKnownParams(p, {"DiskId"}));
+        if (!p.contains("DiskId")) return Status(err::kMissingParameter, "DiskId is missing.");
+        if (!p["DiskId"].is_string()) {
+          return Status(err::kInvalidParameterValue, "DiskId must be a string.");
+        }
+        const std::string id = p["DiskId"].get<std::string>();
+        CVM_RETURN_IF_ERROR(CheckDiskIdFormat(id));
+        std::vector<DiskRecord> disks;
+        Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
+          auto found = LoadOwnedDisks(tx, ctx, {id});
+          if (!found.ok()) return found.status();
+          disks = std::move(*found);
+          return Status::Ok();
+        });
+        if (!st.ok()) return st;
+        const DiskRecord& d = disks.front();
+        const StorageTypeConfig* type = config.FindStorageType(d.disk_type);
+        return json{{"DiskId", d.disk_id},
+                    {"DiskType", d.disk_type},
+                    {"DiskSize", d.size_gb},
+                    {"Iops", type ? type->Iops(d.size_gb) : 0},
+                    {"ThroughputMBps", type ? type->ThroughputMBps(d.size_gb) : 0}};
+      });
 
   router.Register("AttachDisks", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
     auto ids = DiskIdsParam(p, "DiskIds", kMaxAttachBatch);

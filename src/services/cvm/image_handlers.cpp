@@ -14,7 +14,6 @@
 #include "common/ids.h"
 #include "common/time_format.h"
 #include "drivers/http/download.h"
-#include "drivers/qemu/image_files.h"
 #include "engine/file_steps.h"
 #include "engine/operations.h"
 #include "services/cvm/instance_rules.h"
@@ -317,7 +316,12 @@ int64_t TaskProgress(engine::Engine& engine, store::Database& db, const store::R
     if (img.ok() && !img->empty()) source += AllocatedBytes(img->front().Str(0));
   }
   if (source <= 0) return 0;
-  const int64_t done = AllocatedBytes(engine::TmpPath(target)) + AllocatedBytes(target);
+  // An export builds its copy under its operation's own name (one file with the target once
+  // linked); the others under the target's `.tmp` name.
+  const fs::path partial = action == engine::op::kExportImage
+                               ? engine::OperationTmpPath(target, op.Str(10))
+                               : engine::TmpPath(target);
+  const int64_t done = std::max(AllocatedBytes(partial), AllocatedBytes(target));
   return std::clamp<int64_t>(done * 100 / source, 0, 99);
 }
 
@@ -616,28 +620,24 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
     if (p.contains("ImportImageDataDiskList") && !p["ImportImageDataDiskList"].empty()) {
       return Status(err::kUnsupportedOperation, "ImportImageDataDiskList is not offered.");
     }
-    // A URL is checked now and fetched by the engine, which inspects what arrives; a local file
-    // is refused here with the reason when it is not one sane disk image (and checked again).
+    // The URL or file name is checked now; what it holds is read by the engine's operation
+    // (qemu-img may take a minute, which an API thread never waits for): a file that is not one
+    // sane disk image ends the image IMPORTFAILED with the reason. Sizes are known when done.
     const std::string url = p.value("ImageUrl", "");
     const bool download = drivers::http::IsHttpUrl(url);
     std::string source;
-    drivers::qemu::ImageFileInfo info;
     if (download) {
       CVM_RETURN_IF_ERROR(drivers::http::CheckDownloadUrl(url, config.image_url_hosts));
       source = url;
     } else {
       auto file = ResolveImportFile(config, ctx.owner_app_id, url);
       if (!file.ok()) return file.status();
-      auto inspected =
-          drivers::qemu::InspectUntrustedImage(*file, config.image_max_virtual_gb << 30);
-      if (!inspected.ok()) return inspected.status();
-      info = *inspected;
       source = file->string();
     }
     const std::string name = p.value("ImageName", "");
     const std::string os_type = p.value("OsType", "");
     const std::string image_id = NewResourceId("img");
-    const int64_t size_gb = std::max<int64_t>(1, (info.virtual_size + (1LL << 30) - 1) >> 30);
+    const int64_t size_gb = 1, virtual_size = 0;
     std::string op_id;
     Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
       CVM_RETURN_IF_ERROR(CheckNewImage(tx, ctx, p, name, config.image_quota));
@@ -647,7 +647,7 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
           "created_at, source_id, region) "
           "VALUES (?,?, 'PRIVATE_IMAGE', 'EXTERNAL_IMPORT', ?,?,?,?,?, 'IMPORTING', ?,?,?,?,?,?)",
           {image_id, ctx.owner_uin, name, p.value("ImageDescription", ""),
-           os_type + " " + p.value("OsVersion", ""), os_type, arch, size_gb, info.virtual_size,
+           os_type + " " + p.value("OsVersion", ""), os_type, arch, size_gb, virtual_size,
            engine.PrivateImagePath(image_id).string(), NowUnix(), source, ctx.region}));
       auto op = engine::RecordOperation(tx, ctx, engine::op::kImportImage, image_id,
                                         {{download ? "Url" : "File", source}});
@@ -874,6 +874,13 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
             (!to_url && fs::exists(target, ec))) {
           return Status(err::kInvalidParameterValue,
                         "The export target " + file + " already exists.");
+        }
+        // The claim on a target: an unfinished export to it (a retry of this request too).
+        auto claimed = engine::TargetClaimed(tx, engine::op::kExportImage, target);
+        if (!claimed.ok()) return claimed.status();
+        if (*claimed) {
+          return Status(err::kResourceInUse,
+                        "The export target " + file + " is being written by another export.");
         }
         paths.push_back(target);
         if (dry_run) return Status::Ok();

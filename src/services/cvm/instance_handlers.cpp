@@ -16,6 +16,7 @@
 #include "services/service_deps.h"
 #include "services/storage_rules.h"
 #include "services/vpc/vpc_common.h"
+#include "store/client_tokens.h"
 #include "store/instance_records.h"
 
 namespace cvm::services {
@@ -371,17 +372,14 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
     if (!network_request.ok()) return network_request.status();
 
     std::vector<std::string> ids, ops;
+    std::optional<json> replay;
+    const store::ClientTokenKey token_key{ctx.owner_uin, ctx.action, token};
     Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
       if (!token.empty()) {
-        auto prior = tx.Query(
-            "SELECT instance_id FROM instances WHERE owner_uin = ? AND client_token = ? "
-            "AND region = ? ORDER BY instance_id",
-            {ctx.owner_uin, token, ctx.region});
+        auto prior = store::FindClientTokenAnswer(tx, token_key);
         if (!prior.ok()) return prior.status();
-        if (!prior->empty()) {  // idempotent retry: the same answer, nothing new
-          for (const auto& r : *prior) ids.push_back(r.Str(0));
-          return Status::Ok();
-        }
+        replay = *prior;
+        if (replay) return Status::Ok();  // idempotent retry: the first answer, nothing new
       }
       // The network first: its refusals do not depend on an image being there.
       auto network = ResolveNetwork(tx, ctx, zone, config, *network_request);
@@ -498,9 +496,11 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
         ids.push_back(r.instance_id);
         ops.push_back(*op);
       }
-      return Status::Ok();
+      if (token.empty()) return Status::Ok();
+      return store::ClaimClientToken(tx, token_key, json{{"InstanceIdSet", ids}}, now);
     });
     if (!st.ok()) return st;
+    if (replay) return std::move(*replay);
     if (!ops.empty()) vpc::SyncNetworkAfterCommit(engine, ctx);
     for (const auto& op : ops) engine.Submit(op);
     return json{{"InstanceIdSet", ids}};
