@@ -95,8 +95,15 @@ Result<SecurityRule> NormalizeRule(SecurityRule r) {
   if (!r.cidr.empty()) {
     auto c = ParseCidr(r.cidr, /*strict=*/false);
     if (!c) return Malformed("CidrBlock `" + r.cidr + "` is not an IPv4 CIDR block.");
-    // As Tencent does, 0.0.0.0/n means anywhere (not the first 2^(32-n) addresses).
-    if (ParseIpv4(std::string_view(r.cidr).substr(0, r.cidr.find('/'))) == 0u) c->prefix = 0;
+    // As Tencent does, 0.0.0.0/n means anywhere (not the first 2^(32-n) addresses). So a block
+    // whose network is 0.0.0.0 has no canonical form but 0.0.0.0/0: 10.1.2.3/4 would be stored
+    // as 0.0.0.0/4 and read back as anywhere.
+    if (ParseIpv4(std::string_view(r.cidr).substr(0, r.cidr.find('/'))) == 0u) {
+      c->prefix = 0;
+    } else if (c->base == 0 && c->prefix > 0) {
+      return Malformed("CidrBlock `" + r.cidr + "` is the block " + c->ToString() +
+                       ", which reads as anywhere: write 0.0.0.0/0 or a narrower block.");
+    }
     r.cidr = c->ToString();
     if (r.protocol == "ICMPV6") return Malformed("ICMPv6 rules need an Ipv6CidrBlock.");
   }

@@ -101,6 +101,24 @@ TEST(SecurityRules, NormalisesCaseCidrAndPorts) {
   EXPECT_EQ(NormalizeRule(Rule("icmp", "all", "0.0.0.0/0"))->port, "ALL");
 }
 
+// A block whose network is 0.0.0.0 but whose prefix is not 0 (10.1.2.3/4 is 0.0.0.0/4) has no
+// canonical form: 0.0.0.0/n reads as anywhere. It is refused rather than stored as a rule that
+// widens to anywhere when read back; every accepted rule normalises to itself.
+TEST(SecurityRules, RefusesABlockThatWouldReadBackAsAnywhere) {
+  for (const char* cidr : {"10.1.2.3/4", "127.0.0.1/1", "8.8.8.8/2"}) {
+    EXPECT_EQ(NormalizeRule(Rule("TCP", "22", cidr)).status().code(),
+              "InvalidParameterValue.Malformed")
+        << cidr;
+  }
+  for (const char* cidr : {"10.1.2.3/8", "0.0.0.0/5", "16.0.0.1/4", "10.1.2.3/0"}) {
+    auto r = NormalizeRule(Rule("TCP", "22", cidr));
+    ASSERT_TRUE(r.ok()) << cidr;
+    auto again = NormalizeRule(*r);
+    ASSERT_TRUE(again.ok()) << cidr;
+    EXPECT_EQ(*again, *r) << cidr;
+  }
+}
+
 TEST(SecurityRules, RefusesBadPorts) {
   for (const char* port : {"70000", "0", "80-70", "-80", "80-", "a", "80,,81", "1-2-3"}) {
     auto r = NormalizeRule(Rule("TCP", port, "0.0.0.0/0"));
