@@ -18,11 +18,6 @@ let d, work, cvm, cbs, vpc, cam, owner;
 before(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), "cvm-cam-lists-"));
   fs.mkdirSync(path.join(work, "import"));
-  // The smallest raw disk ImportImage takes: 1 MiB with a boot signature.
-  const disk = Buffer.alloc(1 << 20);
-  disk[510] = 0x55;
-  disk[511] = 0xaa;
-  fs.writeFileSync(path.join(work, "import", "mbr.raw"), disk);
   const conf = path.join(work, "cvmd.toml");
   fs.writeFileSync(conf, `[images]\nimport_dir = "${work}/import"\n`);
   d = await new Daemon({ args: ["--config", conf] }).start();
@@ -30,8 +25,19 @@ before(async () => {
   cbs = d.client("cbs");
   vpc = d.client("vpc");
   cam = d.client("cam");
-  owner = String((await cam.GetUserAppId({})).OwnerUin);
+  const ids = await cam.GetUserAppId({});
+  owner = String(ids.OwnerUin);
+  putImportFile(ids.AppId);
 });
+
+// Local imports are read from the account's own folder of the import directory.
+function putImportFile(appId) {
+  const disk = Buffer.alloc(1 << 20);  // the smallest raw disk ImportImage takes: a boot signature
+  disk[510] = 0x55;
+  disk[511] = 0xaa;
+  fs.mkdirSync(path.join(work, "import", String(appId)), { recursive: true });
+  fs.writeFileSync(path.join(work, "import", String(appId), "mbr.raw"), disk);
+}
 after(async () => {
   await d.stop();
   d.cleanup();
@@ -120,6 +126,7 @@ test("DescribeImages, an own image and one shared by another account", async () 
     .ImageId;
   await waitNormal(cvm, mine);
   const tenant = d.createAccount("sharer");
+  putImportFile(tenant.appId);
   const theirs = d.client("cvm", tenant);
   const shared = (await theirs.ImportImage({ ...TINY, ImageName: "shared", ImageUrl: "mbr.raw" }))
     .ImageId;

@@ -126,10 +126,20 @@ test("ImportImage answers at once while the engine cannot read the file yet", as
   assert.ok((await other.DescribeZones({})).ZoneSet.length > 0);
   const [img] = (await cvm.DescribeImages({ ImageIds: [imported.ImageId] })).ImageSet;
   assert.equal(img.ImageState, "IMPORTING");
-  // Let the reader through; the import then fails cleanly, its reason kept.
-  const w = await fs.promises.open(fifo, "w");
-  await w.close();
-  const done = await waitImage(imported.ImageId);
+  // Let every reader through (qemu-img may open the extent more than once): whenever one
+  // waits, a writer that closes at once gives it end of file. The import then fails cleanly,
+  // its reason kept.
+  let done;
+  for (let i = 0; i < 1200 && !done; i++) {
+    try {
+      fs.closeSync(fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+    } catch (e) {
+      if (e.code !== "ENXIO") throw e;  // no reader yet
+    }
+    const [img] = (await cvm.DescribeImages({ ImageIds: [imported.ImageId] })).ImageSet;
+    if (img.ImageState !== "IMPORTING") done = img;
+    else await new Promise((r) => setTimeout(r, 100));
+  }
   assert.equal(done.ImageState, "IMPORTFAILED");
   const [task] = (await cvm.request("DescribeImageTasks", { ImageId: imported.ImageId })).TaskSet;
   assert.equal(task.State, "FAILED");
