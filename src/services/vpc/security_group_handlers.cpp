@@ -197,9 +197,9 @@ void RegisterVpcSecurityGroupHandlers(api::Router& router, ServiceDeps& deps) {
     }
     const std::string id = NewResourceId("sg");
     Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
-      auto count = tx.Query(
-          "SELECT COUNT(*) FROM security_groups WHERE owner_uin = ? AND region = ?",
-          {ctx.owner_uin, ctx.region});
+      auto count =
+          tx.Query("SELECT COUNT(*) FROM security_groups WHERE owner_uin = ? AND region = ?",
+                   {ctx.owner_uin, ctx.region});
       if (!count.ok()) return count.status();
       if ((*count)[0].Int(0) >= kMaxGroupsPerAccount) {
         return Status(err::kLimitExceeded, "At most " + std::to_string(kMaxGroupsPerAccount) +
@@ -207,12 +207,11 @@ void RegisterVpcSecurityGroupHandlers(api::Router& router, ServiceDeps& deps) {
       }
       const int64_t now = NowUnix();
       const bool with_rules = !ingress.empty() || !egress.empty();
-      CVM_RETURN_IF_ERROR(
-          tx.Exec("INSERT INTO security_groups(sg_id, owner_uin, region, project_id, name, "
-                  "description, is_default, version, created_at, updated_at) "
-                  "VALUES (?,?,?,?,?,?,0,?,?,?)",
-                  {id, ctx.owner_uin, ctx.region, project, name, desc, int64_t{with_rules}, now,
-                   now}));
+      CVM_RETURN_IF_ERROR(tx.Exec(
+          "INSERT INTO security_groups(sg_id, owner_uin, region, project_id, name, "
+          "description, is_default, version, created_at, updated_at) "
+          "VALUES (?,?,?,?,?,?,0,?,?,?)",
+          {id, ctx.owner_uin, ctx.region, project, name, desc, int64_t{with_rules}, now, now}));
       for (auto [d, rules] : {std::pair{kIngress, &ingress}, std::pair{kEgress, &egress}}) {
         CVM_RETURN_IF_ERROR(StoreRules(tx, ctx, id, d, *rules));
       }
@@ -441,7 +440,8 @@ void RegisterVpcSecurityGroupHandlers(api::Router& router, ServiceDeps& deps) {
                   [&, edit_rules](const api::RequestContext& ctx, json& p) -> Result<json> {
                     auto dir = OneDirection(p["SecurityGroupPolicySet"]);
                     if (!dir.ok()) return dir.status();
-                    const auto& [d, items] = *dir;
+                    const Direction& d = dir->first;
+                    const json* items = dir->second;
                     auto rules = ParsePolicies(*items);
                     if (!rules.ok()) return rules.status();
                     // One insert position for the whole batch; omitted = append.
@@ -477,7 +477,8 @@ void RegisterVpcSecurityGroupHandlers(api::Router& router, ServiceDeps& deps) {
       [&, edit_rules](const api::RequestContext& ctx, json& p) -> Result<json> {
         auto dir = OneDirection(p["SecurityGroupPolicySet"]);
         if (!dir.ok()) return dir.status();
-        const auto& [d, items] = *dir;
+        const Direction& d = dir->first;
+        const json* items = dir->second;
         // By index ({"PolicyIndex": n} alone) or by content (the rule itself), not both.
         std::vector<int64_t> indexes;
         std::vector<SecurityRule> contents;
@@ -537,7 +538,8 @@ void RegisterVpcSecurityGroupHandlers(api::Router& router, ServiceDeps& deps) {
                   [&, edit_rules](const api::RequestContext& ctx, json& p) -> Result<json> {
                     auto dir = OneDirection(p["SecurityGroupPolicySet"]);
                     if (!dir.ok()) return dir.status();
-                    const auto& [d, items] = *dir;
+                    const Direction& d = dir->first;
+                    const json* items = dir->second;
                     if (items->size() != 1) {
                       return Status(err::kInvalidParameterValue,
                                     "ReplaceSecurityGroupPolicy takes one rule.");
