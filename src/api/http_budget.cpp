@@ -136,9 +136,8 @@ void HttpBudget::ReleaseBody(size_t bytes) {
 
 bool HttpBudget::TakeShrink() {
   std::lock_guard lock(mu_);
-  bool shrink =
-      (peak_connections_ >= kBurstConnections && connections_ <= peak_connections_ / 2) ||
-      (peak_body_bytes_ >= kBurstBodyBytes && body_bytes_ <= peak_body_bytes_ / 2);
+  bool shrink = (peak_connections_ >= kBurstConnections && connections_ <= peak_connections_ / 2) ||
+                (peak_body_bytes_ >= kBurstBodyBytes && body_bytes_ <= peak_body_bytes_ / 2);
   if (shrink) {
     peak_connections_ = connections_;
     peak_body_bytes_ = body_bytes_;

@@ -147,9 +147,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     if (ec == http::error::body_limit) {
       // Still a well-formed API answer, so SDKs show the code; the connection is not reusable.
-      return WriteError(Status(err::kRequestSizeLimitExceeded,
-                               "The request body exceeds " + std::to_string(shared_.max_body) +
-                                   " bytes."));
+      return WriteError(
+          Status(err::kRequestSizeLimitExceeded,
+                 "The request body exceeds " + std::to_string(shared_.max_body) + " bytes."));
     }
     if (ec == asio::error::no_buffer_space) {
       return WriteError(Status(err::kRequestLimitExceeded,
@@ -286,8 +286,8 @@ struct HttpServer::Impl {
   static HttpLimits LimitsWithinDescriptors(HttpLimits limits) {
     rlimit rl{};
     if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return limits;
-    size_t room = rl.rlim_cur > 2 * kOtherDescriptors ? rl.rlim_cur - kOtherDescriptors
-                                                      : rl.rlim_cur / 2;
+    size_t room =
+        rl.rlim_cur > 2 * kOtherDescriptors ? rl.rlim_cur - kOtherDescriptors : rl.rlim_cur / 2;
     if (limits.max_connections > room) {
       spdlog::warn("api: at most {} connections (the descriptor limit is {}), not {}", room,
                    rl.rlim_cur, limits.max_connections);

@@ -181,11 +181,11 @@ Result<Config> LoadConfig(const std::filesystem::path& path) {
     c.max_data_disks_per_instance = static_cast<int>(*v);
   }
   if (auto http = root["http"].as_table()) {
-    CVM_RETURN_IF_ERROR(CheckKeys(*http,
-                                  {"max_connections", "max_connections_per_address",
-                                   "body_budget_bytes", "unauthenticated_timeout_s",
-                                   "idle_timeout_s"},
-                                  "[http]"));
+    CVM_RETURN_IF_ERROR(
+        CheckKeys(*http,
+                  {"max_connections", "max_connections_per_address", "body_budget_bytes",
+                   "unauthenticated_timeout_s", "idle_timeout_s"},
+                  "[http]"));
     // Each a positive whole number.
     auto positive = [&](const char* key, auto& out) -> Status {
       if (!(*http).contains(key)) return Status::Ok();

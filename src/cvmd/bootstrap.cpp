@@ -25,8 +25,8 @@ Status WritePrivateFile(const std::filesystem::path& path, const std::string& co
   auto tmp = path;
   tmp += ".tmp";
   const std::filesystem::path& target = replace ? tmp : path;
-  int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (replace ? O_TRUNC : O_EXCL),
-                  0600);
+  int fd =
+      ::open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (replace ? O_TRUNC : O_EXCL), 0600);
   if (fd < 0 && errno == EEXIST) {
     spdlog::info("cvmd: {} exists; left as it is", path.string());
     return Status::Ok();
@@ -88,8 +88,7 @@ Status WriteClientFiles(const std::filesystem::path& data_dir, const ClientCrede
     conf[svc] = {{"endpoint", url}, {"version", ver}};
   }
   const auto tccli = h / ".tccli" / kTccliProfile;
-  CVM_RETURN_IF_ERROR(
-      WritePrivateFile(tccli.string() + ".credential", cred.dump(4) + "\n", false));
+  CVM_RETURN_IF_ERROR(WritePrivateFile(tccli.string() + ".credential", cred.dump(4) + "\n", false));
   return WritePrivateFile(tccli.string() + ".configure", conf.dump(4) + "\n", false);
 }
 

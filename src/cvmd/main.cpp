@@ -1,16 +1,16 @@
 // cvmd: the OpenCVM daemon. With no arguments it runs on its embedded defaults; `cvmd account`
 // administers root accounts (tenants) directly in the store.
 #include <signal.h>
-#include <sys/stat.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <csignal>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <thread>
 
@@ -187,10 +187,9 @@ int main(int argc, char** argv) {
   cvm::services::RegisterAllHandlers(router, deps);
   cvm::api::RequestPipeline pipeline(router, accounts, config);
   pipeline.SetAccessControl(&authorizer, &audit);
-  cvm::api::HttpServerOptions http{config.listen_address, config.listen_port,
-                                   config.max_body_bytes, config.api_threads,
-                                   config.tls_cert_file,  config.tls_key_file,
-                                   &console_tokens};
+  cvm::api::HttpServerOptions http{
+      config.listen_address, config.listen_port,  config.max_body_bytes, config.api_threads,
+      config.tls_cert_file,  config.tls_key_file, &console_tokens};
   http.limits.max_connections = config.http_max_connections;
   http.limits.max_connections_per_address = config.http_max_connections_per_address;
   http.limits.body_budget_bytes = config.http_body_budget_bytes;
@@ -206,16 +205,16 @@ int main(int argc, char** argv) {
   if (admin_key->created || !std::filesystem::exists(admin_file, ec)) {
     cvm::ClientCredentials creds{
         admin_key->key.secret_id, admin_key->key.secret_key, config.regions.front().region,
-        config.listen_address + ":" + std::to_string(server.port()),
-        !config.tls_cert_file.empty()};
+        config.listen_address + ":" + std::to_string(server.port()), !config.tls_cert_file.empty()};
     if (auto st = cvm::WriteClientFiles(config.data_dir, creds); !st.ok()) {
       spdlog::warn("could not write client files: {}", st.ToString());
     }
   }
   std::cout << "cvmd ready on " << (config.tls_cert_file.empty() ? "http://" : "https://")
             << config.listen_address << ":" << server.port()
-            << "\n  admin credentials: " << admin_file.string() << "\n  tccli profile: "
-            << cvm::kTccliProfile << ", cvm CLI: ~/.config/opencvm/client.json (written at the "
+            << "\n  admin credentials: " << admin_file.string()
+            << "\n  tccli profile: " << cvm::kTccliProfile
+            << ", cvm CLI: ~/.config/opencvm/client.json (written at the "
             << "first start, when absent)\n"
             << std::flush;
 

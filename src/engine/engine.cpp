@@ -231,9 +231,9 @@ void Engine::Execute(const std::string& operation_id) {
   if (instance_op && run.loaded && run.final_state.empty()) {
     // A step threw before saying where it leaves the instance: what really runs decides.
     run.final_state = VmRunning(run.inst.instance_id) ? "RUNNING"
-                      : op->action == op::kLaunch      ? "LAUNCH_FAILED"
-                      : op->action == op::kTerminate   ? "TERMINATING"
-                                                       : "STOPPED";
+                      : op->action == op::kLaunch     ? "LAUNCH_FAILED"
+                      : op->action == op::kTerminate  ? "TERMINATING"
+                                                      : "STOPPED";
   }
   // The outcome is written whatever happened above; a store that refuses it is retried, and
   // after that the reconciler runs the operation again (its steps find their work done).
@@ -314,9 +314,8 @@ Status Engine::RecordInstanceOutcome(store::Transaction& tx, const Run& run, con
       "latest_operation_state=?, latest_operation_error=? WHERE instance_id=? "
       "AND latest_operation_request_id=?",
       {run.final_state, st.ok() ? std::string() : st.message(), int64_t{inst.ssh_port},
-       inst.started_at,
-       std::string(st.ok() ? "SUCCESS" : "FAILED"), st.ok() ? std::string() : st.message(),
-       inst.instance_id, run.op.request_id});
+       inst.started_at, std::string(st.ok() ? "SUCCESS" : "FAILED"),
+       st.ok() ? std::string() : st.message(), inst.instance_id, run.op.request_id});
 }
 
 Status Engine::RunOperation(const OperationRecord& op, store::InstanceRecord& inst,

@@ -43,8 +43,7 @@ class QemuHypervisor : public Hypervisor {
   Result<int64_t> LiveDiskSize(const fs::path& run_dir, const std::string& disk_id) override {
     return qemu::LiveDiskSize(run_dir, disk_id);
   }
-  Status GrowDiskLive(const fs::path& run_dir, const std::string& disk_id,
-                      int64_t bytes) override {
+  Status GrowDiskLive(const fs::path& run_dir, const std::string& disk_id, int64_t bytes) override {
     return qemu::GrowDiskLive(run_dir, disk_id, bytes);
   }
   Status CopyDiskLive(const fs::path& run_dir, const std::string& disk_id, const fs::path& target,

@@ -63,8 +63,7 @@ Status Engine::RecordImageOutcome(store::Transaction& tx, const Run& run, const 
   if (run.op.action == op::kExportImage) return Status::Ok();
   const std::string& image_id = run.op.resource_id;
   if (!st.ok()) {
-    const std::string failed =
-        run.op.action == op::kImportImage ? "IMPORTFAILED" : "CREATEFAILED";
+    const std::string failed = run.op.action == op::kImportImage ? "IMPORTFAILED" : "CREATEFAILED";
     return tx.Exec("UPDATE images SET state=?, state_reason=?, file_path='' WHERE image_id=?",
                    {failed, st.message(), image_id});
   }

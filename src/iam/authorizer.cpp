@@ -60,8 +60,7 @@ constexpr ResourceParam kCamResourceParams[] = {
 
 // CAM actions that act on the caller's own user when they name none (TargetUin left out).
 constexpr std::string_view kActsOnCaller[] = {"CreateAccessKey", "ListAccessKeys",
-                                              "UpdateAccessKey", "DeleteAccessKey",
-                                              "GetUserAppId"};
+                                              "UpdateAccessKey", "DeleteAccessKey", "GetUserAppId"};
 
 constexpr int kMaxDepth = 4;
 
@@ -189,8 +188,9 @@ Result<std::vector<NamedResource>> Authorizer::ResourcesOf(const AccessRequest& 
     Result<SubUser> user = Status(err::kCamUserNotExist, "");
     if (ref.kind->names == Names::kUserName) {
       user = cam_.GetUser(std::string(r.owner_uin), ref.value);
-    } else if (int64_t uid = 0; std::from_chars(ref.value.data(), ref.value.data() + ref.value.size(),
-                                                uid).ec == std::errc()) {
+    } else if (int64_t uid = 0;
+               std::from_chars(ref.value.data(), ref.value.data() + ref.value.size(), uid).ec ==
+               std::errc()) {
       user = cam_.GetUserByUid(std::string(r.owner_uin), uid);
     }
     // A name that is nobody's could be anyone's: only a statement for every user (uin/*)
@@ -200,8 +200,8 @@ Result<std::vector<NamedResource>> Authorizer::ResourcesOf(const AccessRequest& 
   }
   if (cam && std::find(std::begin(kActsOnCaller), std::end(kActsOnCaller), r.action) !=
                  std::end(kActsOnCaller)) {
-    bool names_user = std::any_of(out.begin(), out.end(),
-                                  [](const NamedResource& n) { return n.type == "uin"; });
+    bool names_user =
+        std::any_of(out.begin(), out.end(), [](const NamedResource& n) { return n.type == "uin"; });
     if (!names_user) out.push_back({"cam", "uin", std::string(r.caller_uin)});
   }
   return out;

@@ -98,7 +98,6 @@ PortForwarder::~PortForwarder() {
   for (int fd : {wake_[0], wake_[1], stop_[0], stop_[1]}) close(fd);
 }
 
-
 void PortForwarder::Wake() {
   char c = 1;
   [[maybe_unused]] auto n = write(wake_[1], &c, 1);
