@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/best_effort.h"
 #include "common/error_codes.h"
 
 namespace cvm::drivers::qemu {
@@ -82,7 +83,7 @@ Status HotUnplugDisk(const fs::path& run_dir, const std::string& disk_id,
   if (!present.ok()) return present.status();
   if (*present) {
     // A second device_del while the first is pending fails; the wait below covers both.
-    (void)ExecuteQmp(run_dir, "device_del", {{"id", disk_id}});
+    BestEffort(ExecuteQmp(run_dir, "device_del", {{"id", disk_id}}), "device_del");
     auto deadline = Clock::now() + guest_timeout;
     for (;;) {
       auto still = HasDevice(run_dir, disk_id);
@@ -148,8 +149,8 @@ Status CopyDiskLive(const fs::path& run_dir, const std::string& disk_id, const f
   const std::string node = "copy-" + disk_id;
   const std::string job = "copy-" + disk_id;
   auto cleanup = [&] {
-    (void)ExecuteQmp(run_dir, "job-dismiss", {{"id", job}});
-    (void)ExecuteQmp(run_dir, "blockdev-del", {{"node-name", node}});
+    BestEffort(ExecuteQmp(run_dir, "job-dismiss", {{"id", job}}), "job-dismiss");
+    BestEffort(ExecuteQmp(run_dir, "blockdev-del", {{"node-name", node}}), "blockdev-del");
   };
   cleanup();  // leftovers of an interrupted copy
   auto r = ExecuteQmp(run_dir, "blockdev-add",
@@ -183,7 +184,7 @@ Status CopyDiskLive(const fs::path& run_dir, const std::string& disk_id, const f
       return Status::Ok();
     }
     if (Clock::now() >= deadline) {
-      (void)ExecuteQmp(run_dir, "job-cancel", {{"id", job}});
+      BestEffort(ExecuteQmp(run_dir, "job-cancel", {{"id", job}}), "job-cancel");
       std::this_thread::sleep_for(200ms);
       cleanup();
       return Status(err::kInternalError, "disk copy of " + disk_id + " timed out");

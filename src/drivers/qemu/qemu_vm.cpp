@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/best_effort.h"
 #include "common/error_codes.h"
 #include "common/subprocess.h"
 #include "drivers/qemu/qmp_client.h"
@@ -496,7 +497,8 @@ Status StartVm(const VmSpec& spec, milliseconds timeout) {
             ? Internal(fmt::format("QEMU for {} failed to start (exit {}): {}", spec.instance_id,
                                    out->exit_code, out->stderr_data.substr(0, 2000)))
             : out.status();
-    (void)KillLocked(run_dir, milliseconds(0));  // a half-started daemon may have a pidfile
+    BestEffort(KillLocked(run_dir, milliseconds(0)),
+               "killing a half-started QEMU");  // a half-started daemon may have a pidfile
     return why;
   }
 
@@ -515,7 +517,7 @@ Status StartVm(const VmSpec& spec, milliseconds timeout) {
     if (!FindOurProcess(run_dir)) break;  // died during start
     ::poll(nullptr, 0, 20);
   }
-  (void)KillVm(run_dir, milliseconds(0));
+  BestEffort(KillVm(run_dir, milliseconds(0)), "killing a QEMU that never became ready");
   return Internal(
       fmt::format("QEMU for {} did not become ready: {}", spec.instance_id, last.message()));
 }

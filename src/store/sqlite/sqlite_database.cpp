@@ -6,6 +6,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "common/best_effort.h"
 #include "common/error_codes.h"
 #include "store/migrations.h"
 
@@ -137,7 +138,7 @@ class SqliteTransaction : public Transaction {
   SqliteTransaction(Connection& conn, std::unique_lock<std::mutex> lock)
       : conn_(conn), lock_(std::move(lock)) {}
   ~SqliteTransaction() override {
-    if (!done_) (void)conn_.ExecScript("ROLLBACK");
+    if (!done_) BestEffort(conn_.ExecScript("ROLLBACK"), "ROLLBACK");
   }
   Status Exec(std::string_view sql, const std::vector<Value>& params) override {
     return conn_.Exec(sql, params);
@@ -224,7 +225,7 @@ class SqliteDatabase : public Database {
             {int64_t{m.version}, std::string(m.name)});
       }
       if (!st.ok()) {
-        (void)writer_.ExecScript("ROLLBACK");
+        BestEffort(writer_.ExecScript("ROLLBACK"), "ROLLBACK");
         return Status(st.code(), "migration " + std::to_string(m.version) + ": " + st.message());
       }
       CVM_RETURN_IF_ERROR(writer_.ExecScript("COMMIT"));
