@@ -3,14 +3,12 @@
 // checks what is already true, so an interrupted operation is simply run again at restart.
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include "common/error_codes.h"
-#include "common/subprocess.h"
 #include "common/time_format.h"
 #include "drivers/qemu/block_devices.h"
 #include "engine/engine.h"
@@ -21,26 +19,6 @@ namespace cvm::engine {
 namespace fs = std::filesystem;
 namespace qemu = drivers::qemu;
 using namespace std::chrono_literals;
-
-Status RunQemuImg(std::vector<std::string> args, std::chrono::seconds timeout) {
-  args.insert(args.begin(), "qemu-img");
-  auto r = RunProcess(args, timeout);
-  if (!r.ok()) return r.status();
-  if (r->exit_code != 0) {
-    return Status(err::kInternalError, args[1] + " failed: " + r->stderr_data.substr(0, 300));
-  }
-  return Status::Ok();
-}
-
-Result<int64_t> VirtualSize(const fs::path& file) {
-  auto r = RunProcess({"qemu-img", "info", "--output=json", "-U", file.string()}, 30s);
-  if (!r.ok()) return r.status();
-  auto info = nlohmann::json::parse(r->stdout_data, nullptr, false);
-  if (r->exit_code != 0 || info.is_discarded()) {
-    return Status(err::kInternalError, "qemu-img info " + file.string() + ": " + r->stderr_data);
-  }
-  return info.value("virtual-size", int64_t{0});
-}
 
 Status PlaceFile(const fs::path& tmp, const fs::path& dest) {
   std::error_code ec;
@@ -78,16 +56,17 @@ bool SameFile(const fs::path& a, const fs::path& b) {
          sa.st_ino == sb.st_ino;
 }
 
-Status ConvertFile(const fs::path& source, const std::string& format, const fs::path& tmp) {
+Status MakeFile(const fs::path& tmp, const std::function<Status()>& make) {
   std::error_code ec;
   fs::remove(tmp, ec);
-  std::vector<std::string> args = {"convert", "-q", "-f", "qcow2", "-O", format};
-  // VHD ("vpc") otherwise rounds the size up to a disk geometry: the copy would be larger.
-  if (format == "vpc") args.insert(args.end(), {"-o", "force_size=on"});
-  args.insert(args.end(), {source.string(), tmp.string()});
-  Status st = RunQemuImg(std::move(args), 60min);
+  Status st = make();
   if (!st.ok()) fs::remove(tmp, ec);
   return st;
+}
+
+Status ConvertFile(DiskImages& images, const fs::path& source, const std::string& format,
+                   const fs::path& tmp) {
+  return MakeFile(tmp, [&] { return images.Convert(source, format, tmp, 60min); });
 }
 
 namespace {
@@ -98,33 +77,20 @@ constexpr int64_t kGiB = int64_t{1} << 30;
 
 int64_t Engine::StorageCapacityGb() const {
   if (config_.storage_capacity_gb > 0) return config_.storage_capacity_gb;
-  struct statvfs fs_info {};
-  if (::statvfs((options_.data_dir / "disks").c_str(), &fs_info) != 0) return 0;
-  return static_cast<int64_t>(fs_info.f_blocks) * static_cast<int64_t>(fs_info.f_frsize) / kGiB;
+  return images_->Capacity(options_.data_dir / "disks") / kGiB;
 }
 
 Status Engine::CreateDiskFile(const std::string& disk_id, int64_t size_gb,
                               const std::string& snapshot_id) {
-  fs::path disk = DiskPath(disk_id);
-  fs::path tmp = TmpPath(disk);
-  Status st;
-  if (snapshot_id.empty()) {
-    st = RunQemuImg({"create", "-q", "-f", "qcow2", tmp.string(), std::to_string(size_gb) + "G"});
-  } else {
-    st = RunQemuImg(
-        {"convert", "-q", "-O", "qcow2", SnapshotPath(snapshot_id).string(), tmp.string()});
-    auto size = st.ok() ? VirtualSize(tmp) : Result<int64_t>(st);
-    if (size.ok() && *size < size_gb * kGiB) {
-      st = RunQemuImg({"resize", "-q", "-f", "qcow2", tmp.string(), std::to_string(size_gb) + "G"});
-    } else if (!size.ok()) {
-      st = size.status();
-    }
-  }
-  if (!st.ok()) {
-    std::error_code ec;
-    fs::remove(tmp, ec);
-    return st;
-  }
+  const fs::path disk = DiskPath(disk_id);
+  const fs::path tmp = TmpPath(disk);
+  CVM_RETURN_IF_ERROR(MakeFile(tmp, [&]() -> Status {
+    if (snapshot_id.empty()) return images_->Create(tmp, size_gb * kGiB);
+    CVM_RETURN_IF_ERROR(images_->Convert(SnapshotPath(snapshot_id), "qcow2", tmp, 30min));
+    auto size = images_->VirtualSize(tmp);
+    if (!size.ok()) return size.status();
+    return *size < size_gb * kGiB ? images_->Resize(tmp, size_gb * kGiB) : Status::Ok();
+  }));
   return PlaceFile(tmp, disk);
 }
 
@@ -219,27 +185,17 @@ void Engine::AfterDiskOperation(const Run& run, const Status& st) {
 
 Status Engine::CopyDiskFlat(const store::DiskRecord& disk, bool live, const fs::path& target) {
   if (fs::exists(target)) return Status::Ok();
-  fs::path tmp = TmpPath(target);
-  // A fresh file: a qemu-img orphaned by a crash may still hold the old one's lock.
-  std::error_code ec;
-  fs::remove(tmp, ec);
-  if (live) {
+  const fs::path tmp = TmpPath(target);
+  CVM_RETURN_IF_ERROR(MakeFile(tmp, [&]() -> Status {
+    // Flattened: the copy never depends on the image a system disk was made from.
+    if (!live) return images_->Convert(DiskPath(disk.disk_id), "qcow2", tmp, 30min);
     // Point-in-time while the guest writes on: QEMU copies the disk as of the job's start.
     const fs::path run = RunDir(disk.instance_id);
     auto size = hv_->LiveDiskSize(run, disk.disk_id);
     if (!size.ok()) return size.status();
-    CVM_RETURN_IF_ERROR(
-        RunQemuImg({"create", "-q", "-f", "qcow2", tmp.string(), std::to_string(*size)}));
-    Status copied = hv_->CopyDiskLive(run, disk.disk_id, tmp, 30min);
-    if (!copied.ok()) {
-      fs::remove(tmp, ec);
-      return copied;
-    }
-  } else {
-    // Flattened: the copy never depends on the image a system disk was made from.
-    CVM_RETURN_IF_ERROR(RunQemuImg(
-        {"convert", "-q", "-O", "qcow2", DiskPath(disk.disk_id).string(), tmp.string()}, 30min));
-  }
+    CVM_RETURN_IF_ERROR(images_->Create(tmp, *size));
+    return hv_->CopyDiskLive(run, disk.disk_id, tmp, 30min);
+  }));
   return PlaceFile(tmp, target);
 }
 
@@ -261,10 +217,10 @@ Status Engine::RunDiskOperation(const OperationRecord& op, const store::DiskReco
   if (a == op::kResizeDisk) {
     const int64_t bytes = op.args.value("DiskSize", disk.size_gb) * kGiB;
     if (live) return hv_->GrowDiskLive(run, disk.disk_id, bytes);
-    auto size = VirtualSize(file);
+    auto size = images_->VirtualSize(file);
     if (!size.ok()) return size.status();
     if (*size >= bytes) return Status::Ok();
-    return RunQemuImg({"resize", "-q", "-f", "qcow2", file.string(), std::to_string(bytes)});
+    return images_->Resize(file, bytes);
   }
   if (a == op::kCreateSnapshot) {
     return CopyDiskFlat(disk, live, SnapshotPath(op.args.value("SnapshotId", "")));
@@ -274,17 +230,15 @@ Status Engine::RunDiskOperation(const OperationRecord& op, const store::DiskReco
       return Status("UnsupportedOperation.InstanceNotStopped",
                     "Instance " + disk.instance_id + " runs; stop it to roll its disk back.");
     }
-    fs::path tmp = TmpPath(file);
-    CVM_RETURN_IF_ERROR(
-        RunQemuImg({"convert", "-q", "-O", "qcow2",
-                    SnapshotPath(op.args.value("SnapshotId", "")).string(), tmp.string()},
-                   30min));
-    auto size = VirtualSize(tmp);
-    if (!size.ok()) return size.status();
-    if (*size < disk.size_gb * kGiB) {  // the disk grew after the snapshot: it keeps its size
-      CVM_RETURN_IF_ERROR(RunQemuImg(
-          {"resize", "-q", "-f", "qcow2", tmp.string(), std::to_string(disk.size_gb * kGiB)}));
-    }
+    const fs::path tmp = TmpPath(file);
+    CVM_RETURN_IF_ERROR(MakeFile(tmp, [&]() -> Status {
+      CVM_RETURN_IF_ERROR(
+          images_->Convert(SnapshotPath(op.args.value("SnapshotId", "")), "qcow2", tmp, 30min));
+      auto size = images_->VirtualSize(tmp);
+      if (!size.ok()) return size.status();
+      // The disk grew after the snapshot: it keeps its size.
+      return *size < disk.size_gb * kGiB ? images_->Resize(tmp, disk.size_gb * kGiB) : Status::Ok();
+    }));
     return PlaceFile(tmp, file);
   }
   return Status(err::kInternalError, "unknown disk operation " + a);

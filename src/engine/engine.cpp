@@ -5,10 +5,10 @@
 #include <fstream>
 
 #include "common/error_codes.h"
-#include "common/subprocess.h"
 #include "common/time_format.h"
 #include "drivers/guest/nocloud_seed.h"
 #include "drivers/qemu/block_devices.h"
+#include "engine/file_steps.h"
 #include "engine/network_plane.h"
 
 namespace cvm::engine {
@@ -66,7 +66,9 @@ Engine::Engine(store::Database& db, const Config& config, EngineOptions options,
       capacity_(MeasureHostCapacity(config)),
       hv_(drivers.hypervisor ? std::move(drivers.hypervisor) : NewQemuHypervisor()),
       network_(drivers.network ? std::move(drivers.network)
-                               : std::make_unique<NetworkPlane>(db, config)) {}
+                               : std::make_unique<NetworkPlane>(db, config)),
+      images_(drivers.images ? std::move(drivers.images) : NewQemuDiskImages()),
+      transfers_(drivers.transfers ? std::move(drivers.transfers) : NewHttpTransfers()) {}
 
 Engine::~Engine() { Stop(); }
 
@@ -114,7 +116,12 @@ Status Engine::Start() {
   }
   // Everything the reconciler tidies at start happens before any operation runs: a resumed
   // operation's temporary file is never taken for an orphan.
+  const auto reconcile_began = std::chrono::steady_clock::now();
   Reconcile(/*at_start=*/true);
+  spdlog::info("engine: start-up reconciliation took {} ms",
+               std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - reconcile_began)
+                   .count());
   for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { WorkerLoop(); });
   ResumeOperations();
   reconciler_ = std::thread([this] {
@@ -409,22 +416,11 @@ Status Engine::EnsureSystemDisk(const store::InstanceRecord& inst, bool recreate
   fs::path image_file = rows->front().Str(2);
   fs::path disk = DiskPath(disk_id);
   if (fs::exists(disk) && !recreate) return Status::Ok();
-  // Build under a temporary name and rename: a crash never leaves a half-made disk in place.
-  fs::path tmp = disk;
-  tmp += ".tmp";
-  auto r =
-      RunProcess({"qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b",
-                  fs::absolute(image_file).string(), tmp.string(), std::to_string(size_gb) + "G"},
-                 30s);
-  if (!r.ok()) return r.status();
-  if (r->exit_code != 0) {
-    std::error_code ec;
-    fs::remove(tmp, ec);
-    return Status(err::kInternalError, "qemu-img create failed: " + r->stderr_data);
-  }
-  std::error_code ec;
-  fs::rename(tmp, disk, ec);
-  if (ec) return Status(err::kInternalError, "cannot place system disk: " + ec.message());
+  // Built under a temporary name and renamed: a crash never leaves a half-made disk in place.
+  const fs::path tmp = TmpPath(disk);
+  CVM_RETURN_IF_ERROR(
+      MakeFile(tmp, [&] { return images_->CreateOverlay(tmp, image_file, size_gb << 30); }));
+  CVM_RETURN_IF_ERROR(PlaceFile(tmp, disk));
   if (recreate) {
     return store::WithTransaction(db_, [&](store::Transaction& tx) {
       return tx.Exec("UPDATE disks SET image_id = ? WHERE disk_id = ?", {image_id, disk_id});

@@ -186,6 +186,8 @@ class Engine {
 
   std::unique_ptr<Hypervisor> hv_;
   std::unique_ptr<InstanceNetwork> network_;
+  std::unique_ptr<DiskImages> images_;
+  std::unique_ptr<Transfers> transfers_;
 
   std::mutex in_flight_mu_;
   std::set<std::string> in_flight_;  // operations queued or running

@@ -1,6 +1,7 @@
-// What the engine needs from the machine, as interfaces (as LevelDB's Env): the hypervisor and
-// the instances' network. The real implementations (drivers/qemu, NetworkPlane) are the only
-// production ones; unit tests inject failures through fakes.
+// What the engine needs from the machine, as interfaces (as LevelDB's Env): the hypervisor, the
+// disk and image files qemu-img makes, HTTP transfers and the instances' network. The real
+// implementations (drivers/qemu, drivers/http, NetworkPlane) are the only production ones; unit
+// tests inject failures (a QMP timeout, a full disk, a dead server) through fakes.
 #pragma once
 
 #include <chrono>
@@ -10,6 +11,9 @@
 #include <vector>
 
 #include "common/status.h"
+#include "drivers/http/download.h"
+#include "drivers/http/upload.h"
+#include "drivers/qemu/image_files.h"
 #include "drivers/qemu/qemu_vm.h"
 #include "store/instance_records.h"
 
@@ -51,6 +55,50 @@ class Hypervisor {
 // QEMU through drivers/qemu.
 std::unique_ptr<Hypervisor> NewQemuHypervisor();
 
+// Disk and image files (qcow2 unless said otherwise). A call that fails may leave a partial
+// `out` behind (a full disk stops qemu-img half-way): the engine removes it.
+class DiskImages {
+ public:
+  using Ms = std::chrono::milliseconds;
+  virtual ~DiskImages() = default;
+
+  virtual Status Create(const std::filesystem::path& out, int64_t bytes) = 0;
+  // A copy-on-write disk over `base` (a read-only image file), `bytes` large.
+  virtual Status CreateOverlay(const std::filesystem::path& out, const std::filesystem::path& base,
+                               int64_t bytes) = 0;
+  // A flattened copy of a qcow2 file the engine made, as `format` (qcow2, raw, vpc, vmdk, ...).
+  virtual Status Convert(const std::filesystem::path& source, const std::string& format,
+                         const std::filesystem::path& out, Ms timeout) = 0;
+  virtual Status Resize(const std::filesystem::path& file, int64_t bytes) = 0;
+  virtual Result<int64_t> VirtualSize(const std::filesystem::path& file) = 0;
+  // A byte-for-byte copy (reflinked where the file system can).
+  virtual Status Copy(const std::filesystem::path& source, const std::filesystem::path& out) = 0;
+  // An untrusted file from outside: inspected (and refused as InspectUntrustedImage says), then
+  // converted to qcow2 under resource limits.
+  virtual Result<drivers::qemu::ImageFileInfo> InspectUntrusted(const std::filesystem::path& file,
+                                                                int64_t max_virtual_bytes) = 0;
+  virtual Status ImportUntrusted(const std::filesystem::path& source, const std::string& format,
+                                 const std::filesystem::path& out) = 0;
+  // What the file system holding `dir` can hold, in bytes (0 when unknown).
+  virtual int64_t Capacity(const std::filesystem::path& dir) = 0;
+};
+
+// qemu-img and the local file system.
+std::unique_ptr<DiskImages> NewQemuDiskImages();
+
+// Image files fetched from and sent to HTTP servers (drivers/http in production).
+class Transfers {
+ public:
+  virtual ~Transfers() = default;
+  virtual Status Download(const std::string& url, const std::filesystem::path& out,
+                          const drivers::http::DownloadLimits& limits) = 0;
+  virtual Status Upload(const std::filesystem::path& file, const std::string& url,
+                        const drivers::http::UploadLimits& limits,
+                        const drivers::http::UploadProgress& progress) = 0;
+};
+
+std::unique_ptr<Transfers> NewHttpTransfers();
+
 // What a booting VM needs from the network.
 struct NicAttachment {
   std::string tap, mac;
@@ -77,6 +125,8 @@ class InstanceNetwork {
 struct EngineDrivers {
   std::unique_ptr<Hypervisor> hypervisor;
   std::unique_ptr<InstanceNetwork> network;
+  std::unique_ptr<DiskImages> images;
+  std::unique_ptr<Transfers> transfers;
 };
 
 }  // namespace cvm::engine

@@ -5,18 +5,14 @@
 #include <spdlog/spdlog.h>
 
 #include "common/error_codes.h"
-#include "common/subprocess.h"
 #include "common/time_format.h"
 #include "drivers/http/download.h"
-#include "drivers/http/upload.h"
-#include "drivers/qemu/image_files.h"
 #include "engine/engine.h"
 #include "engine/file_steps.h"
 
 namespace cvm::engine {
 
 namespace fs = std::filesystem;
-namespace qemu = drivers::qemu;
 using namespace std::chrono_literals;
 
 namespace {
@@ -26,13 +22,14 @@ constexpr const char* kExportPlaced = "PLACED";
 // An export never replaces a file, whoever made it: the copy is built under this operation's
 // own name and linked into place only where nothing is; the link is recorded (step PLACED)
 // before that name goes, so a run after a crash tells its own placed file from another's.
-Status ExportToFile(store::Database& db, const OperationRecord& op, const fs::path& source) {
+Status ExportToFile(store::Database& db, DiskImages& images, const OperationRecord& op,
+                    const fs::path& source) {
   const fs::path out = op.args.value("Target", "");
   const fs::path tmp = OperationTmpPath(out, op.operation_id);
   std::error_code ec;
   if (op.step != kExportPlaced) {
     if (!SameFile(tmp, out)) {  // else linked before a crash
-      CVM_RETURN_IF_ERROR(ConvertFile(source, op.args.value("Format", "qcow2"), tmp));
+      CVM_RETURN_IF_ERROR(ConvertFile(images, source, op.args.value("Format", "qcow2"), tmp));
       Status placed = LinkNoReplace(tmp, out);
       if (!placed.ok()) {
         fs::remove(tmp, ec);
@@ -95,7 +92,7 @@ Status Engine::RunImageOperation(const OperationRecord& op, int64_t& virtual_siz
       if (!fs::exists(snapshot)) {
         return Status("InvalidParameter.SnapshotNotFound", "The snapshot is gone.");
       }
-      CVM_RETURN_IF_ERROR(ConvertFile(snapshot, "qcow2", TmpPath(target)));
+      CVM_RETURN_IF_ERROR(ConvertFile(*images_, snapshot, "qcow2", TmpPath(target)));
       CVM_RETURN_IF_ERROR(PlaceFile(TmpPath(target), target));
     }
   } else if (op.action == op::kCreateImage) {
@@ -111,17 +108,8 @@ Status Engine::RunImageOperation(const OperationRecord& op, int64_t& virtual_siz
     // A copy of the source's flattened file: the same bytes, another region's record.
     if (!fs::exists(target)) {
       const fs::path tmp = TmpPath(target);
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      auto r =
-          RunProcess({"cp", "--reflink=auto", "--sparse=always",
-                      PrivateImagePath(op.args.value("SourceImageId", "")).string(), tmp.string()},
-                     60min);
-      if (!r.ok()) return r.status();
-      if (r->exit_code != 0) {
-        fs::remove(tmp, ec);
-        return Status(err::kInternalError, "copying the image failed: " + r->stderr_data);
-      }
+      const fs::path source = PrivateImagePath(op.args.value("SourceImageId", ""));
+      CVM_RETURN_IF_ERROR(MakeFile(tmp, [&] { return images_->Copy(source, tmp); }));
       CVM_RETURN_IF_ERROR(PlaceFile(tmp, target));
     }
   } else if (op.action == op::kExportImage) {
@@ -133,11 +121,11 @@ Status Engine::RunImageOperation(const OperationRecord& op, int64_t& virtual_siz
                     "The snapshot " + snapshot_id + " is gone.");
     }
     if (drivers::http::IsHttpUrl(op.args.value("Target", ""))) return UploadExport(op, source);
-    return ExportToFile(db_, op, source);
+    return ExportToFile(db_, *images_, op, source);
   } else {
     return Status(err::kInternalError, "unknown image operation " + op.action);
   }
-  auto size = VirtualSize(target);
+  auto size = images_->VirtualSize(target);
   if (!size.ok()) return size.status();
   virtual_size = *size;
   return Status::Ok();
@@ -169,7 +157,8 @@ Status Engine::UploadExport(const OperationRecord& op, const fs::path& image) {
       engine->uploads_.erase(op_id);
     }
   } cleanup{this, op.operation_id, staging};
-  CVM_RETURN_IF_ERROR(ConvertFile(image, op.args.value("Format", "qcow2"), TmpPath(staging)));
+  CVM_RETURN_IF_ERROR(
+      ConvertFile(*images_, image, op.args.value("Format", "qcow2"), TmpPath(staging)));
   CVM_RETURN_IF_ERROR(PlaceFile(TmpPath(staging), staging));
   std::error_code ec;
   {
@@ -179,7 +168,7 @@ Status Engine::UploadExport(const OperationRecord& op, const fs::path& image) {
   drivers::http::UploadLimits limits;
   limits.stall = std::chrono::seconds(config_.image_upload_stall_s);
   spdlog::info("engine: uploading {} to {}", op.resource_id, url);
-  return drivers::http::UploadFile(staging, url, limits, [&](int64_t sent, int64_t total) {
+  return transfers_->Upload(staging, url, limits, [&](int64_t sent, int64_t total) {
     std::lock_guard lock(uploads_mu_);
     if (total > 0) uploads_[op.operation_id] = {sent, total};
   });
@@ -202,25 +191,15 @@ Status Engine::ImportImageFile(const OperationRecord& op, const fs::path& target
     limits.allowed_hosts = config_.image_url_hosts;
     limits.max_bytes = config_.image_max_virtual_gb << 30;
     limits.stall = std::chrono::seconds(config_.image_download_stall_s);
-    CVM_RETURN_IF_ERROR(drivers::http::DownloadFile(op.args.value("Url", ""), downloaded, limits));
+    CVM_RETURN_IF_ERROR(transfers_->Download(op.args.value("Url", ""), downloaded, limits));
     source = downloaded;
   }
   // Checked again here: the file may have changed since the request was accepted.
-  auto info = qemu::InspectUntrustedImage(source, config_.image_max_virtual_gb << 30);
+  auto info = images_->InspectUntrusted(source, config_.image_max_virtual_gb << 30);
   if (!info.ok()) return info.status();
   const fs::path tmp = TmpPath(target);
-  std::error_code ec;
-  fs::remove(tmp, ec);  // fresh: a qemu-img orphaned by a crash may hold the old one's lock
-  auto r = RunProcess(qemu::LimitedQemuImg({"convert", "-q", "-f", info->format, "-O", "qcow2",
-                                            source.string(), tmp.string()}),
-                      60min);
-  if (!r.ok()) return r.status();
-  if (r->exit_code != 0) {
-    fs::remove(tmp, ec);
-    return Status(
-        "InvalidParameterValue.InvalidImageFormat",
-        "Converting " + source.filename().string() + " failed: " + r->stderr_data.substr(0, 300));
-  }
+  CVM_RETURN_IF_ERROR(
+      MakeFile(tmp, [&] { return images_->ImportUntrusted(source, info->format, tmp); }));
   return PlaceFile(tmp, target);
 }
 

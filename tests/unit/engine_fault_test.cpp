@@ -1,11 +1,13 @@
-// The engine's fault paths, with the hypervisor and the network replaced by fakes that fail on
-// demand: every operation ends SUCCESS or FAILED with its reason, the instance leaves OPERATING
-// in the state reality says, and nothing it took (tap, watch) is left behind.
+// The engine's fault paths, with the hypervisor, the disk files, HTTP and the network replaced by
+// fakes that fail on demand (a QEMU that exits, a QMP timeout, a full disk, a dead server, a crash
+// between two steps): every operation ends SUCCESS or FAILED with its reason, the resource comes
+// back to the state reality says, and nothing it took (tap, watch, file) is left behind.
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <future>
 #include <chrono>
+#include <fstream>
+#include <future>
 #include <map>
 #include <mutex>
 #include <set>
@@ -40,6 +42,7 @@ class FakeHypervisor : public Hypervisor {
     std::function<Status(const qemu::VmSpec&)> on_start;
     // Returns whether the guest powers off on this press (1-based).
     std::function<bool(int press)> on_power_button = [](int) { return true; };
+    Status hotplug;  // what a disk hot-plug answers
   };
 
   explicit FakeHypervisor(std::shared_ptr<Shared> s) : s_(std::move(s)) {}
@@ -101,7 +104,10 @@ class FakeHypervisor : public Hypervisor {
     };
     return std::unique_ptr<VmWatch>(std::make_unique<Counted>(s_, std::move(on_event)));
   }
-  Status HotplugDisk(const fs::path&, const qemu::DiskSpec&) override { return Status::Ok(); }
+  Status HotplugDisk(const fs::path&, const qemu::DiskSpec&) override {
+    std::lock_guard lock(s_->mu);
+    return s_->hotplug;
+  }
   Status HotUnplugDisk(const fs::path&, const std::string&, Ms) override { return Status::Ok(); }
   Result<int64_t> LiveDiskSize(const fs::path&, const std::string&) override { return 1 << 30; }
   Status GrowDiskLive(const fs::path&, const std::string&, int64_t) override {
@@ -128,8 +134,8 @@ class FakeNetwork : public InstanceNetwork {
   Status Sync() override { return Status::Ok(); }
   Status EnsureAddressed(store::InstanceRecord&) override { return Status::Ok(); }
   Result<NicAttachment> Address(const store::InstanceRecord& inst) override {
-    return NicAttachment{.tap = "tap0", .mac = inst.mac, .address_cidr = "172.16.0.4/20",
-                         .gateway = "172.16.0.1"};
+    return NicAttachment{
+        .tap = "tap0", .mac = inst.mac, .address_cidr = "172.16.0.4/20", .gateway = "172.16.0.1"};
   }
   Result<NicAttachment> Plug(const store::InstanceRecord& inst) override {
     std::lock_guard lock(s_->mu);
@@ -142,6 +148,88 @@ class FakeNetwork : public InstanceNetwork {
   }
   Result<int> OpenSshForward(const store::InstanceRecord&, int) override { return 40022; }
   std::vector<std::string> Launcher() const override { return {}; }
+
+ private:
+  std::shared_ptr<Shared> s_;
+};
+
+// Disk files without qemu-img: each file holds its virtual size as text. With `full_disk`, every
+// write stops half-way, as qemu-img does on a full file system, and leaves its partial file.
+class FakeDiskImages : public DiskImages {
+ public:
+  struct Shared {
+    std::mutex mu;
+    bool full_disk = false;
+    int writes = 0;  // files written (or attempted)
+  };
+  explicit FakeDiskImages(std::shared_ptr<Shared> s) : s_(std::move(s)) {}
+
+  Status Create(const fs::path& out, int64_t bytes) override { return Write(out, bytes); }
+  Status CreateOverlay(const fs::path& out, const fs::path&, int64_t bytes) override {
+    return Write(out, bytes);
+  }
+  Status Convert(const fs::path& source, const std::string&, const fs::path& out, Ms) override {
+    auto size = VirtualSize(source);
+    return size.ok() ? Write(out, *size) : size.status();
+  }
+  Status Resize(const fs::path& file, int64_t bytes) override { return Write(file, bytes); }
+  Result<int64_t> VirtualSize(const fs::path& file) override {
+    std::ifstream in(file);
+    int64_t size = 0;
+    if (!(in >> size))
+      return Status(err::kInternalError, "qemu-img info: cannot read " + file.string());
+    return size;
+  }
+  Status Copy(const fs::path& source, const fs::path& out) override {
+    return Convert(source, "qcow2", out, Ms(0));
+  }
+  Result<qemu::ImageFileInfo> InspectUntrusted(const fs::path& file, int64_t) override {
+    auto size = VirtualSize(file);
+    if (!size.ok()) return size.status();
+    return qemu::ImageFileInfo{.format = "qcow2", .virtual_size = *size};
+  }
+  Status ImportUntrusted(const fs::path& source, const std::string&, const fs::path& out) override {
+    return Convert(source, "qcow2", out, Ms(0));
+  }
+  int64_t Capacity(const fs::path&) override { return int64_t{1} << 40; }
+
+ private:
+  Status Write(const fs::path& out, int64_t bytes) {
+    std::lock_guard lock(s_->mu);
+    ++s_->writes;
+    std::ofstream f(out, std::ios::trunc);
+    if (s_->full_disk) {
+      f << "partial";
+      return Status(err::kInternalError,
+                    "qemu-img convert failed: error while writing sector 2048: No space left on "
+                    "device");
+    }
+    f << bytes;
+    return Status::Ok();
+  }
+
+  std::shared_ptr<Shared> s_;
+};
+
+// HTTP servers that answer as `download` says; a failing one leaves a partial file.
+class FakeTransfers : public Transfers {
+ public:
+  struct Shared {
+    std::mutex mu;
+    Status download;
+  };
+  explicit FakeTransfers(std::shared_ptr<Shared> s) : s_(std::move(s)) {}
+
+  Status Download(const std::string&, const fs::path& out,
+                  const drivers::http::DownloadLimits&) override {
+    std::lock_guard lock(s_->mu);
+    std::ofstream(out) << (s_->download.ok() ? "1073741824" : "partial");
+    return s_->download;
+  }
+  Status Upload(const fs::path&, const std::string&, const drivers::http::UploadLimits&,
+                const drivers::http::UploadProgress&) override {
+    return Status::Ok();
+  }
 
  private:
   std::shared_ptr<Shared> s_;
@@ -205,11 +293,15 @@ class EngineFaultTest : public ::testing::Test {
     return op_id;
   }
 
-  void StartEngine() {
-    engine_ = std::make_unique<Engine>(
-        *db_, config_, options_,
-        EngineDrivers{.hypervisor = std::make_unique<FakeHypervisor>(hv_),
-                      .network = std::make_unique<FakeNetwork>(net_)});
+  // Fake disk files and HTTP unless `real_files` (then qemu-img runs on real files).
+  void StartEngine(bool real_files = false) {
+    EngineDrivers drivers{.hypervisor = std::make_unique<FakeHypervisor>(hv_),
+                          .network = std::make_unique<FakeNetwork>(net_)};
+    if (!real_files) {
+      drivers.images = std::make_unique<FakeDiskImages>(files_);
+      drivers.transfers = std::make_unique<FakeTransfers>(http_);
+    }
+    engine_ = std::make_unique<Engine>(*db_, config_, options_, std::move(drivers));
     Status st = engine_->Start();
     ASSERT_TRUE(st.ok()) << st.ToString();
   }
@@ -233,12 +325,74 @@ class EngineFaultTest : public ::testing::Test {
 
   fs::path RunDir() { return options_.data_dir / "run/instances/ins-00000001"; }
 
+  // Data disk disk-00000002 (10 GiB, its file made) in `state`, attached to `instance_id` if
+  // given, and `action` recorded on it with `args`; `prepare` adds rows in the same transaction.
+  std::string RecordDiskOperation(const std::string& state, const std::string& instance_id,
+                                  const std::string& action,
+                                  const nlohmann::json& args = nlohmann::json::object(),
+                                  const std::function<Status(store::Transaction&)>& prepare = {}) {
+    fs::create_directories(options_.data_dir / "disks");
+    std::ofstream(options_.data_dir / "disks/disk-00000002.qcow2") << (int64_t{10} << 30);
+    std::string op_id;
+    Status st = store::WithTransaction(*db_, [&](store::Transaction& tx) -> Status {
+      store::DiskRecord d;
+      d.disk_id = "disk-00000002";
+      d.owner_uin = "100";
+      d.name = "data";
+      d.usage = "DATA_DISK";
+      d.disk_type = "CLOUD_PREMIUM";
+      d.size_gb = 10;
+      d.zone = "ap-guangzhou-3";
+      d.state = state;
+      d.instance_id = instance_id;
+      CVM_RETURN_IF_ERROR(store::InsertDisk(tx, d));
+      if (prepare) CVM_RETURN_IF_ERROR(prepare(tx));
+      api::RequestContext ctx;
+      ctx.request_id = "req-disk";
+      ctx.owner_uin = ctx.caller_uin = "100";
+      auto id = RecordOperation(tx, ctx, action, d.disk_id, args);
+      if (!id.ok()) return id.status();
+      op_id = *id;
+      return Status::Ok();
+    });
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return op_id;
+  }
+
+  // A snapshot row of disk-00000002 in `state`, as CreateSnapshots writes it.
+  Status InsertSnapshot(store::Transaction& tx, const std::string& state) {
+    return tx.Exec(
+        "INSERT INTO snapshots(snapshot_id, owner_uin, name, disk_id, disk_usage, disk_size_gb, "
+        "zone, region, state, percent, file_path, created_at) VALUES ('snap-00000001', '100', "
+        "'s', 'disk-00000002', 'DATA_DISK', 10, 'ap-guangzhou-3', 'ap-guangzhou', ?, 0, ?, 0)",
+        {state, SnapshotFile().string()});
+  }
+  fs::path SnapshotFile() { return options_.data_dir / "snapshots/snap-00000001.qcow2"; }
+
+  store::DiskRecord Disk() {
+    auto d = store::LoadDisk(*db_, "disk-00000002");
+    EXPECT_TRUE(d.ok() && d->has_value());
+    return d.ok() && d->has_value() ? **d : store::DiskRecord{};
+  }
+
+  // Files left in `dir` of the data directory.
+  std::vector<std::string> FilesIn(const std::string& dir) {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(options_.data_dir / dir, ec)) {
+      names.push_back(e.path().filename().string());
+    }
+    return names;
+  }
+
   testutil::TempDir dir_;
   std::unique_ptr<store::Database> db_;
   Config config_;
   EngineOptions options_;
   std::shared_ptr<FakeHypervisor::Shared> hv_ = std::make_shared<FakeHypervisor::Shared>();
   std::shared_ptr<FakeNetwork::Shared> net_ = std::make_shared<FakeNetwork::Shared>();
+  std::shared_ptr<FakeDiskImages::Shared> files_ = std::make_shared<FakeDiskImages::Shared>();
+  std::shared_ptr<FakeTransfers::Shared> http_ = std::make_shared<FakeTransfers::Shared>();
   std::unique_ptr<Engine> engine_;
 };
 
@@ -339,7 +493,7 @@ TEST_F(EngineFaultTest, QemuImgFailingFailsAResizeAndTheDiskKeepsItsSize) {
                 op_id = *id;
                 return Status::Ok();
               }).ok());
-  StartEngine();
+  StartEngine(/*real_files=*/true);
   OperationRecord op = WaitForEnd(op_id);
   EXPECT_EQ(op.state, "FAILED");
   EXPECT_EQ(op.error_code, err::kInternalError);
@@ -407,6 +561,150 @@ TEST_F(EngineFaultTest, TheReconcilerNeverKillsAGuestAStartJustBooted) {
   EXPECT_EQ(hv_->kills, 0);
   EXPECT_TRUE(hv_->running[run]);
   EXPECT_EQ(Instance().state, "RUNNING");
+}
+
+// A full disk stops the snapshot's copy half-way: the operation fails with qemu-img's reason,
+// the snapshot is gone (record and every file) and the disk is back at rest.
+TEST_F(EngineFaultTest, AFullDiskFailsASnapshotAndLeavesNoFile) {
+  files_->full_disk = true;
+  const std::string op_id =
+      RecordDiskOperation("UNATTACHED", "", op::kCreateSnapshot, {{"SnapshotId", "snap-00000001"}},
+                          [&](store::Transaction& tx) { return InsertSnapshot(tx, "CREATING"); });
+  StartEngine();
+  OperationRecord op = WaitForEnd(op_id);
+  EXPECT_EQ(op.state, "FAILED");
+  EXPECT_NE(op.error_message.find("No space left on device"), std::string::npos)
+      << op.error_message;
+  EXPECT_EQ(FilesIn("snapshots"), std::vector<std::string>{});
+  auto rows = db_->Query("SELECT deleted FROM snapshots WHERE snapshot_id = 'snap-00000001'");
+  ASSERT_TRUE(rows.ok() && rows->size() == 1);
+  EXPECT_EQ(rows->front().Int(0), 1);
+  EXPECT_EQ(Disk().state, "UNATTACHED");
+  EXPECT_EQ(Disk().error_prompt, op.error_message);
+}
+
+// A full disk while a new data disk's file is made (at launch): the launch fails and no half
+// file stays where the next attempt would take it for the disk.
+TEST_F(EngineFaultTest, AFullDiskFailsALaunchAndLeavesNoDiskFile) {
+  files_->full_disk = true;
+  const std::string op_id = Record("PENDING", op::kLaunch);
+  ASSERT_TRUE(store::WithTransaction(*db_, [&](store::Transaction& tx) {
+                return tx.Exec(
+                    "INSERT INTO images(image_id, owner_uin, image_type, image_source, name, "
+                    "description, os_name, platform, architecture, state, size_gb, virtual_size, "
+                    "file_path, default_user, min_memory_mib, created_at) VALUES "
+                    "('img-00000001', NULL, 'PUBLIC_IMAGE', 'OFFICIAL', 'i', '', 'Linux', "
+                    "'Linux', 'x86_64', 'NORMAL', 1, 1073741824, ?, 'root', 0, 0)",
+                    {(dir_.path() / "base.qcow2").string()});
+              }).ok());
+  StartEngine();
+  OperationRecord op = WaitForEnd(op_id);
+  EXPECT_EQ(op.state, "FAILED");
+  EXPECT_NE(op.error_message.find("No space left on device"), std::string::npos)
+      << op.error_message;
+  EXPECT_EQ(Instance().state, "LAUNCH_FAILED");
+  EXPECT_EQ(FilesIn("disks"), std::vector<std::string>{});
+  std::lock_guard lock(hv_->mu);
+  EXPECT_FALSE(hv_->running[RunDir()]);
+}
+
+// QEMU does not answer the hot-plug in time: the attach fails with that reason, the disk is
+// free again (not half-attached) and the guest runs on untouched.
+TEST_F(EngineFaultTest, AQmpTimeoutFailsAnAttachAndTheDiskIsFreeAgain) {
+  hv_->running[RunDir()] = true;
+  hv_->hotplug = Status(err::kInternalError, "QMP device_add: no answer within 10000 ms");
+  Record("RUNNING", op::kStart);
+  ASSERT_TRUE(store::WithTransaction(*db_, [&](store::Transaction& tx) {
+                return tx.Exec("UPDATE operations SET state='SUCCESS'");
+              }).ok());
+  const std::string op_id = RecordDiskOperation("ATTACHING", "ins-00000001", op::kAttachDisk);
+  StartEngine();
+  OperationRecord op = WaitForEnd(op_id);
+  EXPECT_EQ(op.state, "FAILED");
+  EXPECT_NE(op.error_message.find("no answer"), std::string::npos) << op.error_message;
+  const store::DiskRecord disk = Disk();
+  EXPECT_EQ(disk.state, "UNATTACHED");
+  EXPECT_EQ(disk.instance_id, "");
+  EXPECT_EQ(Instance().state, "RUNNING");
+  std::lock_guard lock(hv_->mu);
+  EXPECT_TRUE(hv_->running[RunDir()]);
+  EXPECT_EQ(hv_->kills, 0);
+}
+
+// A crash after the snapshot's file was placed and before its outcome was written: the next
+// start finishes the operation from the file already there, without copying the disk again.
+TEST_F(EngineFaultTest, ACrashBetweenPlacingASnapshotAndRecordingItEndsInSuccessWithoutACopy) {
+  const std::string op_id =
+      RecordDiskOperation("UNATTACHED", "", op::kCreateSnapshot, {{"SnapshotId", "snap-00000001"}},
+                          [&](store::Transaction& tx) { return InsertSnapshot(tx, "CREATING"); });
+  ASSERT_TRUE(store::WithTransaction(*db_, [&](store::Transaction& tx) {
+                return tx.Exec("UPDATE operations SET state='RUNNING' WHERE operation_id=?",
+                               {op_id});
+              }).ok());
+  fs::create_directories(SnapshotFile().parent_path());
+  std::ofstream(SnapshotFile()) << (int64_t{10} << 30);  // placed just before the crash
+  StartEngine();
+  OperationRecord op = WaitForEnd(op_id);
+  EXPECT_EQ(op.state, "SUCCESS") << op.error_message;
+  auto rows = db_->Query("SELECT state, deleted FROM snapshots WHERE snapshot_id='snap-00000001'");
+  ASSERT_TRUE(rows.ok() && rows->size() == 1);
+  EXPECT_EQ(rows->front().Str(0), "NORMAL");
+  EXPECT_EQ(rows->front().Int(1), 0);
+  EXPECT_TRUE(fs::exists(SnapshotFile()));
+  std::lock_guard lock(files_->mu);
+  EXPECT_EQ(files_->writes, 0);
+}
+
+// A crash while a snapshot's copy was being written: the half copy (its temporary file) is
+// removed at start and the resumed operation makes a whole one.
+TEST_F(EngineFaultTest, ACrashMidCopyLeavesAHalfFileThatTheResumedSnapshotReplaces) {
+  const std::string op_id =
+      RecordDiskOperation("UNATTACHED", "", op::kCreateSnapshot, {{"SnapshotId", "snap-00000001"}},
+                          [&](store::Transaction& tx) { return InsertSnapshot(tx, "CREATING"); });
+  fs::create_directories(SnapshotFile().parent_path());
+  fs::path half = SnapshotFile();
+  half += ".tmp";
+  std::ofstream(half) << "partial";
+  StartEngine();
+  OperationRecord op = WaitForEnd(op_id);
+  EXPECT_EQ(op.state, "SUCCESS") << op.error_message;
+  EXPECT_EQ(FilesIn("snapshots"), std::vector<std::string>{"snap-00000001.qcow2"});
+  std::ifstream in(SnapshotFile());
+  int64_t size = 0;
+  in >> size;
+  EXPECT_EQ(size, int64_t{10} << 30);
+}
+
+// The server of an ImportImage URL dies mid-transfer: the import fails with that reason, the
+// image is IMPORTFAILED, and neither the partial download nor an image file stays.
+TEST_F(EngineFaultTest, ADeadServerFailsAnImportAndLeavesNoFile) {
+  http_->download = Status(err::kInternalError, "downloading the image: connection reset");
+  std::string op_id;
+  ASSERT_TRUE(store::WithTransaction(*db_, [&](store::Transaction& tx) -> Status {
+                CVM_RETURN_IF_ERROR(tx.Exec(
+                    "INSERT INTO images(image_id, owner_uin, image_type, image_source, name, "
+                    "description, os_name, platform, architecture, state, size_gb, virtual_size, "
+                    "file_path, default_user, min_memory_mib, created_at) VALUES "
+                    "('img-00000002', '100', 'PRIVATE_IMAGE', 'IMPORT_IMAGE', 'i', '', 'Linux', "
+                    "'Linux', 'x86_64', 'IMPORTING', 1, 0, '', 'root', 0, 0)"));
+                api::RequestContext ctx;
+                ctx.request_id = "req-img";
+                ctx.owner_uin = ctx.caller_uin = "100";
+                auto id = RecordOperation(tx, ctx, op::kImportImage, "img-00000002",
+                                          {{"Url", "http://127.0.0.1:9/image.qcow2"}});
+                if (!id.ok()) return id.status();
+                op_id = *id;
+                return Status::Ok();
+              }).ok());
+  StartEngine();
+  OperationRecord op = WaitForEnd(op_id);
+  EXPECT_EQ(op.state, "FAILED");
+  EXPECT_NE(op.error_message.find("connection reset"), std::string::npos) << op.error_message;
+  auto rows = db_->Query("SELECT state, file_path FROM images WHERE image_id='img-00000002'");
+  ASSERT_TRUE(rows.ok() && rows->size() == 1);
+  EXPECT_EQ(rows->front().Str(0), "IMPORTFAILED");
+  EXPECT_EQ(rows->front().Str(1), "");
+  EXPECT_EQ(FilesIn("images/private"), std::vector<std::string>{});
 }
 
 }  // namespace

@@ -36,9 +36,16 @@ class Daemon {
       stdio: ["ignore", "pipe", "pipe"],
     });
     this.proc.stderr.on("data", (d) => { this.log += d; });
+    // What this start printed, newest last: a failure report shows why this start failed,
+    // not the first start's launch lines.
+    const since = this.log.length;
+    const thisStart = () => this.log.slice(since).split("\n").slice(-60).join("\n");
     const ready = await new Promise((resolve, reject) => {
       let out = "";
-      const timer = setTimeout(() => reject(new Error("cvmd did not start:\n" + this.log)), 30000);
+      // Generous: a restart re-attaches to every running guest over QMP, which a loaded TCG
+      // guest may answer slowly.
+      const timer = setTimeout(() => reject(new Error("cvmd did not start within 60 s; the end of " +
+                                                      "what it printed:\n" + thisStart())), 60000);
       this.proc.stdout.on("data", (d) => {
         out += d;
         this.log += d;
@@ -47,7 +54,7 @@ class Daemon {
       });
       this.proc.on("exit", (code) => {
         clearTimeout(timer);
-        reject(new Error(`cvmd exited with ${code}:\n${this.log}`));
+        reject(new Error(`cvmd exited with ${code}:\n${thisStart()}`));
       });
     });
     this.port = ready.port;
