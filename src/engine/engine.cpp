@@ -239,7 +239,6 @@ void Engine::Execute(const std::string& operation_id) {
     // A step threw before saying where it leaves the instance: what really runs decides.
     run.final_state = VmRunning(run.inst.instance_id) ? "RUNNING"
                       : op->action == op::kLaunch     ? "LAUNCH_FAILED"
-                      : op->action == op::kTerminate  ? "TERMINATING"
                                                       : "STOPPED";
   }
   // The outcome is written whatever happened above; a store that refuses it is retried, and
@@ -377,8 +376,11 @@ Status Engine::RunOperation(const OperationRecord& op, store::InstanceRecord& in
     return Status::Ok();
   }
   if (a == op::kTerminate) {
-    final_state = "TERMINATING";
+    // A terminate that fails leaves the instance as it really is (never TERMINATING), so that
+    // TerminateInstances can be sent again; its steps redo only what is left.
+    final_state = VmRunning(inst.instance_id) ? "RUNNING" : "STOPPED";
     CVM_RETURN_IF_ERROR(ShutdownVm(inst, "HARD"));
+    final_state = "STOPPED";
     return DestroyInstanceFiles(inst);
   }
   if (a == op::kReset) {

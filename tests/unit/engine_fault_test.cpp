@@ -43,6 +43,7 @@ class FakeHypervisor : public Hypervisor {
     // Returns whether the guest powers off on this press (1-based).
     std::function<bool(int press)> on_power_button = [](int) { return true; };
     Status hotplug;  // what a disk hot-plug answers
+    Status kill;     // what killing a VM answers (failing, the VM runs on)
   };
 
   explicit FakeHypervisor(std::shared_ptr<Shared> s) : s_(std::move(s)) {}
@@ -76,6 +77,7 @@ class FakeHypervisor : public Hypervisor {
   Status Reset(const fs::path&) override { return Status::Ok(); }
   Status Kill(const fs::path& run_dir, Ms) override {
     std::lock_guard lock(s_->mu);
+    if (!s_->kill.ok()) return s_->kill;
     if (s_->running[run_dir]) ++s_->kills;
     s_->running[run_dir] = false;
     return Status::Ok();
@@ -705,6 +707,44 @@ TEST_F(EngineFaultTest, ADeadServerFailsAnImportAndLeavesNoFile) {
   EXPECT_EQ(rows->front().Str(0), "IMPORTFAILED");
   EXPECT_EQ(rows->front().Str(1), "");
   EXPECT_EQ(FilesIn("images/private"), std::vector<std::string>{});
+}
+
+// A terminate whose VM cannot be killed fails, and leaves the instance RUNNING as it is (not
+// TERMINATING, which no action leaves): a second TerminateInstances then succeeds.
+TEST_F(EngineFaultTest, AFailedTerminateLeavesTheInstanceAsItIsSoItCanBeTerminatedAgain) {
+  hv_->running[RunDir()] = true;
+  hv_->kill = Status(err::kInternalError, "QEMU of ins-00000001 did not exit after SIGKILL");
+  const std::string first = Record("TERMINATING", op::kTerminate);
+  StartEngine();
+  OperationRecord op = WaitForEnd(first);
+  EXPECT_EQ(op.state, "FAILED");
+  EXPECT_NE(op.error_message.find("did not exit"), std::string::npos) << op.error_message;
+  EXPECT_EQ(Instance().state, "RUNNING");
+  engine_->Stop();
+
+  {
+    std::lock_guard lock(hv_->mu);
+    hv_->kill = Status::Ok();
+  }
+  std::string second;
+  ASSERT_TRUE(store::WithTransaction(*db_, [&](store::Transaction& tx) -> Status {
+                CVM_RETURN_IF_ERROR(tx.Exec("UPDATE instances SET state='TERMINATING'"));
+                api::RequestContext ctx;
+                ctx.request_id = "req-2";
+                ctx.owner_uin = ctx.caller_uin = "100";
+                auto id = RecordOperation(tx, ctx, op::kTerminate, "ins-00000001", {});
+                if (!id.ok()) return id.status();
+                second = *id;
+                return Status::Ok();
+              }).ok());
+  StartEngine();
+  EXPECT_EQ(WaitForEnd(second).state, "SUCCESS");
+  auto rows = db_->Query("SELECT state, deleted FROM instances WHERE instance_id='ins-00000001'");
+  ASSERT_TRUE(rows.ok() && rows->size() == 1);
+  EXPECT_EQ(rows->front().Str(0), "TERMINATED");
+  EXPECT_EQ(rows->front().Int(1), 1);
+  std::lock_guard lock(hv_->mu);
+  EXPECT_FALSE(hv_->running[RunDir()]);
 }
 
 }  // namespace
