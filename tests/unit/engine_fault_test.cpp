@@ -256,37 +256,49 @@ class EngineFaultTest : public ::testing::Test {
   // An instance in `state` with a system disk, and `action` recorded on it as its handler does.
   std::string Record(const std::string& state, const std::string& action,
                      const nlohmann::json& args = nlohmann::json::object()) {
+    return RecordAfter(
+        [&](store::Transaction& tx) -> Status {
+          store::InstanceRecord r;
+          r.instance_id = "ins-00000001";
+          r.uuid = r.instance_id;
+          r.owner_uin = "100";
+          r.name = r.host_name = "vm";
+          r.instance_type = "S5.SMALL1";
+          r.zone = "ap-guangzhou-3";
+          r.region = "ap-guangzhou";
+          r.image_id = "img-00000001";
+          r.state = state;
+          r.mac = "52:54:00:00:00:01";
+          CVM_RETURN_IF_ERROR(store::InsertInstance(tx, r));
+          store::DiskRecord d;
+          d.disk_id = "disk-00000001";
+          d.owner_uin = "100";
+          d.name = "sys";
+          d.usage = "SYSTEM_DISK";
+          d.disk_type = "CLOUD_PREMIUM";
+          d.size_gb = 10;
+          d.zone = r.zone;
+          d.state = "ATTACHED";
+          d.instance_id = r.instance_id;
+          d.portable = false;
+          return store::InsertDisk(tx, d);
+        },
+        action, "ins-00000001", args);
+  }
+
+  // `action` on `resource_id`, recorded as a handler records it, after `prepare` wrote the rows
+  // it needs in the same transaction. Returns the operation's id.
+  std::string RecordAfter(const std::function<Status(store::Transaction&)>& prepare,
+                          const std::string& action, const std::string& resource_id,
+                          const nlohmann::json& args = nlohmann::json::object()) {
     std::string op_id;
     Status st = store::WithTransaction(*db_, [&](store::Transaction& tx) -> Status {
-      store::InstanceRecord r;
-      r.instance_id = "ins-00000001";
-      r.uuid = r.instance_id;
-      r.owner_uin = "100";
-      r.name = r.host_name = "vm";
-      r.instance_type = "S5.SMALL1";
-      r.zone = "ap-guangzhou-3";
-      r.region = "ap-guangzhou";
-      r.image_id = "img-00000001";
-      r.state = state;
-      r.mac = "52:54:00:00:00:01";
-      CVM_RETURN_IF_ERROR(store::InsertInstance(tx, r));
-      store::DiskRecord d;
-      d.disk_id = "disk-00000001";
-      d.owner_uin = "100";
-      d.name = "sys";
-      d.usage = "SYSTEM_DISK";
-      d.disk_type = "CLOUD_PREMIUM";
-      d.size_gb = 10;
-      d.zone = r.zone;
-      d.state = "ATTACHED";
-      d.instance_id = r.instance_id;
-      d.portable = false;
-      CVM_RETURN_IF_ERROR(store::InsertDisk(tx, d));
+      CVM_RETURN_IF_ERROR(prepare(tx));
       api::RequestContext ctx;
-      ctx.request_id = "req-1";
+      ctx.request_id = "req-" + action;
       ctx.action = "Act";
       ctx.owner_uin = ctx.caller_uin = "100";
-      auto id = RecordOperation(tx, ctx, action, r.instance_id, args);
+      auto id = RecordOperation(tx, ctx, action, resource_id, args);
       if (!id.ok()) return id.status();
       op_id = *id;
       return Status::Ok();
@@ -335,30 +347,22 @@ class EngineFaultTest : public ::testing::Test {
                                   const std::function<Status(store::Transaction&)>& prepare = {}) {
     fs::create_directories(options_.data_dir / "disks");
     std::ofstream(options_.data_dir / "disks/disk-00000002.qcow2") << (int64_t{10} << 30);
-    std::string op_id;
-    Status st = store::WithTransaction(*db_, [&](store::Transaction& tx) -> Status {
-      store::DiskRecord d;
-      d.disk_id = "disk-00000002";
-      d.owner_uin = "100";
-      d.name = "data";
-      d.usage = "DATA_DISK";
-      d.disk_type = "CLOUD_PREMIUM";
-      d.size_gb = 10;
-      d.zone = "ap-guangzhou-3";
-      d.state = state;
-      d.instance_id = instance_id;
-      CVM_RETURN_IF_ERROR(store::InsertDisk(tx, d));
-      if (prepare) CVM_RETURN_IF_ERROR(prepare(tx));
-      api::RequestContext ctx;
-      ctx.request_id = "req-disk";
-      ctx.owner_uin = ctx.caller_uin = "100";
-      auto id = RecordOperation(tx, ctx, action, d.disk_id, args);
-      if (!id.ok()) return id.status();
-      op_id = *id;
-      return Status::Ok();
-    });
-    EXPECT_TRUE(st.ok()) << st.ToString();
-    return op_id;
+    return RecordAfter(
+        [&](store::Transaction& tx) -> Status {
+          store::DiskRecord d;
+          d.disk_id = "disk-00000002";
+          d.owner_uin = "100";
+          d.name = "data";
+          d.usage = "DATA_DISK";
+          d.disk_type = "CLOUD_PREMIUM";
+          d.size_gb = 10;
+          d.zone = "ap-guangzhou-3";
+          d.state = state;
+          d.instance_id = instance_id;
+          CVM_RETURN_IF_ERROR(store::InsertDisk(tx, d));
+          return prepare ? prepare(tx) : Status::Ok();
+        },
+        action, "disk-00000002", args);
   }
 
   // A snapshot row of disk-00000002 in `state`, as CreateSnapshots writes it.
@@ -455,16 +459,8 @@ TEST_F(EngineFaultTest, ASoftStopTheGuestIgnoresFailsAndTheInstanceKeepsRunning)
 }
 
 TEST_F(EngineFaultTest, AnOperationOnAMissingInstanceEndsFailedWithItsReason) {
-  std::string op_id;
-  ASSERT_TRUE(store::WithTransaction(*db_, [&](store::Transaction& tx) -> Status {
-                api::RequestContext ctx;
-                ctx.request_id = "req-2";
-                ctx.owner_uin = ctx.caller_uin = "100";
-                auto id = RecordOperation(tx, ctx, op::kStart, "ins-gone", {});
-                if (!id.ok()) return id.status();
-                op_id = *id;
-                return Status::Ok();
-              }).ok());
+  const std::string op_id =
+      RecordAfter([](store::Transaction&) { return Status::Ok(); }, op::kStart, "ins-gone");
   StartEngine();
   OperationRecord op = WaitForEnd(op_id);
   EXPECT_EQ(op.state, "FAILED");
@@ -475,26 +471,9 @@ TEST_F(EngineFaultTest, AnOperationOnAMissingInstanceEndsFailedWithItsReason) {
 // qemu-img failing (here: the disk's file is missing) fails a resize with its reason; the disk
 // keeps its size and comes back to rest.
 TEST_F(EngineFaultTest, QemuImgFailingFailsAResizeAndTheDiskKeepsItsSize) {
-  std::string op_id;
-  ASSERT_TRUE(store::WithTransaction(*db_, [&](store::Transaction& tx) -> Status {
-                store::DiskRecord d;
-                d.disk_id = "disk-00000002";
-                d.owner_uin = "100";
-                d.name = "data";
-                d.usage = "DATA_DISK";
-                d.disk_type = "CLOUD_PREMIUM";
-                d.size_gb = 10;
-                d.zone = "ap-guangzhou-3";
-                d.state = "EXPANDING";
-                CVM_RETURN_IF_ERROR(store::InsertDisk(tx, d));
-                api::RequestContext ctx;
-                ctx.request_id = "req-3";
-                ctx.owner_uin = ctx.caller_uin = "100";
-                auto id = RecordOperation(tx, ctx, op::kResizeDisk, d.disk_id, {{"DiskSize", 20}});
-                if (!id.ok()) return id.status();
-                op_id = *id;
-                return Status::Ok();
-              }).ok());
+  const std::string op_id =
+      RecordDiskOperation("EXPANDING", "", op::kResizeDisk, {{"DiskSize", 20}});
+  fs::remove(options_.data_dir / "disks/disk-00000002.qcow2");
   StartEngine(/*real_files=*/true);
   OperationRecord op = WaitForEnd(op_id);
   EXPECT_EQ(op.state, "FAILED");
@@ -681,23 +660,16 @@ TEST_F(EngineFaultTest, ACrashMidCopyLeavesAHalfFileThatTheResumedSnapshotReplac
 // image is IMPORTFAILED, and neither the partial download nor an image file stays.
 TEST_F(EngineFaultTest, ADeadServerFailsAnImportAndLeavesNoFile) {
   http_->download = Status(err::kInternalError, "downloading the image: connection reset");
-  std::string op_id;
-  ASSERT_TRUE(store::WithTransaction(*db_, [&](store::Transaction& tx) -> Status {
-                CVM_RETURN_IF_ERROR(tx.Exec(
-                    "INSERT INTO images(image_id, owner_uin, image_type, image_source, name, "
-                    "description, os_name, platform, architecture, state, size_gb, virtual_size, "
-                    "file_path, default_user, min_memory_mib, created_at) VALUES "
-                    "('img-00000002', '100', 'PRIVATE_IMAGE', 'IMPORT_IMAGE', 'i', '', 'Linux', "
-                    "'Linux', 'x86_64', 'IMPORTING', 1, 0, '', 'root', 0, 0)"));
-                api::RequestContext ctx;
-                ctx.request_id = "req-img";
-                ctx.owner_uin = ctx.caller_uin = "100";
-                auto id = RecordOperation(tx, ctx, op::kImportImage, "img-00000002",
-                                          {{"Url", "http://127.0.0.1:9/image.qcow2"}});
-                if (!id.ok()) return id.status();
-                op_id = *id;
-                return Status::Ok();
-              }).ok());
+  const std::string op_id = RecordAfter(
+      [](store::Transaction& tx) {
+        return tx.Exec(
+            "INSERT INTO images(image_id, owner_uin, image_type, image_source, name, "
+            "description, os_name, platform, architecture, state, size_gb, virtual_size, "
+            "file_path, default_user, min_memory_mib, created_at) VALUES "
+            "('img-00000002', '100', 'PRIVATE_IMAGE', 'IMPORT_IMAGE', 'i', '', 'Linux', "
+            "'Linux', 'x86_64', 'IMPORTING', 1, 0, '', 'root', 0, 0)");
+      },
+      op::kImportImage, "img-00000002", {{"Url", "http://127.0.0.1:9/image.qcow2"}});
   StartEngine();
   OperationRecord op = WaitForEnd(op_id);
   EXPECT_EQ(op.state, "FAILED");
@@ -726,17 +698,9 @@ TEST_F(EngineFaultTest, AFailedTerminateLeavesTheInstanceAsItIsSoItCanBeTerminat
     std::lock_guard lock(hv_->mu);
     hv_->kill = Status::Ok();
   }
-  std::string second;
-  ASSERT_TRUE(store::WithTransaction(*db_, [&](store::Transaction& tx) -> Status {
-                CVM_RETURN_IF_ERROR(tx.Exec("UPDATE instances SET state='TERMINATING'"));
-                api::RequestContext ctx;
-                ctx.request_id = "req-2";
-                ctx.owner_uin = ctx.caller_uin = "100";
-                auto id = RecordOperation(tx, ctx, op::kTerminate, "ins-00000001", {});
-                if (!id.ok()) return id.status();
-                second = *id;
-                return Status::Ok();
-              }).ok());
+  const std::string second = RecordAfter(
+      [](store::Transaction& tx) { return tx.Exec("UPDATE instances SET state='TERMINATING'"); },
+      op::kTerminate, "ins-00000001");
   StartEngine();
   EXPECT_EQ(WaitForEnd(second).state, "SUCCESS");
   auto rows = db_->Query("SELECT state, deleted FROM instances WHERE instance_id='ins-00000001'");
