@@ -129,6 +129,23 @@ Status CheckKeys(const toml::table& t, const std::set<std::string>& allowed,
   return Status::Ok();
 }
 
+// A setting of the wrong type, thrown by Integer and caught in LoadConfig (never further).
+struct WrongType {
+  std::string key;
+};
+
+// An integer setting: absent, or a TOML integer; anything else (a float, a string) is refused
+// by name. toml++'s own value<int64_t>() would cast a float such as 9e80 unchecked (undefined
+// behaviour) and silently skip a string.
+std::optional<int64_t> Integer(const toml::table& t, std::string_view key) {
+  const toml::node* n = t.get(key);
+  if (!n) return std::nullopt;
+  if (const auto* i = n->as_integer()) return i->get();
+  throw WrongType{std::string(key)};
+}
+
+Result<Config> ConfigFrom(const toml::table& root);
+
 }  // namespace
 
 Result<Config> LoadConfig(const std::filesystem::path& path) {
@@ -138,6 +155,16 @@ Result<Config> LoadConfig(const std::filesystem::path& path) {
   } catch (const toml::parse_error& e) {
     return ConfigError(path.string() + ": " + std::string(e.description()));
   }
+  try {
+    return ConfigFrom(root);
+  } catch (const WrongType& e) {
+    return ConfigError(path.string() + ": " + e.key + " must be an integer");
+  }
+}
+
+namespace {
+
+Result<Config> ConfigFrom(const toml::table& root) {
   Config c = DefaultConfig();
   CVM_RETURN_IF_ERROR(CheckKeys(root,
                                 {"data_dir",
@@ -164,20 +191,23 @@ Result<Config> LoadConfig(const std::filesystem::path& path) {
                                 "the top level"));
   if (auto v = root["data_dir"].value<std::string>()) c.data_dir = *v;
   if (auto v = root["public_images_dir"].value<std::string>()) c.public_images_dir = *v;
-  if (auto v = root["soft_stop_timeout"].value<int64_t>()) c.soft_stop_timeout_seconds = *v;
-  if (auto v = root["disk_detach_timeout"].value<int64_t>()) {
+  if (auto v = Integer(root, "soft_stop_timeout")) c.soft_stop_timeout_seconds = *v;
+  if (auto v = Integer(root, "disk_detach_timeout")) {
     c.disk_detach_timeout_seconds = static_cast<int>(*v);
   }
   if (auto v = root["listen"].value<std::string>()) c.listen_address = *v;
-  if (auto v = root["port"].value<int64_t>()) c.listen_port = static_cast<uint16_t>(*v);
+  if (auto v = Integer(root, "port")) {
+    if (*v < 0 || *v > 65535) return ConfigError("port must be between 0 and 65535");
+    c.listen_port = static_cast<uint16_t>(*v);
+  }
   if (auto v = root["tls_cert"].value<std::string>()) c.tls_cert_file = *v;
   if (auto v = root["tls_key"].value<std::string>()) c.tls_key_file = *v;
-  if (auto v = root["max_body_bytes"].value<int64_t>()) c.max_body_bytes = *v;
-  if (auto v = root["api_threads"].value<int64_t>()) c.api_threads = static_cast<int>(*v);
+  if (auto v = Integer(root, "max_body_bytes")) c.max_body_bytes = *v;
+  if (auto v = Integer(root, "api_threads")) c.api_threads = static_cast<int>(*v);
   if (auto v = root["cpu_overcommit"].value<double>()) c.cpu_overcommit = *v;
   if (auto v = root["memory_overcommit"].value<double>()) c.memory_overcommit = *v;
-  if (auto v = root["storage_capacity_gb"].value<int64_t>()) c.storage_capacity_gb = *v;
-  if (auto v = root["max_data_disks_per_instance"].value<int64_t>()) {
+  if (auto v = Integer(root, "storage_capacity_gb")) c.storage_capacity_gb = *v;
+  if (auto v = Integer(root, "max_data_disks_per_instance")) {
     c.max_data_disks_per_instance = static_cast<int>(*v);
   }
   if (auto http = root["http"].as_table()) {
@@ -189,7 +219,7 @@ Result<Config> LoadConfig(const std::filesystem::path& path) {
     // Each a positive whole number.
     auto positive = [&](const char* key, auto& out) -> Status {
       if (!(*http).contains(key)) return Status::Ok();
-      auto v = (*http)[key].value<int64_t>();
+      auto v = Integer(*http, key);
       if (!v || *v < 1) return ConfigError(std::string("[http] ") + key + " must be at least 1");
       out = static_cast<std::remove_reference_t<decltype(out)>>(*v);
       return Status::Ok();
@@ -212,8 +242,8 @@ Result<Config> LoadConfig(const std::filesystem::path& path) {
                   "[images]"));
     if (auto v = (*images)["import_dir"].value<std::string>()) c.image_import_dir = *v;
     if (auto v = (*images)["export_dir"].value<std::string>()) c.image_export_dir = *v;
-    if (auto v = (*images)["max_virtual_gb"].value<int64_t>()) c.image_max_virtual_gb = *v;
-    if (auto v = (*images)["quota"].value<int64_t>()) c.image_quota = static_cast<int>(*v);
+    if (auto v = Integer(*images, "max_virtual_gb")) c.image_max_virtual_gb = *v;
+    if (auto v = Integer(*images, "quota")) c.image_quota = static_cast<int>(*v);
     if (auto hosts = (*images)["url_hosts"].as_array()) {
       c.image_url_hosts.clear();
       for (auto& h : *hosts) {
@@ -222,11 +252,11 @@ Result<Config> LoadConfig(const std::filesystem::path& path) {
         c.image_url_hosts.push_back(*name);
       }
     }
-    if (auto v = (*images)["download_stall_s"].value<int64_t>()) {
+    if (auto v = Integer(*images, "download_stall_s")) {
       if (*v < 1) return ConfigError("[images] download_stall_s must be at least 1");
       c.image_download_stall_s = *v;
     }
-    if (auto v = (*images)["upload_stall_s"].value<int64_t>()) {
+    if (auto v = Integer(*images, "upload_stall_s")) {
       if (*v < 1) return ConfigError("[images] upload_stall_s must be at least 1");
       c.image_upload_stall_s = *v;
     }
@@ -300,8 +330,8 @@ Result<Config> LoadConfig(const std::filesystem::path& path) {
       InstanceTypeConfig it;
       it.type = (*t)["type"].value_or(std::string());
       it.family = it.type.substr(0, it.type.find('.'));
-      it.cpu = static_cast<int>((*t)["cpu"].value_or(int64_t{1}));
-      it.memory_mib = static_cast<int>((*t)["memory_mib"].value_or(int64_t{1024}));
+      it.cpu = static_cast<int>(Integer(*t, "cpu").value_or(1));
+      it.memory_mib = static_cast<int>(Integer(*t, "memory_mib").value_or(1024));
       if (it.type.find('.') == std::string::npos || it.cpu < 1 || it.memory_mib < 64) {
         return ConfigError("bad instance type '" + it.type + "'");
       }
@@ -321,10 +351,10 @@ Result<Config> LoadConfig(const std::filesystem::path& path) {
       StorageTypeConfig st;
       st.type = (*t)["type"].value_or(std::string());
       st.cloud = (*t)["cloud"].value_or(true);
-      st.min_size_gb = (*t)["min_size_gb"].value_or(int64_t{10});
-      st.max_size_gb = (*t)["max_size_gb"].value_or(int64_t{32000});
-      st.base_iops = (*t)["base_iops"].value_or(int64_t{0});
-      st.max_iops = (*t)["max_iops"].value_or(int64_t{0});
+      st.min_size_gb = Integer(*t, "min_size_gb").value_or(10);
+      st.max_size_gb = Integer(*t, "max_size_gb").value_or(32000);
+      st.base_iops = Integer(*t, "base_iops").value_or(0);
+      st.max_iops = Integer(*t, "max_iops").value_or(0);
       st.iops_per_gb = (*t)["iops_per_gb"].value_or(0.0);
       st.base_mbps = (*t)["base_mbps"].value_or(0.0);
       st.mbps_per_gb = (*t)["mbps_per_gb"].value_or(0.0);
@@ -354,5 +384,7 @@ Result<Config> LoadConfig(const std::filesystem::path& path) {
   }
   return c;
 }
+
+}  // namespace
 
 }  // namespace cvm

@@ -207,6 +207,20 @@ memory_mib = 16
                 "X1.TINYMEM");
 }
 
+// An integer setting given as a float or a string is refused by name; a float far outside the
+// integer range once reached an unchecked cast (found by fuzz_config, kept in its corpus).
+TEST_F(ConfigFileTest, IntegerSettingsOfAnotherTypeAreRefused) {
+  ExpectRefused("port = 9e80\n", "port must be an integer");
+  ExpectRefused("port = \"8080\"\n", "port must be an integer");
+  ExpectRefused("port = 70000\n", "port must be between 0 and 65535");
+  ExpectRefused("[http]\nmax_connections = 1.5\n", "max_connections must be an integer");
+  ExpectRefused("[[instance_types]]\ntype = \"X1.F\"\ncpu = 2.0\n", "cpu must be an integer");
+  auto c = Load("port = 8080\ncpu_overcommit = 2\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->listen_port, 8080);
+  EXPECT_EQ(c->cpu_overcommit, 2.0);
+}
+
 TEST_F(ConfigFileTest, SyntaxErrorIsReportedWithThePath) {
   ExpectRefused("port = = 3\n", "cvmd.toml");
 }
