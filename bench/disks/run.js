@@ -16,6 +16,7 @@ const { execFileSync, spawn } = require("node:child_process");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
+const { createDisks } = require("../../tests/integration/lib/disks");
 
 function parseArgs(argv) {
   const o = { only: null, rounds: 10, build: null };
@@ -107,7 +108,7 @@ function guestWatch(d, id, cond, password) {
 
 async function benchAttach(L, ctx, rounds) {
   const { d, cbs, inst, password } = ctx;
-  const disk = (await cbs.CreateDisks({ Placement: { Zone: "ap-guangzhou-3" },
+  const disk = (await createDisks(cbs, { Placement: { Zone: "ap-guangzhou-3" },
     DiskChargeType: "POSTPAID_BY_HOUR", DiskType: "CLOUD_PREMIUM", DiskSize: 10 })).DiskIdSet[0];
   const visible = [], detached = [];
   for (let i = 0; i < rounds; i++) {
@@ -136,7 +137,7 @@ async function benchPerf(L, ctx) {
   const types = (await cbs.DescribeDiskConfigQuota({ InquiryType: "INQUIRY_CBS_CONFIG",
     Zones: ["ap-guangzhou-3"], DiskUsage: "DATA_DISK" })).DiskConfigSet;
   for (const t of types) {
-    const disk = (await cbs.CreateDisks({ Placement: { Zone: "ap-guangzhou-3" },
+    const disk = (await createDisks(cbs, { Placement: { Zone: "ap-guangzhou-3" },
       DiskChargeType: "POSTPAID_BY_HOUR", DiskType: t.DiskType,
       DiskSize: t.MinDiskSize })).DiskIdSet[0];
     await cbs.AttachDisks({ InstanceId: inst, DiskIds: [disk] });

@@ -13,17 +13,19 @@ namespace {
 
 using nlohmann::json;
 
-// Waits until every disk is at rest (UNATTACHED or ATTACHED, and for `size_gb` that size) and
-// fails with the disk's ErrorPrompt when the action it waited for did not take.
+// Waits until every disk is listed (a new one appears once its file is made) and at rest
+// (UNATTACHED or ATTACHED, and for `size_gb` that size); fails with the disk's ErrorPrompt when
+// the action it waited for did not take.
 Status WaitForDisks(ApiClient& client, const std::vector<std::string>& ids,
                     const std::string& want_state, int64_t size_gb, double timeout_s) {
   Progress progress;
   while (true) {
     auto r = client.Call("DescribeDisks", {{"DiskIds", ids}, {"Limit", 100}});
     if (!r.ok()) return r.status();
-    bool done = true;
+    const json disks = r->value("DiskSet", json::array());
+    bool done = disks.size() == ids.size();
     std::string line;
-    for (const auto& disk : r->value("DiskSet", json::array())) {
+    for (const auto& disk : disks) {
       std::string state = Str(disk, "DiskState");
       line += (line.empty() ? "" : "  ") + Str(disk, "DiskId") + " " + state;
       bool at_rest = state == "UNATTACHED" || state == "ATTACHED";
@@ -58,6 +60,7 @@ DiskCommands::DiskCommands(CLI::App& app) {
   create_cmd_->add_option("--zone", zone_, "zone (default: the region's first zone)");
   create_cmd_->add_option("--name", name_, "disk name");
   create_cmd_->add_option("--snapshot", snapshot_id_, "fill the disk from this snapshot");
+  wait_opts(create_cmd_);
   create_cmd_->add_option("--count", count_, "how many disks")->check(CLI::Range(1, 50));
 
   ls_cmd_ = disk_cmd_->add_subcommand("ls", "list disks");
@@ -106,6 +109,11 @@ std::optional<int> DiskCommands::Run(ApiClient& client, const std::string& outpu
     if (!snapshot_id_.empty()) p["SnapshotId"] = snapshot_id_;
     auto r = call("CreateDisks", p);
     if (!r.ok()) return ReportError(r.status());
+    if (!no_wait_) {
+      Status st = WaitForDisks(client, r->value("DiskIdSet", std::vector<std::string>()),
+                               "UNATTACHED", 0, timeout_s_);
+      if (!st.ok()) return ReportError(st);
+    }
     return print(*r);
   }
   if (ls_cmd_->parsed()) {

@@ -146,6 +146,10 @@ Status Engine::RecordDiskOutcome(store::Transaction& tx, const Run& run, const S
   const std::string prompt = st.ok() ? std::string() : st.message();
   const std::string snapshot_id = op.args.value("SnapshotId", "");
   const std::string& a = op.action;
+  if (a == op::kCreateDisk && !st.ok()) {  // never made: it never appears
+    return tx.Exec("UPDATE disks SET deleted=1, error_prompt=? WHERE disk_id=?",
+                   {prompt, disk.disk_id});
+  }
   if (a == op::kAttachDisk && !st.ok()) {
     return tx.Exec(
         "UPDATE disks SET state='UNATTACHED', instance_id=NULL, attached_at=0, error_prompt=? "
@@ -177,6 +181,10 @@ Status Engine::RecordDiskOutcome(store::Transaction& tx, const Run& run, const S
 }
 
 void Engine::AfterDiskOperation(const Run& run, const Status& st) {
+  if (run.op.action == op::kCreateDisk && !st.ok()) {
+    std::error_code ec;
+    fs::remove(DiskPath(run.disk.disk_id), ec);
+  }
   if (run.op.action == op::kCreateSnapshot && !st.ok()) {
     std::error_code ec;
     fs::remove(SnapshotPath(run.op.args.value("SnapshotId", "")), ec);
@@ -206,6 +214,10 @@ Status Engine::RunDiskOperation(const OperationRecord& op, const store::DiskReco
   const bool live = !disk.instance_id.empty() && VmRunning(disk.instance_id);
   const fs::path file = DiskPath(disk.disk_id);
 
+  if (a == op::kCreateDisk) {
+    if (fs::exists(file)) return Status::Ok();  // made before a crash
+    return CreateDiskFile(disk.disk_id, disk.size_gb, disk.source_snapshot_id);
+  }
   if (a == op::kAttachDisk) {
     if (!live) return Status::Ok();
     return hv_->HotplugDisk(run, DiskSpecFor(disk.disk_id, disk.disk_type, disk.size_gb));

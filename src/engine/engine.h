@@ -85,11 +85,6 @@ class Engine {
 
   // Provisioned GiB the storage pool may hold (config, or the size of its file system).
   int64_t StorageCapacityGb() const;
-  // Makes a data disk's file: empty, or holding a snapshot's contents grown to `size_gb`. Built
-  // under a temporary name, so a crash never leaves a half-made disk (synchronous: milliseconds
-  // for an empty disk).
-  Status CreateDiskFile(const std::string& disk_id, int64_t size_gb,
-                        const std::string& snapshot_id = "");
 
   // Brings the data path (links, routes, NAT and every security group rule) in line with the
   // store after a committed change to groups, rules, bindings or addresses. Synchronous: when it
@@ -132,6 +127,10 @@ class Engine {
   Status DestroyInstanceFiles(const store::InstanceRecord& inst);
 
   // Disk operations (engine/disk_operations.cpp).
+  // Makes a data disk's file: empty, or holding a snapshot's contents grown to `size_gb`. Built
+  // under a temporary name, so a crash never leaves a half-made disk.
+  Status CreateDiskFile(const std::string& disk_id, int64_t size_gb,
+                        const std::string& snapshot_id = "");
   Status BeginDiskOperation(Run& run);
   Status RunDiskOperation(const OperationRecord& op, const store::DiskRecord& disk);
   Status RecordDiskOutcome(store::Transaction& tx, const Run& run, const Status& st);

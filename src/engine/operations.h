@@ -19,6 +19,7 @@ inline constexpr const char* kReboot = "REBOOT";
 inline constexpr const char* kTerminate = "TERMINATE";
 inline constexpr const char* kReset = "RESET";
 // ... and to a disk (the operation's resource is the disk; its instance is serialized with it).
+inline constexpr const char* kCreateDisk = "CREATE_DISK";
 inline constexpr const char* kAttachDisk = "ATTACH_DISK";
 inline constexpr const char* kDetachDisk = "DETACH_DISK";
 inline constexpr const char* kResizeDisk = "RESIZE_DISK";
@@ -34,8 +35,8 @@ inline constexpr const char* kRestart = "RESTART";
 }  // namespace op
 
 inline bool IsDiskOperation(const std::string& action) {
-  return action == op::kAttachDisk || action == op::kDetachDisk || action == op::kResizeDisk ||
-         action == op::kCreateSnapshot || action == op::kApplySnapshot;
+  return action == op::kCreateDisk || action == op::kAttachDisk || action == op::kDetachDisk ||
+         action == op::kResizeDisk || action == op::kCreateSnapshot || action == op::kApplySnapshot;
 }
 
 inline bool IsImageOperation(const std::string& action) {

@@ -27,9 +27,4 @@ Status ClaimClientToken(Transaction& tx, const ClientTokenKey& key, const nlohma
        now});
 }
 
-Status ReleaseClientToken(Transaction& tx, const ClientTokenKey& key) {
-  return tx.Exec("DELETE FROM client_tokens WHERE owner_uin = ? AND action = ? AND token = ?",
-                 {std::string(key.owner_uin), std::string(key.action), std::string(key.token)});
-}
-
 }  // namespace cvm::store

@@ -27,7 +27,4 @@ Result<std::optional<nlohmann::json>> FindClientTokenAnswer(Transaction& tx,
 Status ClaimClientToken(Transaction& tx, const ClientTokenKey& key, const nlohmann::json& answer,
                         int64_t now);
 
-// Gives `key` back after the claiming request failed, so a retry may act again.
-Status ReleaseClientToken(Transaction& tx, const ClientTokenKey& key);
-
 }  // namespace cvm::store

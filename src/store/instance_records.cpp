@@ -166,8 +166,8 @@ Result<std::optional<DiskRecord>> LoadDiskFrom(Source& src, const std::string& d
   auto rows =
       scope ? src.Query(std::string("SELECT ") + kDiskColumns +
                             " FROM disks WHERE disk_id = ? AND deleted = 0 AND owner_uin = ? AND "
-                            "region = ?",
-                        {disk_id, scope->owner_uin, scope->region})
+                            "region = ? AND state != ?",
+                        {disk_id, scope->owner_uin, scope->region, kDiskCreating})
             : src.Query(std::string("SELECT ") + kDiskColumns +
                             " FROM disks WHERE disk_id = ? AND deleted = 0",
                         {disk_id});

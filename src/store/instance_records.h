@@ -53,6 +53,10 @@ struct DiskRecord {
   int64_t attached_at = 0;
   std::string last_instance_id, error_prompt, source_snapshot_id, client_token;
 };
+// The state of a disk CreateDisks recorded whose file a worker still makes. Not a Tencent state:
+// no answer shows such a disk (a scoped lookup does not find it), as Tencent's disks appear
+// once made.
+inline constexpr const char* kDiskCreating = "CREATING";
 extern const char* const kDiskColumns;
 DiskRecord DiskFromRow(const Row& row);
 Status InsertDisk(Transaction& tx, const DiskRecord& d);

@@ -8,6 +8,7 @@ const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 const L = require("./lib");
+const { createDisks } = require("../integration/lib/disks");
 
 const PASSWORD = "Opencvm-disk1";
 const ZONE = "ap-guangzhou-3";
@@ -85,7 +86,7 @@ test("RunInstances' data disk is there at first boot, named by its id", async ()
 });
 
 test("a new disk hot-plugs into a running guest; its data moves to another instance", async () => {
-  disk = (await cbs.CreateDisks({
+  disk = (await createDisks(cbs, {
     Placement: { Zone: ZONE }, DiskChargeType: "POSTPAID_BY_HOUR", DiskType: "CLOUD_PREMIUM",
     DiskSize: 10, DiskName: "travelling", ClientToken: "disk-e2e-1",
   })).DiskIdSet[0];
@@ -170,7 +171,7 @@ test("a snapshot of a running disk restores the old contents, and seeds a new di
   assert.equal(after.trim(), sum);
 
   // A disk made from the snapshot holds the same file, and can be bigger.
-  const copy = (await cbs.CreateDisks({
+  const copy = (await createDisks(cbs, {
     Placement: { Zone: ZONE }, DiskChargeType: "POSTPAID_BY_HOUR", DiskType: "CLOUD_HSSD",
     DiskSize: 40, SnapshotId: snap,
   })).DiskIdSet[0];
@@ -198,7 +199,7 @@ test("wrong state, zone, type and account are refused with CBS codes", async () 
   await L.expectCode(cbs.TerminateDisks({ DiskIds: [sys] }), "ResourceUnavailable.NotPortable");
   await L.expectCode(cbs.DetachDisks({ DiskIds: [disk], InstanceId: a }),
                      "UnsupportedOperation.StateError");
-  const far = (await cbs.CreateDisks({
+  const far = (await createDisks(cbs, {
     Placement: { Zone: "ap-guangzhou-4" }, DiskChargeType: "POSTPAID_BY_HOUR",
     DiskType: "CLOUD_PREMIUM", DiskSize: 10,
   })).DiskIdSet[0];

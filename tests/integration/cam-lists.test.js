@@ -10,6 +10,7 @@ const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 const { Daemon, expectCode } = require("./lib/daemon");
+const { createDisks } = require("./lib/disks");
 
 const ZONE = "ap-guangzhou-3";
 const TINY = { Architecture: "x86_64", OsType: "TinyLinux", OsVersion: "1.0" };
@@ -96,9 +97,9 @@ function describe(rootClient, action, set, idField, { strings = false, params = 
 }
 
 test("DescribeDisks and DescribeSnapshots", async () => {
-  const disks = (await cbs.CreateDisks({ Placement: { Zone: ZONE }, DiskType: "CLOUD_PREMIUM",
-                                         DiskChargeType: "POSTPAID_BY_HOUR", DiskSize: 10,
-                                         DiskCount: 2 })).DiskIdSet;
+  const disks = (await createDisks(cbs, { Placement: { Zone: ZONE }, DiskType: "CLOUD_PREMIUM",
+                                          DiskChargeType: "POSTPAID_BY_HOUR", DiskSize: 10,
+                                          DiskCount: 2 })).DiskIdSet;
   await checkList({
     list: describe(cbs, "DescribeDisks", "DiskSet", "DiskId"), both: disks,
     allowOn: (id) => subUser(["cbs:DescribeDisks"], [res("cvm", "volume", id)]),

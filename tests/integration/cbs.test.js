@@ -8,10 +8,11 @@ const { execFileSync } = require("node:child_process");
 const fs = require("node:fs");
 const path = require("node:path");
 const { Daemon, expectCode } = require("./lib/daemon");
+const { createDisks } = require("./lib/disks");
 
 let d, cbs, other;
 const ZONE = "ap-guangzhou-3";
-const create = (extra = {}) => cbs.CreateDisks({
+const create = (extra = {}) => createDisks(cbs, {
   Placement: { Zone: ZONE }, DiskChargeType: "POSTPAID_BY_HOUR", DiskType: "CLOUD_PREMIUM",
   DiskSize: 10, ...extra,
 });
@@ -155,6 +156,37 @@ test("a snapshot of an unattached disk seeds new disks and rolls its disk back",
   assert.equal((await cbs.DescribeSnapshots({})).TotalCount, 0);
   assert.deepEqual(fs.readdirSync(path.join(d.dataDir, "snapshots")), []);
   await cbs.TerminateDisks({ DiskIds: [disk, copy, otherDisk] });
+});
+
+// CreateDisks never makes a file on the API thread: it answers with the ids at once and a worker
+// fills each disk, which appears once made. One whose snapshot's file is gone (taken away under
+// the daemon) is answered all the same, never appears, and leaves no file; meanwhile its
+// snapshot cannot be deleted, since the disk being made reads it.
+test("CreateDisks answers before the disk is made; one that cannot be made never appears",
+     async () => {
+  const disk = (await create({ DiskSize: 10 })).DiskIdSet[0];
+  const snap = (await cbs.CreateSnapshot({ DiskId: disk, SnapshotName: "gone" })).SnapshotId;
+  await waitSnapshot(snap);
+  fs.rmSync(path.join(d.dataDir, "snapshots", snap + ".qcow2"));
+  const ids = (await cbs.CreateDisks({
+    Placement: { Zone: ZONE }, DiskChargeType: "POSTPAID_BY_HOUR", DiskType: "CLOUD_PREMIUM",
+    SnapshotId: snap,
+  })).DiskIdSet;
+  assert.equal(ids.length, 1);
+  for (let i = 0; ; i++) {  // refused while the disk is being made from it
+    try {
+      await cbs.DeleteSnapshots({ SnapshotIds: [snap] });
+      break;
+    } catch (e) {
+      assert.equal(e.code, "ResourceInUse", e.message);
+      assert.ok(i < 600, "the disk was never given up");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  assert.equal((await cbs.DescribeDisks({ DiskIds: ids })).TotalCount, 0);
+  await expectCode(cbs.TerminateDisks({ DiskIds: ids }), "InvalidDiskId.NotFound");
+  assert.deepEqual(diskFiles(), [disk + ".qcow2"]);
+  await cbs.TerminateDisks({ DiskIds: [disk] });
 });
 
 test("DescribeDiskConfigQuota lists each type's sizes per zone and usage", async () => {

@@ -8,6 +8,7 @@ const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 const { Daemon } = require("./lib/daemon");
+const { createDisks } = require("./lib/disks");
 
 const TINY = { Architecture: "x86_64", OsType: "TinyLinux", OsVersion: "1.0" };
 let d, work, exportDir, cvm, cbs;
@@ -73,7 +74,7 @@ test("state, disks, snapshots, images and exports are neither group- nor world-a
   });
   assert.ok(fs.existsSync(exp.CosPaths[0]));
 
-  const diskId = (await cbs.CreateDisks({ Placement: { Zone: "ap-guangzhou-3" },
+  const diskId = (await createDisks(cbs, { Placement: { Zone: "ap-guangzhou-3" },
                                           DiskChargeType: "POSTPAID_BY_HOUR",
                                           DiskType: "CLOUD_PREMIUM", DiskSize: 10 }))
     .DiskIdSet[0];

@@ -8,6 +8,7 @@ const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 const { Daemon } = require("./lib/daemon");
+const { createDisks } = require("./lib/disks");
 const { emptyPublicImage, terminateAll } = require("./lib/instances");
 
 const ZONE = "ap-guangzhou-3";
@@ -32,7 +33,7 @@ after(async () => {
   fs.rmSync(work, { recursive: true, force: true });
 });
 
-const createDisks = (token, extra = {}) => cbs.CreateDisks({
+const create = (token, extra = {}) => createDisks(cbs, {
   Placement: { Zone: ZONE }, DiskChargeType: "POSTPAID_BY_HOUR", DiskType: "CLOUD_PREMIUM",
   DiskSize: 10, ClientToken: token, ...extra,
 });
@@ -40,7 +41,7 @@ const allDisks = async () => (await cbs.DescribeDisks({ Limit: 100 })).DiskSet;
 
 test("40 concurrent CreateDisks with 20 ClientTokens make exactly 20 disks", async () => {
   const tokens = Array.from({ length: 20 }, (_, i) => `idem-disk-${i}`);
-  const answers = await Promise.all(tokens.flatMap((t) => [createDisks(t), createDisks(t)]));
+  const answers = await Promise.all(tokens.flatMap((t) => [create(t), create(t)]));
   for (let i = 0; i < tokens.length; i++) {
     const [a, b] = [answers[2 * i].DiskIdSet, answers[2 * i + 1].DiskIdSet];
     assert.equal(a.length, 1);
@@ -52,22 +53,22 @@ test("40 concurrent CreateDisks with 20 ClientTokens make exactly 20 disks", asy
                    answers.filter((_, i) => i % 2 === 0).map((a) => a.DiskIdSet[0]).sort());
   assert.equal(fs.readdirSync(path.join(d.dataDir, "disks")).length, 20);
   // A later retry is answered the same, and makes nothing.
-  assert.deepEqual((await createDisks(tokens[3])).DiskIdSet, answers[6].DiskIdSet);
+  assert.deepEqual((await create(tokens[3])).DiskIdSet, answers[6].DiskIdSet);
   assert.equal((await allDisks()).length, 20);
 });
 
 test("a CreateDisks replay answers the first answer's ids in its order", async () => {
-  const first = (await createDisks("idem-batch", { DiskCount: 5 })).DiskIdSet;
+  const first = (await create("idem-batch", { DiskCount: 5 })).DiskIdSet;
   assert.equal(first.length, 5);
   for (let i = 0; i < 3; i++) {
-    assert.deepEqual((await createDisks("idem-batch", { DiskCount: 5 })).DiskIdSet, first);
+    assert.deepEqual((await create("idem-batch", { DiskCount: 5 })).DiskIdSet, first);
   }
   await cbs.TerminateDisks({ DiskIds: first });
 });
 
 test("a refused CreateDisks does not use up its ClientToken", async () => {
-  await assert.rejects(createDisks("idem-refused", { DiskSize: 99999 }));
-  const ok = await createDisks("idem-refused");
+  await assert.rejects(create("idem-refused", { DiskSize: 99999 }));
+  const ok = await create("idem-refused");
   assert.equal(ok.DiskIdSet.length, 1);
   await cbs.TerminateDisks({ DiskIds: ok.DiskIdSet });
 });

@@ -14,6 +14,7 @@ const net = require("node:net");
 const os = require("node:os");
 const path = require("node:path");
 const { Daemon, expectCode, CVM } = require("./lib/daemon");
+const { createDisks } = require("./lib/disks");
 const { ImageServer, tinyIn } = require("./lib/image_server");
 
 const IMAGES = process.env.CVM_PUBLIC_IMAGES;
@@ -506,7 +507,7 @@ test("export buckets are the account's own: a directory per account, and an uplo
 test("CreateImage from SnapshotIds: one system-disk snapshot becomes the image's own file; " +
      "deleting the snapshots leaves the image whole", async (t) => {
   const ZONE = "ap-guangzhou-3";
-  const disk = async () => (await cbs.CreateDisks({
+  const disk = async () => (await createDisks(cbs, {
     Placement: { Zone: ZONE }, DiskChargeType: "POSTPAID_BY_HOUR", DiskType: "CLOUD_PREMIUM",
     DiskSize: 10 })).DiskIdSet[0];
   const snapshot = async (diskId) => {

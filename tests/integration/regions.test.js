@@ -7,6 +7,7 @@
 const { test, before, after } = require("node:test");
 const assert = require("node:assert/strict");
 const { Daemon } = require("./lib/daemon");
+const { createDisks } = require("./lib/disks");
 const { answersAsUnknown } = require("./lib/unknown");
 
 const HOME = "ap-guangzhou", AWAY = "ap-shanghai";
@@ -80,7 +81,7 @@ before(async () => {
   d = await new Daemon().start();
   home = clients(d.admin, HOME);
   away = clients(d.admin, AWAY);
-  ids.disk = (await home.cbs.CreateDisks({
+  ids.disk = (await createDisks(home.cbs, {
     Placement: { Zone: `${HOME}-3` }, DiskChargeType: "POSTPAID_BY_HOUR",
     DiskType: "CLOUD_PREMIUM", DiskSize: 10, DiskName: "home-disk" })).DiskIdSet[0];
   ids.snap = (await home.cbs.CreateSnapshot({ DiskId: ids.disk, SnapshotName: "home-snap" }))

@@ -8,6 +8,7 @@ const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 const { Daemon } = require("./lib/daemon");
+const { createDisks } = require("./lib/disks");
 const { emptyPublicImage, terminateAll } = require("./lib/instances");
 const { undescribedMembers } = require("./lib/structures");
 
@@ -22,7 +23,7 @@ before(async () => {
   d = new Daemon({ args: ["--public-images", pub] });
   await d.start();
   for (const s of ["cvm", "cbs", "vpc"]) clients[s] = d.client(s);
-  disk = (await clients.cbs.CreateDisks({
+  disk = (await createDisks(clients.cbs, {
     Placement: { Zone: ZONE }, DiskChargeType: "POSTPAID_BY_HOUR", DiskType: "CLOUD_PREMIUM",
     DiskSize: 10,
   })).DiskIdSet[0];

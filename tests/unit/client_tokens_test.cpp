@@ -33,15 +33,5 @@ TEST_F(ClientTokensTest, KeysArePerAccountAndAction) {
   EXPECT_TRUE(ClaimClientToken(*tx_, {"100001", "RunInstances", "t"}, json::object(), 1).ok());
 }
 
-TEST_F(ClientTokensTest, AReleasedClaimCanBeMadeAgain) {
-  const ClientTokenKey key{"100001", "CreateDisks", "t-2"};
-  ASSERT_TRUE(ClaimClientToken(*tx_, key, json{{"DiskIdSet", {"disk-a"}}}, 1).ok());
-  ASSERT_TRUE(ReleaseClientToken(*tx_, key).ok());
-  auto none = FindClientTokenAnswer(*tx_, key);
-  ASSERT_TRUE(none.ok());
-  EXPECT_FALSE(none->has_value());
-  EXPECT_TRUE(ClaimClientToken(*tx_, key, json{{"DiskIdSet", {"disk-b"}}}, 2).ok());
-}
-
 }  // namespace
 }  // namespace cvm::store

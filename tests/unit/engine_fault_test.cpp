@@ -711,5 +711,33 @@ TEST_F(EngineFaultTest, AFailedTerminateLeavesTheInstanceAsItIsSoItCanBeTerminat
   EXPECT_FALSE(hv_->running[RunDir()]);
 }
 
+// CreateDisks leaves the file to a worker: a full disk fails it, and the disk, never made, is
+// gone from the store (it never appeared) with no file left.
+TEST_F(EngineFaultTest, AFullDiskFailsADiskCreationAndTheDiskNeverAppears) {
+  files_->full_disk = true;
+  const std::string op_id = RecordDiskOperation(store::kDiskCreating, "", op::kCreateDisk);
+  fs::remove(options_.data_dir / "disks/disk-00000002.qcow2");
+  StartEngine();
+  OperationRecord op = WaitForEnd(op_id);
+  EXPECT_EQ(op.state, "FAILED");
+  EXPECT_NE(op.error_message.find("No space left on device"), std::string::npos)
+      << op.error_message;
+  auto rows = db_->Query("SELECT deleted FROM disks WHERE disk_id = 'disk-00000002'");
+  ASSERT_TRUE(rows.ok() && rows->size() == 1);
+  EXPECT_EQ(rows->front().Int(0), 1);
+  EXPECT_EQ(FilesIn("disks"), std::vector<std::string>{});
+}
+
+// A crash after the new disk's file was placed: the resumed creation keeps it and the disk
+// appears, UNATTACHED.
+TEST_F(EngineFaultTest, AResumedDiskCreationKeepsTheFileMadeBeforeACrash) {
+  const std::string op_id = RecordDiskOperation(store::kDiskCreating, "", op::kCreateDisk);
+  StartEngine();
+  EXPECT_EQ(WaitForEnd(op_id).state, "SUCCESS");
+  EXPECT_EQ(Disk().state, "UNATTACHED");
+  std::lock_guard lock(files_->mu);
+  EXPECT_EQ(files_->writes, 0);
+}
+
 }  // namespace
 }  // namespace cvm::engine

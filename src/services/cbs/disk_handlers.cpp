@@ -175,7 +175,7 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps) {
       d.size_gb = size;
       d.zone = zone;
       d.region = ctx.region;
-      d.state = "UNATTACHED";
+      d.state = store::kDiskCreating;
       d.delete_with_instance = false;
       d.file_path = engine.DiskPath(d.disk_id).string();
       d.created_at = now;
@@ -184,11 +184,12 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps) {
       answer["DiskIdSet"].push_back(d.disk_id);
       disks.push_back(std::move(d));
     }
-    // The token is claimed with the answer before the files are made: a concurrent retry gets
-    // these ids (disks that appear once made, as Tencent's asynchronous CreateDisks) and makes
-    // nothing. A failure gives the token back, so a later retry may try again.
+    // One transaction claims the token with the answer, records the disks (hidden until their
+    // files are made) and an operation per disk that makes the file on a worker: a concurrent
+    // retry gets these ids and makes nothing, and the API thread never waits for qemu-img.
     const store::ClientTokenKey token_key{ctx.owner_uin, ctx.action, token};
     std::optional<json> replay;
+    std::vector<std::string> ops;
     Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
       if (!token.empty()) {
         auto prior = store::FindClientTokenAnswer(tx, token_key);
@@ -197,35 +198,18 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps) {
         if (replay) return Status::Ok();
       }
       CVM_RETURN_IF_ERROR(CheckStorageCapacity(tx, engine, size * count));
+      for (const auto& d : disks) {
+        CVM_RETURN_IF_ERROR(store::InsertDisk(tx, d));
+        auto op = engine::RecordOperation(tx, ctx, engine::op::kCreateDisk, d.disk_id, {});
+        if (!op.ok()) return op.status();
+        ops.push_back(*op);
+      }
       if (token.empty()) return Status::Ok();
       return store::ClaimClientToken(tx, token_key, answer, now);
     });
     if (!st.ok()) return st;
     if (replay) return std::move(*replay);
-    // Files first, then the records in one transaction; if anything fails, the files and the
-    // token claim go again, so nothing is left half-made.
-    auto undo = [&](Status failure) -> Status {
-      std::error_code ec;
-      for (const auto& d : disks) std::filesystem::remove(d.file_path, ec);
-      if (!token.empty()) {
-        Status released = store::WithTransaction(
-            db, [&](store::Transaction& tx) { return store::ReleaseClientToken(tx, token_key); });
-        if (!released.ok()) {
-          spdlog::error("CreateDisks: ClientToken {} not released: {}", token, released.message());
-        }
-      }
-      return failure;
-    };
-    for (const auto& d : disks) {
-      st = engine.CreateDiskFile(d.disk_id, d.size_gb, snapshot_id);
-      if (!st.ok()) return undo(st);
-    }
-    st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
-      CVM_RETURN_IF_ERROR(CheckStorageCapacity(tx, engine, size * count));
-      for (const auto& d : disks) CVM_RETURN_IF_ERROR(store::InsertDisk(tx, d));
-      return Status::Ok();
-    });
-    if (!st.ok()) return undo(st);
+    for (const auto& op : ops) engine.Submit(op);
     return answer;
   });
 
@@ -247,7 +231,8 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps) {
       return Status(err::kInvalidParameterValue, "OrderField must be CREATE_TIME or DEADLINE.");
     }
 
-    SqlWhere where("owner_uin = ? AND region = ? AND deleted = 0", {ctx.owner_uin, ctx.region});
+    SqlWhere where("owner_uin = ? AND region = ? AND deleted = 0 AND state != ?",
+                   {ctx.owner_uin, ctx.region, store::kDiskCreating});
     if (!ids->empty()) where.In("disk_id", *ids);
     where.Filtered(*filters, {{"disk-id", "disk_id"},
                               {"disk-name", "name"},

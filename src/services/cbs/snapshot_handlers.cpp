@@ -132,8 +132,7 @@ void RegisterCbsSnapshotHandlers(api::Router& router, ServiceDeps& deps) {
         if (order != "ASC" && order != "DESC") {
           return Status(err::kInvalidParameterValue, "Order must be ASC or DESC.");
         }
-        SqlWhere where("owner_uin = ? AND region = ? AND deleted = 0",
-                       {ctx.owner_uin, ctx.region});
+        SqlWhere where("owner_uin = ? AND region = ? AND deleted = 0", {ctx.owner_uin, ctx.region});
         if (!ids->empty()) where.In("snapshot_id", *ids);
         where.Filtered(*filters, {{"snapshot-id", "snapshot_id"},
                                   {"snapshot-name", "name"},
@@ -189,6 +188,15 @@ void RegisterCbsSnapshotHandlers(api::Router& router, ServiceDeps& deps) {
         if (!making->empty()) {
           return Status(err::kResourceInUse, "Snapshot " + id + " is being made into image " +
                                                  making->front().Str(0) + "; wait for it.");
+        }
+        // A disk being made from it reads its file.
+        auto filling = tx.Query(
+            "SELECT disk_id FROM disks WHERE source_snapshot_id = ? AND state = ? AND deleted = 0",
+            {id, store::kDiskCreating});
+        if (!filling.ok()) return filling.status();
+        if (!filling->empty()) {
+          return Status(err::kResourceInUse, "Snapshot " + id + " is being copied into disk " +
+                                                 filling->front().Str(0) + "; wait for it.");
         }
         if (auto e = exporting.find(id); e != exporting.end()) {
           return Status(err::kResourceInUse, "Snapshot " + id + " is being exported with image " +
