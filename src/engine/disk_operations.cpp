@@ -271,7 +271,7 @@ Status Engine::RunDiskOperation(const OperationRecord& op, const store::DiskReco
   }
   if (a == op::kApplySnapshot) {
     if (live) {
-      return Status("UnsupportedOperation.InstanceNotStopped",
+      return Status(err::kUnsupportedOperationInstanceNotStopped,
                     "Instance " + disk.instance_id + " runs; stop it to roll its disk back.");
     }
     fs::path tmp = TmpPath(file);

@@ -93,7 +93,7 @@ Status Engine::RunImageOperation(const OperationRecord& op, int64_t& virtual_siz
     if (!fs::exists(target)) {
       const fs::path snapshot = SnapshotPath(op.args.value("SnapshotId", ""));
       if (!fs::exists(snapshot)) {
-        return Status("InvalidParameter.SnapshotNotFound", "The snapshot is gone.");
+        return Status(err::kInvalidParameterSnapshotNotFound, "The snapshot is gone.");
       }
       CVM_RETURN_IF_ERROR(ConvertFile(snapshot, "qcow2", TmpPath(target)));
       CVM_RETURN_IF_ERROR(PlaceFile(TmpPath(target), target));
@@ -129,7 +129,7 @@ Status Engine::RunImageOperation(const OperationRecord& op, int64_t& virtual_siz
     const std::string snapshot_id = op.args.value("SnapshotId", "");
     const fs::path source = snapshot_id.empty() ? target : SnapshotPath(snapshot_id);
     if (!snapshot_id.empty() && !fs::exists(source)) {
-      return Status("InvalidParameter.SnapshotNotFound",
+      return Status(err::kInvalidParameterSnapshotNotFound,
                     "The snapshot " + snapshot_id + " is gone.");
     }
     if (drivers::http::IsHttpUrl(op.args.value("Target", ""))) return UploadExport(op, source);
@@ -218,7 +218,7 @@ Status Engine::ImportImageFile(const OperationRecord& op, const fs::path& target
   if (r->exit_code != 0) {
     fs::remove(tmp, ec);
     return Status(
-        "InvalidParameterValue.InvalidImageFormat",
+        err::kInvalidParameterValueInvalidImageFormat,
         "Converting " + source.filename().string() + " failed: " + r->stderr_data.substr(0, 300));
   }
   return PlaceFile(tmp, target);

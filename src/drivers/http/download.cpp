@@ -11,6 +11,7 @@
 #include <cstring>
 #include <memory>
 
+#include "common/error_codes.h"
 #include "drivers/http/curl_support.h"
 
 namespace cvm::drivers::http {
@@ -19,7 +20,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kBadUrl = "InvalidParameter.InvalidParameterUrlError";
+constexpr std::string_view kBadUrl = err::kInvalidParameterInvalidParameterUrlError;
 
 struct Sink {
   FILE* file = nullptr;
@@ -145,7 +146,7 @@ Status DownloadFile(const std::string& url, const fs::path& out, const DownloadL
     std::unique_ptr<FILE, decltype(&std::fclose)> file(std::fopen(out.c_str(), "wb"), std::fclose);
     if (!parsed || !curl || !file ||
         curl_url_set(parsed.get(), CURLUPART_URL, current.c_str(), 0) != CURLUE_OK) {
-      result = Status("InternalError", "cannot start a download into " + out.string());
+      result = Status(err::kInternalError, "cannot start a download into " + out.string());
       break;
     }
     HopPolicy policy{IsAddressLiteral(HostOf(parsed.get()))};
@@ -177,7 +178,7 @@ Status DownloadFile(const std::string& url, const fs::path& out, const DownloadL
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     if (sink.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
-      result = Status("InvalidImageId.TooLarge",
+      result = Status(err::kInvalidImageIdTooLarge,
                       "The download from `" + shown + "` exceeds the limit of " +
                           std::to_string(limits.max_bytes >> 20) + " MiB.");
       break;
@@ -201,7 +202,7 @@ Status DownloadFile(const std::string& url, const fs::path& out, const DownloadL
       break;
     }
     if (std::fflush(file.get()) != 0) {
-      result = Status("InternalError", "writing " + out.string() + " failed");
+      result = Status(err::kInternalError, "writing " + out.string() + " failed");
     }
     break;
   }

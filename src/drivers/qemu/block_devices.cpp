@@ -90,7 +90,7 @@ Status HotUnplugDisk(const fs::path& run_dir, const std::string& disk_id,
       if (!still.ok()) return still.status();
       if (!*still) break;
       if (Clock::now() >= deadline) {
-        return Status("ResourceBusy",
+        return Status(err::kResourceBusy,
                       "The guest did not release disk " + disk_id + " within " +
                           std::to_string(guest_timeout.count() / 1000) +
                           " s; it stays attached. Unmount it in the guest and try again.");
