@@ -27,7 +27,7 @@ Status RunQemuImg(std::vector<std::string> args, std::chrono::seconds timeout) {
   auto r = RunProcess(args, timeout);
   if (!r.ok()) return r.status();
   if (r->exit_code != 0) {
-    return Status(err::kInternalError, args[1] + " failed: " + r->stderr_data.substr(0, 300));
+    return Status(kind::kExternal, args[1] + " failed: " + r->stderr_data.substr(0, 300));
   }
   return Status::Ok();
 }
@@ -37,7 +37,7 @@ Result<int64_t> VirtualSize(const fs::path& file) {
   if (!r.ok()) return r.status();
   auto info = nlohmann::json::parse(r->stdout_data, nullptr, false);
   if (r->exit_code != 0 || info.is_discarded()) {
-    return Status(err::kInternalError, "qemu-img info " + file.string() + ": " + r->stderr_data);
+    return Status(kind::kExternal, "qemu-img info " + file.string() + ": " + r->stderr_data);
   }
   return info.value("virtual-size", int64_t{0});
 }
@@ -45,7 +45,7 @@ Result<int64_t> VirtualSize(const fs::path& file) {
 Status PlaceFile(const fs::path& tmp, const fs::path& dest) {
   std::error_code ec;
   fs::rename(tmp, dest, ec);
-  if (ec) return Status(err::kInternalError, "cannot place " + dest.string() + ": " + ec.message());
+  if (ec) return Status(kind::kExternal, "cannot place " + dest.string() + ": " + ec.message());
   return Status::Ok();
 }
 
@@ -68,7 +68,7 @@ Status LinkNoReplace(const fs::path& tmp, const fs::path& dest) {
     return Status(err::kResourceInUse, "The file " + dest.filename().string() +
                                            " already exists; it is never replaced.");
   }
-  return Status(err::kInternalError, "cannot place " + dest.string() + ": " + std::strerror(e));
+  return Status(kind::kExternal, "cannot place " + dest.string() + ": " + std::strerror(e));
 }
 
 bool SameFile(const fs::path& a, const fs::path& b) {
@@ -287,7 +287,7 @@ Status Engine::RunDiskOperation(const OperationRecord& op, const store::DiskReco
     }
     return PlaceFile(tmp, file);
   }
-  return Status(err::kInternalError, "unknown disk operation " + a);
+  return Status(kind::kBug, "unknown disk operation " + a);
 }
 
 }  // namespace cvm::engine

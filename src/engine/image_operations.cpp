@@ -120,7 +120,7 @@ Status Engine::RunImageOperation(const OperationRecord& op, int64_t& virtual_siz
       if (!r.ok()) return r.status();
       if (r->exit_code != 0) {
         fs::remove(tmp, ec);
-        return Status(err::kInternalError, "copying the image failed: " + r->stderr_data);
+        return Status(kind::kExternal, "copying the image failed: " + r->stderr_data);
       }
       CVM_RETURN_IF_ERROR(PlaceFile(tmp, target));
     }
@@ -135,7 +135,7 @@ Status Engine::RunImageOperation(const OperationRecord& op, int64_t& virtual_siz
     if (drivers::http::IsHttpUrl(op.args.value("Target", ""))) return UploadExport(op, source);
     return ExportToFile(db_, op, source);
   } else {
-    return Status(err::kInternalError, "unknown image operation " + op.action);
+    return Status(kind::kBug, "unknown image operation " + op.action);
   }
   auto size = VirtualSize(target);
   if (!size.ok()) return size.status();
@@ -217,9 +217,8 @@ Status Engine::ImportImageFile(const OperationRecord& op, const fs::path& target
   if (!r.ok()) return r.status();
   if (r->exit_code != 0) {
     fs::remove(tmp, ec);
-    return Status(
-        err::kInvalidParameterValueInvalidImageFormat,
-        "Converting " + source.filename().string() + " failed: " + r->stderr_data.substr(0, 300));
+    return Status(kind::kBadImage, "Converting " + source.filename().string() +
+                                       " failed: " + r->stderr_data.substr(0, 300));
   }
   return PlaceFile(tmp, target);
 }

@@ -60,7 +60,7 @@ Status UploadFile(const fs::path& file, const std::string& url, const UploadLimi
   curl::GlobalInit();
   const std::string shown = url.substr(0, 200);
   if (!IsUploadUrl(url)) {
-    return Status(err::kFailedOperation,
+    return Status(kind::kRemoteFailed,
                   "`" + shown + "` is not an http(s) URL an image may be uploaded to.");
   }
   std::error_code ec;
@@ -68,7 +68,7 @@ Status UploadFile(const fs::path& file, const std::string& url, const UploadLimi
   std::unique_ptr<FILE, decltype(&std::fclose)> in(std::fopen(file.c_str(), "rb"), std::fclose);
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
   if (ec || !in || !curl) {
-    return Status(err::kInternalError, "cannot start an upload from " + file.string());
+    return Status(kind::kExternal, "cannot start an upload from " + file.string());
   }
   Source src{in.get(), 0, false};
   char error[CURL_ERROR_SIZE] = {};
@@ -101,23 +101,23 @@ Status UploadFile(const fs::path& file, const std::string& url, const UploadLimi
   const CURLcode rc = curl_easy_perform(c);
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-  if (src.failed) return Status(err::kInternalError, "reading " + file.string() + " failed");
+  if (src.failed) return Status(kind::kExternal, "reading " + file.string() + " failed");
   if (rc == CURLE_OPERATION_TIMEDOUT) {
-    return Status(err::kFailedOperation,
+    return Status(kind::kRemoteFailed,
                   "The upload to `" + shown + "` stalled or took too long (" + error + ").");
   }
   if (rc != CURLE_OK) {
-    return Status(err::kFailedOperation, "The upload to `" + shown + "` failed: " +
-                                             (error[0] ? error : curl_easy_strerror(rc)) + ".");
+    return Status(kind::kRemoteFailed, "The upload to `" + shown + "` failed: " +
+                                           (error[0] ? error : curl_easy_strerror(rc)) + ".");
   }
   if (status < 200 || status >= 300) {
-    return Status(err::kFailedOperation,
+    return Status(kind::kRemoteFailed,
                   "`" + shown + "` answered HTTP " + std::to_string(status) + " to the upload.");
   }
   if (src.read != static_cast<int64_t>(size)) {
-    return Status(err::kFailedOperation, "The upload to `" + shown + "` ended after " +
-                                             std::to_string(src.read) + " of " +
-                                             std::to_string(size) + " bytes.");
+    return Status(kind::kRemoteFailed, "The upload to `" + shown + "` ended after " +
+                                           std::to_string(src.read) + " of " +
+                                           std::to_string(size) + " bytes.");
   }
   return Status::Ok();
 }

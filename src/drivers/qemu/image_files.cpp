@@ -15,7 +15,7 @@ using namespace std::chrono_literals;
 namespace {
 
 Status Refuse(const fs::path& file, const std::string& why) {
-  return Status(err::kInvalidParameterValueInvalidImageFormat,
+  return Status(kind::kBadImage,
                 "The file " + file.filename().string() + " is refused: " + why + ".");
 }
 
@@ -73,10 +73,10 @@ Result<ImageFileInfo> InspectUntrustedImage(const fs::path& file, int64_t max_vi
   }
   if (out.virtual_size <= 0) return Refuse(file, "its virtual size is zero");
   if (out.virtual_size > max_virtual_bytes) {
-    return Status(err::kInvalidImageIdTooLarge,
-                  "The image's virtual size (" + std::to_string(out.virtual_size >> 20) +
-                      " MiB) exceeds the limit of " + std::to_string(max_virtual_bytes >> 20) +
-                      " MiB.");
+    return Status(kind::kTooLarge, "The image's virtual size (" +
+                                       std::to_string(out.virtual_size >> 20) +
+                                       " MiB) exceeds the limit of " +
+                                       std::to_string(max_virtual_bytes >> 20) + " MiB.");
   }
   if (out.format == "raw" && !HasBootSignature(file)) {
     return Refuse(file, "it is not a disk image (no boot sector)");
