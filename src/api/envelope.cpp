@@ -1,5 +1,6 @@
 #include "api/envelope.h"
 
+#include "common/error_codes.h"
 #include "common/json_writer.h"
 
 namespace cvm::api {
@@ -47,9 +48,11 @@ std::string SuccessBody(nlohmann::json response, const std::string& request_id) 
 }
 
 std::string ErrorBody(const Status& status, const std::string& request_id) {
-  nlohmann::json body = {{"Response",
-                          {{"Error", {{"Code", status.code()}, {"Message", status.message()}}},
-                           {"RequestId", request_id}}}};
+  nlohmann::json body = {
+      {"Response",
+       {{"Error",
+         {{"Code", std::string(err::WireCode(status.code()))}, {"Message", status.message()}}},
+        {"RequestId", request_id}}}};
   return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

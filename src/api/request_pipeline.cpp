@@ -171,7 +171,7 @@ HttpResponse RequestPipeline::Process(const HttpRequest& req, RequestContext& ct
                                       iam::AuditRecord& audit) {
   HttpResponse resp;
   auto fail = [&](const Status& st) {
-    audit.result_code = st.code();
+    audit.result_code = err::WireCode(st.code());
     resp.body = ErrorBody(st, ctx.request_id);
     return resp;
   };

@@ -102,7 +102,7 @@ Result<nlohmann::json> ApiClient::Call(const std::string& action, const nlohmann
     auto& r = j["Response"];
     if (r.contains("Error")) {
       return Status(
-          r["Error"].value("Code", "InternalError"),
+          r["Error"].value("Code", std::string(err::kInternalError)),
           r["Error"].value("Message", "") + " (RequestId " + r.value("RequestId", "") + ")");
     }
     return r;

@@ -64,7 +64,7 @@ Result<std::string> DefaultZone(ApiClient& client) {
   for (const auto& z : r->value("ZoneSet", json::array())) {
     if (Str(z, "ZoneState") == "AVAILABLE") return Str(z, "Zone");
   }
-  return Status("InvalidParameterValue.ZoneNotSupported",
+  return Status(err::kInvalidParameterValueZoneNotSupported,
                 "the region offers no available zone; give one with --zone");
 }
 

@@ -47,7 +47,8 @@ Status WaitForImage(ApiClient& client, const std::string& image_id, const std::s
     auto r = client.Call("DescribeImages", {{"ImageIds", json::array({image_id})}});
     if (!r.ok()) return r.status();
     auto set = r->value("ImageSet", json::array());
-    if (set.empty()) return Status("InvalidImageId.NotFound", "the image " + image_id + " is gone");
+    if (set.empty())
+      return Status(err::kInvalidImageIdNotFound, "the image " + image_id + " is gone");
     const std::string state = Str(set[0], "ImageState");
     if (state == "NORMAL") {
       progress.Show(image_id + " " + Bar(100));

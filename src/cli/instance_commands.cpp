@@ -40,7 +40,7 @@ Result<std::string> ResolveImage(ApiClient& client, const std::string& wanted) {
   if (!images.ok()) return images.status();
   if (wanted.empty()) {
     if (images->empty()) {
-      return Status("InvalidImageId.NotFound",
+      return Status(err::kInvalidImageIdNotFound,
                     "no public image is installed; give one with --image");
     }
     return Str(images->front(), "ImageId");
@@ -56,7 +56,7 @@ Result<std::string> ResolveImage(ApiClient& client, const std::string& wanted) {
   }
   if (matches.size() == 1) return Str(*matches[0], "ImageId");
   if (matches.empty()) {
-    return Status("InvalidImageId.NotFound",
+    return Status(err::kInvalidImageIdNotFound,
                   "no image has `" + wanted + "` in its name; see `cvm images`");
   }
   std::string names;
@@ -89,9 +89,9 @@ Result<std::string> EnsureKeyPair(ApiClient& client) {
       std::cerr << "cvm: imported " << key_path << ".pub as key pair " << name << "\n";
       return Str(*r, "KeyId");
     }
-    if (r.status().code() != "InvalidKeyPairName.Duplicate") return r.status();
+    if (r.status().code() != err::kInvalidKeyPairNameDuplicate) return r.status();
   }
-  return Status("InvalidKeyPairName.Duplicate", "no free key pair name like " + base);
+  return Status(err::kInvalidKeyPairNameDuplicate, "no free key pair name like " + base);
 }
 
 // Polls DescribeInstances until every instance of `ids` is in `target` state, or gone when

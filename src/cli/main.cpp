@@ -10,6 +10,7 @@
 #include "cli/instance_commands.h"
 #include "cli/network_commands.h"
 #include "cli/output.h"
+#include "common/error_codes.h"
 
 using cvm::cli::ReportError;
 
@@ -47,7 +48,7 @@ int main(int argc, char** argv) {
   if (api_cmd->parsed()) {
     auto params = nlohmann::json::parse(params_json, nullptr, false);
     if (params.is_discarded() || !params.is_object()) {
-      return ReportError(cvm::Status("InvalidParameter", "--json must be a JSON object"));
+      return ReportError(cvm::Status(cvm::err::kInvalidParameter, "--json must be a JSON object"));
     }
     auto r = client.Call(action, params);
     if (!r.ok()) return ReportError(r.status());

@@ -23,7 +23,7 @@ using namespace std::chrono_literals;
 Status PlaceFile(const fs::path& tmp, const fs::path& dest) {
   std::error_code ec;
   fs::rename(tmp, dest, ec);
-  if (ec) return Status(err::kInternalError, "cannot place " + dest.string() + ": " + ec.message());
+  if (ec) return Status(kind::kExternal, "cannot place " + dest.string() + ": " + ec.message());
   return Status::Ok();
 }
 
@@ -46,7 +46,7 @@ Status LinkNoReplace(const fs::path& tmp, const fs::path& dest) {
     return Status(err::kResourceInUse, "The file " + dest.filename().string() +
                                            " already exists; it is never replaced.");
   }
-  return Status(err::kInternalError, "cannot place " + dest.string() + ": " + std::strerror(e));
+  return Status(kind::kExternal, "cannot place " + dest.string() + ": " + std::strerror(e));
 }
 
 bool SameFile(const fs::path& a, const fs::path& b) {
@@ -239,7 +239,7 @@ Status Engine::RunDiskOperation(const OperationRecord& op, const store::DiskReco
   }
   if (a == op::kApplySnapshot) {
     if (live) {
-      return Status("UnsupportedOperation.InstanceNotStopped",
+      return Status(err::kUnsupportedOperationInstanceNotStopped,
                     "Instance " + disk.instance_id + " runs; stop it to roll its disk back.");
     }
     const fs::path tmp = TmpPath(file);
@@ -253,7 +253,7 @@ Status Engine::RunDiskOperation(const OperationRecord& op, const store::DiskReco
     }));
     return PlaceFile(tmp, file);
   }
-  return Status(err::kInternalError, "unknown disk operation " + a);
+  return Status(kind::kBug, "unknown disk operation " + a);
 }
 
 }  // namespace cvm::engine

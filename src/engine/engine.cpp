@@ -211,10 +211,10 @@ Status Guarded(const char* what, F&& f) {
     return f();
   } catch (const std::exception& e) {
     spdlog::error("engine: exception in {}: {}", what, e.what());
-    return Status(err::kInternalError, std::string("internal error in ") + what + ": " + e.what());
+    return Status(kind::kBug, std::string("internal error in ") + what + ": " + e.what());
   } catch (...) {
     spdlog::error("engine: unknown exception in {}", what);
-    return Status(err::kInternalError, std::string("internal error in ") + what);
+    return Status(kind::kBug, std::string("internal error in ") + what);
   }
 }
 
@@ -402,7 +402,7 @@ Status Engine::RunOperation(const OperationRecord& op, store::InstanceRecord& in
     }
     return Status::Ok();
   }
-  return Status(err::kInternalError, "unknown operation " + a);
+  return Status(kind::kBug, "unknown operation " + a);
 }
 
 Status Engine::EnsureSystemDisk(const store::InstanceRecord& inst, bool recreate,
@@ -412,7 +412,7 @@ Status Engine::EnsureSystemDisk(const store::InstanceRecord& inst, bool recreate
       "WHERE d.instance_id = ? AND d.usage = 'SYSTEM_DISK' AND d.deleted = 0 AND i.image_id = ?",
       {inst.instance_id, image_id});
   if (!rows.ok()) return rows.status();
-  if (rows->empty()) return Status(err::kInternalError, "system disk or image record missing");
+  if (rows->empty()) return Status(kind::kBug, "system disk or image record missing");
   std::string disk_id = rows->front().Str(0);
   int64_t size_gb = rows->front().Int(1);
   fs::path image_file = rows->front().Str(2);
@@ -484,7 +484,7 @@ Status Engine::BootVm(store::InstanceRecord& inst) {
       "usage = 'SYSTEM_DISK' AND deleted = 0",
       {inst.instance_id});
   if (!disk.ok()) return disk.status();
-  if (disk->empty()) return Status(err::kInternalError, "instance has no system disk");
+  if (disk->empty()) return Status(kind::kBug, "instance has no system disk");
   auto data_disks = DataDiskSpecs(inst.instance_id);
   if (!data_disks.ok()) return data_disks.status();
 

@@ -61,7 +61,7 @@ class QemuHypervisor : public Hypervisor {
 
 // `qemu-img <args>`; a non-zero exit fails with `failure_code` and qemu-img's stderr.
 Status RunQemuImg(std::vector<std::string> args, std::chrono::seconds timeout,
-                  std::string_view failure_code = err::kInternalError) {
+                  std::string_view failure_code = kind::kExternal) {
   args.insert(args.begin(), "qemu-img");
   auto r = RunProcess(args, timeout);
   if (!r.ok()) return r.status();
@@ -98,7 +98,7 @@ class QemuDiskImages : public DiskImages {
     if (!r.ok()) return r.status();
     auto info = nlohmann::json::parse(r->stdout_data, nullptr, false);
     if (r->exit_code != 0 || info.is_discarded()) {
-      return Status(err::kInternalError, "qemu-img info " + file.string() + ": " + r->stderr_data);
+      return Status(kind::kExternal, "qemu-img info " + file.string() + ": " + r->stderr_data);
     }
     return info.value("virtual-size", int64_t{0});
   }
@@ -107,8 +107,8 @@ class QemuDiskImages : public DiskImages {
                         60min);
     if (!r.ok()) return r.status();
     if (r->exit_code != 0) {
-      return Status(err::kInternalError, "copying " + source.filename().string() +
-                                             " failed: " + r->stderr_data.substr(0, 300));
+      return Status(kind::kExternal, "copying " + source.filename().string() +
+                                         " failed: " + r->stderr_data.substr(0, 300));
     }
     return Status::Ok();
   }
@@ -123,9 +123,8 @@ class QemuDiskImages : public DiskImages {
                         60min);
     if (!r.ok()) return r.status();
     if (r->exit_code != 0) {
-      return Status(
-          "InvalidParameterValue.InvalidImageFormat",
-          "Converting " + source.filename().string() + " failed: " + r->stderr_data.substr(0, 300));
+      return Status(kind::kBadImage, "Converting " + source.filename().string() +
+                                         " failed: " + r->stderr_data.substr(0, 300));
     }
     return Status::Ok();
   }

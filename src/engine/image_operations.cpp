@@ -90,7 +90,7 @@ Status Engine::RunImageOperation(const OperationRecord& op, int64_t& virtual_siz
     if (!fs::exists(target)) {
       const fs::path snapshot = SnapshotPath(op.args.value("SnapshotId", ""));
       if (!fs::exists(snapshot)) {
-        return Status("InvalidParameter.SnapshotNotFound", "The snapshot is gone.");
+        return Status(err::kInvalidParameterSnapshotNotFound, "The snapshot is gone.");
       }
       CVM_RETURN_IF_ERROR(ConvertFile(*images_, snapshot, "qcow2", TmpPath(target)));
       CVM_RETURN_IF_ERROR(PlaceFile(TmpPath(target), target));
@@ -117,13 +117,13 @@ Status Engine::RunImageOperation(const OperationRecord& op, int64_t& virtual_siz
     const std::string snapshot_id = op.args.value("SnapshotId", "");
     const fs::path source = snapshot_id.empty() ? target : SnapshotPath(snapshot_id);
     if (!snapshot_id.empty() && !fs::exists(source)) {
-      return Status("InvalidParameter.SnapshotNotFound",
+      return Status(err::kInvalidParameterSnapshotNotFound,
                     "The snapshot " + snapshot_id + " is gone.");
     }
     if (drivers::http::IsHttpUrl(op.args.value("Target", ""))) return UploadExport(op, source);
     return ExportToFile(db_, *images_, op, source);
   } else {
-    return Status(err::kInternalError, "unknown image operation " + op.action);
+    return Status(kind::kBug, "unknown image operation " + op.action);
   }
   auto size = images_->VirtualSize(target);
   if (!size.ok()) return size.status();

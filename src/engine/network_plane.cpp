@@ -40,12 +40,11 @@ Result<InstanceAddress> LoadAddress(store::Database& db, const store::InstanceRe
   if (!rows.ok()) return rows.status();
   auto ip = net::ParseIpv4(inst.private_ip);
   if (rows->empty() || !ip) {
-    return Status(err::kInternalError, inst.instance_id + " has no address in a subnet (subnet '" +
-                                           inst.subnet_id + "', address '" + inst.private_ip +
-                                           "')");
+    return Status(kind::kBug, inst.instance_id + " has no address in a subnet (subnet '" +
+                                  inst.subnet_id + "', address '" + inst.private_ip + "')");
   }
   auto subnet = net::ParseCidr(rows->front().Str(0), true);
-  if (!subnet) return Status(err::kInternalError, "bad subnet CIDR " + rows->front().Str(0));
+  if (!subnet) return Status(kind::kBug, "bad subnet CIDR " + rows->front().Str(0));
   return InstanceAddress{.ip = *ip,
                          .gateway = net::GatewayOf(*subnet),
                          .vpc = static_cast<uint32_t>(rows->front().Int(1)),
@@ -67,7 +66,7 @@ NetworkPlane::NetworkPlane(store::Database& db, const Config& config)
 
 Status NetworkPlane::Start() {
   auto uplink = net::ParseCidr(config_.uplink_cidr, true);
-  if (!uplink) return Status(err::kInternalError, "bad uplink_cidr");
+  if (!uplink) return Status(kind::kBug, "bad uplink_cidr");
   CVM_RETURN_IF_ERROR(dn::EnsureUplink(ns_, {.host_address = uplink->base + 1,
                                              .ns_address = uplink->base + 2,
                                              .public_pool = config_.public_ip_pool}));
@@ -190,7 +189,7 @@ Status NetworkPlane::EnsureAddressed(store::InstanceRecord& inst) {
     auto net = store::EnsureDefaultNetwork(tx, inst.owner_uin, inst.region, inst.zone, config_);
     if (!net.ok()) return net.status();
     auto cidr = net::ParseCidr(net->subnet.cidr, true);
-    if (!cidr) return Status(err::kInternalError, "bad subnet CIDR " + net->subnet.cidr);
+    if (!cidr) return Status(kind::kBug, "bad subnet CIDR " + net->subnet.cidr);
     auto ip = store::AllocatePrivateIp(tx, net->subnet.subnet_id, *cidr);
     if (!ip.ok()) return ip.status();
     auto sg = store::EnsureDefaultSecurityGroup(tx, inst.owner_uin, inst.region);
@@ -244,7 +243,7 @@ void NetworkPlane::Unplug(const store::InstanceRecord& inst) {
 Result<int> NetworkPlane::OpenSshForward(const store::InstanceRecord& inst, int preferred) {
   auto addr = LoadAddress(db_, inst);
   if (!addr.ok()) return addr.status();
-  if (!forwarder_) return Status(err::kInternalError, "the network plane is not started");
+  if (!forwarder_) return Status(kind::kBug, "the network plane is not started");
   return forwarder_->Open(inst.instance_id, preferred, addr->ip, 22, addr->vpc);
 }
 

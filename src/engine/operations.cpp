@@ -29,8 +29,8 @@ Status FinishOperation(store::Transaction& tx, const std::string& operation_id, 
   return tx.Exec(
       "UPDATE operations SET state=?, error_code=?, error_message=?, updated_at=? "
       "WHERE operation_id=?",
-      {std::string(st.ok() ? "SUCCESS" : "FAILED"), st.code(), st.message(), NowUnix(),
-       operation_id});
+      {std::string(st.ok() ? "SUCCESS" : "FAILED"), std::string(err::WireCode(st.code())),
+       st.message(), NowUnix(), operation_id});
 }
 
 Status RecordOperationStep(store::Database& db, const std::string& operation_id,

@@ -17,7 +17,7 @@ std::string Upper(std::string s) {
 }
 
 Status Malformed(const std::string& what) {
-  return Status("InvalidParameterValue.Malformed", what);
+  return Status(err::kInvalidParameterValueMalformed, what);
 }
 
 bool ParsePort(std::string_view s, uint16_t& out) {
@@ -79,7 +79,7 @@ Result<SecurityRule> NormalizeRule(SecurityRule r) {
     }
     std::vector<PortRange> ranges;
     if (!ParsePortList(port, ranges) || ranges.size() > kMaxPortItems) {
-      return Status("InvalidParameterValue.Range",
+      return Status(err::kInvalidParameterValueRange,
                     "Port `" + r.port +
                         "` is not a port (1-65535), a range like 8000-8010 or a list of up to 15 "
                         "of them separated by commas.");
@@ -89,7 +89,7 @@ Result<SecurityRule> NormalizeRule(SecurityRule r) {
 
   int sources = !r.cidr.empty() + !r.ipv6_cidr.empty() + !r.peer_sg_id.empty();
   if (sources != 1) {
-    return Status("InvalidParameter.Coexist",
+    return Status(err::kInvalidParameterCoexist,
                   "A rule needs exactly one of CidrBlock, Ipv6CidrBlock and SecurityGroupId.");
   }
   if (!r.cidr.empty()) {
@@ -114,7 +114,7 @@ Result<SecurityRule> NormalizeRule(SecurityRule r) {
     if (r.protocol == "ICMP") return Malformed("ICMP with an IPv6 source: use ICMPv6.");
   }
   if (!r.peer_sg_id.empty() && !IsWellFormedId("sg", r.peer_sg_id)) {
-    return Status("InvalidSecurityGroupID.Malformed",
+    return Status(err::kInvalidSecurityGroupIDMalformed,
                   "SecurityGroupId `" + r.peer_sg_id + "` is not a security group id.");
   }
   r.action = Upper(r.action);
@@ -122,7 +122,8 @@ Result<SecurityRule> NormalizeRule(SecurityRule r) {
     return Status(err::kInvalidParameterValue, "Action `" + r.action + "` is not ACCEPT or DROP.");
   }
   if (r.description.size() > 100) {
-    return Status("InvalidParameterValue.TooLong", "PolicyDescription is longer than 100 bytes.");
+    return Status(err::kInvalidParameterValueTooLong,
+                  "PolicyDescription is longer than 100 bytes.");
   }
   return r;
 }

@@ -27,7 +27,7 @@ Result<Filters> Filters::Parse(const nlohmann::json& params, const std::set<std:
     }
     if (vals->size() > max_values) {
       return Status(
-          "InvalidFilterValue.LimitExceeded",
+          err::kInvalidFilterValueLimitExceeded,
           "Filter '" + name + "' allows at most " + std::to_string(max_values) + " values.");
     }
     auto& dst = f.values_[name];

@@ -24,7 +24,7 @@ Result<std::vector<std::string>> DiskIdsParam(const json& params, const char* na
   auto it = params.find(name);
   if (it == params.end()) return ids;
   if (it->size() > max) {
-    return Status("InvalidParameterValue.LimitExceeded",
+    return Status(err::kInvalidParameterValueLimitExceeded,
                   std::string(name) + " holds at most " + std::to_string(max) + " disk ids.");
   }
   std::set<std::string> seen;
@@ -47,7 +47,7 @@ Result<std::vector<store::DiskRecord>> LoadOwnedDisks(store::Transaction& tx,
     auto d = store::LoadDisk(tx, ScopeOf(ctx), id);
     if (!d.ok()) return d.status();
     if (!d->has_value()) {
-      return Status("InvalidDiskId.NotFound", "The disk " + id + " does not exist.");
+      return Status(err::kInvalidDiskIdNotFound, "The disk " + id + " does not exist.");
     }
     out.push_back(**d);
   }
@@ -63,7 +63,7 @@ Result<const StorageTypeConfig*> FindDiskType(const Config& config, const std::s
       if (usage == "DATA_DISK" && !t.cloud) continue;
       known += (known.empty() ? "" : ", ") + t.type;
     }
-    return Status("InvalidParameter.DiskConfigNotSupported",
+    return Status(err::kInvalidParameterDiskConfigNotSupported,
                   "Disk type `" + type.substr(0, 32) + "` is not offered here for " + usage +
                       "; available: " + known + ".");
   }
@@ -97,14 +97,14 @@ Result<std::string> RecordSnapshot(store::Transaction& tx, const api::RequestCon
                                    const engine::Engine& engine, const store::DiskRecord& d,
                                    const std::string& snapshot_id, const std::string& name) {
   if (d.state != "UNATTACHED" && d.state != "ATTACHED") {
-    return Status("InvalidDisk.Busy", "Disk " + d.disk_id + " is busy (" + d.state + ").");
+    return Status(err::kInvalidDiskBusy, "Disk " + d.disk_id + " is busy (" + d.state + ").");
   }
   auto creating = tx.Query(
       "SELECT COUNT(*) FROM snapshots WHERE disk_id = ? AND state = 'CREATING' AND deleted = 0",
       {d.disk_id});
   if (!creating.ok()) return creating.status();
   if ((*creating)[0].Int(0) > 0) {
-    return Status("InvalidDisk.SnapshotCreating",
+    return Status(err::kInvalidDiskSnapshotCreating,
                   "Disk " + d.disk_id + " already has a snapshot being created.");
   }
   CVM_RETURN_IF_ERROR(tx.Exec(

@@ -172,7 +172,7 @@ Result<DefaultNetwork> EnsureDefaultNetwork(Transaction& tx, const std::string& 
     CVM_RETURN_IF_ERROR(InsertSubnet(tx, out.subnet));
     return out;
   }
-  return Status("ResourceInsufficient.CidrBlock",
+  return Status(err::kResourceInsufficientCidrBlock,
                 "The default VPC " + out.vpc.vpc_id + " has no free /" + std::to_string(prefix) +
                     " left for a default subnet in " + zone + ".");
 }
@@ -184,15 +184,16 @@ Result<std::string> AllocatePrivateIp(Transaction& tx, const std::string& subnet
   if (!requested.empty()) {
     auto addr = ParseIpv4(requested);
     if (!addr) {
-      return Status("InvalidParameterValue.IPAddressMalformed",
+      return Status(err::kInvalidParameterValueIPAddressMalformed,
                     "`" + requested.substr(0, 40) + "` is not an IPv4 address.");
     }
     if (!cidr.Contains(*addr) || network::IsReservedInSubnet(cidr, *addr)) {
-      return Status("VpcAddrNotInSubNet", requested + " is not an assignable address of subnet " +
-                                              subnet_id + " (" + cidr.ToString() + ").");
+      return Status(err::kVpcAddrNotInSubNet, requested +
+                                                  " is not an assignable address of subnet " +
+                                                  subnet_id + " (" + cidr.ToString() + ").");
     }
     if (used->count(*addr)) {
-      return Status("VpcIpIsUsed", requested + " is already used in subnet " + subnet_id + ".");
+      return Status(err::kVpcIpIsUsed, requested + " is already used in subnet " + subnet_id + ".");
     }
     return requested;
   }
@@ -201,7 +202,7 @@ Result<std::string> AllocatePrivateIp(Transaction& tx, const std::string& subnet
     const auto addr = static_cast<uint32_t>(a);
     if (!network::IsReservedInSubnet(cidr, addr) && !used->count(addr)) return FormatIpv4(addr);
   }
-  return Status("FailedOperation.NoAvailableIpAddressCountInSubnet",
+  return Status(err::kFailedOperationNoAvailableIpAddressCountInSubnet,
                 "Subnet " + subnet_id + " (" + cidr.ToString() + ") has no free address left.");
 }
 
@@ -214,7 +215,7 @@ Result<std::string> AllocatePublicIp(Transaction& tx, const Cidr& pool) {
     if (!tiny && (addr == pool.base || addr == pool.Last())) continue;
     if (!used->count(addr)) return FormatIpv4(addr);
   }
-  return Status("ResourcesSoldOut.EipInsufficient",
+  return Status(err::kResourcesSoldOutEipInsufficient,
                 "The public address pool " + pool.ToString() + " is exhausted.");
 }
 

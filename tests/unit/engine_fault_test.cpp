@@ -415,9 +415,11 @@ TEST_F(EngineFaultTest, AnExceptionInATaskFailsTheOperationAndFreesTheInstance) 
   EXPECT_EQ(inst.latest_operation_state, "FAILED");
 }
 
+// The fake driver answers with an internal kind, as the real one does; the operation records the
+// wire code it maps to.
 TEST_F(EngineFaultTest, QemuExitingDuringStartFailsWithItsReasonAndLeavesNothingPlugged) {
   hv_->on_start = [](const qemu::VmSpec&) {
-    return Status(err::kInternalError, "QEMU exited during start: cannot open disk");
+    return Status(kind::kExternal, "QEMU exited during start: cannot open disk");
   };
   const std::string op_id = Record("STARTING", op::kStart);
   StartEngine();

@@ -3,6 +3,7 @@
 // tests/integration/images.test.js.)
 #include "drivers/http/download.h"
 
+#include "common/error_codes.h"
 #include "drivers/http/upload.h"
 
 #include <gtest/gtest.h>
@@ -24,10 +25,9 @@ TEST(DownloadUrl, OtherSchemesHostsAndCredentialsAreRefused) {
                           "http://10.0.0.1/a", "http://127.0.0.2/a", "http://localhost.example/a",
                           "http://user:pw@127.0.0.1/a", "http:///a", "not a url", ""}) {
     Status st = CheckDownloadUrl(url, kLoopback);
-    EXPECT_EQ(st.code(), "InvalidParameter.InvalidParameterUrlError") << url;
+    EXPECT_EQ(st.code(), cvm::kind::kBadUrl) << url;
   }
-  EXPECT_EQ(CheckDownloadUrl("http://127.0.0.1/a", {}).code(),
-            "InvalidParameter.InvalidParameterUrlError");
+  EXPECT_EQ(CheckDownloadUrl("http://127.0.0.1/a", {}).code(), cvm::kind::kBadUrl);
 }
 
 TEST(DownloadUrl, IsHttpUrlTellsUrlsFromFileNames) {
@@ -50,10 +50,10 @@ TEST(UploadUrl, PlainHttpUrlsOnly) {
 TEST(UploadUrl, NothingListeningFailsWithTheReason) {
   // Port 1 on loopback: nothing listens there (connection refused at once).
   Status st = UploadFile("/etc/hostname", "http://127.0.0.1:1/x", UploadLimits{});
-  EXPECT_EQ(st.code(), "FailedOperation");
+  EXPECT_EQ(st.code(), cvm::kind::kRemoteFailed);
   EXPECT_NE(st.message().find("http://127.0.0.1:1/x"), std::string::npos) << st.message();
   EXPECT_EQ(UploadFile("/etc/hostname", "ftp://127.0.0.1/x", UploadLimits{}).code(),
-            "FailedOperation");
+            cvm::kind::kRemoteFailed);
 }
 
 }  // namespace

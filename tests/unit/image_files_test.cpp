@@ -6,6 +6,7 @@
 
 #include <fstream>
 
+#include "common/error_codes.h"
 #include "common/subprocess.h"
 #include "config/config.h"
 #include "test_files.h"
@@ -56,7 +57,7 @@ TEST(ImageFilesTest, RefusesWhatIsNotOneSaneDiskImage) {
   auto code = [](const fs::path& f, int64_t max = kGiB) {
     return InspectUntrustedImage(f, max).status().code();
   };
-  const std::string bad = "InvalidParameterValue.InvalidImageFormat";
+  const std::string bad = std::string(cvm::kind::kBadImage);
   fs::path text = dir.path() / "notes.txt";
   std::ofstream(text) << std::string(4096, 'x');
   EXPECT_EQ(code(text), bad);  // "raw" to qemu-img, but no boot sector
@@ -70,7 +71,7 @@ TEST(ImageFilesTest, RefusesWhatIsNotOneSaneDiskImage) {
 
   fs::path big = dir.path() / "big.qcow2";
   QemuImg({"create", "-q", "-f", "qcow2", big.string(), "2G"});
-  EXPECT_EQ(code(big), "InvalidImageId.TooLarge");
+  EXPECT_EQ(code(big), cvm::kind::kTooLarge);
   EXPECT_EQ(code(big, 4 * kGiB), "");
 
   fs::path link = dir.path() / "link.qcow2";

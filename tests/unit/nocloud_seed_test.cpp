@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "common/error_codes.h"
 #include "common/subprocess.h"
 #include "test_files.h"
 
@@ -269,27 +270,26 @@ TEST(NoCloudSeedTest, RejectsUnsafeInput) {
     mutate(c);
     return ValidateSeedConfig(c).code();
   };
-  EXPECT_EQ(bad([](SeedConfig& c) { c.hostname = "web\nruncmd: [x]"; }), "InvalidParameterValue");
-  EXPECT_EQ(bad([](SeedConfig& c) { c.hostname = "a\"b"; }), "InvalidParameterValue");
-  EXPECT_EQ(bad([](SeedConfig& c) { c.hostname = "-x"; }), "InvalidParameterValue");
-  EXPECT_EQ(bad([](SeedConfig& c) { c.hostname = ""; }), "InvalidParameterValue");
+  EXPECT_EQ(bad([](SeedConfig& c) { c.hostname = "web\nruncmd: [x]"; }), cvm::kind::kBug);
+  EXPECT_EQ(bad([](SeedConfig& c) { c.hostname = "a\"b"; }), cvm::kind::kBug);
+  EXPECT_EQ(bad([](SeedConfig& c) { c.hostname = "-x"; }), cvm::kind::kBug);
+  EXPECT_EQ(bad([](SeedConfig& c) { c.hostname = ""; }), cvm::kind::kBug);
   EXPECT_EQ(bad([](SeedConfig& c) { c.ssh_authorized_keys = {"ssh-rsa AAA\nssh_pwauth: true"}; }),
-            "InvalidParameterValue");
-  EXPECT_EQ(bad([](SeedConfig& c) { c.root_password_hash = "plaintext"; }),
-            "InvalidParameterValue");
-  EXPECT_EQ(bad([](SeedConfig& c) { c.instance_id = "ins x"; }), "InvalidParameterValue");
+            cvm::kind::kBug);
+  EXPECT_EQ(bad([](SeedConfig& c) { c.root_password_hash = "plaintext"; }), cvm::kind::kBug);
+  EXPECT_EQ(bad([](SeedConfig& c) { c.instance_id = "ins x"; }), cvm::kind::kBug);
   EXPECT_EQ(bad([](SeedConfig& c) { c.nics = {{.mac = "zz:54:00:ab:cd:ef", .dhcp = true}}; }),
-            "InvalidParameterValue");
+            cvm::kind::kBug);
   EXPECT_EQ(bad([](SeedConfig& c) {
               c.nics = {{.mac = "52:54:00:ab:cd:ef", .address_cidr = "10.0.0.5/33"}};
             }),
-            "InvalidParameterValue");
+            cvm::kind::kBug);
   EXPECT_EQ(
       bad([](SeedConfig& c) {
         c.nics = {
             {.mac = "52:54:00:ab:cd:ef", .address_cidr = "10.0.0.5/24", .gateway = "10.0.0.1\n"}};
       }),
-      "InvalidParameterValue");
+      cvm::kind::kBug);
 }
 
 TEST(NoCloudSeedTest, HashPasswordIsSha512Crypt) {

@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
+#include "common/error_codes.h"
 #include "common/subprocess.h"
 #include "drivers/qemu/block_devices.h"
 #include "drivers/qemu/qmp_client.h"
@@ -446,7 +447,7 @@ TEST_F(QemuVmTest, CommandLineShape) {
 
   VmSpec bad = s;
   bad.data_disks[0].id = "1bad id";
-  EXPECT_EQ(BuildQemuArgv(bad).status().code(), "InvalidParameterValue");
+  EXPECT_EQ(BuildQemuArgv(bad).status().code(), cvm::kind::kBug);
   bad = s;
   bad.run_dir = "/tmp/" + std::string(100, 'x');
   EXPECT_FALSE(BuildQemuArgv(bad).ok());
@@ -457,7 +458,7 @@ TEST_F(QemuVmTest, CommandLineShape) {
 
 // Disks of a running VM: a throttled hot-plug (twice: idempotent), online growth, a
 // point-in-time copy, and a guest without ACPI hot-plug support (the halting boot sector) that
-// never releases the disk: the unplug gives up with ResourceBusy and the disk stays.
+// never releases the disk: the unplug gives up busy and the disk stays.
 TEST_F(QemuVmTest, DiskHotplugGrowCopyAndAGuestThatKeepsIt) {
   VmSpec s = Spec("ins-hotplug", kHaltGuest);
   ASSERT_TRUE(Start(s).ok());
@@ -500,7 +501,7 @@ TEST_F(QemuVmTest, DiskHotplugGrowCopyAndAGuestThatKeepsIt) {
   EXPECT_EQ(same->exit_code, 0) << same->stdout_data << same->stderr_data;
 
   Status unplug = HotUnplugDisk(s.run_dir, "disk-hp1", 1500ms);
-  EXPECT_EQ(unplug.code(), "ResourceBusy");
+  EXPECT_EQ(unplug.code(), cvm::kind::kBusy);
   present = HasDevice(s.run_dir, "disk-hp1");
   ASSERT_TRUE(present.ok());
   EXPECT_TRUE(*present);

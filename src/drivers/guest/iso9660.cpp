@@ -115,7 +115,7 @@ Result<std::string> BuildIso9660(std::string_view volume_id, std::vector<IsoFile
       volume_id.find_first_not_of(
           "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") !=
           std::string_view::npos) {
-    return Status(err::kInvalidParameterValue, "iso9660: bad volume id");
+    return Status(kind::kBug, "iso9660: bad volume id");
   }
   std::sort(files.begin(), files.end(),
             [](const IsoFile& a, const IsoFile& b) { return a.name < b.name; });
@@ -124,10 +124,10 @@ Result<std::string> BuildIso9660(std::string_view volume_id, std::vector<IsoFile
     if (n.empty() || n.size() > 64 ||
         n.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789._-") != std::string::npos ||
         n.front() == '.' || (i > 0 && files[i - 1].name == n)) {
-      return Status(err::kInvalidParameterValue, fmt::format("iso9660: bad file name '{}'", n));
+      return Status(kind::kBug, fmt::format("iso9660: bad file name '{}'", n));
     }
     if (files[i].data.size() > 0xffffffffu) {
-      return Status(err::kInvalidParameterValue, "iso9660: file too large");
+      return Status(kind::kBug, "iso9660: file too large");
     }
   }
   std::tm t{};

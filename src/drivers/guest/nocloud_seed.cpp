@@ -22,8 +22,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-Status Bad(std::string msg) { return Status(err::kInvalidParameterValue, std::move(msg)); }
-Status Internal(std::string msg) { return Status(err::kInternalError, std::move(msg)); }
+Status Bad(std::string msg) { return Status(kind::kBug, std::move(msg)); }
+Status Internal(std::string msg) { return Status(kind::kExternal, std::move(msg)); }
 
 bool HasControlChar(std::string_view s) {
   for (unsigned char c : s) {

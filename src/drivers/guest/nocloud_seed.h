@@ -41,7 +41,7 @@ struct SeedConfig {
   std::vector<Net> nics;  // eth0, eth1, ... in this order
 };
 
-// err::kInvalidParameterValue naming the offending field, or OK.
+// kind::kBug naming the offending field (the caller should have validated it), or OK.
 Status ValidateSeedConfig(const SeedConfig& config);
 
 // Validates, renders and writes the seed atomically: the ISO 9660 image (Joliet names) is built

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <memory>
 
+#include "common/error_codes.h"
 #include "drivers/http/curl_support.h"
 
 namespace cvm::drivers::http {
@@ -18,8 +19,6 @@ namespace cvm::drivers::http {
 namespace fs = std::filesystem;
 
 namespace {
-
-constexpr const char* kBadUrl = "InvalidParameter.InvalidParameterUrlError";
 
 struct Sink {
   FILE* file = nullptr;
@@ -100,22 +99,22 @@ Status CheckDownloadUrl(const std::string& url, const std::vector<std::string>& 
   std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), curl_url_cleanup);
   const std::string shown = url.substr(0, 200);
   if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
-    return Status(kBadUrl, "`" + shown + "` is not a valid URL.");
+    return Status(kind::kBadUrl, "`" + shown + "` is not a valid URL.");
   }
   const std::string scheme = curl::Lower(curl::UrlPart(u.get(), CURLUPART_SCHEME));
   if (scheme != "http" && scheme != "https") {
-    return Status(kBadUrl, "`" + shown + "`: only http:// and https:// URLs are fetched.");
+    return Status(kind::kBadUrl, "`" + shown + "`: only http:// and https:// URLs are fetched.");
   }
   if (!curl::UrlPart(u.get(), CURLUPART_USER).empty()) {
-    return Status(kBadUrl, "`" + shown + "`: URLs with credentials are not fetched.");
+    return Status(kind::kBadUrl, "`" + shown + "`: URLs with credentials are not fetched.");
   }
   const std::string host = HostOf(u.get());
   const bool allowed = std::any_of(allowed_hosts.begin(), allowed_hosts.end(),
                                    [&](const std::string& h) { return curl::Lower(h) == host; });
   if (host.empty() || !allowed) {
-    return Status(kBadUrl, "`" + shown + "`: the host `" + host.substr(0, 64) +
-                               "` is not one images may be downloaded from ([images] "
-                               "url_hosts).");
+    return Status(kind::kBadUrl, "`" + shown + "`: the host `" + host.substr(0, 64) +
+                                     "` is not one images may be downloaded from ([images] "
+                                     "url_hosts).");
   }
   return Status::Ok();
 }
@@ -128,7 +127,7 @@ Status DownloadFile(const std::string& url, const fs::path& out, const DownloadL
   // nothing about the services behind it; the log keeps the detail for the operator.
   auto unreachable = [&](const std::string& detail) {
     spdlog::info("image download from {} failed: {}", shown, detail);
-    return Status(kBadUrl, "The image at `" + shown + "` could not be downloaded.");
+    return Status(kind::kBadUrl, "The image at `" + shown + "` could not be downloaded.");
   };
   std::string current = url;
   Status result = Status::Ok();
@@ -136,8 +135,8 @@ Status DownloadFile(const std::string& url, const fs::path& out, const DownloadL
     result = CheckDownloadUrl(current, limits.allowed_hosts);
     if (!result.ok()) break;
     if (hop > limits.max_redirects) {
-      result = Status(kBadUrl, "More than " + std::to_string(limits.max_redirects) +
-                                   " redirects from `" + shown + "`.");
+      result = Status(kind::kBadUrl, "More than " + std::to_string(limits.max_redirects) +
+                                         " redirects from `" + shown + "`.");
       break;
     }
     std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> parsed(curl_url(), curl_url_cleanup);
@@ -145,7 +144,7 @@ Status DownloadFile(const std::string& url, const fs::path& out, const DownloadL
     std::unique_ptr<FILE, decltype(&std::fclose)> file(std::fopen(out.c_str(), "wb"), std::fclose);
     if (!parsed || !curl || !file ||
         curl_url_set(parsed.get(), CURLUPART_URL, current.c_str(), 0) != CURLUE_OK) {
-      result = Status("InternalError", "cannot start a download into " + out.string());
+      result = Status(kind::kExternal, "cannot start a download into " + out.string());
       break;
     }
     HopPolicy policy{IsAddressLiteral(HostOf(parsed.get()))};
@@ -177,9 +176,8 @@ Status DownloadFile(const std::string& url, const fs::path& out, const DownloadL
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     if (sink.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
-      result = Status("InvalidImageId.TooLarge",
-                      "The download from `" + shown + "` exceeds the limit of " +
-                          std::to_string(limits.max_bytes >> 20) + " MiB.");
+      result = Status(kind::kTooLarge, "The download from `" + shown + "` exceeds the limit of " +
+                                           std::to_string(limits.max_bytes >> 20) + " MiB.");
       break;
     }
     if (rc != CURLE_OK) {
@@ -201,7 +199,7 @@ Status DownloadFile(const std::string& url, const fs::path& out, const DownloadL
       break;
     }
     if (std::fflush(file.get()) != 0) {
-      result = Status("InternalError", "writing " + out.string() + " failed");
+      result = Status(kind::kExternal, "writing " + out.string() + " failed");
     }
     break;
   }

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "common/error_codes.h"
 #include "drivers/http/curl_support.h"
 
 namespace cvm::drivers::http {
@@ -12,8 +13,6 @@ namespace cvm::drivers::http {
 namespace fs = std::filesystem;
 
 namespace {
-
-constexpr const char* kFailed = "FailedOperation";
 
 struct Source {
   FILE* file = nullptr;
@@ -61,14 +60,15 @@ Status UploadFile(const fs::path& file, const std::string& url, const UploadLimi
   curl::GlobalInit();
   const std::string shown = url.substr(0, 200);
   if (!IsUploadUrl(url)) {
-    return Status(kFailed, "`" + shown + "` is not an http(s) URL an image may be uploaded to.");
+    return Status(kind::kRemoteFailed,
+                  "`" + shown + "` is not an http(s) URL an image may be uploaded to.");
   }
   std::error_code ec;
   const auto size = fs::file_size(file, ec);
   std::unique_ptr<FILE, decltype(&std::fclose)> in(std::fopen(file.c_str(), "rb"), std::fclose);
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
   if (ec || !in || !curl) {
-    return Status("InternalError", "cannot start an upload from " + file.string());
+    return Status(kind::kExternal, "cannot start an upload from " + file.string());
   }
   Source src{in.get(), 0, false};
   char error[CURL_ERROR_SIZE] = {};
@@ -101,22 +101,23 @@ Status UploadFile(const fs::path& file, const std::string& url, const UploadLimi
   const CURLcode rc = curl_easy_perform(c);
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-  if (src.failed) return Status("InternalError", "reading " + file.string() + " failed");
+  if (src.failed) return Status(kind::kExternal, "reading " + file.string() + " failed");
   if (rc == CURLE_OPERATION_TIMEDOUT) {
-    return Status(kFailed,
+    return Status(kind::kRemoteFailed,
                   "The upload to `" + shown + "` stalled or took too long (" + error + ").");
   }
   if (rc != CURLE_OK) {
-    return Status(kFailed, "The upload to `" + shown +
-                               "` failed: " + (error[0] ? error : curl_easy_strerror(rc)) + ".");
+    return Status(kind::kRemoteFailed, "The upload to `" + shown + "` failed: " +
+                                           (error[0] ? error : curl_easy_strerror(rc)) + ".");
   }
   if (status < 200 || status >= 300) {
-    return Status(kFailed,
+    return Status(kind::kRemoteFailed,
                   "`" + shown + "` answered HTTP " + std::to_string(status) + " to the upload.");
   }
   if (src.read != static_cast<int64_t>(size)) {
-    return Status(kFailed, "The upload to `" + shown + "` ended after " + std::to_string(src.read) +
-                               " of " + std::to_string(size) + " bytes.");
+    return Status(kind::kRemoteFailed, "The upload to `" + shown + "` ended after " +
+                                           std::to_string(src.read) + " of " +
+                                           std::to_string(size) + " bytes.");
   }
   return Status::Ok();
 }

@@ -271,14 +271,14 @@ Status Firewall::Run(const std::string& script) {
   if (script.empty()) return Status::Ok();
   return ns_.RunInside([&]() -> Status {
     nft_ctx* ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-    if (!ctx) return Status(err::kInternalError, "nft_ctx_new failed");
+    if (!ctx) return Status(kind::kExternal, "nft_ctx_new failed");
     nft_ctx_buffer_output(ctx);
     nft_ctx_buffer_error(ctx);
     int rc = nft_run_cmd_from_buffer(ctx, script.c_str());
     std::string error = nft_ctx_get_error_buffer(ctx);
     nft_ctx_free(ctx);
     if (rc != 0) {
-      return Status(err::kInternalError, "nftables refused the change: " + error.substr(0, 2000));
+      return Status(kind::kExternal, "nftables refused the change: " + error.substr(0, 2000));
     }
     return Status::Ok();
   });

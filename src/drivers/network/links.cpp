@@ -16,7 +16,7 @@ Result<json> Query(const NetNamespace& ns, const std::vector<std::string>& args,
   auto out = ns.IpJson(args, host);
   if (!out.ok()) return out.status();
   auto j = json::parse(*out, nullptr, false);
-  if (!j.is_array()) return Status(err::kInternalError, "unexpected output of ip -j");
+  if (!j.is_array()) return Status(kind::kExternal, "unexpected output of ip -j");
   return j;
 }
 

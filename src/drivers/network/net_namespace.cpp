@@ -20,7 +20,7 @@ Status RunIp(const std::vector<std::string>& argv, std::string_view input, std::
   auto r = RunProcess(argv, 30s, input);
   if (!r.ok()) return r.status();
   if (r->exit_code != 0) {
-    return Status(err::kInternalError,
+    return Status(kind::kExternal,
                   FormatCommand(argv) + " failed: " + r->stderr_data.substr(0, 2000));
   }
   if (out) *out = std::move(r->stdout_data);
@@ -44,13 +44,13 @@ Status NetNamespace::RunInside(const std::function<Status()>& fn) const {
   std::thread worker([&] {
     int fd = open(Path().c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-      result = Status(err::kInternalError, "cannot open " + Path());
+      result = Status(kind::kExternal, "cannot open " + Path());
       return;
     }
     int rc = setns(fd, CLONE_NEWNET);
     close(fd);
     if (rc != 0) {
-      result = Status(err::kInternalError, "setns into " + Path() + " failed");
+      result = Status(kind::kExternal, "setns into " + Path() + " failed");
       return;
     }
     result = fn();
@@ -83,7 +83,7 @@ Status NetNamespace::WriteSysctl(const std::string& key, const std::string& valu
     std::ofstream f("/proc/sys/" + key);
     f << value;
     f.close();
-    if (!f) return Status(err::kInternalError, "cannot set " + key + " in " + name_);
+    if (!f) return Status(kind::kExternal, "cannot set " + key + " in " + name_);
     return Status::Ok();
   });
 }

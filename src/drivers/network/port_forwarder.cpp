@@ -119,7 +119,7 @@ Result<int> PortForwarder::Open(const std::string& key, int port, uint32_t ip, u
   }
   int fd = port > 0 ? ListenLoopback(port) : -1;
   if (fd < 0) fd = ListenLoopback(0);
-  if (fd < 0) return Status(err::kInternalError, "cannot listen on a loopback port");
+  if (fd < 0) return Status(kind::kExternal, "cannot listen on a loopback port");
   Forward f{
       .listen_fd = fd, .port = BoundPort(fd), .ip = ip, .target_port = target_port, .mark = mark};
   forwards_[key] = f;
@@ -204,7 +204,7 @@ void PortForwarder::Relay(int client, Forward t) {
   int s = -1;
   Status st = ns_.RunInside([&]() -> Status {
     s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    return s < 0 ? Status(err::kInternalError, "socket") : Status::Ok();
+    return s < 0 ? Status(kind::kExternal, "socket") : Status::Ok();
   });
   if (st.ok()) {
     // The VPC's mark selects its routing table and conntrack zone (see links.h, firewall.h).

@@ -90,7 +90,7 @@ Status HotUnplugDisk(const fs::path& run_dir, const std::string& disk_id,
       if (!still.ok()) return still.status();
       if (!*still) break;
       if (Clock::now() >= deadline) {
-        return Status("ResourceBusy",
+        return Status(kind::kBusy,
                       "The guest did not release disk " + disk_id + " within " +
                           std::to_string(guest_timeout.count() / 1000) +
                           " s; it stays attached. Unmount it in the guest and try again.");
@@ -129,7 +129,7 @@ Result<int64_t> LiveDiskSize(const fs::path& run_dir, const std::string& disk_id
   if (!nodes.ok()) return nodes.status();
   auto it = nodes->find(DiskFormatNodeName(disk_id));
   if (it == nodes->end()) {
-    return Status(err::kInternalError, "disk " + disk_id + " is not plugged into the VM");
+    return Status(kind::kNotFound, "disk " + disk_id + " is not plugged into the VM");
   }
   return it->second;
 }
@@ -180,14 +180,14 @@ Status CopyDiskLive(const fs::path& run_dir, const std::string& disk_id, const f
       if (j.value("id", "") != job || j.value("status", "") != "concluded") continue;
       std::string error = j.value("error", "");
       cleanup();
-      if (!error.empty()) return Status(err::kInternalError, "disk copy failed: " + error);
+      if (!error.empty()) return Status(kind::kExternal, "disk copy failed: " + error);
       return Status::Ok();
     }
     if (Clock::now() >= deadline) {
       BestEffort(ExecuteQmp(run_dir, "job-cancel", {{"id", job}}), "job-cancel");
       std::this_thread::sleep_for(200ms);
       cleanup();
-      return Status(err::kInternalError, "disk copy of " + disk_id + " timed out");
+      return Status(kind::kTimeout, "disk copy of " + disk_id + " timed out");
     }
     std::this_thread::sleep_for(20ms);
   }

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "common/error_codes.h"
 #include "common/subprocess.h"
 
 namespace cvm::drivers::qemu {
@@ -13,10 +14,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr const char* kBadImage = "InvalidParameterValue.InvalidImageFormat";
-
 Status Refuse(const fs::path& file, const std::string& why) {
-  return Status(kBadImage, "The file " + file.filename().string() + " is refused: " + why + ".");
+  return Status(kind::kBadImage,
+                "The file " + file.filename().string() + " is refused: " + why + ".");
 }
 
 // Offsets 510-511 hold 0x55 0xAA in an MBR and in GPT's protective MBR: a bootable disk has it.
@@ -73,10 +73,10 @@ Result<ImageFileInfo> InspectUntrustedImage(const fs::path& file, int64_t max_vi
   }
   if (out.virtual_size <= 0) return Refuse(file, "its virtual size is zero");
   if (out.virtual_size > max_virtual_bytes) {
-    return Status("InvalidImageId.TooLarge", "The image's virtual size (" +
-                                                 std::to_string(out.virtual_size >> 20) +
-                                                 " MiB) exceeds the limit of " +
-                                                 std::to_string(max_virtual_bytes >> 20) + " MiB.");
+    return Status(kind::kTooLarge, "The image's virtual size (" +
+                                       std::to_string(out.virtual_size >> 20) +
+                                       " MiB) exceeds the limit of " +
+                                       std::to_string(max_virtual_bytes >> 20) + " MiB.");
   }
   if (out.format == "raw" && !HasBootSignature(file)) {
     return Refuse(file, "it is not a disk image (no boot sector)");

@@ -37,8 +37,8 @@ constexpr uintmax_t kConsoleRotateBytes = 1 << 20;
 constexpr size_t kMaxNodeName = 31;  // QEMU's BlockDriverState.node_name is char[32]
 constexpr size_t kMaxVirtioSerial = 20;
 
-Status Internal(std::string msg) { return Status(err::kInternalError, std::move(msg)); }
-Status BadSpec(std::string msg) { return Status(err::kInvalidParameterValue, std::move(msg)); }
+Status Internal(std::string msg) { return Status(kind::kExternal, std::move(msg)); }
+Status BadSpec(std::string msg) { return Status(kind::kBug, std::move(msg)); }
 
 milliseconds Remaining(Clock::time_point deadline) {
   auto left = std::chrono::ceil<milliseconds>(deadline - Clock::now());

@@ -22,7 +22,9 @@ using json = nlohmann::json;
 constexpr std::string_view kQmpErrorPrefix = " failed: ";
 constexpr size_t kMaxLine = 64 << 20;  // a QMP reply larger than this is a broken peer
 
-Status Internal(std::string msg) { return Status(err::kInternalError, std::move(msg)); }
+// A QMP peer that cannot be reached, closed or sent garbage: the QEMU process is not answering.
+Status NotAnswering(std::string msg) { return Status(kind::kUnavailable, std::move(msg)); }
+Status TimedOut(std::string msg) { return Status(kind::kTimeout, std::move(msg)); }
 
 int RemainingMs(std::chrono::steady_clock::time_point deadline) {
   auto left =
@@ -39,12 +41,13 @@ Result<std::unique_ptr<QmpClient>> QmpClient::Connect(const std::filesystem::pat
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof(addr.sun_path)) {
-    return Internal(fmt::format("QMP socket path too long ({} bytes): {}", path.size(), path));
+    return Status(kind::kBug,
+                  fmt::format("QMP socket path too long ({} bytes): {}", path.size(), path));
   }
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
 
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) return Internal(fmt::format("socket: {}", std::strerror(errno)));
+  if (fd < 0) return Status(kind::kExternal, fmt::format("socket: {}", std::strerror(errno)));
   std::unique_ptr<QmpClient> client(new QmpClient(fd, path));
 
   while (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
@@ -52,21 +55,21 @@ Result<std::unique_ptr<QmpClient>> QmpClient::Connect(const std::filesystem::pat
     if (errno == EAGAIN || errno == EINPROGRESS) {
       // Listen backlog full (unix sockets do not connect asynchronously): retry briefly.
       if (Clock::now() >= deadline) {
-        return Internal(fmt::format("QMP connect to {} timed out", path));
+        return TimedOut(fmt::format("QMP connect to {} timed out", path));
       }
       ::poll(nullptr, 0, 10);
       continue;
     }
-    return Internal(fmt::format("QMP connect to {}: {}", path, std::strerror(errno)));
+    return NotAnswering(fmt::format("QMP connect to {}: {}", path, std::strerror(errno)));
   }
 
   // Greeting: {"QMP": {"version": ..., "capabilities": [...]}}. Events cannot precede it.
   auto greeting = client->ReadMessage(deadline);
   if (!greeting.ok()) {
-    return Internal(fmt::format("QMP greeting from {}: {}", path, greeting.status().message()));
+    return NotAnswering(fmt::format("QMP greeting from {}: {}", path, greeting.status().message()));
   }
   if (!greeting->is_object() || !greeting->contains("QMP")) {
-    return Internal(fmt::format("QMP greeting from {} is not QMP: {}", path, greeting->dump()));
+    return NotAnswering(fmt::format("QMP greeting from {} is not QMP: {}", path, greeting->dump()));
   }
   client->greeting_ = std::move(*greeting);
   auto caps = client->Execute("qmp_capabilities", json::object(),
@@ -92,12 +95,12 @@ Status QmpClient::WriteAll(std::string_view data, Clock::time_point deadline) {
       pollfd p{fd_, POLLOUT, 0};
       int left = RemainingMs(deadline);
       if (left == 0 || ::poll(&p, 1, left) == 0) {
-        return Internal(fmt::format("QMP write to {} timed out", path_));
+        return TimedOut(fmt::format("QMP write to {} timed out", path_));
       }
       continue;
     }
     closed_ = true;
-    return Internal(fmt::format("QMP write to {}: {}", path_, std::strerror(errno)));
+    return NotAnswering(fmt::format("QMP write to {}: {}", path_, std::strerror(errno)));
   }
   return Status::Ok();
 }
@@ -110,15 +113,15 @@ Status QmpClient::ReadSome() {
       rbuf_.append(buf, static_cast<size_t>(n));
       if (rbuf_.size() > kMaxLine) {
         closed_ = true;
-        return Internal(fmt::format("QMP peer {} sent an oversized message", path_));
+        return NotAnswering(fmt::format("QMP peer {} sent an oversized message", path_));
       }
       return Status::Ok();
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Status::Ok();
     closed_ = true;
-    return Internal(n == 0 ? fmt::format("QMP connection {} closed", path_)
-                           : fmt::format("QMP read from {}: {}", path_, std::strerror(errno)));
+    return NotAnswering(n == 0 ? fmt::format("QMP connection {} closed", path_)
+                               : fmt::format("QMP read from {}: {}", path_, std::strerror(errno)));
   }
 }
 
@@ -141,13 +144,13 @@ std::optional<json> QmpClient::PopBuffered() {
 Result<json> QmpClient::ReadMessage(Clock::time_point deadline) {
   while (true) {
     if (auto msg = PopBuffered()) return std::move(*msg);
-    if (closed_) return Internal(fmt::format("QMP connection {} closed", path_));
+    if (closed_) return NotAnswering(fmt::format("QMP connection {} closed", path_));
     pollfd p{fd_, POLLIN, 0};
     int left = RemainingMs(deadline);
     int pr = left == 0 ? 0 : ::poll(&p, 1, left);
     if (pr < 0 && errno == EINTR) continue;
-    if (pr == 0) return Internal(fmt::format("QMP read from {} timed out", path_));
-    if (pr < 0) return Internal(fmt::format("QMP poll {}: {}", path_, std::strerror(errno)));
+    if (pr == 0) return TimedOut(fmt::format("QMP read from {} timed out", path_));
+    if (pr < 0) return NotAnswering(fmt::format("QMP poll {}: {}", path_, std::strerror(errno)));
     CVM_RETURN_IF_ERROR(ReadSome());
   }
 }
@@ -155,18 +158,19 @@ Result<json> QmpClient::ReadMessage(Clock::time_point deadline) {
 Result<json> QmpClient::Execute(std::string_view command, const json& args,
                                 std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
-  if (closed_) return Internal(fmt::format("QMP connection {} closed", path_));
+  if (closed_) return NotAnswering(fmt::format("QMP connection {} closed", path_));
   const std::string id = fmt::format("cvm-{}", next_id_++);
   json req = {{"execute", command}, {"id", id}};
   if (!args.is_null() && !(args.is_object() && args.empty())) req["arguments"] = args;
   std::string wire = req.dump() + "\n";
   if (Status s = WriteAll(wire, deadline); !s.ok()) {
-    return Internal(fmt::format("QMP {}: {}", command, s.message()));
+    return Status(s.code(), fmt::format("QMP {}: {}", command, s.message()));
   }
   while (true) {
     auto msg = ReadMessage(deadline);
     if (!msg.ok()) {
-      return Internal(fmt::format("QMP {} to {}: {}", command, path_, msg.status().message()));
+      return Status(msg.status().code(),
+                    fmt::format("QMP {} to {}: {}", command, path_, msg.status().message()));
     }
     if (msg->contains("event")) {
       events_.push_back(std::move(*msg));
@@ -176,11 +180,11 @@ Result<json> QmpClient::Execute(std::string_view command, const json& args,
     if (it == msg->end() || *it != id) continue;  // stale reply of a command that timed out
     if (auto r = msg->find("return"); r != msg->end()) return std::move(*r);
     if (auto e = msg->find("error"); e != msg->end()) {
-      return Internal(fmt::format("QMP {}{}{}: {}", command, kQmpErrorPrefix,
-                                  e->value("class", std::string("GenericError")),
-                                  e->value("desc", std::string())));
+      return Status(kind::kExternal, fmt::format("QMP {}{}{}: {}", command, kQmpErrorPrefix,
+                                                 e->value("class", std::string("GenericError")),
+                                                 e->value("desc", std::string())));
     }
-    return Internal(fmt::format("QMP {}: unexpected reply {}", command, msg->dump()));
+    return NotAnswering(fmt::format("QMP {}: unexpected reply {}", command, msg->dump()));
   }
 }
 
@@ -204,7 +208,8 @@ Result<json> QmpClient::WaitEvent(const std::function<bool(const json&)>& pred,
   while (true) {
     auto msg = ReadMessage(deadline);
     if (!msg.ok())
-      return Internal(fmt::format("waiting for QMP event: {}", msg.status().message()));
+      return Status(msg.status().code(),
+                    fmt::format("waiting for QMP event: {}", msg.status().message()));
     if (!msg->contains("event")) continue;  // stale command reply
     if (pred(*msg)) return std::move(*msg);
     events_.push_back(std::move(*msg));
@@ -218,7 +223,7 @@ Status QmpClient::Pump(std::chrono::milliseconds timeout) {
     while (auto msg = PopBuffered()) {
       if (msg->contains("event")) events_.push_back(std::move(*msg));
     }
-    if (closed_) return Internal(fmt::format("QMP connection {} closed", path_));
+    if (closed_) return NotAnswering(fmt::format("QMP connection {} closed", path_));
     pollfd p{fd_, POLLIN, 0};
     int pr = ::poll(&p, 1, first ? RemainingMs(deadline) : 0);
     first = false;

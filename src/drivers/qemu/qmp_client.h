@@ -33,7 +33,7 @@ class QmpClient {
   QmpClient& operator=(const QmpClient&) = delete;
   ~QmpClient();
 
-  // Runs one command and returns its "return" value. A QMP error becomes err::kInternalError with
+  // Runs one command and returns its "return" value. A QMP error becomes kind::kExternal with
   // the message "QMP <command> failed: <class>: <desc>" (see QmpErrorClass). Events that arrive
   // while waiting are queued (TakeEvents / WaitEvent). A reply that arrives after its command
   // timed out is recognised by its id and dropped, so it cannot be taken for a later reply.

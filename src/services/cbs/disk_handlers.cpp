@@ -31,10 +31,11 @@ bool IsTransitional(const std::string& disk_state) {
 
 Status CheckDiskIdle(const DiskRecord& d) {
   if (d.state == "ROLLBACKING") {
-    return Status("ResourceInUse.DiskRollbacking", "Disk " + d.disk_id + " is being rolled back.");
+    return Status(err::kResourceInUseDiskRollbacking,
+                  "Disk " + d.disk_id + " is being rolled back.");
   }
   if (IsTransitional(d.state)) {
-    return Status("ResourceBusy", "Disk " + d.disk_id + " is busy (" + d.state + ").");
+    return Status(err::kResourceBusy, "Disk " + d.disk_id + " is busy (" + d.state + ").");
   }
   return Status::Ok();
 }
@@ -110,7 +111,7 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps) {
                     "DiskChargeType must be POSTPAID_BY_HOUR or PREPAID.");
     }
     if (p.contains("Encrypt") || p.contains("KmsKeyId")) {
-      return Status("UnsupportedOperation.DiskEncrypt", "Disk encryption is not offered here.");
+      return Status(err::kUnsupportedOperationDiskEncrypt, "Disk encryption is not offered here.");
     }
     // Features not offered are refused rather than silently dropped.
     if (p.value("Shareable", false) || p.contains("AutoMountConfiguration") ||
@@ -132,7 +133,7 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps) {
     }
     std::string token = p.value("ClientToken", "");
     if (token.size() > 64) {
-      return Status("InvalidParameter.InvalidClientToken", "ClientToken is at most 64 bytes.");
+      return Status(err::kInvalidParameterInvalidClientToken, "ClientToken is at most 64 bytes.");
     }
     std::string snapshot_id = p.value("SnapshotId", "");
     int64_t size = p.value("DiskSize", int64_t{0});
@@ -143,18 +144,18 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps) {
           {snapshot_id, ctx.owner_uin, ctx.region});
       if (!snap.ok()) return snap.status();
       if (snap->empty()) {
-        return Status("InvalidSnapshotId.NotFound",
+        return Status(err::kInvalidSnapshotIdNotFound,
                       "The snapshot " + snapshot_id.substr(0, 32) + " does not exist.");
       }
       if (snap->front().Str(1) != "NORMAL") {
-        return Status("ResourceUnavailable.SnapshotCreating",
+        return Status(err::kResourceUnavailableSnapshotCreating,
                       "The snapshot " + snapshot_id + " is not ready yet.");
       }
       int64_t snap_size = snap->front().Int(0);
       if (size == 0) size = snap_size;
       if (size < snap_size) {
         return Status(
-            "InvalidParameter.DiskSizeNotMatch",
+            err::kInvalidParameterDiskSizeNotMatch,
             "DiskSize must be at least the snapshot's " + std::to_string(snap_size) + " GiB.");
       }
     } else if (!p.contains("DiskSize")) {
@@ -200,7 +201,8 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps) {
       CVM_RETURN_IF_ERROR(CheckStorageCapacity(tx, engine, size * count));
       for (const auto& d : disks) {
         CVM_RETURN_IF_ERROR(store::InsertDisk(tx, d));
-        auto op = engine::RecordOperation(tx, ctx, engine::op::kCreateDisk, d.disk_id, {});
+        auto op =
+            engine::RecordOperation(tx, ctx, engine::op::kCreateDisk, d.disk_id, json::object());
         if (!op.ok()) return op.status();
         ops.push_back(*op);
       }
@@ -326,32 +328,32 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps) {
       }
       const auto& i = **inst;
       if (i.state != "RUNNING" && i.state != "STOPPED") {
-        return Status("UnsupportedOperation.StateError",
+        return Status(err::kUnsupportedOperationStateError,
                       "Instance " + instance_id + " is " + i.state +
                           "; disks attach to RUNNING or STOPPED instances.");
       }
       if (i.latest_operation_state == "OPERATING") {
-        return Status("ResourceBusy",
+        return Status(err::kResourceBusy,
                       "Instance " + instance_id + " is busy with " + i.latest_operation + ".");
       }
       auto disks = LoadOwnedDisks(tx, ctx, *ids);
       if (!disks.ok()) return disks.status();
       for (const auto& d : *disks) {
         if (d.usage == "SYSTEM_DISK") {
-          return Status("ResourceUnavailable.TypeError",
+          return Status(err::kResourceUnavailableTypeError,
                         "Disk " + d.disk_id + " is a system disk and cannot be attached.");
         }
         if (!d.portable) {
-          return Status("ResourceUnavailable.NotPortable",
+          return Status(err::kResourceUnavailableNotPortable,
                         "Disk " + d.disk_id + " is not elastic.");
         }
         CVM_RETURN_IF_ERROR(CheckDiskIdle(d));
         if (!d.instance_id.empty()) {
-          return Status("ResourceUnavailable.Attached",
+          return Status(err::kResourceUnavailableAttached,
                         "Disk " + d.disk_id + " is already attached to " + d.instance_id + ".");
         }
         if (d.zone != i.zone) {
-          return Status("ResourceUnavailable.ZoneNotMatch",
+          return Status(err::kResourceUnavailableZoneNotMatch,
                         "Disk " + d.disk_id + " is in " + d.zone + ", instance " + instance_id +
                             " in " + i.zone + ".");
         }
@@ -363,7 +365,7 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps) {
       if (!attached.ok()) return attached.status();
       if ((*attached)[0].Int(0) + static_cast<int64_t>(disks->size()) >
           config.max_data_disks_per_instance) {
-        return Status("LimitExceeded.InstanceAttachedDisk",
+        return Status(err::kLimitExceededInstanceAttachedDisk,
                       "Instance " + instance_id + " can hold at most " +
                           std::to_string(config.max_data_disks_per_instance) + " data disks.");
       }
@@ -403,24 +405,24 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps) {
       if (!disks.ok()) return disks.status();
       for (const auto& d : *disks) {
         if (d.usage == "SYSTEM_DISK") {
-          return Status("ResourceUnavailable.TypeError",
+          return Status(err::kResourceUnavailableTypeError,
                         "Disk " + d.disk_id + " is a system disk and cannot be detached.");
         }
         CVM_RETURN_IF_ERROR(CheckDiskIdle(d));
         if (d.instance_id.empty()) {
-          return Status("UnsupportedOperation.StateError",
+          return Status(err::kUnsupportedOperationStateError,
                         "Disk " + d.disk_id + " is not attached.");
         }
         if (!instance_id.empty() && d.instance_id != instance_id) {
           return Status(
-              "UnsupportedOperation.StateError",
+              err::kUnsupportedOperationStateError,
               "Disk " + d.disk_id + " is not attached to " + instance_id.substr(0, 32) + ".");
         }
         auto inst = store::LoadInstance(tx, d.instance_id);
         if (!inst.ok()) return inst.status();
         if (inst->has_value() && (*inst)->latest_operation_state == "OPERATING") {
-          return Status("ResourceBusy", "Instance " + d.instance_id + " is busy with " +
-                                            (*inst)->latest_operation + ".");
+          return Status(err::kResourceBusy, "Instance " + d.instance_id + " is busy with " +
+                                                (*inst)->latest_operation + ".");
         }
       }
       for (const auto& d : *disks) {
@@ -449,11 +451,11 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps) {
       if (!disks.ok()) return disks.status();
       const auto& d = disks->front();
       if (!d.portable) {
-        return Status("ResourceUnavailable.NotPortable",
+        return Status(err::kResourceUnavailableNotPortable,
                       "Disk " + disk_id + " is not elastic; grow it with ResizeInstanceDisks.");
       }
       if (IsTransitional(d.state)) {
-        return Status("InvalidDisk.Busy", "Disk " + disk_id + " is busy (" + d.state + ").");
+        return Status(err::kInvalidDiskBusy, "Disk " + disk_id + " is busy (" + d.state + ").");
       }
       auto op = RecordDiskGrowth(tx, ctx, config, engine, d, size);
       if (!op.ok()) return op.status();
@@ -476,13 +478,14 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps) {
       if (!disks.ok()) return disks.status();
       for (const auto& d : *disks) {
         if (d.usage == "SYSTEM_DISK" || !d.portable) {
-          return Status("ResourceUnavailable.NotPortable",
+          return Status(err::kResourceUnavailableNotPortable,
                         "Disk " + d.disk_id + " goes with its instance; terminate the instance.");
         }
         CVM_RETURN_IF_ERROR(CheckDiskIdle(d));
         if (!d.instance_id.empty()) {
-          return Status("ResourceUnavailable.Attached", "Disk " + d.disk_id + " is attached to " +
-                                                            d.instance_id + "; detach it first.");
+          return Status(
+              err::kResourceUnavailableAttached,
+              "Disk " + d.disk_id + " is attached to " + d.instance_id + "; detach it first.");
         }
       }
       for (const auto& d : *disks) {
@@ -522,7 +525,7 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps) {
           return Status(err::kUnsupportedOperation, "An elastic disk cannot be made non-elastic.");
         }
         if (p.contains("ProjectId") && p["ProjectId"].get<int64_t>() != 0) {
-          return Status("InvalidParameter.ProjectIdNotExist", "Only project 0 exists here.");
+          return Status(err::kInvalidParameterProjectIdNotExist, "Only project 0 exists here.");
         }
         std::string name = p.value("DiskName", "");
         if (p.contains("DiskName") && (name.empty() || name.size() > 60)) {

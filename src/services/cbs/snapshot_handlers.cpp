@@ -58,7 +58,7 @@ Result<std::vector<std::string>> SnapshotIdsParam(const json& p, const char* nam
   std::vector<std::string> ids;
   if (!p.contains(name)) return ids;
   if (p[name].size() > kMaxSnapshotBatch) {
-    return Status("InvalidParameterValue.LimitExceeded",
+    return Status(err::kInvalidParameterValueLimitExceeded,
                   std::string(name) + " holds at most 100 snapshot ids.");
   }
   for (const auto& v : p[name]) {
@@ -81,7 +81,7 @@ Result<SnapshotRow> LoadOwnedSnapshot(store::Transaction& tx, const api::Request
                        {id, ctx.owner_uin, ctx.region});
   if (!rows.ok()) return rows.status();
   if (rows->empty()) {
-    return Status("InvalidSnapshotId.NotFound", "The snapshot " + id + " does not exist.");
+    return Status(err::kInvalidSnapshotIdNotFound, "The snapshot " + id + " does not exist.");
   }
   return SnapshotFromRow(rows->front());
 }
@@ -172,11 +172,11 @@ void RegisterCbsSnapshotHandlers(api::Router& router, ServiceDeps& deps) {
         auto s = LoadOwnedSnapshot(tx, ctx, id);
         if (!s.ok()) return s.status();
         if (s->state == "CREATING") {
-          return Status("ResourceUnavailable.SnapshotCreating",
+          return Status(err::kResourceUnavailableSnapshotCreating,
                         "Snapshot " + id + " is still being created.");
         }
         if (s->state == "ROLLBACKING") {
-          return Status("ResourceInUse.DiskRollbacking",
+          return Status(err::kResourceInUseDiskRollbacking,
                         "Snapshot " + id + " is being applied to its disk.");
         }
         // An image being made from it reads its file; once made, the image has its own.
@@ -230,25 +230,25 @@ void RegisterCbsSnapshotHandlers(api::Router& router, ServiceDeps& deps) {
       auto snap = LoadOwnedSnapshot(tx, ctx, snapshot_id);
       if (!snap.ok()) return snap.status();
       if (snap->state != "NORMAL") {
-        return Status("ResourceUnavailable.SnapshotCreating",
+        return Status(err::kResourceUnavailableSnapshotCreating,
                       "Snapshot " + snapshot_id + " is not ready (" + snap->state + ").");
       }
       auto disks = LoadOwnedDisks(tx, ctx, {disk_id});
       if (!disks.ok()) return disks.status();
       const auto& d = disks->front();
       if (snap->disk_id != disk_id) {
-        return Status("InvalidSnapshot.NotSupported",
+        return Status(err::kInvalidSnapshotNotSupported,
                       "Snapshot " + snapshot_id + " was taken of " + snap->disk_id +
                           "; a disk rolls back only to its own snapshots.");
       }
       if (d.state != "UNATTACHED" && d.state != "ATTACHED") {
-        return Status("ResourceBusy", "Disk " + disk_id + " is busy (" + d.state + ").");
+        return Status(err::kResourceBusy, "Disk " + disk_id + " is busy (" + d.state + ").");
       }
       if (!d.instance_id.empty()) {
         auto inst = store::LoadInstance(tx, d.instance_id);
         if (!inst.ok()) return inst.status();
         if (inst->has_value() && (*inst)->state != "STOPPED") {
-          return Status("UnsupportedOperation.InstanceNotStopped",
+          return Status(err::kUnsupportedOperationInstanceNotStopped,
                         "Instance " + d.instance_id + " is " + (*inst)->state +
                             "; stop it before rolling its disk back.");
         }

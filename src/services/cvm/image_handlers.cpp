@@ -31,7 +31,7 @@ namespace {
 
 constexpr size_t kMaxImageBatch = 100;
 constexpr size_t kMaxSharesPerImage = 500;
-constexpr const char* kNotYours = "UnauthorizedOperation.ImageNotBelongToAccount";
+constexpr std::string_view kNotYours = err::kUnauthorizedOperationImageNotBelongToAccount;
 
 // What ImportImage accepts, and what DescribeImportImageOs lists: one table for both. Guests
 // boot x86_64 with Legacy BIOS and get their settings from a NoCloud seed, so these are Linux
@@ -57,18 +57,18 @@ Status CheckImportableOs(const std::string& os_type, const std::string& version)
     for (const char* v : os.versions) {
       if (version == v) return Status::Ok();
     }
-    return Status("InvalidImageOsVersion.Unsupported",
+    return Status(err::kInvalidImageOsVersionUnsupported,
                   "OsVersion `" + version.substr(0, 16) + "` of " + os_type +
                       " cannot be imported; see DescribeImportImageOs.");
   }
-  return Status("InvalidImageOsType.Unsupported", "OsType `" + os_type.substr(0, 32) +
-                                                      "` cannot be imported; see "
-                                                      "DescribeImportImageOs.");
+  return Status(err::kInvalidImageOsTypeUnsupported, "OsType `" + os_type.substr(0, 32) +
+                                                         "` cannot be imported; see "
+                                                         "DescribeImportImageOs.");
 }
 
 Status CheckImageIdFormat(const std::string& id) {
   if (!IsWellFormedId("img", id)) {
-    return Status("InvalidImageId.Malformed",
+    return Status(err::kInvalidImageIdMalformed,
                   "The image id `" + id.substr(0, 32) + "` is malformed; expected img-xxxxxxxx.");
   }
   return Status::Ok();
@@ -78,7 +78,8 @@ Result<std::vector<std::string>> ImageIdsParam(const json& p) {
   std::vector<std::string> ids;
   if (!p.contains("ImageIds")) return ids;
   if (p["ImageIds"].size() > kMaxImageBatch) {
-    return Status("InvalidParameterValue.LimitExceeded", "ImageIds holds at most 100 image ids.");
+    return Status(err::kInvalidParameterValueLimitExceeded,
+                  "ImageIds holds at most 100 image ids.");
   }
   for (const auto& v : p["ImageIds"]) {
     std::string id = v.get<std::string>();
@@ -113,7 +114,8 @@ Status CheckNameFree(store::Transaction& tx, const std::string& owner, const std
       {owner, name, except_id, region});
   if (!rows.ok()) return rows.status();
   if ((*rows)[0].Int(0) > 0) {
-    return Status("InvalidImageName.Duplicate", "You already have an image named `" + name + "`.");
+    return Status(err::kInvalidImageNameDuplicate,
+                  "You already have an image named `" + name + "`.");
   }
   return Status::Ok();
 }
@@ -125,7 +127,7 @@ struct OwnImage {
 // An image the caller may change: its own custom image. A public image or one shared with the
 // caller is refused with `shared_code` (each action names its own).
 Result<OwnImage> LoadOwnImage(store::Transaction& tx, const api::RequestContext& ctx,
-                              const std::string& id, const std::string& shared_code = kNotYours) {
+                              const std::string& id, std::string_view shared_code = kNotYours) {
   CVM_RETURN_IF_ERROR(CheckImageIdFormat(id));
   auto rows = tx.Query(
       "SELECT image_id, state, name, owner_uin, "
@@ -136,7 +138,7 @@ Result<OwnImage> LoadOwnImage(store::Transaction& tx, const api::RequestContext&
   const bool visible =
       !rows->empty() && (rows->front().IsNull(3) || rows->front().Str(3) == ctx.owner_uin ||
                          rows->front().Int(4) != 0);
-  if (!visible) return Status("InvalidImageId.NotFound", "The image " + id + " does not exist.");
+  if (!visible) return Status(err::kInvalidImageIdNotFound, "The image " + id + " does not exist.");
   const auto& r = rows->front();
   if (r.IsNull(3)) {
     return Status(kNotYours, "The image " + id + " is a public image; it cannot be changed.");
@@ -152,10 +154,10 @@ Result<OwnImage> LoadOwnImage(store::Transaction& tx, const api::RequestContext&
 // An own image that is NORMAL: what sharing, exporting and copying to a region start from.
 Result<OwnImage> LoadOwnNormalImage(store::Transaction& tx, const api::RequestContext& ctx,
                                     const std::string& id,
-                                    const std::string& shared_code = kNotYours) {
+                                    std::string_view shared_code = kNotYours) {
   auto img = LoadOwnImage(tx, ctx, id, shared_code);
   if (img.ok() && img->state != "NORMAL") {
-    return Status("InvalidImageId.IncorrectState",
+    return Status(err::kInvalidImageIdIncorrectState,
                   "The image " + id + " is " + img->state + ", not NORMAL.");
   }
   return img;
@@ -169,8 +171,9 @@ Status CheckQuota(store::Transaction& tx, const std::string& owner, const std::s
                {owner, region});
   if (!rows.ok()) return rows.status();
   if ((*rows)[0].Int(0) >= quota) {
-    return Status("ImageQuotaLimitExceeded", "An account holds at most " + std::to_string(quota) +
-                                                 " custom images in a region.");
+    return Status(
+        err::kImageQuotaLimitExceeded,
+        "An account holds at most " + std::to_string(quota) + " custom images in a region.");
   }
   return Status::Ok();
 }
@@ -194,7 +197,7 @@ Status CheckNewImage(store::Transaction& tx, const api::RequestContext& ctx, con
 // files beyond the caller's own.
 Result<fs::path> ResolveImportFile(const Config& config, int64_t app_id, const std::string& url) {
   if (config.image_import_dir.empty()) {
-    return Status("RegionAbilityLimit.UnsupportedToImportImage",
+    return Status(err::kRegionAbilityLimitUnsupportedToImportImage,
                   "Importing images is not configured here ([images] import_dir).");
   }
   const fs::path own = config.image_import_dir / std::to_string(app_id);
@@ -202,13 +205,13 @@ Result<fs::path> ResolveImportFile(const Config& config, int64_t app_id, const s
   if (url.rfind("file://", 0) == 0) {
     requested = url.substr(7);
   } else if (url.find("://") != std::string::npos) {
-    return Status("InvalidParameter.InvalidParameterUrlError",
+    return Status(err::kInvalidParameterInvalidParameterUrlError,
                   "ImageUrl must be an http(s):// URL, a file:// URL or a file name in the "
                   "import directory.");
   } else {
     requested = own / url;
   }
-  const Status not_found("InvalidParameter.InvalidParameterUrlError",
+  const Status not_found(err::kInvalidParameterInvalidParameterUrlError,
                          "ImageUrl names no file of this account in the import directory.");
   std::error_code ec;
   const fs::path dir = fs::canonical(own, ec);
@@ -363,7 +366,7 @@ Result<json> CreateImageFromSnapshots(const api::RequestContext& ctx, const json
   for (const auto& v : p["SnapshotIds"]) {
     const std::string id = v.get<std::string>();
     if (!IsWellFormedId("snap", id)) {
-      return Status("InvalidParameterValue.SnapshotIdMalformed",
+      return Status(err::kInvalidParameterValueSnapshotIdMalformed,
                     "The snapshot id `" + id.substr(0, 32) + "` is malformed.");
     }
     if (std::find(snapshot_ids.begin(), snapshot_ids.end(), id) == snapshot_ids.end()) {
@@ -388,17 +391,17 @@ Result<json> CreateImageFromSnapshots(const api::RequestContext& ctx, const json
           {id, ctx.owner_uin, ctx.region});
       if (!rows.ok()) return rows.status();
       if (rows->empty()) {
-        return Status("InvalidParameter.SnapshotNotFound",
+        return Status(err::kInvalidParameterSnapshotNotFound,
                       "The snapshot " + id + " does not exist.");
       }
       const auto& r = rows->front();
       if (r.Str(5) != "NORMAL") {
-        return Status("ResourceUnavailable.SnapshotCreating",
+        return Status(err::kResourceUnavailableSnapshotCreating,
                       "The snapshot " + id + " is " + r.Str(5) + ", not NORMAL.");
       }
       if (r.Str(2) == "SYSTEM_DISK") {
         if (!system_id.empty()) {
-          return Status("InvalidParameter.DuplicateSystemSnapshots",
+          return Status(err::kInvalidParameterDuplicateSystemSnapshots,
                         "SnapshotIds holds two system-disk snapshots (" + system_id + ", " + id +
                             "); an image has one system disk.");
         }
@@ -411,7 +414,7 @@ Result<json> CreateImageFromSnapshots(const api::RequestContext& ctx, const json
       }
     }
     if (system_id.empty()) {
-      return Status("InvalidParameter.SystemSnapshotNotFound",
+      return Status(err::kInvalidParameterSystemSnapshotNotFound,
                     "SnapshotIds holds no system-disk snapshot; an image needs one.");
     }
     // The system described as the image its disk was launched from (kept after a delete).
@@ -426,7 +429,7 @@ Result<json> CreateImageFromSnapshots(const api::RequestContext& ctx, const json
     if (!source->empty()) {
       const auto& src = source->front();
       if (!src.IsNull(0) && src.Str(0) != ctx.owner_uin) {
-        return Status("InvalidParameterValue.InvalidImageIdIsShared",
+        return Status(err::kInvalidParameterValueInvalidImageIdIsShared,
                       "The snapshot " + system_id +
                           " is of a disk running an image shared with "
                           "you (" +
@@ -470,7 +473,7 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
         Filters::Parse(p, {"image-id", "image-type", "image-name", "platform", "image-state"});
     if (!filters.ok()) return filters.status();
     if (!wanted.empty() && !filters->empty()) {
-      return Status("InvalidParameter.InvalidParameterCoexistImageIdsFilters",
+      return Status(err::kInvalidParameterInvalidParameterCoexistImageIdsFilters,
                     "ImageIds and Filters cannot be used together.");
     }
     auto paging = Paging::Parse(p, ctx.visible, iam::kind::kImage);
@@ -516,7 +519,7 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
     const std::string instance_id = p.value("InstanceId", "");
     const bool from_snapshots = p.contains("SnapshotIds") && !p["SnapshotIds"].empty();
     if (instance_id.empty() == !from_snapshots) {
-      return Status("InvalidParameter.SpecifyOneParameter",
+      return Status(err::kInvalidParameterSpecifyOneParameter,
                     "Give exactly one of InstanceId and SnapshotIds.");
     }
     if (from_snapshots) return CreateImageFromSnapshots(ctx, p, db, engine, config);
@@ -533,7 +536,7 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
       if (!insts.ok()) return insts.status();
       const auto& inst = insts->front();
       if (inst.state == "RUNNING" && !force) {
-        return Status("UnsupportedOperation.InstanceStateRunning",
+        return Status(err::kUnsupportedOperationInstanceStateRunning,
                       "Instance " + instance_id +
                           " is running; stop it or set ForcePoweroff to capture it as it runs.");
       }
@@ -551,7 +554,7 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
       const auto& src = source->front();
       // A shared image may only be launched: no copy of it escapes to the receiver.
       if (!src.IsNull(0) && src.Str(0) != ctx.owner_uin) {
-        return Status("InvalidParameterValue.InvalidImageIdIsShared",
+        return Status(err::kInvalidParameterValueInvalidImageIdIsShared,
                       "Instance " + instance_id + " runs an image shared with you (" +
                           inst.image_id + "); it cannot be captured.");
       }
@@ -669,7 +672,7 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
         auto img = LoadOwnImage(tx, ctx, id);
         if (!img.ok()) return img.status();
         if (img->state == "CREATING" || img->state == "IMPORTING") {
-          return Status("InvalidImageId.IncorrectState",
+          return Status(err::kInvalidImageIdIncorrectState,
                         "The image " + id + " is " + img->state + "; wait until it is done.");
         }
         // Work that still reads the file: an export, a copy into another region.
@@ -677,7 +680,7 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
           auto rows = tx.Query(sql, {id});
           if (!rows.ok()) return rows.status();
           if ((*rows)[0].Int(0) == 0) return Status::Ok();
-          return Status("InvalidImageId.IncorrectState",
+          return Status(err::kInvalidImageIdIncorrectState,
                         "The image " + id + " is " + what + "; wait until it is done.");
         };
         CVM_RETURN_IF_ERROR(
@@ -690,9 +693,9 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
         auto shares = tx.Query("SELECT COUNT(*) FROM image_shares WHERE image_id = ?", {id});
         if (!shares.ok()) return shares.status();
         if ((*shares)[0].Int(0) > 0) {
-          return Status("InvalidImageId.InShared", "The image " + id +
-                                                       " is shared with other accounts; cancel "
-                                                       "the shares first.");
+          return Status(err::kInvalidImageIdInShared, "The image " + id +
+                                                          " is shared with other accounts; cancel "
+                                                          "the shares first.");
         }
       }
       if (p.value("DryRun", false)) {
@@ -718,7 +721,8 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
         }
         const std::string id = p.value("ImageId", "");
         Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
-          auto img = LoadOwnImage(tx, ctx, id, "UnsupportedOperation.SharedImageModifyUnsupported");
+          auto img =
+              LoadOwnImage(tx, ctx, id, err::kUnsupportedOperationSharedImageModifyUnsupported);
           if (!img.ok()) return img.status();
           if (p.contains("ImageName")) {
             CVM_RETURN_IF_ERROR(
@@ -753,13 +757,13 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
           if (!img.ok()) return img.status();
           for (const auto& uin : accounts) {
             if (uin == ctx.owner_uin) {
-              return Status("FailedOperation.AccountIsYourSelf",
+              return Status(err::kFailedOperationAccountIsYourSelf,
                             "The image is yours; share it with other accounts.");
             }
             auto known = tx.Query("SELECT COUNT(*) FROM accounts WHERE uin = ?", {uin});
             if (!known.ok()) return known.status();
             if ((*known)[0].Int(0) == 0) {
-              return Status("InvalidAccountId.NotFound",
+              return Status(err::kInvalidAccountIdNotFound,
                             "There is no root account `" + uin.substr(0, 32) + "`.");
             }
             auto shared =
@@ -767,7 +771,7 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
                          {id, uin});
             if (!shared.ok()) return shared.status();
             if (permission == "SHARE" && (*shared)[0].Int(0) > 0) {
-              return Status("FailedOperation.AccountAlreadyExists",
+              return Status(err::kFailedOperationAccountAlreadyExists,
                             "The image is already shared with " + uin + ".");
             }
           }
@@ -783,7 +787,7 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
           auto count = tx.Query("SELECT COUNT(*) FROM image_shares WHERE image_id = ?", {id});
           if (!count.ok()) return count.status();
           if (static_cast<size_t>((*count)[0].Int(0)) > kMaxSharesPerImage) {
-            return Status("OverQuota", "An image is shared with at most 500 accounts.");
+            return Status(err::kOverQuota, "An image is shared with at most 500 accounts.");
           }
           return Status::Ok();
         });
@@ -819,7 +823,7 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
     const auto upload = config.image_export_targets.find(bucket);
     const bool to_url = upload != config.image_export_targets.end();
     if (to_url && !BucketServesAccount(bucket, ctx.owner_app_id)) {
-      return Status("InvalidParameterValue.BucketNotFound",
+      return Status(err::kInvalidParameterValueBucketNotFound,
                     "The bucket " + bucket + " does not exist for this account.");
     }
     if (!to_url && config.image_export_dir.empty()) {
@@ -847,13 +851,13 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
     std::vector<std::string> names = *ids;
     if (p.contains("FileNamePrefixList")) {
       if (p["FileNamePrefixList"].size() != ids->size()) {
-        return Status("InvalidParameterValue.InvalidFileNamePrefixList",
+        return Status(err::kInvalidParameterValueInvalidFileNamePrefixList,
                       "FileNamePrefixList must hold one name per image id.");
       }
       names = p["FileNamePrefixList"].get<std::vector<std::string>>();
       for (const auto& n : names) {
         if (!IsSafeName(n)) {
-          return Status("InvalidParameterValue.InvalidFileNamePrefixList",
+          return Status(err::kInvalidParameterValueInvalidFileNamePrefixList,
                         "A file name prefix is letters, digits, '.', '_' and '-'.");
         }
       }
@@ -894,9 +898,9 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
       for (size_t i = 0; i < ids->size(); ++i) {
         const std::string& id = (*ids)[i];
         auto img =
-            LoadOwnNormalImage(tx, ctx, id, "UnsupportedOperation.SharedImageExportUnsupported");
+            LoadOwnNormalImage(tx, ctx, id, err::kUnsupportedOperationSharedImageExportUnsupported);
         if (!img.ok() && img.status().code() == kNotYours) {
-          return Status("UnsupportedOperation.PublicImageExportUnsupported",
+          return Status(err::kUnsupportedOperationPublicImageExportUnsupported,
                         "The image " + id + " is a public image; it cannot be exported.");
         }
         if (!img.ok()) return img.status();
@@ -912,7 +916,7 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
               {snap_id, ctx.owner_uin, ctx.region});
           if (!alive.ok()) return alive.status();
           if (alive->empty()) {
-            return Status("InvalidParameter.SnapshotNotFound",
+            return Status(err::kInvalidParameterSnapshotNotFound,
                           "The data-disk snapshot " + snap_id + " of image " + id +
                               " is gone; OnlyExportRootDisk exports the system disk alone.");
           }
@@ -948,11 +952,11 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
     for (const auto& v : p.value("DestinationRegions", json::array())) {
       const std::string r = v.get<std::string>();
       if (!config.FindRegion(r)) {
-        return Status("InvalidRegion.NotFound",
+        return Status(err::kInvalidRegionNotFound,
                       "The region `" + r.substr(0, 32) + "` is not configured here.");
       }
       if (r == ctx.region) {
-        return Status("InvalidRegion.Unavailable",
+        return Status(err::kInvalidRegionUnavailable,
                       "The image is already in " + r + "; name other regions.");
       }
       if (std::find(regions.begin(), regions.end(), r) == regions.end()) regions.push_back(r);

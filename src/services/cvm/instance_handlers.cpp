@@ -41,7 +41,7 @@ Status CheckCapacity(store::Transaction& tx, const engine::Engine& engine, int a
   double mem = static_cast<double>((*used)[0].Int(1) + add_mem);
   const auto& cap = engine.capacity();
   if (cpu > cap.cpus || mem > cap.memory_mib) {
-    return Status("ResourceInsufficient.SpecifiedInstanceType",
+    return Status(err::kResourceInsufficientSpecifiedInstanceType,
                   "This host cannot fit the requested instances: " + std::to_string(add_cpu) +
                       " vCPUs / " + std::to_string(add_mem) + " MiB more would exceed " +
                       std::to_string(static_cast<int>(cap.cpus)) + " vCPUs / " +
@@ -60,7 +60,7 @@ struct ImageRow {
 Status CheckImageFitsType(const ImageRow& image, int memory_mib) {
   if (memory_mib < image.min_memory_mib) {
     return Status(
-        "InvalidParameterValue.InvalidImageForGivenInstanceType",
+        err::kInvalidParameterValueInvalidImageForGivenInstanceType,
         "Image " + image.image_id + " needs at least " + std::to_string(image.min_memory_mib) +
             " MiB of memory; the instance type has " + std::to_string(memory_mib) + " MiB.");
   }
@@ -72,7 +72,7 @@ Result<std::vector<store::DiskRecord>> ParseDataDisks(const json& p, const Confi
   std::vector<store::DiskRecord> out;
   if (!p.contains("DataDisks")) return out;
   if (p["DataDisks"].size() > static_cast<size_t>(config.max_data_disks_per_instance)) {
-    return Status("LimitExceeded.InstanceAttachedDisk",
+    return Status(err::kLimitExceededInstanceAttachedDisk,
                   "At most " + std::to_string(config.max_data_disks_per_instance) +
                       " data disks per instance.");
   }
@@ -107,7 +107,7 @@ Result<std::vector<store::DiskRecord>> ParseDataDisks(const json& p, const Confi
 Result<ImageRow> FindUsableImage(store::Transaction& tx, const api::RequestContext& ctx,
                                  const std::string& image_id) {
   if (!IsWellFormedId("img", image_id)) {
-    return Status("InvalidImageId.Malformed",
+    return Status(err::kInvalidImageIdMalformed,
                   "The image id `" + image_id.substr(0, 32) + "` is malformed.");
   }
   auto rows = tx.Query(
@@ -119,12 +119,12 @@ Result<ImageRow> FindUsableImage(store::Transaction& tx, const api::RequestConte
       {image_id, ctx.owner_uin, ctx.region});
   if (!rows.ok()) return rows.status();
   if (rows->empty()) {
-    return Status("InvalidImageId.NotFound", "The image " + image_id + " does not exist.");
+    return Status(err::kInvalidImageIdNotFound, "The image " + image_id + " does not exist.");
   }
   const auto& r = rows->front();
   ImageRow img{r.Str(0), r.Str(1), r.Str(2), r.Str(3), r.Str(4), r.Int(5), r.Int(6)};
   if (img.state != "NORMAL") {
-    return Status("InvalidImageId.IncorrectState",
+    return Status(err::kInvalidImageIdIncorrectState,
                   "The image " + image_id + " is " + img.state + ", not NORMAL.");
   }
   return img;
@@ -153,7 +153,7 @@ Result<LoginChoice> ParseLoginSettings(store::Transaction& tx, const api::Reques
   }
   if (keep == "true" || keep == "TRUE") {
     if (has_pw || has_keys) {
-      return Status("InvalidParameter.ParameterConflict",
+      return Status(err::kInvalidParameterParameterConflict,
                     "LoginSettings.KeepImageLogin cannot be combined with a password or keys.");
     }
     out.given = true;  // the image's own login: no keys, no password from us
@@ -171,7 +171,7 @@ Result<LoginChoice> ParseLoginSettings(store::Transaction& tx, const api::Reques
     for (const auto& k : ls["KeyIds"]) {
       std::string id = k.get<std::string>();
       if (!IsWellFormedId("skey", id)) {
-        return Status("InvalidKeyPairId.Malformed",
+        return Status(err::kInvalidKeyPairIdMalformed,
                       "The key pair id `" + id.substr(0, 32) + "` is malformed.");
       }
       auto rows =
@@ -179,7 +179,7 @@ Result<LoginChoice> ParseLoginSettings(store::Transaction& tx, const api::Reques
                    {id, ctx.owner_uin, ctx.region});
       if (!rows.ok()) return rows.status();
       if (rows->empty()) {
-        return Status("InvalidKeyPairId.NotFound", "The key pair " + id + " does not exist.");
+        return Status(err::kInvalidKeyPairIdNotFound, "The key pair " + id + " does not exist.");
       }
       out.key_ids.push_back(id);
     }
@@ -323,7 +323,7 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
     std::string zone = p.contains("Placement") ? p["Placement"].value("Zone", "") : "";
     const RegionConfig* zone_region = nullptr;
     if (!config.FindZone(zone, &zone_region)) {
-      return Status("InvalidParameterValue.ZoneNotSupported",
+      return Status(err::kInvalidParameterValueZoneNotSupported,
                     "The zone `" + zone.substr(0, 32) + "` does not exist.");
     }
     if (zone_region->region != ctx.region) {
@@ -333,7 +333,7 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
     std::string type_name = p.value("InstanceType", "S5.SMALL1");
     const InstanceTypeConfig* type = config.FindInstanceType(type_name);
     if (!type) {
-      return Status("InvalidParameterValue.InstanceTypeNotFound",
+      return Status(err::kInvalidParameterValueInstanceTypeNotFound,
                     "The instance type `" + type_name.substr(0, 32) + "` does not exist.");
     }
     int64_t count = p.value("InstanceCount", int64_t{1});
@@ -353,7 +353,7 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
     }
     std::string token = p.value("ClientToken", "");
     if (token.size() > 64) {
-      return Status("InvalidClientToken.TooLong", "ClientToken is limited to 64 characters.");
+      return Status(err::kInvalidClientTokenTooLong, "ClientToken is limited to 64 characters.");
     }
     std::string disk_type = "CLOUD_PREMIUM";
     int64_t disk_size = -1;
@@ -402,7 +402,7 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
             {dd.source_snapshot_id, ctx.owner_uin, ctx.region});
         if (!snap.ok()) return snap.status();
         if (snap->empty()) {
-          return Status("InvalidSnapshotId.NotFound",
+          return Status(err::kInvalidSnapshotIdNotFound,
                         "The snapshot " + dd.source_snapshot_id + " does not exist.");
         }
         if (dd.size_gb < snap->front().Int(0)) {
@@ -830,7 +830,7 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
         std::string type_name = p.value("InstanceType", "");
         const InstanceTypeConfig* type = config.FindInstanceType(type_name);
         if (!type) {
-          return Status("InvalidParameterValue.InstanceTypeNotFound",
+          return Status(err::kInvalidParameterValueInstanceTypeNotFound,
                         "The instance type `" + type_name.substr(0, 32) + "` does not exist.");
         }
         // Only the record changes: the new size applies at the next start.
@@ -844,7 +844,7 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
           }
           CVM_RETURN_IF_ERROR(CheckNotBusy(inst));
           if (inst.instance_type == type->type) {
-            return Status("InvalidParameterValue.InvalidInstanceTypeUnderwrite",
+            return Status(err::kInvalidParameterValueInvalidInstanceTypeUnderwrite,
                           "The instance already has type " + type->type + ".");
           }
           return tx.Exec(
@@ -867,7 +867,7 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
         const bool system = p.contains("SystemDisk");
         const bool data = p.contains("DataDisks") && !p["DataDisks"].empty();
         if (!system && !data) {
-          return Status("MissingParameter.AtLeastOne", "Give SystemDisk or DataDisks.");
+          return Status(err::kMissingParameterAtLeastOne, "Give SystemDisk or DataDisks.");
         }
         if (system && data) {
           return Status(err::kInvalidParameterCombination,
@@ -906,12 +906,12 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
                      : std::vector<store::Value>{inst.instance_id, disk_id});
           if (!rows.ok()) return rows.status();
           if (rows->empty()) {
-            return Status("UnsupportedOperation.InvalidDataDisk",
+            return Status(err::kUnsupportedOperationInvalidDataDisk,
                           "Disk " + disk_id + " is not a data disk of " + inst.instance_id + ".");
           }
           auto disk = store::DiskFromRow(rows->front());
           if (disk.state != "ATTACHED") {
-            return Status("InvalidDisk.Busy",
+            return Status(err::kInvalidDiskBusy,
                           "Disk " + disk.disk_id + " is busy (" + disk.state + ").");
           }
           auto op = RecordDiskGrowth(tx, ctx, config, engine, disk, size);

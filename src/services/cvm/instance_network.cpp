@@ -19,21 +19,21 @@ Result<NetworkRequest> ParseNetworkRequest(const json& p, int64_t count) {
     // "DEFAULT" for both means the default network, as when VirtualPrivateCloud is omitted.
     if (out.vpc_id == "DEFAULT" && out.subnet_id == "DEFAULT") out.vpc_id = out.subnet_id = "";
     if (!out.vpc_id.empty() && !IsWellFormedId("vpc", out.vpc_id)) {
-      return Status("InvalidParameterValue.VpcIdMalformed",
+      return Status(err::kInvalidParameterValueVpcIdMalformed,
                     "VpcId `" + out.vpc_id.substr(0, 40) + "` is not a VPC id.");
     }
     if (!out.subnet_id.empty() && !IsWellFormedId("subnet", out.subnet_id)) {
-      return Status("InvalidParameterValue.SubnetIdMalformed",
+      return Status(err::kInvalidParameterValueSubnetIdMalformed,
                     "SubnetId `" + out.subnet_id.substr(0, 40) + "` is not a subnet id.");
     }
     if (out.vpc_id.empty() != out.subnet_id.empty()) {
-      return Status("InvalidParameterValue.VpcIdSubnetIdNotMatch",
+      return Status(err::kInvalidParameterValueVpcIdSubnetIdNotMatch,
                     "VpcId and SubnetId are both given, or both DEFAULT.");
     }
     for (const auto& ip : vpc->value("PrivateIpAddresses", json::array())) {
       std::string s = ip.get<std::string>();
       if (!network::ParseIpv4(s)) {
-        return Status("InvalidParameterValue.IPAddressMalformed",
+        return Status(err::kInvalidParameterValueIPAddressMalformed,
                       "`" + s.substr(0, 40) + "` is not an IPv4 address.");
       }
       out.private_ips.push_back(s);
@@ -72,7 +72,7 @@ Result<NetworkPlan> ResolveNetwork(store::Transaction& tx, const api::RequestCon
                         {request.vpc_id, ctx.owner_uin, ctx.region});
     if (!vpc.ok()) return vpc.status();
     if (vpc->empty()) {
-      return Status("InvalidParameterValue.VpcIdNotExist",
+      return Status(err::kInvalidParameterValueVpcIdNotExist,
                     "The VPC " + request.vpc_id + " does not exist.");
     }
     auto subnet = tx.Query(
@@ -81,17 +81,17 @@ Result<NetworkPlan> ResolveNetwork(store::Transaction& tx, const api::RequestCon
         {request.subnet_id, ctx.owner_uin});
     if (!subnet.ok()) return subnet.status();
     if (subnet->empty()) {
-      return Status("InvalidParameterValue.SubnetNotExist",
+      return Status(err::kInvalidParameterValueSubnetNotExist,
                     "The subnet " + request.subnet_id + " does not exist.");
     }
     const auto& s = subnet->front();
     if (s.Str(0) != request.vpc_id) {
-      return Status("InvalidParameterValue.VpcIdSubnetIdNotMatch",
+      return Status(err::kInvalidParameterValueVpcIdSubnetIdNotMatch,
                     "The subnet " + request.subnet_id + " is not in " + request.vpc_id + ".");
     }
     if (s.Str(1) != zone) {
       return Status(
-          "InvalidParameterValue.SubnetIdZoneIdNotMatch",
+          err::kInvalidParameterValueSubnetIdZoneIdNotMatch,
           "The subnet " + request.subnet_id + " is in " + s.Str(1) + ", not " + zone + ".");
     }
     plan.vpc_id = request.vpc_id;
@@ -148,18 +148,18 @@ Result<std::vector<std::string>> CheckSecurityGroupIds(store::Transaction& tx,
     }
     // The VPC service's check, with CVM's codes ("Id", and no Malformed code of its own).
     Status st = vpc::CheckOwnedSecurityGroup(tx, ctx, id);
-    if (st.code() == "InvalidSecurityGroupID.Malformed") {
+    if (st.code() == err::kInvalidSecurityGroupIDMalformed) {
       return Status(err::kInvalidParameterValue, st.message());
     }
-    if (st.code() == "InvalidSecurityGroupID.NotFound") {
-      return Status("InvalidSecurityGroupId.NotFound", st.message());
+    if (st.code() == err::kInvalidSecurityGroupIDNotFound) {
+      return Status(err::kInvalidSecurityGroupIdNotFound, st.message());
     }
     CVM_RETURN_IF_ERROR(st);
     out.push_back(std::move(id));
   }
   if (out.size() > kMaxGroupsPerInstance) {
     return Status(
-        "LimitExceeded.AssociateUSGLimitExceeded",
+        err::kLimitExceededAssociateUSGLimitExceeded,
         "An instance takes at most " + std::to_string(kMaxGroupsPerInstance) + " security groups.");
   }
   return out;

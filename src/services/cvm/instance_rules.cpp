@@ -6,6 +6,7 @@
 #include <cctype>
 #include <regex>
 #include <set>
+#include <utility>
 
 #include "common/error_codes.h"
 #include "services/service_deps.h"
@@ -25,7 +26,7 @@ std::string ExpandNamePattern(const std::string& pattern, int index, int count) 
 
 Status CheckInstanceName(const std::string& name) {
   if (name.size() > 128) {
-    return Status("InvalidInstanceName.TooLong", "InstanceName is limited to 128 characters.");
+    return Status(err::kInvalidInstanceNameTooLong, "InstanceName is limited to 128 characters.");
   }
   for (unsigned char c : name) {
     if (c < 0x20)
@@ -57,11 +58,12 @@ Status CheckPassword(const std::string& p) {
     } else if (kSpecials.find(c) != std::string::npos) {
       special = true;
     } else {
-      return Status("InvalidPassword", "The password contains a character that is not allowed.");
+      return Status(err::kInvalidPassword,
+                    "The password contains a character that is not allowed.");
     }
   }
   if (p.size() < 8 || p.size() > 30 || lower + upper + digit + special < 3 || p[0] == '/') {
-    return Status("InvalidPassword",
+    return Status(err::kInvalidPassword,
                   "The password must be 8-30 characters, not starting with '/', with at least "
                   "three of: lower-case letters, upper-case letters, digits, special characters.");
   }
@@ -69,7 +71,7 @@ Status CheckPassword(const std::string& p) {
 }
 
 Result<std::string> DecodeUserData(const std::string& b64) {
-  Status bad("InvalidParameterValue.InvalidUserDataFormat",
+  Status bad(err::kInvalidParameterValueInvalidUserDataFormat,
              "UserData must be base64 of at most 16 KiB.");
   if (b64.size() > 22 * 1024 || b64.size() % 4 != 0) return bad;
   std::string out(b64.size() / 4 * 3, '\0');
@@ -100,44 +102,49 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseTagSpecification(
     for (const auto& t : spec.value("Tags", nlohmann::json::array())) {
       std::string key = t.value("Key", ""), value = t.value("Value", "");
       if (key.empty() || key.size() > 127 || has_control(key)) {
-        return Status("FailedOperation.IllegalTagKey",
+        return Status(err::kFailedOperationIllegalTagKey,
                       "A tag key is 1-127 characters without control characters.");
       }
       if (value.size() > 255 || has_control(value)) {
-        return Status("FailedOperation.IllegalTagValue",
+        return Status(err::kFailedOperationIllegalTagValue,
                       "A tag value is at most 255 characters without control characters.");
       }
       for (const char* reserved : {"qcloud", "tencent", "project"}) {
         if (key.rfind(reserved, 0) == 0) {
-          return Status("FailedOperation.TagKeyReserved", "The tag key " + key + " is reserved.");
+          return Status(err::kFailedOperationTagKeyReserved,
+                        "The tag key " + key + " is reserved.");
         }
       }
       if (!keys.insert(key).second) {
-        return Status("InvalidParameterValue.DuplicateTags",
+        return Status(err::kInvalidParameterValueDuplicateTags,
                       "The tag key " + key + " is repeated.");
       }
       tags.emplace_back(std::move(key), std::move(value));
     }
   }
   if (tags.size() > 50) {
-    return Status("InvalidParameterValue.TagQuotaLimitExceeded", "At most 50 tags per resource.");
+    return Status(err::kInvalidParameterValueTagQuotaLimitExceeded,
+                  "At most 50 tags per resource.");
   }
   return tags;
 }
 
-std::string WrongStateCode(const std::string& state) {
-  // PENDING -> Pending, LAUNCH_FAILED -> LaunchFailed.
-  std::string camel;
-  bool upper = true;
-  for (char c : state) {
-    if (c == '_') {
-      upper = true;
-      continue;
-    }
-    camel.push_back(upper ? c : static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-    upper = false;
+std::string_view WrongStateCode(std::string_view state) {
+  static constexpr std::pair<std::string_view, std::string_view> kCodes[] = {
+      {"PENDING", err::kUnsupportedOperationInstanceStatePending},
+      {"LAUNCH_FAILED", err::kUnsupportedOperationInstanceStateLaunchFailed},
+      {"RUNNING", err::kUnsupportedOperationInstanceStateRunning},
+      {"STOPPED", err::kUnsupportedOperationInstanceStateStopped},
+      {"STARTING", err::kUnsupportedOperationInstanceStateStarting},
+      {"STOPPING", err::kUnsupportedOperationInstanceStateStopping},
+      {"REBOOTING", err::kUnsupportedOperationInstanceStateRebooting},
+      {"SHUTDOWN", err::kUnsupportedOperationInstanceStateShutdown},
+      {"TERMINATING", err::kUnsupportedOperationInstanceStateTerminating},
+  };
+  for (const auto& [s, code] : kCodes) {
+    if (s == state) return code;
   }
-  return "UnsupportedOperation.InstanceState" + camel;
+  return err::kUnsupportedOperationStateError;
 }
 
 Result<std::vector<std::string>> InstanceIdsParam(const nlohmann::json& params, const char* name) {
@@ -156,7 +163,7 @@ Result<std::vector<std::string>> InstanceIdsParam(const nlohmann::json& params, 
                         "` is malformed; expected ins-xxxxxxxx (x: lower-case letter or digit).");
     }
     if (!seen.insert(id).second) {
-      return Status("InvalidParameterValue.InstanceIdDuplicated",
+      return Status(err::kInvalidParameterValueInstanceIdDuplicated,
                     "Instance id " + id + " is given twice.");
     }
     ids.push_back(id);
@@ -184,7 +191,7 @@ Result<std::vector<std::string>> KeyIdsParam(const nlohmann::json& params) {
   for (const auto& v : params.value("KeyIds", nlohmann::json::array())) {
     std::string id = v.get<std::string>();
     if (!IsWellFormedId("skey", id)) {
-      return Status("InvalidKeyPairId.Malformed",
+      return Status(err::kInvalidKeyPairIdMalformed,
                     "The key pair id `" + id.substr(0, 32) + "` is malformed.");
     }
     if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -31,8 +32,9 @@ Result<std::string> DecodeUserData(const std::string& base64);
 Result<std::vector<std::pair<std::string, std::string>>> ParseTagSpecification(
     const nlohmann::json& params, const std::string& resource_type);
 
-// "UnsupportedOperation.InstanceStateStopped" for "STOPPED", and so on.
-std::string WrongStateCode(const std::string& state);
+// The UnsupportedOperation.InstanceState<State> code of an instance state (STOPPED ->
+// ...InstanceStateStopped); UnsupportedOperation.StateError for a state without one.
+std::string_view WrongStateCode(std::string_view state);
 
 // Instance ids of a batch: well-formed, at most 100, no duplicates.
 Result<std::vector<std::string>> InstanceIdsParam(const nlohmann::json& params, const char* name);

@@ -21,11 +21,11 @@ constexpr const char* kKeyColumns = "key_id, name, description, public_key, crea
 
 Status CheckKeyName(const std::string& name) {
   static const std::regex kName("^[A-Za-z0-9_]+$");
-  if (name.empty()) return Status("InvalidKeyPairNameEmpty", "KeyName is empty.");
+  if (name.empty()) return Status(err::kInvalidKeyPairNameEmpty, "KeyName is empty.");
   if (name.size() > 25)
-    return Status("InvalidKeyPairNameTooLong", "KeyName is at most 25 characters.");
+    return Status(err::kInvalidKeyPairNameTooLong, "KeyName is at most 25 characters.");
   if (!std::regex_match(name, kName)) {
-    return Status("InvalidKeyPairNameIncludeIllegalChar",
+    return Status(err::kInvalidKeyPairNameIncludeIllegalChar,
                   "KeyName may hold only letters, digits and underscores.");
   }
   return Status::Ok();
@@ -76,7 +76,7 @@ Result<std::string> InsertKeyPair(store::Database& db, const api::RequestContext
                         {ctx.owner_uin, ctx.region, name});
     if (!dup.ok()) return dup.status();
     if (!dup->empty()) {
-      return Status("InvalidKeyPairName.Duplicate", "A key pair named " + name + " exists.");
+      return Status(err::kInvalidKeyPairNameDuplicate, "A key pair named " + name + " exists.");
     }
     // The same key under two names would make AssociatedInstanceIds ambiguous.
     auto keys = tx.Query(
@@ -85,7 +85,7 @@ Result<std::string> InsertKeyPair(store::Database& db, const api::RequestContext
     if (!keys.ok()) return keys.status();
     for (const auto& k : *keys) {
       if (k.Str(1) == blob || k.Str(1).rfind(blob + " ", 0) == 0) {
-        return Status("InvalidPublicKey.Duplicate",
+        return Status(err::kInvalidPublicKeyDuplicate,
                       "This public key is already imported as " + k.Str(0) + ".");
       }
     }
@@ -101,7 +101,7 @@ Result<std::string> InsertKeyPair(store::Database& db, const api::RequestContext
 Result<std::string> KeyIdParam(const json& p) {
   std::string id = p.value("KeyId", "");
   if (!IsWellFormedId("skey", id)) {
-    return Status("InvalidKeyPairId.Malformed",
+    return Status(err::kInvalidKeyPairIdMalformed,
                   "The key pair id `" + id.substr(0, 32) + "` is malformed.");
   }
   return id;
@@ -194,7 +194,8 @@ void RegisterCvmKeyPairHandlers(api::Router& router, ServiceDeps& deps) {
               {*id, ctx.owner_uin, ctx.region});
           if (!cur.ok()) return cur.status();
           if (cur->empty()) {
-            return Status("InvalidKeyPairId.NotFound", "The key pair " + *id + " does not exist.");
+            return Status(err::kInvalidKeyPairIdNotFound,
+                          "The key pair " + *id + " does not exist.");
           }
           if (name && *name != cur->front().Str(0)) {
             auto dup = tx.Query(
@@ -202,7 +203,7 @@ void RegisterCvmKeyPairHandlers(api::Router& router, ServiceDeps& deps) {
                 {ctx.owner_uin, ctx.region, *name});
             if (!dup.ok()) return dup.status();
             if (!dup->empty()) {
-              return Status("InvalidKeyPairName.Duplicate",
+              return Status(err::kInvalidKeyPairNameDuplicate,
                             "A key pair named " + *name + " exists.");
             }
           }
@@ -226,7 +227,7 @@ void RegisterCvmKeyPairHandlers(api::Router& router, ServiceDeps& deps) {
             {ctx.owner_uin, ctx.region, id});
         if (!bound.ok()) return bound.status();
         if (!bound->empty()) {
-          return Status("InvalidParameterValue.KeyPairNotSupported",
+          return Status(err::kInvalidParameterValueKeyPairNotSupported,
                         "The key pair " + id + " is bound to instance " + bound->front().Str(0) +
                             "; disassociate it first.");
         }
@@ -234,7 +235,7 @@ void RegisterCvmKeyPairHandlers(api::Router& router, ServiceDeps& deps) {
             tx.Exec("DELETE FROM key_pairs WHERE key_id = ? AND owner_uin = ? AND region = ?",
                     {id, ctx.owner_uin, ctx.region}));
         if (tx.ChangedRows() == 0) {
-          return Status("InvalidKeyPairId.NotFound", "The key pair " + id + " does not exist.");
+          return Status(err::kInvalidKeyPairIdNotFound, "The key pair " + id + " does not exist.");
         }
       }
       return Status::Ok();

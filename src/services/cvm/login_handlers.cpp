@@ -30,7 +30,7 @@ Result<std::vector<std::string>> OwnedKeyIds(store::Transaction& tx, const api::
                  {id, ctx.owner_uin, ctx.region});
     if (!rows.ok()) return rows.status();
     if (rows->empty()) {
-      return Status("InvalidKeyPairId.NotFound", "The key pair " + id + " does not exist.");
+      return Status(err::kInvalidKeyPairIdNotFound, "The key pair " + id + " does not exist.");
     }
   }
   return ids;

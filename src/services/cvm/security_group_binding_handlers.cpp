@@ -60,7 +60,7 @@ void RegisterCvmSecurityGroupHandlers(api::Router& router, ServiceDeps& deps) {
              }
            }
            if (current.size() > kMaxGroupsPerInstance) {
-             return Status("LimitExceeded.AssociateUSGLimitExceeded",
+             return Status(err::kLimitExceededAssociateUSGLimitExceeded,
                            "An instance takes at most " + std::to_string(kMaxGroupsPerInstance) +
                                " security groups.");
            }
@@ -72,7 +72,7 @@ void RegisterCvmSecurityGroupHandlers(api::Router& router, ServiceDeps& deps) {
            for (const auto& id : named) {
              auto it = std::find(current.begin(), current.end(), id);
              if (it == current.end()) {
-               return Status("InvalidSecurityGroupId.NotFound",
+               return Status(err::kInvalidSecurityGroupIdNotFound,
                              "Security group " + id + " is not bound to the instance.");
              }
              current.erase(it);

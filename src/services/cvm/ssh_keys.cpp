@@ -15,7 +15,7 @@ namespace cvm::services {
 namespace {
 
 Status Malformed(const std::string& why) {
-  return Status("InvalidPublicKey.Malformed", "PublicKey is not an OpenSSH public key: " + why);
+  return Status(err::kInvalidPublicKeyMalformed, "PublicKey is not an OpenSSH public key: " + why);
 }
 
 // SSH wire format (RFC 4251 5).

@@ -87,10 +87,11 @@ Result<std::pair<Direction, const json*>> OneDirection(const json& set) {
   const bool in = set.contains("Ingress") && !set["Ingress"].empty();
   const bool out = set.contains("Egress") && !set["Egress"].empty();
   if (in && out) {
-    return Status("InvalidParameter.Coexist", "Ingress and Egress cannot be changed in one call.");
+    return Status(err::kInvalidParameterCoexist,
+                  "Ingress and Egress cannot be changed in one call.");
   }
   if (!in && !out) {
-    return Status("InvalidParameterValue.Empty", "SecurityGroupPolicySet holds no rule.");
+    return Status(err::kInvalidParameterValueEmpty, "SecurityGroupPolicySet holds no rule.");
   }
   const Direction d = in ? kIngress : kEgress;
   return std::pair{d, &set[d.api]};
@@ -110,7 +111,7 @@ Status CheckNoDuplicates(const std::vector<StoredRule>& rules) {
   for (size_t i = 0; i < rules.size(); ++i) {
     for (size_t j = i + 1; j < rules.size(); ++j) {
       if (rules[i].rule.SameEffect(rules[j].rule)) {
-        return Status("UnsupportedOperation.DuplicatePolicy",
+        return Status(err::kUnsupportedOperationDuplicatePolicy,
                       "Two rules would match and decide alike (PolicyIndex " + std::to_string(i) +
                           " and " + std::to_string(j) + ").");
       }
@@ -124,7 +125,7 @@ Status CheckNoDuplicates(const std::vector<StoredRule>& rules) {
 Status StoreRules(store::Transaction& tx, const api::RequestContext& ctx, const std::string& sg_id,
                   const Direction& d, const std::vector<StoredRule>& rules) {
   if (rules.size() > kMaxRulesPerDirection) {
-    return Status("LimitExceeded.SecurityGroupPolicySet",
+    return Status(err::kLimitExceededSecurityGroupPolicySet,
                   std::string("A group holds at most ") + std::to_string(kMaxRulesPerDirection) +
                       " " + d.api + " rules.");
   }
@@ -156,7 +157,7 @@ void RegisterVpcSecurityGroupHandlers(api::Router& router, ServiceDeps& deps) {
       if (set.contains("Version") && !set["Version"].get<std::string>().empty() &&
           set["Version"].get<std::string>() != current &&
           !(ctx.action == "ModifySecurityGroupPolicies" && set["Version"] == "0")) {
-        return Status("UnsupportedOperation.VersionMismatch",
+        return Status(err::kUnsupportedOperationVersionMismatch,
                       "Version " + set["Version"].get<std::string>() +
                           " is not the group's current version " + current + ".");
       }
@@ -185,13 +186,14 @@ void RegisterVpcSecurityGroupHandlers(api::Router& router, ServiceDeps& deps) {
     std::string name = p.value("GroupName", ""), desc = p.value("GroupDescription", "");
     CVM_RETURN_IF_ERROR(CheckName(name, "GroupName"));
     if (desc.size() > 100) {
-      return Status("InvalidParameterValue.TooLong", "GroupDescription is longer than 100 bytes.");
+      return Status(err::kInvalidParameterValueTooLong,
+                    "GroupDescription is longer than 100 bytes.");
     }
     int64_t project = 0;
     if (p.contains("ProjectId")) {
       std::string s = p["ProjectId"].get<std::string>();
       if (s.empty() || s.size() > 18 || !std::all_of(s.begin(), s.end(), ::isdigit)) {
-        return Status("InvalidParameterValue.Malformed", "ProjectId must be a number.");
+        return Status(err::kInvalidParameterValueMalformed, "ProjectId must be a number.");
       }
       project = std::stoll(s);
     }
@@ -247,7 +249,7 @@ void RegisterVpcSecurityGroupHandlers(api::Router& router, ServiceDeps& deps) {
 
   router.Register(
       "DescribeSecurityGroups", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
-        auto ids = IdsParam(p, "SecurityGroupIds", "sg", "InvalidSecurityGroupID.Malformed");
+        auto ids = IdsParam(p, "SecurityGroupIds", "sg", err::kInvalidSecurityGroupIDMalformed);
         if (!ids.ok()) return ids.status();
         auto filters = ParseFilters(
             p, {"security-group-id", "project-id", "security-group-name", "tag-key", "tag:"},
@@ -259,7 +261,7 @@ void RegisterVpcSecurityGroupHandlers(api::Router& router, ServiceDeps& deps) {
         std::string direction = p.value("OrderDirection", "ASC");
         if ((field != "CreatedTime" && field != "UpdateTime") ||
             (direction != "ASC" && direction != "DESC")) {
-          return Status("InvalidParameterValue.Range",
+          return Status(err::kInvalidParameterValueRange,
                         "OrderField is CreatedTime or UpdateTime, OrderDirection ASC or DESC.");
         }
         SqlWhere where("owner_uin = ? AND region = ?", {ctx.owner_uin, ctx.region});
@@ -271,7 +273,7 @@ void RegisterVpcSecurityGroupHandlers(api::Router& router, ServiceDeps& deps) {
         const std::string order = (field == "CreatedTime" ? "created_at " : "updated_at ") +
                                   direction + ", rowid " + direction;
         auto list = ListPage(db, where, "security_groups", "sg_id", kGroupColumns, order, *paging,
-                             *ids, "InvalidSecurityGroupID.NotFound");
+                             *ids, err::kInvalidSecurityGroupIDNotFound);
         if (!list.ok()) return list.status();
         std::vector<std::string> page_ids;
         for (const auto& r : list->rows) page_ids.push_back(r.Str(0));
@@ -288,7 +290,7 @@ void RegisterVpcSecurityGroupHandlers(api::Router& router, ServiceDeps& deps) {
           CVM_RETURN_IF_ERROR(CheckName(p["GroupName"].get<std::string>(), "GroupName"));
         }
         if (p.value("GroupDescription", "").size() > 100) {
-          return Status("InvalidParameterValue.TooLong",
+          return Status(err::kInvalidParameterValueTooLong,
                         "GroupDescription is longer than 100 bytes.");
         }
         Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
@@ -343,7 +345,7 @@ void RegisterVpcSecurityGroupHandlers(api::Router& router, ServiceDeps& deps) {
   router.Register(
       "DescribeSecurityGroupReferences",
       [&](const api::RequestContext& ctx, json& p) -> Result<json> {
-        auto ids = IdsParam(p, "SecurityGroupIds", "sg", "InvalidSecurityGroupID.Malformed");
+        auto ids = IdsParam(p, "SecurityGroupIds", "sg", err::kInvalidSecurityGroupIDMalformed);
         if (!ids.ok()) return ids.status();
         json set = json::array();
         Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
@@ -459,7 +461,7 @@ void RegisterVpcSecurityGroupHandlers(api::Router& router, ServiceDeps& deps) {
                       auto& list = lists.Of(d);
                       const int64_t at = index.value_or(static_cast<int64_t>(list.size()));
                       if (at < 0 || at > static_cast<int64_t>(list.size())) {
-                        return Status("InvalidParameterValue.Range",
+                        return Status(err::kInvalidParameterValueRange,
                                       "PolicyIndex " + std::to_string(at) + " is outside 0.." +
                                           std::to_string(list.size()) + ".");
                       }
@@ -494,11 +496,11 @@ void RegisterVpcSecurityGroupHandlers(api::Router& router, ServiceDeps& deps) {
           } else if (item.contains("PolicyIndex")) {
             indexes.push_back(item["PolicyIndex"].get<int64_t>());
           } else {
-            return Status("InvalidParameterValue.Empty", "A rule to delete names nothing.");
+            return Status(err::kInvalidParameterValueEmpty, "A rule to delete names nothing.");
           }
         }
         if (!indexes.empty() && !contents.empty()) {
-          return Status("InvalidParameter.Coexist",
+          return Status(err::kInvalidParameterCoexist,
                         "Delete rules either by PolicyIndex or by content, not both.");
         }
         Status st = edit_rules(ctx, p, [&](RuleLists& lists, int64_t) -> Status {

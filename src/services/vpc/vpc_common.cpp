@@ -19,9 +19,9 @@ Result<size_t> StringNumber(const json& p, const char* name, size_t fallback, si
   size_t v = 0;
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (s.empty() || ec != std::errc() || ptr != s.data() + s.size() || v < lo || v > hi) {
-    return Status("InvalidParameterValue.Range", std::string(name) + " must be a number from " +
-                                                     std::to_string(lo) + " to " +
-                                                     std::to_string(hi) + ".");
+    return Status(err::kInvalidParameterValueRange, std::string(name) + " must be a number from " +
+                                                        std::to_string(lo) + " to " +
+                                                        std::to_string(hi) + ".");
   }
   return v;
 }
@@ -40,24 +40,24 @@ Result<Filters> ParseFilters(const json& p, const std::set<std::string>& allowed
   auto f = Filters::Parse(p, allowed);
   if (!f.ok()) {
     if (f.status().code() == err::kInvalidFilter) {
-      return Status("InvalidParameter.FilterInvalidKey", f.status().message());
+      return Status(err::kInvalidParameterFilterInvalidKey, f.status().message());
     }
     return f.status();
   }
   if (!f->empty() && p.contains(ids_param) && !p[ids_param].empty()) {
-    return Status("InvalidParameter.Coexist",
+    return Status(err::kInvalidParameterCoexist,
                   std::string(ids_param) + " and Filters cannot be used together.");
   }
   return f;
 }
 
 Result<std::vector<std::string>> IdsParam(const json& p, const char* name, const char* prefix,
-                                          const char* malformed_code) {
+                                          std::string_view malformed_code) {
   std::vector<std::string> ids;
   auto it = p.find(name);
   if (it == p.end()) return ids;
   if (it->size() > 100) {
-    return Status("InvalidParameterValue.LimitExceeded",
+    return Status(err::kInvalidParameterValueLimitExceeded,
                   std::string(name) + " holds at most 100 ids.");
   }
   for (const auto& v : *it) {
@@ -72,10 +72,10 @@ Result<std::vector<std::string>> IdsParam(const json& p, const char* name, const
 
 Status CheckName(const std::string& value, const char* field, size_t max_len) {
   if (value.empty()) {
-    return Status("InvalidParameterValue.Empty", std::string(field) + " must not be empty.");
+    return Status(err::kInvalidParameterValueEmpty, std::string(field) + " must not be empty.");
   }
   if (value.size() > max_len) {
-    return Status("InvalidParameterValue.TooLong",
+    return Status(err::kInvalidParameterValueTooLong,
                   std::string(field) + " is longer than " + std::to_string(max_len) + " bytes.");
   }
   return Status::Ok();
@@ -86,17 +86,17 @@ Status InsertTags(store::Transaction& tx, const json& p, const std::string& reso
   auto it = p.find("Tags");
   if (it == p.end()) return Status::Ok();
   if (it->size() > 50) {
-    return Status("LimitExceeded.TagKeyPerResourceExceeded", "At most 50 tags per resource.");
+    return Status(err::kLimitExceededTagKeyPerResourceExceeded, "At most 50 tags per resource.");
   }
   std::set<std::string> keys;
   for (const auto& t : *it) {
     std::string key = t.value("Key", ""), value = t.value("Value", "");
     if (key.empty() || key.size() > 127 || value.size() > 255) {
-      return Status("InvalidParameterValue.Range",
+      return Status(err::kInvalidParameterValueRange,
                     "A tag key is 1 to 127 bytes, a value at most 255.");
     }
     if (!keys.insert(key).second) {
-      return Status("InvalidParameterValue.Duplicate", "Tag key `" + key + "` is repeated.");
+      return Status(err::kInvalidParameterValueDuplicate, "Tag key `" + key + "` is repeated.");
     }
     CVM_RETURN_IF_ERROR(
         tx.Exec("INSERT INTO tags(resource_id, owner_uin, tag_key, tag_value) VALUES (?,?,?,?)",
@@ -108,7 +108,7 @@ Status InsertTags(store::Transaction& tx, const json& p, const std::string& reso
 Result<Listing> ListPage(store::Database& db, const SqlWhere& where, const std::string& table,
                          const std::string& id_column, const std::string& columns,
                          const std::string& order, Paging& paging,
-                         const std::vector<std::string>& ids, const char* missing_code) {
+                         const std::vector<std::string>& ids, std::string_view missing_code) {
   auto out = where.List(db, table, id_column, columns, order, paging);
   if (!out.ok()) return out.status();
   // Named ids passed the CAM check one by one, so each one found is visible.
@@ -170,7 +170,7 @@ std::map<std::string, json> TagSets(store::Database& db, const std::vector<std::
 Result<store::VpcRecord> LoadOwnedVpc(store::Transaction& tx, const api::RequestContext& ctx,
                                       const std::string& vpc_id) {
   if (!IsWellFormedId("vpc", vpc_id)) {
-    return Status("InvalidVpcId.Malformed", "`" + vpc_id.substr(0, 40) + "` is not a VPC id.");
+    return Status(err::kInvalidVpcIdMalformed, "`" + vpc_id.substr(0, 40) + "` is not a VPC id.");
   }
   auto rows = tx.Query(std::string("SELECT ") + store::kVpcColumns +
                            " FROM vpcs WHERE vpc_id = ? AND owner_uin = ? AND region = ?",
@@ -185,7 +185,7 @@ Result<store::VpcRecord> LoadOwnedVpc(store::Transaction& tx, const api::Request
 Result<store::SubnetRecord> LoadOwnedSubnet(store::Transaction& tx, const api::RequestContext& ctx,
                                             const std::string& subnet_id) {
   if (!IsWellFormedId("subnet", subnet_id)) {
-    return Status("InvalidParameterValue.Malformed",
+    return Status(err::kInvalidParameterValueMalformed,
                   "`" + subnet_id.substr(0, 40) + "` is not a subnet id.");
   }
   auto rows = tx.Query(std::string("SELECT ") + store::kSubnetColumns +
@@ -202,7 +202,7 @@ Result<store::SubnetRecord> LoadOwnedSubnet(store::Transaction& tx, const api::R
 Status CheckOwnedSecurityGroup(store::Transaction& tx, const api::RequestContext& ctx,
                                const std::string& sg_id) {
   if (!IsWellFormedId("sg", sg_id)) {
-    return Status("InvalidSecurityGroupID.Malformed",
+    return Status(err::kInvalidSecurityGroupIDMalformed,
                   "`" + sg_id.substr(0, 40) + "` is not a security group id.");
   }
   auto rows = tx.Query(
@@ -210,7 +210,7 @@ Status CheckOwnedSecurityGroup(store::Transaction& tx, const api::RequestContext
       {sg_id, ctx.owner_uin, ctx.region});
   if (!rows.ok()) return rows.status();
   if (rows->empty()) {
-    return Status("InvalidSecurityGroupID.NotFound",
+    return Status(err::kInvalidSecurityGroupIDNotFound,
                   "The security group " + sg_id + " does not exist.");
   }
   return Status::Ok();

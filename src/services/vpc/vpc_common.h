@@ -28,7 +28,7 @@ Result<Filters> ParseFilters(const json& p, const std::set<std::string>& allowed
                              const char* ids_param);
 // The ids of `name` (each of the form `prefix-xxxxxxxx`, else `malformed_code`), at most 100.
 Result<std::vector<std::string>> IdsParam(const json& p, const char* name, const char* prefix,
-                                          const char* malformed_code);
+                                          std::string_view malformed_code);
 
 // A name of 1..60 bytes (VpcName, SubnetName, GroupName).
 Status CheckName(const std::string& value, const char* field, size_t max_len = 60);
@@ -41,7 +41,7 @@ Status InsertTags(store::Transaction& tx, const json& p, const std::string& reso
 Result<Listing> ListPage(store::Database& db, const SqlWhere& where, const std::string& table,
                          const std::string& id_column, const std::string& columns,
                          const std::string& order, Paging& paging,
-                         const std::vector<std::string>& ids, const char* missing_code);
+                         const std::vector<std::string>& ids, std::string_view missing_code);
 
 // A "true"/"false" filter `name` on 0/1 `column` (both values listed: no condition).
 void FilterByBool(SqlWhere& where, const Filters& filters, const std::string& name,

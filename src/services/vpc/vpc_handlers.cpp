@@ -66,12 +66,12 @@ Result<std::vector<std::string>> DnsServers(const json& p) {
   std::vector<std::string> out;
   if (!p.contains("DnsServers")) return out;
   if (p["DnsServers"].size() > 4) {
-    return Status("InvalidParameterValue.LimitExceeded", "At most 4 DnsServers.");
+    return Status(err::kInvalidParameterValueLimitExceeded, "At most 4 DnsServers.");
   }
   for (const auto& v : p["DnsServers"]) {
     std::string s = v.get<std::string>();
     if (!network::ParseIpv4(s)) {
-      return Status("InvalidParameterValue.Malformed",
+      return Status(err::kInvalidParameterValueMalformed,
                     "DnsServers: `" + s.substr(0, 40) + "` is not an IPv4 address.");
     }
     out.push_back(s);
@@ -92,23 +92,23 @@ Result<Cidr> CheckSubnetBlock(store::Transaction& tx, const VpcRecord& vpc,
                               const std::string& text) {
   auto cidr = ParseCidr(text, /*strict=*/true);
   if (!cidr) {
-    return Status("InvalidParameterValue.Malformed",
+    return Status(err::kInvalidParameterValueMalformed,
                   "CidrBlock `" + text.substr(0, 40) + "` is not a CIDR block.");
   }
   auto vpc_cidr = ParseCidr(vpc.cidr, true);
   if (cidr->prefix > kMinBlockPrefix || !vpc_cidr || !vpc_cidr->Contains(*cidr)) {
-    return Status("InvalidParameterValue.SubnetRange", "CidrBlock " + cidr->ToString() +
-                                                           " must be a /28 or larger inside " +
-                                                           vpc.cidr + " of " + vpc.vpc_id + ".");
+    return Status(err::kInvalidParameterValueSubnetRange, "CidrBlock " + cidr->ToString() +
+                                                              " must be a /28 or larger inside " +
+                                                              vpc.cidr + " of " + vpc.vpc_id + ".");
   }
   auto siblings = tx.Query("SELECT subnet_id, cidr FROM subnets WHERE vpc_id = ?", {vpc.vpc_id});
   if (!siblings.ok()) return siblings.status();
   for (const auto& r : *siblings) {
     auto other = ParseCidr(r.Str(1), true);
     if (other && other->Overlaps(*cidr)) {
-      return Status("InvalidParameterValue.SubnetOverlap", "CidrBlock " + cidr->ToString() +
-                                                               " overlaps " + r.Str(1) +
-                                                               " of subnet " + r.Str(0) + ".");
+      return Status(err::kInvalidParameterValueSubnetOverlap, "CidrBlock " + cidr->ToString() +
+                                                                  " overlaps " + r.Str(1) +
+                                                                  " of subnet " + r.Str(0) + ".");
     }
   }
   return *cidr;
@@ -140,11 +140,11 @@ void RegisterVpcHandlers(api::Router& router, ServiceDeps& deps) {
     const std::string text = p.value("CidrBlock", "");
     auto cidr = ParseCidr(text, /*strict=*/true);
     if (!cidr) {
-      return Status("InvalidParameterValue.Malformed",
+      return Status(err::kInvalidParameterValueMalformed,
                     "CidrBlock `" + text.substr(0, 40) + "` is not a CIDR block.");
     }
     if (!network::IsAllowedVpcRange(*cidr)) {
-      return Status("InvalidParameterValue.Range",
+      return Status(err::kInvalidParameterValueRange,
                     "CidrBlock " + cidr->ToString() +
                         " must lie in 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16, from /12 "
                         "(/16 in 192.168) to /28.");
@@ -155,7 +155,7 @@ void RegisterVpcHandlers(api::Router& router, ServiceDeps& deps) {
     if (!dns.ok()) return dns.status();
     v.domain_name = p.value("DomainName", "");
     if (v.domain_name.size() > 60) {
-      return Status("InvalidParameterValue.TooLong", "DomainName is longer than 60 bytes.");
+      return Status(err::kInvalidParameterValueTooLong, "DomainName is longer than 60 bytes.");
     }
     v.vpc_id = NewResourceId("vpc");
     v.owner_uin = ctx.owner_uin;
@@ -180,7 +180,7 @@ void RegisterVpcHandlers(api::Router& router, ServiceDeps& deps) {
   });
 
   router.Register("DescribeVpcs", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
-    auto ids = IdsParam(p, "VpcIds", "vpc", "InvalidParameterValue.Malformed");
+    auto ids = IdsParam(p, "VpcIds", "vpc", err::kInvalidParameterValueMalformed);
     if (!ids.ok()) return ids.status();
     auto filters = ParseFilters(p,
                                 {"vpc-name", "is-default", "vpc-id", "cidr-block", "tag-key",
@@ -235,7 +235,7 @@ void RegisterVpcHandlers(api::Router& router, ServiceDeps& deps) {
         auto dns = DnsServers(p);
         if (!dns.ok()) return dns.status();
         if (p.value("DomainName", "").size() > 60) {
-          return Status("InvalidParameterValue.TooLong", "DomainName is longer than 60 bytes.");
+          return Status(err::kInvalidParameterValueTooLong, "DomainName is longer than 60 bytes.");
         }
         Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
           auto v = LoadOwnedVpc(tx, ctx, p.value("VpcId", ""));
@@ -279,8 +279,9 @@ void RegisterVpcHandlers(api::Router& router, ServiceDeps& deps) {
       std::string zone = s.value("Zone", "");
       const RegionConfig* region = nullptr;
       if (!config.FindZone(zone, &region) || region->region != ctx.region) {
-        return Status("InvalidParameterValue.Range", "The zone `" + zone.substr(0, 32) +
-                                                         "` does not exist in " + ctx.region + ".");
+        return Status(
+            err::kInvalidParameterValueRange,
+            "The zone `" + zone.substr(0, 32) + "` does not exist in " + ctx.region + ".");
       }
       if (s.contains("CdcId")) {
         return Status(err::kUnsupportedOperation, "CDC subnets are not offered here.");
@@ -324,22 +325,23 @@ void RegisterVpcHandlers(api::Router& router, ServiceDeps& deps) {
                     return json{{"Subnet", (*made)[0]}};
                   });
 
-  router.Register(
-      "CreateSubnets", [&, create_subnet](const api::RequestContext& ctx, json& p) -> Result<json> {
-        std::vector<json> specs(p["Subnets"].begin(), p["Subnets"].end());
-        if (specs.empty() || specs.size() > 100) {
-          return Status("InvalidParameterValue.LimitExceeded", "Subnets holds 1 to 100 subnets.");
-        }
-        for (auto& s : specs) {
-          if (!s.contains("Tags") && p.contains("Tags")) s["Tags"] = p["Tags"];
-        }
-        auto made = create_subnet(ctx, p.value("VpcId", ""), specs);
-        if (!made.ok()) return made.status();
-        return json{{"SubnetSet", *made}};
-      });
+  router.Register("CreateSubnets",
+                  [&, create_subnet](const api::RequestContext& ctx, json& p) -> Result<json> {
+                    std::vector<json> specs(p["Subnets"].begin(), p["Subnets"].end());
+                    if (specs.empty() || specs.size() > 100) {
+                      return Status(err::kInvalidParameterValueLimitExceeded,
+                                    "Subnets holds 1 to 100 subnets.");
+                    }
+                    for (auto& s : specs) {
+                      if (!s.contains("Tags") && p.contains("Tags")) s["Tags"] = p["Tags"];
+                    }
+                    auto made = create_subnet(ctx, p.value("VpcId", ""), specs);
+                    if (!made.ok()) return made.status();
+                    return json{{"SubnetSet", *made}};
+                  });
 
   router.Register("DescribeSubnets", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
-    auto ids = IdsParam(p, "SubnetIds", "subnet", "InvalidParameterValue.Malformed");
+    auto ids = IdsParam(p, "SubnetIds", "subnet", err::kInvalidParameterValueMalformed);
     if (!ids.ok()) return ids.status();
     auto filters =
         ParseFilters(p,
