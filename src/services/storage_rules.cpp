@@ -3,10 +3,10 @@
 #include <set>
 
 #include "common/error_codes.h"
-#include "services/service_deps.h"
 #include "common/ids.h"
 #include "common/time_format.h"
 #include "engine/operations.h"
+#include "services/service_deps.h"
 
 namespace cvm::services {
 

@@ -150,13 +150,28 @@ DiskRecord DiskFromRow(const Row& r) {
 
 Status InsertDisk(Transaction& tx, const DiskRecord& d) {
   auto optional = [](const std::string& s) { return s.empty() ? Value(nullptr) : Value(s); };
-  return tx.Exec(
-      std::string("INSERT INTO disks(") + kDiskColumns +
-          ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-      {d.disk_id, d.owner_uin, d.name, d.usage, d.disk_type, d.size_gb, d.zone, d.state,
-       optional(d.instance_id), optional(d.image_id), int64_t{d.delete_with_instance ? 1 : 0},
-       d.file_path, d.created_at, int64_t{d.portable ? 1 : 0}, d.attached_at, d.last_instance_id,
-       d.error_prompt, d.source_snapshot_id, optional(d.client_token), d.region});
+  return tx.Exec(std::string("INSERT INTO disks(") + kDiskColumns +
+                     ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                 {d.disk_id,
+                  d.owner_uin,
+                  d.name,
+                  d.usage,
+                  d.disk_type,
+                  d.size_gb,
+                  d.zone,
+                  d.state,
+                  optional(d.instance_id),
+                  optional(d.image_id),
+                  int64_t{d.delete_with_instance ? 1 : 0},
+                  d.file_path,
+                  d.created_at,
+                  int64_t{d.portable ? 1 : 0},
+                  d.attached_at,
+                  d.last_instance_id,
+                  d.error_prompt,
+                  d.source_snapshot_id,
+                  optional(d.client_token),
+                  d.region});
 }
 
 namespace {

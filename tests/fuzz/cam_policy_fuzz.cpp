@@ -21,13 +21,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const cvm::iam::PolicyIdentity identity{"100000000011", "100000000001", 1300000001};
   cvm::iam::PolicySet set = cvm::iam::PolicySet::Compile({&*parsed}, identity);
   const std::vector<std::pair<std::string, std::string>> extra = {{"qcs:tag", "env&prod"}};
-  const cvm::iam::RequestFacts facts{"127.0.0.1", 1795719248, "ap-guangzhou", "ap-guangzhou-3",
-                                     "S5.SMALL1", &extra};
+  const cvm::iam::RequestFacts facts{"127.0.0.1",      1795719248,  "ap-guangzhou",
+                                     "ap-guangzhou-3", "S5.SMALL1", &extra};
   const cvm::iam::ResourceRef any{"cvm", "ap-guangzhou", "uin/100000000001", ""};
   const cvm::iam::ResourceRef one{"cvm", "ap-guangzhou", "uin/100000000001",
                                   "instance/ins-abcdefgh"};
-  for (std::string_view action : {"cvm:DescribeInstances", "cvm:RunInstances", "cam:AddUser",
-                                  "vpc:CreateVpc"}) {
+  for (std::string_view action :
+       {"cvm:DescribeInstances", "cvm:RunInstances", "cam:AddUser", "vpc:CreateVpc"}) {
     const auto whole = set.Evaluate(action, any, facts);
     const auto item = set.Evaluate(action, one, facts);
     // A deny that holds for the account's every resource holds for one of them.

@@ -35,12 +35,12 @@ inline std::vector<std::string_view> Fields(std::string_view in, size_t max_fiel
   return out;
 }
 
-#define CVM_FUZZ_CHECK(cond)                                                    \
-  do {                                                                          \
-    if (!(cond)) {                                                              \
+#define CVM_FUZZ_CHECK(cond)                                                           \
+  do {                                                                                 \
+    if (!(cond)) {                                                                     \
       std::fprintf(stderr, "%s:%d: property failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                             \
-    }                                                                           \
+      std::abort();                                                                    \
+    }                                                                                  \
   } while (0)
 
 }  // namespace cvm::fuzz

@@ -1,7 +1,7 @@
 // Parameter validation against the embedded API schema: a JSON body (POST) or flattened form
-// parameters (GET) for one action. Validation either refuses with a code or leaves parameters that validate again unchanged (normalisation is idempotent).
-// Input: the action's name, a line "form" for GET parameters (else JSON), then the body; an
-// unknown name picks an action by its hash.
+// parameters (GET) for one action. Validation either refuses with a code or leaves parameters that
+// validate again unchanged (normalisation is idempotent). Input: the action's name, a line "form"
+// for GET parameters (else JSON), then the body; an unknown name picks an action by its hash.
 #include <functional>
 
 #include <nlohmann/json.hpp>

@@ -37,8 +37,8 @@ void Tc3(const std::vector<std::string_view>& f, std::string_view method) {
 
   // What SignTc3 produces for this request verifies.
   const std::string ts = std::to_string(kNow);
-  const std::string auth = cvm::api::SignTc3(kSecretId, kSecretKey, "cvm", method, f[1], f[3],
-                                             f[2], f[6], kNow);
+  const std::string auth =
+      cvm::api::SignTc3(kSecretId, kSecretKey, "cvm", method, f[1], f[3], f[2], f[6], kNow);
   req.headers.Set("authorization", auth);
   req.headers.Set("x-tc-timestamp", ts);
   auto signed_cred = cvm::api::ParseTc3Authorization(req.headers.find("authorization")->second);

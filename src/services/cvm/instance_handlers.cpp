@@ -569,10 +569,10 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
         // Unfiltered and seeing everything, the count is kept by triggers (migration 5).
         std::optional<int64_t> total_if_all;
         if (ids->empty() && filters->empty() && paging->SeesAll()) {
-          auto counted =
-              db.Query("SELECT COALESCE(SUM(live), 0) FROM instance_counts WHERE owner_uin = ? AND "
-                       "region = ?",
-                       {ctx.owner_uin, ctx.region});
+          auto counted = db.Query(
+              "SELECT COALESCE(SUM(live), 0) FROM instance_counts WHERE owner_uin = ? AND "
+              "region = ?",
+              {ctx.owner_uin, ctx.region});
           if (!counted.ok()) return counted.status();
           total_if_all = (*counted)[0].Int(0);
         }
@@ -644,24 +644,23 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
         return api::RawResponse(w.Take());
       });
 
-  router.Register("DescribeInstancesStatus",
-                  [&](const api::RequestContext& ctx, json& p) -> Result<json> {
-                    auto ids = InstanceIdsParam(p, "InstanceIds");
-                    if (!ids.ok()) return ids.status();
-                    auto paging = Paging::Parse(p, ctx.visible, iam::kind::kInstance);
-                    if (!paging.ok()) return paging.status();
-                    SqlWhere where("owner_uin = ? AND region = ? AND deleted = 0", {ctx.owner_uin, ctx.region});
-                    if (!ids->empty()) where.In("instance_id", *ids);
-                    auto listing = where.List(db, "instances", "instance_id", "instance_id, state",
-                                              "created_at DESC, instance_id", *paging);
-                    if (!listing.ok()) return listing.status();
-                    json set = json::array();
-                    for (const auto& r : listing->rows) {
-                      set.push_back({{"InstanceId", r.Str(0)}, {"InstanceState", r.Str(1)}});
-                    }
-                    return json{{"TotalCount", listing->total},
-                                {"InstanceStatusSet", std::move(set)}};
-                  });
+  router.Register(
+      "DescribeInstancesStatus", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
+        auto ids = InstanceIdsParam(p, "InstanceIds");
+        if (!ids.ok()) return ids.status();
+        auto paging = Paging::Parse(p, ctx.visible, iam::kind::kInstance);
+        if (!paging.ok()) return paging.status();
+        SqlWhere where("owner_uin = ? AND region = ? AND deleted = 0", {ctx.owner_uin, ctx.region});
+        if (!ids->empty()) where.In("instance_id", *ids);
+        auto listing = where.List(db, "instances", "instance_id", "instance_id, state",
+                                  "created_at DESC, instance_id", *paging);
+        if (!listing.ok()) return listing.status();
+        json set = json::array();
+        for (const auto& r : listing->rows) {
+          set.push_back({{"InstanceId", r.Str(0)}, {"InstanceState", r.Str(1)}});
+        }
+        return json{{"TotalCount", listing->total}, {"InstanceStatusSet", std::move(set)}};
+      });
 
   // A batch action that moves every named instance from an allowed state to a transitional
   // one and queues `op_action` for each; any instance in another state fails the whole batch.

@@ -9,8 +9,8 @@
 #include <utility>
 
 #include "common/error_codes.h"
-#include "services/service_deps.h"
 #include "common/ids.h"
+#include "services/service_deps.h"
 
 namespace cvm::services {
 

@@ -79,9 +79,9 @@ Result<std::string> InsertKeyPair(store::Database& db, const api::RequestContext
       return Status(err::kInvalidKeyPairNameDuplicate, "A key pair named " + name + " exists.");
     }
     // The same key under two names would make AssociatedInstanceIds ambiguous.
-    auto keys = tx.Query(
-        "SELECT key_id, public_key FROM key_pairs WHERE owner_uin = ? AND region = ?",
-        {ctx.owner_uin, ctx.region});
+    auto keys =
+        tx.Query("SELECT key_id, public_key FROM key_pairs WHERE owner_uin = ? AND region = ?",
+                 {ctx.owner_uin, ctx.region});
     if (!keys.ok()) return keys.status();
     for (const auto& k : *keys) {
       if (k.Str(1) == blob || k.Str(1).rfind(blob + " ", 0) == 0) {
@@ -198,9 +198,9 @@ void RegisterCvmKeyPairHandlers(api::Router& router, ServiceDeps& deps) {
                           "The key pair " + *id + " does not exist.");
           }
           if (name && *name != cur->front().Str(0)) {
-            auto dup = tx.Query(
-                "SELECT 1 FROM key_pairs WHERE owner_uin = ? AND region = ? AND name = ?",
-                {ctx.owner_uin, ctx.region, *name});
+            auto dup =
+                tx.Query("SELECT 1 FROM key_pairs WHERE owner_uin = ? AND region = ? AND name = ?",
+                         {ctx.owner_uin, ctx.region, *name});
             if (!dup.ok()) return dup.status();
             if (!dup->empty()) {
               return Status(err::kInvalidKeyPairNameDuplicate,

@@ -205,9 +205,9 @@ Status CheckOwnedSecurityGroup(store::Transaction& tx, const api::RequestContext
     return Status(err::kInvalidSecurityGroupIDMalformed,
                   "`" + sg_id.substr(0, 40) + "` is not a security group id.");
   }
-  auto rows = tx.Query(
-      "SELECT 1 FROM security_groups WHERE sg_id = ? AND owner_uin = ? AND region = ?",
-      {sg_id, ctx.owner_uin, ctx.region});
+  auto rows =
+      tx.Query("SELECT 1 FROM security_groups WHERE sg_id = ? AND owner_uin = ? AND region = ?",
+               {sg_id, ctx.owner_uin, ctx.region});
   if (!rows.ok()) return rows.status();
   if (rows->empty()) {
     return Status(err::kInvalidSecurityGroupIDNotFound,
