@@ -644,7 +644,12 @@ void VmEventWatcher::Stop() {
   if (!state_) return;
   state_->stopping = true;
   uint64_t one = 1;
-  (void)!::write(state_->stop_fd.get(), &one, sizeof one);
+  if (::write(state_->stop_fd.get(), &one, sizeof one) != static_cast<ssize_t>(sizeof one)) {
+    // An eventfd refuses only at its maximum count; the watcher's poll then wakes on its QMP
+    // socket instead, so the join below cannot hang.
+    spdlog::warn("qemu: waking the event watcher: {}", std::strerror(errno));
+    ::shutdown(state_->client->fd(), SHUT_RDWR);
+  }
   if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
 }
 
