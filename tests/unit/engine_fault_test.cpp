@@ -253,6 +253,22 @@ class EngineFaultTest : public ::testing::Test {
     if (engine_) engine_->Stop();
   }
 
+  // A 10 GiB CLOUD_PREMIUM disk of account 100 in ap-guangzhou-3.
+  static store::DiskRecord Disk10G(const std::string& id, const std::string& usage,
+                                   const std::string& state, const std::string& instance_id) {
+    store::DiskRecord d;
+    d.disk_id = id;
+    d.owner_uin = "100";
+    d.name = id;
+    d.usage = usage;
+    d.disk_type = "CLOUD_PREMIUM";
+    d.size_gb = 10;
+    d.zone = "ap-guangzhou-3";
+    d.state = state;
+    d.instance_id = instance_id;
+    return d;
+  }
+
   // An instance in `state` with a system disk, and `action` recorded on it as its handler does.
   std::string Record(const std::string& state, const std::string& action,
                      const nlohmann::json& args = nlohmann::json::object()) {
@@ -270,16 +286,7 @@ class EngineFaultTest : public ::testing::Test {
           r.state = state;
           r.mac = "52:54:00:00:00:01";
           CVM_RETURN_IF_ERROR(store::InsertInstance(tx, r));
-          store::DiskRecord d;
-          d.disk_id = "disk-00000001";
-          d.owner_uin = "100";
-          d.name = "sys";
-          d.usage = "SYSTEM_DISK";
-          d.disk_type = "CLOUD_PREMIUM";
-          d.size_gb = 10;
-          d.zone = r.zone;
-          d.state = "ATTACHED";
-          d.instance_id = r.instance_id;
+          store::DiskRecord d = Disk10G("disk-00000001", "SYSTEM_DISK", "ATTACHED", r.instance_id);
           d.portable = false;
           return store::InsertDisk(tx, d);
         },
@@ -349,17 +356,8 @@ class EngineFaultTest : public ::testing::Test {
     std::ofstream(options_.data_dir / "disks/disk-00000002.qcow2") << (int64_t{10} << 30);
     return RecordAfter(
         [&](store::Transaction& tx) -> Status {
-          store::DiskRecord d;
-          d.disk_id = "disk-00000002";
-          d.owner_uin = "100";
-          d.name = "data";
-          d.usage = "DATA_DISK";
-          d.disk_type = "CLOUD_PREMIUM";
-          d.size_gb = 10;
-          d.zone = "ap-guangzhou-3";
-          d.state = state;
-          d.instance_id = instance_id;
-          CVM_RETURN_IF_ERROR(store::InsertDisk(tx, d));
+          CVM_RETURN_IF_ERROR(
+              store::InsertDisk(tx, Disk10G("disk-00000002", "DATA_DISK", state, instance_id)));
           return prepare ? prepare(tx) : Status::Ok();
         },
         action, "disk-00000002", args);
