@@ -129,5 +129,16 @@ async function waitDisks(cbs, ids, pred, timeoutMs = 120000) {
                                                   x.ErrorPrompt])));
 }
 
-module.exports = { startDaemon, tinyImageId, waitState, ssh, sshOnce, uptime, sshPort, qemuPids,
+// Terminates `ids` and waits until they are gone (best effort: a test's teardown), then stops
+// the daemon whatever happened.
+async function terminateThenStop(d, cvm, ids) {
+  try {
+    await cvm.TerminateInstances({ InstanceIds: ids }).catch(() => {});
+    await waitState(cvm, ids, "GONE", 120000).catch(() => {});
+  } finally {
+    await d.stop();
+  }
+}
+
+module.exports = { terminateThenStop, startDaemon, tinyImageId, waitState, ssh, sshOnce, uptime, sshPort, qemuPids,
                    makeKey, sleep, expectCode, qmp, waitDisks };

@@ -50,10 +50,8 @@ before(async () => {
 
 after(async () => {
   try {
-    await cvm.TerminateInstances({ InstanceIds: [id] }).catch(() => {});
-    await L.waitState(cvm, [id], "GONE", 120000).catch(() => {});
+    await L.terminateThenStop(d, cvm, [id]);
   } finally {
-    await d.stop();
     fs.writeFileSync(path.join(os.tmpdir(), "opencvm-e2e-login.log"), d.log);
     for (const pid of L.qemuPids(d.dir)) process.kill(pid, "SIGKILL");
     d.cleanup();

@@ -23,13 +23,8 @@ before(async () => {
 });
 
 after(async () => {
-  try {
-    await cvm.TerminateInstances({ InstanceIds: [id] }).catch(() => {});
-    await L.waitState(cvm, [id], "GONE", 120000).catch(() => {});
-  } finally {
-    await d.stop();
-    d.cleanup();
-  }
+  await L.terminateThenStop(d, cvm, [id]);
+  d.cleanup();
 });
 
 async function homeView() {
