@@ -59,17 +59,21 @@ class QemuHypervisor : public Hypervisor {
   }
 };
 
-// `qemu-img <args>`; a non-zero exit fails with `failure_code` and qemu-img's stderr.
-Status RunQemuImg(std::vector<std::string> args, std::chrono::seconds timeout,
-                  std::string_view failure_code = kind::kExternal) {
-  args.insert(args.begin(), "qemu-img");
-  auto r = RunProcess(args, timeout);
+// Runs `argv`; a non-zero exit fails with `failure_kind` as "<what> failed: <its stderr>".
+Status RunTool(const std::vector<std::string>& argv, std::chrono::seconds timeout,
+               std::string_view failure_kind, const std::string& what) {
+  auto r = RunProcess(argv, timeout);
   if (!r.ok()) return r.status();
   if (r->exit_code != 0) {
-    return Status(failure_code,
-                  "qemu-img " + args[1] + " failed: " + r->stderr_data.substr(0, 300));
+    return Status(failure_kind, what + " failed: " + r->stderr_data.substr(0, 300));
   }
   return Status::Ok();
+}
+
+// `qemu-img <args>`.
+Status RunQemuImg(std::vector<std::string> args, std::chrono::seconds timeout) {
+  args.insert(args.begin(), "qemu-img");
+  return RunTool(args, timeout, kind::kExternal, "qemu-img " + args[1]);
 }
 
 class QemuDiskImages : public DiskImages {
@@ -103,14 +107,8 @@ class QemuDiskImages : public DiskImages {
     return info.value("virtual-size", int64_t{0});
   }
   Status Copy(const fs::path& source, const fs::path& out) override {
-    auto r = RunProcess({"cp", "--reflink=auto", "--sparse=always", source.string(), out.string()},
-                        60min);
-    if (!r.ok()) return r.status();
-    if (r->exit_code != 0) {
-      return Status(kind::kExternal, "copying " + source.filename().string() +
-                                         " failed: " + r->stderr_data.substr(0, 300));
-    }
-    return Status::Ok();
+    return RunTool({"cp", "--reflink=auto", "--sparse=always", source.string(), out.string()},
+                   60min, kind::kExternal, "copying " + source.filename().string());
   }
   Result<qemu::ImageFileInfo> InspectUntrusted(const fs::path& file,
                                                int64_t max_virtual_bytes) override {
@@ -118,15 +116,9 @@ class QemuDiskImages : public DiskImages {
   }
   Status ImportUntrusted(const fs::path& source, const std::string& format,
                          const fs::path& out) override {
-    auto r = RunProcess(qemu::LimitedQemuImg({"convert", "-q", "-f", format, "-O", "qcow2",
-                                              source.string(), out.string()}),
-                        60min);
-    if (!r.ok()) return r.status();
-    if (r->exit_code != 0) {
-      return Status(kind::kBadImage, "Converting " + source.filename().string() +
-                                         " failed: " + r->stderr_data.substr(0, 300));
-    }
-    return Status::Ok();
+    return RunTool(qemu::LimitedQemuImg({"convert", "-q", "-f", format, "-O", "qcow2",
+                                         source.string(), out.string()}),
+                   60min, kind::kBadImage, "Converting " + source.filename().string());
   }
   int64_t Capacity(const fs::path& dir) override {
     struct statvfs info {};
