@@ -236,7 +236,8 @@ void Engine::Execute(const std::string& operation_id) {
   }
   const bool instance_op = !IsDiskOperation(op->action) && !IsImageOperation(op->action);
   if (instance_op && run.loaded && run.final_state.empty()) {
-    // A step threw before saying where it leaves the instance: what really runs decides.
+    // A step failed or threw before saying where it leaves the instance: what really runs
+    // decides.
     run.final_state = VmRunning(run.inst.instance_id) ? "RUNNING"
                       : op->action == op::kLaunch     ? "LAUNCH_FAILED"
                                                       : "STOPPED";
@@ -376,9 +377,8 @@ Status Engine::RunOperation(const OperationRecord& op, store::InstanceRecord& in
     return Status::Ok();
   }
   if (a == op::kTerminate) {
-    // A terminate that fails leaves the instance as it really is (never TERMINATING), so that
-    // TerminateInstances can be sent again; its steps redo only what is left.
-    final_state = VmRunning(inst.instance_id) ? "RUNNING" : "STOPPED";
+    // No state until QEMU is down: a terminate that fails there leaves the instance as QEMU
+    // really is (Execute decides), never TERMINATING, so TerminateInstances can be sent again.
     CVM_RETURN_IF_ERROR(ShutdownVm(inst, "HARD"));
     final_state = "STOPPED";
     return DestroyInstanceFiles(inst);
