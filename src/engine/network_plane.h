@@ -13,13 +13,20 @@
 
 #include "config/config.h"
 #include "drivers/network/firewall.h"
+#include "drivers/network/links.h"
 #include "drivers/network/net_namespace.h"
 #include "drivers/network/port_forwarder.h"
 #include "engine/host.h"
 #include "store/database.h"
 #include "store/instance_records.h"
+#include "store/route_tables.h"
 
 namespace cvm::engine {
+
+// The kernel rules and routes of route tables: a subnet's rule and its table's LOCAL throw for
+// every table with routes, a route for each next hop that is plugged (has a tap).
+drivers::network::RoutingPlan RoutingPlanOf(const std::vector<store::SubnetRoute>& routes,
+                                            const std::set<std::string>& plugged);
 
 class NetworkPlane : public InstanceNetwork {
  public:
@@ -52,6 +59,7 @@ class NetworkPlane : public InstanceNetwork {
 
  private:
   Result<drivers::network::NetworkPlan> LoadPlan();
+  Result<drivers::network::RoutingPlan> LoadRoutingPlan();
   Status SyncLocked();
 
   store::Database& db_;

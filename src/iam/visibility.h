@@ -26,7 +26,7 @@ struct ResourceKind {
 
 namespace kind {
 // Disks, snapshots, images, key pairs and security groups are named under service cvm, as
-// Tencent does; VPCs and subnets under vpc.
+// Tencent does; VPCs, subnets and route tables under vpc.
 inline constexpr ResourceKind kInstance{"cvm", "instance"};
 inline constexpr ResourceKind kVolume{"cvm", "volume"};
 inline constexpr ResourceKind kSnapshot{"cvm", "snapshot"};
@@ -35,6 +35,7 @@ inline constexpr ResourceKind kKeyPair{"cvm", "keypair"};
 inline constexpr ResourceKind kSecurityGroup{"cvm", "sg"};
 inline constexpr ResourceKind kVpc{"vpc", "vpc"};
 inline constexpr ResourceKind kSubnet{"vpc", "subnet"};
+inline constexpr ResourceKind kRouteTable{"vpc", "rtb"};
 // CAM's own: a user by its uin (the root account's too), a group and a policy by their ids.
 inline constexpr ResourceKind kCamUser{"cam", "uin"};
 inline constexpr ResourceKind kCamGroup{"cam", "groupid"};

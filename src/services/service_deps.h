@@ -38,6 +38,7 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps);
 void RegisterCbsSnapshotHandlers(api::Router& router, ServiceDeps& deps);
 void RegisterVpcHandlers(api::Router& router, ServiceDeps& deps);
 void RegisterVpcSecurityGroupHandlers(api::Router& router, ServiceDeps& deps);
+void RegisterVpcRouteTableHandlers(api::Router& router, ServiceDeps& deps);
 void RegisterCamUserHandlers(api::Router& router, ServiceDeps& deps);
 void RegisterCamPolicyHandlers(api::Router& router, ServiceDeps& deps);
 void RegisterCamAuditHandler(api::Router& router, ServiceDeps& deps);
@@ -56,6 +57,7 @@ inline void RegisterAllHandlers(api::Router& router, ServiceDeps& deps) {
   RegisterCbsSnapshotHandlers(router, deps);
   RegisterVpcHandlers(router, deps);
   RegisterVpcSecurityGroupHandlers(router, deps);
+  RegisterVpcRouteTableHandlers(router, deps);
   RegisterCamUserHandlers(router, deps);
   RegisterCamPolicyHandlers(router, deps);
   RegisterCamAuditHandler(router, deps);

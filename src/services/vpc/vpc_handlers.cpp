@@ -7,6 +7,7 @@
 #include "network/ipv4.h"
 #include "services/service_deps.h"
 #include "services/vpc/vpc_common.h"
+#include "store/route_tables.h"
 
 namespace cvm::services {
 namespace {
@@ -50,7 +51,7 @@ json SubnetJson(const SubnetRecord& s, int64_t used, json tags) {
               {"IsDefault", s.is_default},
               {"EnableBroadcast", false},
               {"Zone", s.zone},
-              {"RouteTableId", ""},
+              {"RouteTableId", s.route_table_id},
               {"CreatedTime", FormatDateTime(s.created_at)},
               {"AvailableIpAddressCount", std::max<int64_t>(0, total - used)},
               {"Ipv6CidrBlock", ""},
@@ -262,6 +263,7 @@ void RegisterVpcHandlers(api::Router& router, ServiceDeps& deps) {
           "DELETE FROM tags WHERE resource_id IN (SELECT subnet_id FROM subnets WHERE vpc_id = ?)",
           {v->vpc_id}));
       CVM_RETURN_IF_ERROR(tx.Exec("DELETE FROM subnets WHERE vpc_id = ?", {v->vpc_id}));
+      CVM_RETURN_IF_ERROR(store::DeleteVpcRouteTables(tx, v->vpc_id));
       CVM_RETURN_IF_ERROR(tx.Exec("DELETE FROM tags WHERE resource_id = ?", {v->vpc_id}));
       return tx.Exec("DELETE FROM vpcs WHERE vpc_id = ?", {v->vpc_id});
     });
@@ -302,9 +304,10 @@ void RegisterVpcHandlers(api::Router& router, ServiceDeps& deps) {
         if (!cidr.ok()) return cidr.status();
         SubnetRecord r{NewResourceId("subnet"),   ctx.owner_uin,    vpc_id, s.value("Zone", ""),
                        s.value("SubnetName", ""), cidr->ToString(), false,  NowUnix()};
-        CVM_RETURN_IF_ERROR(store::InsertSubnet(tx, r));
-        CVM_RETURN_IF_ERROR(InsertTags(tx, s, r.subnet_id, ctx.owner_uin));
-        made.push_back(std::move(r));
+        auto stored = store::InsertSubnet(tx, std::move(r));
+        if (!stored.ok()) return stored.status();
+        CVM_RETURN_IF_ERROR(InsertTags(tx, s, stored->subnet_id, ctx.owner_uin));
+        made.push_back(std::move(*stored));
       }
       return Status::Ok();
     });
