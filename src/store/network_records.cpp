@@ -97,11 +97,11 @@ Status InsertVpc(Transaction& tx, const VpcRecord& v) {
     if (!max.ok()) return max.status();
     table_id = std::max(kFirstTableId, (*max)[0].Int(0) + 1);
   }
-  CVM_RETURN_IF_ERROR(tx.Exec(
-      std::string("INSERT INTO vpcs(") + kVpcColumns + ") VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-      {v.vpc_id, v.owner_uin, v.region, v.name, v.cidr, int64_t{v.is_default},
-       int64_t{v.enable_multicast}, nlohmann::json(v.dns_servers).dump(), v.domain_name, table_id,
-       v.created_at}));
+  CVM_RETURN_IF_ERROR(
+      tx.Exec(std::string("INSERT INTO vpcs(") + kVpcColumns + ") VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+              {v.vpc_id, v.owner_uin, v.region, v.name, v.cidr, int64_t{v.is_default},
+               int64_t{v.enable_multicast}, nlohmann::json(v.dns_servers).dump(), v.domain_name,
+               table_id, v.created_at}));
   RouteTableRecord main{.owner_uin = v.owner_uin,
                         .region = v.region,
                         .vpc_id = v.vpc_id,
@@ -125,10 +125,10 @@ Result<SubnetRecord> InsertSubnet(Transaction& tx, SubnetRecord s) {
     if (!main.ok()) return main.status();
     s.route_table_id = *main;
   }
-  CVM_RETURN_IF_ERROR(tx.Exec(
-      std::string("INSERT INTO subnets(") + kSubnetColumns + ") VALUES (?,?,?,?,?,?,?,?,?)",
-      {s.subnet_id, s.owner_uin, s.vpc_id, s.zone, s.name, s.cidr, int64_t{s.is_default},
-       s.created_at, s.route_table_id}));
+  CVM_RETURN_IF_ERROR(
+      tx.Exec(std::string("INSERT INTO subnets(") + kSubnetColumns + ") VALUES (?,?,?,?,?,?,?,?,?)",
+              {s.subnet_id, s.owner_uin, s.vpc_id, s.zone, s.name, s.cidr, int64_t{s.is_default},
+               s.created_at, s.route_table_id}));
   return s;
 }
 
@@ -180,9 +180,9 @@ Result<DefaultNetwork> EnsureDefaultNetwork(Transaction& tx, const std::string& 
     bool overlaps = false;
     for (const auto& t : taken) overlaps = overlaps || t.Overlaps(candidate);
     if (overlaps) continue;
-    auto made = InsertSubnet(
-        tx, SubnetRecord{NewResourceId("subnet"), owner_uin, out.vpc.vpc_id, zone,
-                         "Default-Subnet", candidate.ToString(), true, NowUnix()});
+    auto made =
+        InsertSubnet(tx, SubnetRecord{NewResourceId("subnet"), owner_uin, out.vpc.vpc_id, zone,
+                                      "Default-Subnet", candidate.ToString(), true, NowUnix()});
     if (!made.ok()) return made.status();
     out.subnet = std::move(*made);
     return out;

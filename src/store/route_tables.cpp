@@ -32,8 +32,8 @@ const char* const kRouteTableColumns =
     "route_table_id, owner_uin, region, vpc_id, name, is_main, table_id, created_at";
 
 RouteTableRecord RouteTableFromRow(const Row& r) {
-  return RouteTableRecord{r.Str(0),      r.Str(1), r.Str(2), r.Str(3), r.Str(4),
-                          r.Int(5) != 0, r.Int(6), r.Int(7)};
+  return RouteTableRecord{r.Str(0), r.Str(1),      r.Str(2), r.Str(3),
+                          r.Str(4), r.Int(5) != 0, r.Int(6), r.Int(7)};
 }
 
 Status InsertRouteTable(Transaction& tx, RouteTableRecord& t, const std::string& vpc_cidr) {
@@ -43,10 +43,10 @@ Status InsertRouteTable(Transaction& tx, RouteTableRecord& t, const std::string&
   auto max = tx.Query("SELECT COALESCE(MAX(table_id), 0) FROM route_tables");
   if (!max.ok()) return max.status();
   t.table_id = std::max(kFirstRouteTableNumber, (*max)[0].Int(0) + 1);
-  CVM_RETURN_IF_ERROR(tx.Exec(std::string("INSERT INTO route_tables(") + kRouteTableColumns +
-                                  ") VALUES (?,?,?,?,?,?,?,?)",
-                              {t.route_table_id, t.owner_uin, t.region, t.vpc_id, t.name,
-                               int64_t{t.is_main}, t.table_id, t.created_at}));
+  CVM_RETURN_IF_ERROR(tx.Exec(
+      std::string("INSERT INTO route_tables(") + kRouteTableColumns + ") VALUES (?,?,?,?,?,?,?,?)",
+      {t.route_table_id, t.owner_uin, t.region, t.vpc_id, t.name, int64_t{t.is_main}, t.table_id,
+       t.created_at}));
   RouteRecord local{.route_table_id = t.route_table_id,
                     .destination = vpc_cidr,
                     .gateway_type = kGatewayLocal,
@@ -56,9 +56,8 @@ Status InsertRouteTable(Transaction& tx, RouteTableRecord& t, const std::string&
 }
 
 Result<std::string> MainRouteTableId(Transaction& tx, const std::string& vpc_id) {
-  auto rows =
-      tx.Query("SELECT route_table_id FROM route_tables WHERE vpc_id = ? AND is_main = 1",
-               {vpc_id});
+  auto rows = tx.Query("SELECT route_table_id FROM route_tables WHERE vpc_id = ? AND is_main = 1",
+                       {vpc_id});
   if (!rows.ok()) return rows.status();
   if (rows->empty()) return Status(kind::kBug, "the VPC " + vpc_id + " has no main route table");
   return rows->front().Str(0);
@@ -198,8 +197,8 @@ Result<std::vector<SubnetRoute>> LoadSubnetRoutes(Database& db) {
   if (!rows.ok()) return rows.status();
   std::vector<SubnetRoute> out;
   for (const auto& r : *rows) {
-    out.push_back(SubnetRoute{r.Str(0), r.Int(1), r.Str(2), r.Int(3), r.Str(4), r.Str(5),
-                              r.Str(6)});
+    out.push_back(
+        SubnetRoute{r.Str(0), r.Int(1), r.Str(2), r.Int(3), r.Str(4), r.Str(5), r.Str(6)});
   }
   return out;
 }

@@ -72,7 +72,7 @@ Result<bool> IsInstanceAddressInVpc(Transaction& tx, const std::string& vpc_id,
 // One NORMAL_CVM route as it applies to one subnet's packets: what the data path needs.
 struct SubnetRoute {
   std::string subnet_cidr;
-  int64_t vpc_mark = 0;      // the VPC's table_id (its packets' mark)
+  int64_t vpc_mark = 0;  // the VPC's table_id (its packets' mark)
   std::string vpc_cidr;
   int64_t kernel_table = 0;  // the route table's table_id
   std::string destination, next_hop_ip;

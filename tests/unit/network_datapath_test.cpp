@@ -366,10 +366,11 @@ TEST_F(DataPathTest, ARouteTableSendsASubnetsPacketsToItsNextHop) {
   EXPECT_FALSE(UdpArrives('a', "", 'b', 7001, "192.168.77.1"));  // no route: nowhere to go
 
   RoutingPlan routing;
-  routing.rules.push_back({.source = *net::ParseCidr("10.9.0.0/24", true), .mark = 1001,
+  routing.rules.push_back({.source = *net::ParseCidr("10.9.0.0/24", true),
+                           .mark = 1001,
                            .table = kFirstRouteTable + 1});
-  routing.routes.push_back({.table = kFirstRouteTable + 1,
-                            .destination = *net::ParseCidr("10.9.0.0/16", true)});
+  routing.routes.push_back(
+      {.table = kFirstRouteTable + 1, .destination = *net::ParseCidr("10.9.0.0/16", true)});
   routing.routes.push_back({.table = kFirstRouteTable + 1,
                             .destination = *net::ParseCidr("192.168.77.0/24", true),
                             .next_hop = Ip("10.9.0.3"),

@@ -57,9 +57,8 @@ TEST(RoutingPlan, EachSubnetOfATableWithRoutesLooksItUpFirst) {
 
 TEST(RoutingPlan, ApplyingIsADifferenceAgainstTheKernel) {
   dn::RoutingPlan plan;
-  plan.rules.push_back({.source = *network::ParseCidr("10.9.1.0/24", true),
-                        .mark = 1001,
-                        .table = 1000001});
+  plan.rules.push_back(
+      {.source = *network::ParseCidr("10.9.1.0/24", true), .mark = 1001, .table = 1000001});
   plan.routes.push_back(
       {.table = 1000001, .destination = *network::ParseCidr("10.9.0.0/16", true)});
   plan.routes.push_back({.table = 1000001,
@@ -145,13 +144,13 @@ TEST(RouteTableMigration, ExistingVpcsGetTheirMainTable) {
       CVM_RETURN_IF_ERROR(tx.Exec("DROP TABLE routes"));
       CVM_RETURN_IF_ERROR(tx.Exec("DROP INDEX subnets_by_route_table"));
       CVM_RETURN_IF_ERROR(tx.Exec("ALTER TABLE subnets DROP COLUMN route_table_id"));
-      CVM_RETURN_IF_ERROR(tx.Exec(
-          "INSERT INTO vpcs(vpc_id, owner_uin, region, name, cidr, table_id, created_at) "
-          "VALUES ('vpc-aaaaaaaa', '100', 'ap-guangzhou', 'old', '10.7.0.0/16', 1000, 5)"));
-      CVM_RETURN_IF_ERROR(tx.Exec(
-          "INSERT INTO subnets(subnet_id, owner_uin, vpc_id, zone, name, cidr, created_at) "
-          "VALUES ('subnet-aaaaaaaa', '100', 'vpc-aaaaaaaa', 'ap-guangzhou-3', 's', "
-          "'10.7.1.0/24', 5)"));
+      CVM_RETURN_IF_ERROR(
+          tx.Exec("INSERT INTO vpcs(vpc_id, owner_uin, region, name, cidr, table_id, created_at) "
+                  "VALUES ('vpc-aaaaaaaa', '100', 'ap-guangzhou', 'old', '10.7.0.0/16', 1000, 5)"));
+      CVM_RETURN_IF_ERROR(
+          tx.Exec("INSERT INTO subnets(subnet_id, owner_uin, vpc_id, zone, name, cidr, created_at) "
+                  "VALUES ('subnet-aaaaaaaa', '100', 'vpc-aaaaaaaa', 'ap-guangzhou-3', 's', "
+                  "'10.7.1.0/24', 5)"));
       return tx.Exec("DELETE FROM schema_migrations WHERE version = 14");
     });
     ASSERT_TRUE(st.ok()) << st.ToString();

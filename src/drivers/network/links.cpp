@@ -142,19 +142,19 @@ Result<std::vector<std::string>> RoutingCommands(const std::string& rules_json,
     if (r.value("priority", -1) != kRouteTableRulePriority || !r.contains("fwmark")) continue;
     std::string src = r.value("src", "all");
     if (src != "all") src += "/" + std::to_string(r.value("srclen", 32));
-    std::string mark = r["fwmark"].is_string() ? r["fwmark"].get<std::string>() : r["fwmark"].dump();
-    have_rules.insert(rule_spec(src, static_cast<uint32_t>(std::stoul(mark, nullptr, 0)),
-                                r.value("table", "")));
+    std::string mark =
+        r["fwmark"].is_string() ? r["fwmark"].get<std::string>() : r["fwmark"].dump();
+    have_rules.insert(
+        rule_spec(src, static_cast<uint32_t>(std::stoul(mark, nullptr, 0)), r.value("table", "")));
   }
   // Routes by (table, destination): the `ip route replace` arguments that make each.
   std::map<std::string, std::string> want_routes, have_routes;
   auto key = [](const std::string& table, const std::string& dst) { return table + " " + dst; };
   for (const auto& r : plan.routes) {
     std::string t = std::to_string(r.table), d = r.destination.ToString();
-    want_routes[key(t, d)] =
-        r.next_hop == 0 ? "throw " + d + " table " + t
-                        : d + " via " + net::FormatIpv4(r.next_hop) + " dev " + r.tap +
-                              " onlink table " + t;
+    want_routes[key(t, d)] = r.next_hop == 0 ? "throw " + d + " table " + t
+                                             : d + " via " + net::FormatIpv4(r.next_hop) + " dev " +
+                                                   r.tap + " onlink table " + t;
   }
   for (const auto& r : routes) {
     // Route tables' only: the VPCs' tables and the kernel's (named "local", ...) are not ours.
@@ -182,8 +182,9 @@ Result<std::vector<std::string>> RoutingCommands(const std::string& rules_json,
     if (!want_rules.count(r)) cmds.push_back("rule del " + r);
   }
   for (const auto& [k, spec] : have_routes) {
-    if (!want_routes.count(k)) cmds.push_back("route del " + k.substr(k.find(' ') + 1) +
-                                              " table " + k.substr(0, k.find(' ')));
+    if (!want_routes.count(k))
+      cmds.push_back("route del " + k.substr(k.find(' ') + 1) + " table " +
+                     k.substr(0, k.find(' ')));
   }
   for (const auto& [k, spec] : want_routes) {
     auto have = have_routes.find(k);

@@ -52,7 +52,8 @@ json RouteTableJson(const RouteTableRecord& t, const std::vector<RouteRecord>& r
                     const std::vector<std::string>& subnets, json tags,
                     const std::string& vpc_cidr) {
   json assoc = json::array();
-  for (const auto& s : subnets) assoc.push_back({{"SubnetId", s}, {"RouteTableId", t.route_table_id}});
+  for (const auto& s : subnets)
+    assoc.push_back({{"SubnetId", s}, {"RouteTableId", t.route_table_id}});
   return json{{"VpcId", t.vpc_id},
               {"RouteTableId", t.route_table_id},
               {"RouteTableName", t.name},
@@ -73,8 +74,7 @@ std::string LocalCidr(const std::vector<RouteRecord>& routes) {
 }
 
 // The caller's table named by RouteTableId.
-Result<RouteTableRecord> LoadOwnedRouteTable(store::Transaction& tx,
-                                             const api::RequestContext& ctx,
+Result<RouteTableRecord> LoadOwnedRouteTable(store::Transaction& tx, const api::RequestContext& ctx,
                                              const std::string& id) {
   if (!IsWellFormedId("rtb", id)) {
     return Status(err::kInvalidRouteTableIdMalformed,
@@ -96,8 +96,7 @@ Result<RouteRecord> ParseRoute(store::Transaction& tx, const json& r, const stor
   // Required here, not in DeleteRoutes, which shares the structure.
   for (const char* field : {"DestinationCidrBlock", "GatewayType", "GatewayId"}) {
     if (!r.contains(field)) {
-      return Status(err::kMissingParameter,
-                    std::string("Each of Routes needs its ") + field + ".");
+      return Status(err::kMissingParameter, std::string("Each of Routes needs its ") + field + ".");
     }
   }
   if (!r.value("DestinationIpv6CidrBlock", "").empty()) {
@@ -113,17 +112,16 @@ Result<RouteRecord> ParseRoute(store::Transaction& tx, const json& r, const stor
   auto vpc_cidr = network::ParseCidr(vpc.cidr, true);
   if (vpc_cidr && vpc_cidr->Contains(*cidr)) {
     return Status(err::kInvalidParameterValueVpcCidrOverlapRoute,
-                  "DestinationCidrBlock " + cidr->ToString() + " lies inside " + vpc.cidr +
-                      " of " + vpc.vpc_id + ", which its LOCAL route serves.");
+                  "DestinationCidrBlock " + cidr->ToString() + " lies inside " + vpc.cidr + " of " +
+                      vpc.vpc_id + ", which its LOCAL route serves.");
   }
   out.destination = cidr->ToString();
   out.gateway_type = r.value("GatewayType", "");
   out.gateway_id = r.value("GatewayId", "");
   out.description = r.value("RouteDescription", "");
   if (out.description.size() > kMaxDescription) {
-    return Status(err::kInvalidParameterValueTooLong, "RouteDescription is longer than " +
-                                                          std::to_string(kMaxDescription) +
-                                                          " bytes.");
+    return Status(err::kInvalidParameterValueTooLong,
+                  "RouteDescription is longer than " + std::to_string(kMaxDescription) + " bytes.");
   }
   if (r.contains("Enabled") && !r["Enabled"].get<bool>()) {
     return Status(err::kUnsupportedOperation, "Disabled routes are not offered here.");
@@ -167,7 +165,8 @@ Result<std::vector<RouteRecord>> NamedRoutes(const json& p, const std::vector<Ro
     const std::string item = r.value("RouteItemId", "");
     const int64_t id = r.contains("RouteId") ? r["RouteId"].get<int64_t>() : 0;
     for (const auto& existing : routes) {
-      if ((id != 0 && existing.route_id == id) || (!item.empty() && existing.route_item_id == item)) {
+      if ((id != 0 && existing.route_id == id) ||
+          (!item.empty() && existing.route_item_id == item)) {
         found = &existing;
       }
     }
@@ -206,9 +205,8 @@ void RegisterVpcRouteTableHandlers(api::Router& router, ServiceDeps& deps) {
   auto& engine = deps.engine;
 
   router.Register("CreateRouteTable", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
-    RouteTableRecord t{.owner_uin = ctx.owner_uin,
-                       .region = ctx.region,
-                       .name = p.value("RouteTableName", "")};
+    RouteTableRecord t{
+        .owner_uin = ctx.owner_uin, .region = ctx.region, .name = p.value("RouteTableName", "")};
     CVM_RETURN_IF_ERROR(CheckName(t.name, "RouteTableName"));
     std::vector<RouteRecord> routes;
     std::string vpc_cidr;
@@ -231,64 +229,67 @@ void RegisterVpcRouteTableHandlers(api::Router& router, ServiceDeps& deps) {
       return Status::Ok();
     });
     if (!st.ok()) return st;
-    return json{{"RouteTable", RouteTableJson(t, routes, {}, TagSets(db, {t.route_table_id})[t.route_table_id],
-                                              vpc_cidr)}};
-  });
-
-  router.Register("DescribeRouteTables", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
-    auto ids = IdsParam(p, "RouteTableIds", "rtb", err::kInvalidRouteTableIdMalformed);
-    if (!ids.ok()) return ids.status();
-    auto filters = ParseFilters(p,
-                                {"route-table-id", "route-table-name", "vpc-id",
-                                 "association.main", "tag-key", "tag:"},
-                                "RouteTableIds");
-    if (!filters.ok()) return filters.status();
-    auto paging = ParsePaging(p, ctx.visible, iam::kind::kRouteTable);
-    if (!paging.ok()) return paging.status();
-    SqlWhere where("owner_uin = ? AND region = ?", {ctx.owner_uin, ctx.region});
-    if (!ids->empty()) where.In("route_table_id", *ids);
-    where.Filtered(*filters, {{"route-table-id", "route_table_id"},
-                              {"route-table-name", "name"},
-                              {"vpc-id", "vpc_id"}});
-    FilterByBool(where, *filters, "association.main", "is_main");
-    FilterByTags(where, *filters, "route_table_id");
-    auto list = ListPage(db, where, "route_tables", "route_table_id", store::kRouteTableColumns,
-                         "created_at, rowid", *paging, *ids, err::kInvalidRouteTableIdNotFound.data());
-    if (!list.ok()) return list.status();
-    std::vector<RouteTableRecord> tables;
-    std::vector<std::string> page_ids;
-    for (const auto& r : list->rows) {
-      tables.push_back(store::RouteTableFromRow(r));
-      page_ids.push_back(tables.back().route_table_id);
-    }
-    auto routes = store::LoadRoutes(db, page_ids);
-    if (!routes.ok()) return routes.status();
-    auto assoc = store::LoadAssociations(db, page_ids);
-    if (!assoc.ok()) return assoc.status();
-    auto tags = TagSets(db, page_ids);
-    const bool with_routes = !p.contains("NeedRouterInfo") || p["NeedRouterInfo"].get<bool>();
-    json set = json::array();
-    for (const auto& t : tables) {
-      const auto& rs = (*routes)[t.route_table_id];
-      set.push_back(RouteTableJson(t, with_routes ? rs : std::vector<RouteRecord>{},
-                                   (*assoc)[t.route_table_id], tags[t.route_table_id],
-                                   LocalCidr(rs)));
-    }
-    return json{{"TotalCount", list->total}, {"RouteTableSet", std::move(set)}};
+    return json{{"RouteTable",
+                 RouteTableJson(t, routes, {}, TagSets(db, {t.route_table_id})[t.route_table_id],
+                                vpc_cidr)}};
   });
 
   router.Register(
-      "ModifyRouteTableAttribute", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
-        const std::string name = p.value("RouteTableName", "");
-        CVM_RETURN_IF_ERROR(CheckName(name, "RouteTableName"));
-        Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
-          auto t = LoadOwnedRouteTable(tx, ctx, p.value("RouteTableId", ""));
-          if (!t.ok()) return t.status();
-          return store::RenameRouteTable(tx, t->route_table_id, name);
-        });
-        if (!st.ok()) return st;
-        return json::object();
+      "DescribeRouteTables", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
+        auto ids = IdsParam(p, "RouteTableIds", "rtb", err::kInvalidRouteTableIdMalformed);
+        if (!ids.ok()) return ids.status();
+        auto filters = ParseFilters(
+            p,
+            {"route-table-id", "route-table-name", "vpc-id", "association.main", "tag-key", "tag:"},
+            "RouteTableIds");
+        if (!filters.ok()) return filters.status();
+        auto paging = ParsePaging(p, ctx.visible, iam::kind::kRouteTable);
+        if (!paging.ok()) return paging.status();
+        SqlWhere where("owner_uin = ? AND region = ?", {ctx.owner_uin, ctx.region});
+        if (!ids->empty()) where.In("route_table_id", *ids);
+        where.Filtered(*filters, {{"route-table-id", "route_table_id"},
+                                  {"route-table-name", "name"},
+                                  {"vpc-id", "vpc_id"}});
+        FilterByBool(where, *filters, "association.main", "is_main");
+        FilterByTags(where, *filters, "route_table_id");
+        auto list =
+            ListPage(db, where, "route_tables", "route_table_id", store::kRouteTableColumns,
+                     "created_at, rowid", *paging, *ids, err::kInvalidRouteTableIdNotFound.data());
+        if (!list.ok()) return list.status();
+        std::vector<RouteTableRecord> tables;
+        std::vector<std::string> page_ids;
+        for (const auto& r : list->rows) {
+          tables.push_back(store::RouteTableFromRow(r));
+          page_ids.push_back(tables.back().route_table_id);
+        }
+        auto routes = store::LoadRoutes(db, page_ids);
+        if (!routes.ok()) return routes.status();
+        auto assoc = store::LoadAssociations(db, page_ids);
+        if (!assoc.ok()) return assoc.status();
+        auto tags = TagSets(db, page_ids);
+        const bool with_routes = !p.contains("NeedRouterInfo") || p["NeedRouterInfo"].get<bool>();
+        json set = json::array();
+        for (const auto& t : tables) {
+          const auto& rs = (*routes)[t.route_table_id];
+          set.push_back(RouteTableJson(t, with_routes ? rs : std::vector<RouteRecord>{},
+                                       (*assoc)[t.route_table_id], tags[t.route_table_id],
+                                       LocalCidr(rs)));
+        }
+        return json{{"TotalCount", list->total}, {"RouteTableSet", std::move(set)}};
       });
+
+  router.Register("ModifyRouteTableAttribute",
+                  [&](const api::RequestContext& ctx, json& p) -> Result<json> {
+                    const std::string name = p.value("RouteTableName", "");
+                    CVM_RETURN_IF_ERROR(CheckName(name, "RouteTableName"));
+                    Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
+                      auto t = LoadOwnedRouteTable(tx, ctx, p.value("RouteTableId", ""));
+                      if (!t.ok()) return t.status();
+                      return store::RenameRouteTable(tx, t->route_table_id, name);
+                    });
+                    if (!st.ok()) return st;
+                    return json::object();
+                  });
 
   router.Register("DeleteRouteTable", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
     Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
@@ -314,8 +315,7 @@ void RegisterVpcRouteTableHandlers(api::Router& router, ServiceDeps& deps) {
   });
 
   router.Register(
-      "ReplaceRouteTableAssociation",
-      [&](const api::RequestContext& ctx, json& p) -> Result<json> {
+      "ReplaceRouteTableAssociation", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
         Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
           auto t = LoadOwnedRouteTable(tx, ctx, p.value("RouteTableId", ""));
           if (!t.ok()) return t.status();
@@ -370,9 +370,9 @@ void RegisterVpcRouteTableHandlers(api::Router& router, ServiceDeps& deps) {
     if (!assoc.ok()) return assoc.status();
     return json{{"TotalCount", made.size()},
                 {"RouteTableSet",
-                 json::array({RouteTableJson(table, made, (*assoc)[table.route_table_id],
-                                             TagSets(db, {table.route_table_id})[table.route_table_id],
-                                             vpc_cidr)})}};
+                 json::array({RouteTableJson(
+                     table, made, (*assoc)[table.route_table_id],
+                     TagSets(db, {table.route_table_id})[table.route_table_id], vpc_cidr)})}};
   });
 
   router.Register("DeleteRoutes", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
