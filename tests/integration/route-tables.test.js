@@ -153,6 +153,21 @@ test("custom tables: create, filters, paging, tags, rename, associate, delete", 
   await expectCode(vpc.ReplaceRouteTableAssociation({ SubnetId: "subnet-00000000",
                                                       RouteTableId: made.RouteTableId }),
                    "ResourceNotFound");
+  // CreateSubnets may name the table a subnet starts in (of the same VPC only).
+  const [born] = (await vpc.CreateSubnets({ VpcId: v, Subnets: [
+    { SubnetName: "born", CidrBlock: "10.31.2.0/24", Zone: ZONE, RouteTableId: db.RouteTableId }] }))
+    .SubnetSet;
+  assert.equal(born.RouteTableId, db.RouteTableId);
+  assert.deepEqual((await table(db.RouteTableId)).AssociationSet.map((a) => a.SubnetId),
+                   [born.SubnetId]);
+  const wTable = (await tables(byVpc(w))).RouteTableSet[0].RouteTableId;
+  await expectCode(vpc.CreateSubnets({ VpcId: v, Subnets: [
+    { SubnetName: "x", CidrBlock: "10.31.3.0/24", Zone: ZONE, RouteTableId: wTable }] }),
+                   "UnsupportedOperation.VpcMismatch");
+  await expectCode(vpc.CreateSubnets({ VpcId: v, Subnets: [
+    { SubnetName: "x", CidrBlock: "10.31.3.0/24", Zone: ZONE, RouteTableId: "rtb-00000000" }] }),
+                   "InvalidRouteTableId.NotFound");
+  assert.equal((await vpc.DescribeSubnets(byVpc(v))).TotalCount, 2);  // nothing half-made
   const main = (await tables(byVpc(v, [{ Name: "association.main", Values: ["true"] }])))
     .RouteTableSet[0].RouteTableId;
   await vpc.ReplaceRouteTableAssociation({ SubnetId: s.SubnetId, RouteTableId: main });

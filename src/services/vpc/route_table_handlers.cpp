@@ -73,21 +73,6 @@ std::string LocalCidr(const std::vector<RouteRecord>& routes) {
   return "";
 }
 
-// The caller's table named by RouteTableId.
-Result<RouteTableRecord> LoadOwnedRouteTable(store::Transaction& tx, const api::RequestContext& ctx,
-                                             const std::string& id) {
-  if (!IsWellFormedId("rtb", id)) {
-    return Status(err::kInvalidRouteTableIdMalformed,
-                  "`" + id.substr(0, 40) + "` is not a route table id.");
-  }
-  auto t = store::LoadRouteTable(tx, {ctx.owner_uin, ctx.region}, id);
-  if (!t.ok()) return t.status();
-  if (!t->has_value()) {
-    return Status(err::kInvalidRouteTableIdNotFound, "The route table " + id + " does not exist.");
-  }
-  return **t;
-}
-
 // The destination, next hop and description of a route as given, checked against its VPC:
 // a well-formed IPv4 block not inside the VPC (its addresses are the LOCAL route's), and a
 // next hop the data path honours.

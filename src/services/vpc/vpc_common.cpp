@@ -216,6 +216,21 @@ Status CheckOwnedSecurityGroup(store::Transaction& tx, const api::RequestContext
   return Status::Ok();
 }
 
+Result<store::RouteTableRecord> LoadOwnedRouteTable(store::Transaction& tx,
+                                                    const api::RequestContext& ctx,
+                                                    const std::string& id) {
+  if (!IsWellFormedId("rtb", id)) {
+    return Status(err::kInvalidRouteTableIdMalformed,
+                  "`" + id.substr(0, 40) + "` is not a route table id.");
+  }
+  auto t = store::LoadRouteTable(tx, {ctx.owner_uin, ctx.region}, id);
+  if (!t.ok()) return t.status();
+  if (!t->has_value()) {
+    return Status(err::kInvalidRouteTableIdNotFound, "The route table " + id + " does not exist.");
+  }
+  return **t;
+}
+
 Result<int64_t> UsedAddressCount(store::Database& db, const std::string& subnet_id) {
   auto rows = db.Query(
       "SELECT COUNT(*) FROM instances WHERE subnet_id = ? AND deleted = 0 AND private_ip != ''",

@@ -15,6 +15,7 @@
 #include "services/filters.h"
 #include "store/database.h"
 #include "store/network_records.h"
+#include "store/route_tables.h"
 
 namespace cvm::services::vpc {
 
@@ -62,6 +63,10 @@ Result<store::SubnetRecord> LoadOwnedSubnet(store::Transaction& tx, const api::R
                                             const std::string& subnet_id);
 Status CheckOwnedSecurityGroup(store::Transaction& tx, const api::RequestContext& ctx,
                                const std::string& sg_id);
+// The caller's route table, or InvalidRouteTableId.Malformed / .NotFound.
+Result<store::RouteTableRecord> LoadOwnedRouteTable(store::Transaction& tx,
+                                                    const api::RequestContext& ctx,
+                                                    const std::string& route_table_id);
 
 // Addresses in use in each subnet (live instances), for AvailableIpAddressCount.
 Result<int64_t> UsedAddressCount(store::Database& db, const std::string& subnet_id);

@@ -7,7 +7,6 @@
 #include "network/ipv4.h"
 #include "services/service_deps.h"
 #include "services/vpc/vpc_common.h"
-#include "store/route_tables.h"
 
 namespace cvm::services {
 namespace {
@@ -304,6 +303,15 @@ void RegisterVpcHandlers(api::Router& router, ServiceDeps& deps) {
         if (!cidr.ok()) return cidr.status();
         SubnetRecord r{NewResourceId("subnet"),   ctx.owner_uin,    vpc_id, s.value("Zone", ""),
                        s.value("SubnetName", ""), cidr->ToString(), false,  NowUnix()};
+        if (s.contains("RouteTableId")) {  // CreateSubnets: a table of the VPC instead of its main
+          auto t = LoadOwnedRouteTable(tx, ctx, s.value("RouteTableId", ""));
+          if (!t.ok()) return t.status();
+          if (t->vpc_id != vpc_id) {
+            return Status(err::kUnsupportedOperationVpcMismatch,
+                          "The route table " + t->route_table_id + " is not in " + vpc_id + ".");
+          }
+          r.route_table_id = t->route_table_id;
+        }
         auto stored = store::InsertSubnet(tx, std::move(r));
         if (!stored.ok()) return stored.status();
         CVM_RETURN_IF_ERROR(InsertTags(tx, s, stored->subnet_id, ctx.owner_uin));
