@@ -146,7 +146,11 @@ Status NetworkPlane::SyncLocked() {
   CVM_RETURN_IF_ERROR(firewall_.Apply(*plan));
   auto routing = LoadRoutingPlan();
   if (!routing.ok()) return routing.status();
-  return dn::ApplyRouting(ns_, *routing);
+  if (routed_ == *routing) return Status::Ok();
+  routed_.reset();
+  CVM_RETURN_IF_ERROR(dn::ApplyRouting(ns_, *routing));
+  routed_ = std::move(*routing);
+  return Status::Ok();
 }
 
 Result<dn::RoutingPlan> NetworkPlane::LoadRoutingPlan() {

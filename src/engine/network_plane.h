@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -67,6 +68,9 @@ class NetworkPlane : public InstanceNetwork {
   drivers::network::NetNamespace ns_;
   std::mutex mu_;  // one change at a time: plans are computed and applied in order
   drivers::network::Firewall firewall_;
+  // The routing last applied: a sync whose plan is the same (a security group change) does not
+  // read the kernel again. Cleared on failure; empty at start, so Start rebuilds from the kernel.
+  std::optional<drivers::network::RoutingPlan> routed_;
   std::set<std::string> plugged_;  // instance ids
   std::unique_ptr<drivers::network::PortForwarder> forwarder_;
 };

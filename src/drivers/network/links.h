@@ -63,16 +63,19 @@ struct SubnetRule {
   cvm::network::Cidr source;
   uint32_t mark = 0;   // the VPC's number
   uint32_t table = 0;  // the route table's number
+  bool operator==(const SubnetRule&) const = default;
 };
 struct TableRoute {
   uint32_t table = 0;
   cvm::network::Cidr destination;
   uint32_t next_hop = 0;  // 0: "throw" (the LOCAL route)
   std::string tap;        // the next hop's tap
+  bool operator==(const TableRoute&) const = default;
 };
 struct RoutingPlan {
   std::vector<SubnetRule> rules;
   std::vector<TableRoute> routes;
+  bool operator==(const RoutingPlan&) const = default;
 };
 inline constexpr uint32_t kFirstRouteTable = 1000000;  // route tables' numbers start here
 
