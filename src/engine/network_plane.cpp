@@ -64,7 +64,7 @@ NicAttachment Nic(const store::InstanceRecord& inst, const InstanceAddress& addr
 }  // namespace
 
 dn::RoutingPlan RoutingPlanOf(const std::vector<store::SubnetRoute>& routes,
-                              const std::set<std::string>& plugged) {
+                              const std::set<std::string>& plugged, const net::Cidr& uplink) {
   std::set<std::tuple<uint32_t, uint32_t, uint32_t, uint32_t>> rules;  // base, prefix, mark, table
   std::map<std::pair<uint32_t, std::string>, dn::TableRoute> table_routes;
   for (const auto& r : routes) {
@@ -77,6 +77,7 @@ dn::RoutingPlan RoutingPlanOf(const std::vector<store::SubnetRoute>& routes,
     rules.insert({subnet->base, static_cast<uint32_t>(subnet->prefix),
                   static_cast<uint32_t>(r.vpc_mark), table});
     table_routes[{table, vpc->ToString()}] = {.table = table, .destination = *vpc};
+    table_routes[{table, uplink.ToString()}] = {.table = table, .destination = uplink};
     if (!r.next_hop_instance.empty() && plugged.count(r.next_hop_instance)) {
       table_routes[{table, dest->ToString()}] = {.table = table,
                                                  .destination = *dest,
@@ -156,7 +157,9 @@ Status NetworkPlane::SyncLocked() {
 Result<dn::RoutingPlan> NetworkPlane::LoadRoutingPlan() {
   auto rows = store::LoadSubnetRoutes(db_);
   if (!rows.ok()) return rows.status();
-  return RoutingPlanOf(*rows, plugged_);
+  auto uplink = net::ParseCidr(config_.uplink_cidr, true);
+  if (!uplink) return Status(kind::kBug, "bad uplink_cidr");
+  return RoutingPlanOf(*rows, plugged_, *uplink);
 }
 
 Result<dn::NetworkPlan> NetworkPlane::LoadPlan() {

@@ -24,10 +24,13 @@
 
 namespace cvm::engine {
 
-// The kernel rules and routes of route tables: a subnet's rule and its table's LOCAL throw for
-// every table with routes, a route for each next hop that is plugged (has a tap).
+// The kernel rules and routes of route tables: a subnet's rule and its table's throws for
+// every table with routes (the VPC's CIDR: the LOCAL route; the uplink's: replies to the host
+// through a public address keep their way out whatever the user routes), and a route for each
+// next hop that is plugged (has a tap).
 drivers::network::RoutingPlan RoutingPlanOf(const std::vector<store::SubnetRoute>& routes,
-                                            const std::set<std::string>& plugged);
+                                            const std::set<std::string>& plugged,
+                                            const network::Cidr& uplink);
 
 class NetworkPlane : public InstanceNetwork {
  public:

@@ -2,6 +2,7 @@
 // in the subnet's table. Packets a sends into that block leave cvmd's namespace through b's tap
 // (an nft counter on b's tap in a table of the test's own, after cvmd's firewall has passed
 // them) while the route exists, after a restart rebuilt what was removed behind cvmd's back,
+// a default route to b leaves the VPC's own traffic and a public address's return path alone,
 // and no more after DeleteRoutes.
 "use strict";
 const { test, before, after } = require("node:test");
@@ -9,6 +10,7 @@ const assert = require("node:assert/strict");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
+const net = require("node:net");
 const { execFileSync } = require("node:child_process");
 const L = require("./lib");
 
@@ -16,7 +18,7 @@ const PASSWORD = "Opencvm-rtb1";
 const ZONE = "ap-guangzhou-3";
 const auth = { password: PASSWORD };
 const DEST = "192.168.77.1";
-let d, cvm, vpc, tableId, routeId;
+let d, cvm, vpc, tableId, routeId, defaultRouteId;
 const ids = {};
 const addr = {};
 
@@ -55,10 +57,12 @@ before(async () => {
       Placement: { Zone: ZONE }, ImageId: image, InstanceType: "T1.NANO1", InstanceName: name,
       LoginSettings: { Password: PASSWORD }, SecurityGroupIds: [sg],
       VirtualPrivateCloud: { VpcId: v, SubnetId: s },
+      InternetAccessible: { PublicIpAssigned: name === "a", InternetMaxBandwidthOut: 10 },
     })).InstanceIdSet[0];
   }
   const up = await L.waitState(cvm, [ids.a, ids.b], "RUNNING");
   addr.b = up[ids.b].PrivateIpAddresses[0];
+  addr.aPublic = up[ids.a].PublicIpAddresses[0];
   tableId = (await vpc.CreateRouteTable({ VpcId: v, RouteTableName: "via-b" })).RouteTable
     .RouteTableId;
   await vpc.ReplaceRouteTableAssociation({ SubnetId: s, RouteTableId: tableId });
@@ -98,8 +102,30 @@ test("the reconciler's start rebuilds the route's rule removed behind cvmd's bac
   assert.equal(await sendFromA(), 3);
 });
 
+// A TCP connection from the host to a's SSH port through its public address: the replies must
+// leave through the uplink (their return path), not go to b.
+const hostReachesA = () => new Promise((resolve) => {
+  const sock = net.connect({ host: addr.aPublic, port: 22, timeout: 3000 });
+  sock.on("connect", () => { sock.destroy(); resolve(true); });
+  sock.on("timeout", () => { sock.destroy(); resolve(false); });
+  sock.on("error", () => resolve(false));
+});
+
+test("a default route to b leaves the VPC's own traffic and the public return path alone",
+     async () => {
+  assert.ok(await hostReachesA());
+  const made = await vpc.CreateRoutes({ RouteTableId: tableId, Routes: [{
+    DestinationCidrBlock: "0.0.0.0/0", GatewayType: "NORMAL_CVM", GatewayId: addr.b }] });
+  defaultRouteId = made.RouteTableSet[0].RouteSet[0].RouteId;
+  assert.equal(await sendFromA(), 3);  // still to b
+  assert.ok(await hostReachesA());
+  assert.match(await L.ssh(d, ids.a, `ping -c 1 -W 3 ${addr.b} >/dev/null && echo reached`, auth),
+               /reached/);
+});
+
 test("after DeleteRoutes the packets no longer reach b", async () => {
-  await vpc.DeleteRoutes({ RouteTableId: tableId, Routes: [{ RouteId: routeId }] });
+  await vpc.DeleteRoutes({ RouteTableId: tableId,
+                           Routes: [{ RouteId: routeId }, { RouteId: defaultRouteId }] });
   assert.equal(await sendFromA(), 0);
   assert.doesNotMatch(inNs("ip", "rule", "show"), /lookup 100\d{4}/);
 });

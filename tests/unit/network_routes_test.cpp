@@ -36,19 +36,22 @@ std::vector<std::string> Commands(const std::string& rules, const std::string& r
 
 TEST(RoutingPlan, EachSubnetOfATableWithRoutesLooksItUpFirst) {
   // Two subnets share table 1000001; a route whose next hop is not plugged is left out (its
-  // packets fall through to the VPC's table), but its subnet's rule and LOCAL throw stay.
+  // packets fall through to the VPC's table), but its subnet's rule and throws (the VPC's
+  // CIDR, the uplink's) stay.
   auto plan = engine::RoutingPlanOf(
       {Route("10.9.1.0/24", 1001, 1000001, "192.168.77.0/24", "10.9.1.5", "ins-bbbbbbbb"),
        Route("10.9.2.0/24", 1001, 1000001, "192.168.77.0/24", "10.9.1.5", "ins-bbbbbbbb"),
        Route("10.9.1.0/24", 1001, 1000001, "0.0.0.0/0", "10.9.1.6", "ins-cccccccc"),
        Route("10.9.1.0/24", 1002, 1000002, "192.168.0.0/16", "10.9.1.7", "")},
-      {"ins-bbbbbbbb"});
+      {"ins-bbbbbbbb"}, *network::ParseCidr("169.254.9.0/30", true));
   auto cmds = Commands("[]", "[]", plan);
   EXPECT_EQ(cmds, (std::vector<std::string>{
                       "route replace throw 10.9.0.0/16 table 1000001",
+                      "route replace throw 169.254.9.0/30 table 1000001",
                       "route replace 192.168.77.0/24 via 10.9.1.5 dev tap-bbbbbbbb onlink table "
                       "1000001",
                       "route replace throw 10.9.0.0/16 table 1000002",
+                      "route replace throw 169.254.9.0/30 table 1000002",
                       "rule add from 10.9.1.0/24 fwmark 1001 lookup 1000001 priority 90",
                       "rule add from 10.9.1.0/24 fwmark 1002 lookup 1000002 priority 90",
                       "rule add from 10.9.2.0/24 fwmark 1001 lookup 1000001 priority 90",
