@@ -1,9 +1,9 @@
 // Route tables end to end: two TCG guests in one subnet, a route 192.168.77.0/24 -> NORMAL_CVM b
 // in the subnet's table. Packets a sends into that block leave cvmd's namespace through b's tap
 // (an nft counter on b's tap in a table of the test's own, after cvmd's firewall has passed
-// them) while the route exists, after a restart rebuilt what was removed behind cvmd's back,
-// a default route to b leaves the VPC's own traffic and a public address's return path alone,
-// and no more after DeleteRoutes.
+// them) while the route exists, again after a restart rebuilt what was removed behind cvmd's
+// back, and no more after DeleteRoutes. A default route to b leaves the VPC's own traffic and
+// the return path of a's public address alone.
 "use strict";
 const { test, before, after } = require("node:test");
 const assert = require("node:assert/strict");
