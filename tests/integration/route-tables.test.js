@@ -2,7 +2,7 @@
 // tables (filters, paging, tags), subnet associations, routes to an instance (NORMAL_CVM) made,
 // replaced and deleted, every refusal (malformed ids, bad or overlapping blocks, unknown or
 // unsupported next hops, the main table, a table in use), and isolation between accounts and
-// regions. One instance with an empty disk is the next hop (its address is what routes name);
+// regions, and CAM's name for a table. One instance with an empty disk is the next hop (its address is what routes name);
 // traffic through a route is in tests/e2e/route-tables.test.js.
 "use strict";
 const { test, before, after } = require("node:test");
@@ -320,4 +320,29 @@ test("another account's and another region's tables are not found", async () => 
                    "InvalidRouteTableId.NotFound");
   assert.equal((await tables({})).TotalCount, mine);
   assert.equal((await table(t)).RouteTableName, "mine");
+});
+
+test("CAM names a route table qcs::vpc:<region>:uin/<owner>:rtb/<id>", async () => {
+  const cam = d.client("cam");
+  const owner = String((await cam.GetUserAppId({})).OwnerUin);
+  const v = await mkVpc("cam", "10.36.0.0/16");
+  const ids = [];
+  for (const name of ["a", "b"]) {
+    ids.push((await vpc.CreateRouteTable({ VpcId: v, RouteTableName: name })).RouteTable
+      .RouteTableId);
+  }
+  const u = await cam.AddUser({ Name: "rtb-editor", UseApi: 1 });
+  const p = await cam.CreatePolicy({
+    PolicyName: "rtb-edit",
+    PolicyDocument: JSON.stringify({ version: "2.0", statement: [{
+      effect: "allow", action: ["vpc:ModifyRouteTableAttribute"],
+      resource: [`qcs::vpc:ap-guangzhou:uin/${owner}:rtb/${ids[0]}`] }] }),
+  });
+  await cam.AttachUserPolicy({ PolicyId: p.PolicyId, AttachUin: u.Uin });
+  const editor = d.client("vpc", { secretId: u.SecretId, secretKey: u.SecretKey });
+  await editor.ModifyRouteTableAttribute({ RouteTableId: ids[0], RouteTableName: "a2" });
+  await expectCode(editor.ModifyRouteTableAttribute({ RouteTableId: ids[1], RouteTableName: "b2" }),
+                   "UnauthorizedOperation");
+  assert.deepEqual([(await table(ids[0])).RouteTableName, (await table(ids[1])).RouteTableName],
+                   ["a2", "b"]);
 });
