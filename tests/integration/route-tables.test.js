@@ -1,9 +1,9 @@
 // Route tables through the official SDK: every VPC's main table with its LOCAL route, custom
 // tables (filters, paging, tags), subnet associations, routes to an instance (NORMAL_CVM) made,
 // replaced and deleted, every refusal (malformed ids, bad or overlapping blocks, unknown or
-// unsupported next hops, the main table, a table in use), and isolation between accounts and
-// regions, and CAM's name for a table. One instance with an empty disk is the next hop (its address is what routes name);
-// traffic through a route is in tests/e2e/route-tables.test.js.
+// unsupported next hops, the main table, a table in use), isolation between accounts and
+// regions, and CAM's name for a table. One instance with an empty disk is the next hop (its
+// address is what routes name); traffic through a route is in tests/e2e/route-tables.test.js.
 "use strict";
 const { test, before, after } = require("node:test");
 const assert = require("node:assert/strict");
