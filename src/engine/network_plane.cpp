@@ -4,11 +4,13 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "common/error_codes.h"
 #include "drivers/network/links.h"
 #include "network/ipv4.h"
 #include "store/network_records.h"
+#include "store/route_tables.h"
 
 namespace cvm::engine {
 
@@ -70,6 +72,38 @@ NicAttachment Nic(const store::InstanceRecord& inst, const InstanceAddress& addr
 
 }  // namespace
 
+dn::RoutingPlan RoutingPlanOf(const std::vector<store::SubnetRoute>& routes,
+                              const std::set<std::string>& plugged, const net::Cidr& uplink) {
+  std::set<std::tuple<uint32_t, uint32_t, uint32_t, uint32_t>> rules;  // base, prefix, mark, table
+  std::map<std::pair<uint32_t, std::string>, dn::TableRoute> table_routes;
+  for (const auto& r : routes) {
+    auto subnet = net::ParseCidr(r.subnet_cidr, true);
+    auto vpc = net::ParseCidr(r.vpc_cidr, true);
+    auto dest = net::ParseCidr(r.destination, true);
+    auto hop = net::ParseIpv4(r.next_hop_ip);
+    if (!subnet || !vpc || !dest || !hop) continue;  // validated on the way in
+    const auto table = static_cast<uint32_t>(r.kernel_table);
+    rules.insert({subnet->base, static_cast<uint32_t>(subnet->prefix),
+                  static_cast<uint32_t>(r.vpc_mark), table});
+    table_routes[{table, vpc->ToString()}] = {.table = table, .destination = *vpc};
+    table_routes[{table, uplink.ToString()}] = {.table = table, .destination = uplink};
+    if (!r.next_hop_instance.empty() && plugged.count(r.next_hop_instance)) {
+      table_routes[{table, dest->ToString()}] = {.table = table,
+                                                 .destination = *dest,
+                                                 .next_hop = *hop,
+                                                 .tap = dn::TapName(r.next_hop_instance)};
+    }
+  }
+  dn::RoutingPlan plan;
+  for (const auto& [base, prefix, mark, table] : rules) {
+    plan.rules.push_back({.source = {.base = base, .prefix = static_cast<int>(prefix)},
+                          .mark = mark,
+                          .table = table});
+  }
+  for (auto& [k, route] : table_routes) plan.routes.push_back(std::move(route));
+  return plan;
+}
+
 NetworkPlane::NetworkPlane(store::Database& db, const Config& config)
     : db_(db), config_(config), ns_(config.network_namespace), firewall_(ns_) {}
 
@@ -119,7 +153,22 @@ Status NetworkPlane::Sync() {
 Status NetworkPlane::SyncLocked() {
   auto plan = LoadPlan();
   if (!plan.ok()) return plan.status();
-  return firewall_.Apply(*plan);
+  CVM_RETURN_IF_ERROR(firewall_.Apply(*plan));
+  auto routing = LoadRoutingPlan();
+  if (!routing.ok()) return routing.status();
+  if (routed_ == *routing) return Status::Ok();
+  routed_.reset();
+  CVM_RETURN_IF_ERROR(dn::ApplyRouting(ns_, *routing));
+  routed_ = std::move(*routing);
+  return Status::Ok();
+}
+
+Result<dn::RoutingPlan> NetworkPlane::LoadRoutingPlan() {
+  auto rows = store::LoadSubnetRoutes(db_);
+  if (!rows.ok()) return rows.status();
+  auto uplink = net::ParseCidr(config_.uplink_cidr, true);
+  if (!uplink) return Status(kind::kBug, "bad uplink_cidr");
+  return RoutingPlanOf(*rows, plugged_, *uplink);
 }
 
 Result<dn::NetworkPlan> NetworkPlane::LoadPlan() {

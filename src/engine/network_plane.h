@@ -8,18 +8,29 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 
 #include "config/config.h"
 #include "drivers/network/firewall.h"
+#include "drivers/network/links.h"
 #include "drivers/network/net_namespace.h"
 #include "drivers/network/port_forwarder.h"
 #include "engine/host.h"
 #include "store/database.h"
 #include "store/instance_records.h"
+#include "store/route_tables.h"
 
 namespace cvm::engine {
+
+// The kernel rules and routes of route tables: a subnet's rule and its table's throws for
+// every table with routes (the VPC's CIDR: the LOCAL route; the uplink's: replies to the host
+// through a public address keep their way out whatever the user routes), and a route for each
+// next hop that is plugged (has a tap).
+drivers::network::RoutingPlan RoutingPlanOf(const std::vector<store::SubnetRoute>& routes,
+                                            const std::set<std::string>& plugged,
+                                            const network::Cidr& uplink);
 
 class NetworkPlane : public InstanceNetwork {
  public:
@@ -52,6 +63,7 @@ class NetworkPlane : public InstanceNetwork {
 
  private:
   Result<drivers::network::NetworkPlan> LoadPlan();
+  Result<drivers::network::RoutingPlan> LoadRoutingPlan();
   Status SyncLocked();
 
   store::Database& db_;
@@ -59,6 +71,9 @@ class NetworkPlane : public InstanceNetwork {
   drivers::network::NetNamespace ns_;
   std::mutex mu_;  // one change at a time: plans are computed and applied in order
   drivers::network::Firewall firewall_;
+  // The routing last applied: a sync whose plan is the same (a security group change) does not
+  // read the kernel again. Cleared on failure; empty at start, so Start rebuilds from the kernel.
+  std::optional<drivers::network::RoutingPlan> routed_;
   std::set<std::string> plugged_;  // instance ids
   std::unique_ptr<drivers::network::PortForwarder> forwarder_;
 };

@@ -39,6 +39,8 @@ constexpr ResourceParam kResourceParams[] = {
     {"VpcId", "vpc", "vpc"},
     {"SubnetIds", "vpc", "subnet"},
     {"SubnetId", "vpc", "subnet"},
+    {"RouteTableIds", "vpc", "rtb"},
+    {"RouteTableId", "vpc", "rtb"},
 };
 
 // CAM's own resources, as Tencent's CAM resource description names them: a user (the root

@@ -27,7 +27,7 @@ struct ResourceKind {
 
 namespace kind {
 // Disks, snapshots, images, key pairs and security groups are named under service cvm, as
-// Tencent does; VPCs and subnets under vpc.
+// Tencent does; VPCs, subnets and route tables under vpc.
 inline constexpr ResourceKind kInstance{"cvm", "instance"};
 inline constexpr ResourceKind kVolume{"cvm", "volume"};
 inline constexpr ResourceKind kSnapshot{"cvm", "snapshot"};

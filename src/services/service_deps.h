@@ -40,6 +40,7 @@ void RegisterCbsSnapshotHandlers(api::Router& router, ServiceDeps& deps);
 void RegisterVpcHandlers(api::Router& router, ServiceDeps& deps);
 void RegisterVpcSecurityGroupHandlers(api::Router& router, ServiceDeps& deps);
 void RegisterVpcUsageHandlers(api::Router& router, ServiceDeps& deps);
+void RegisterVpcRouteTableHandlers(api::Router& router, ServiceDeps& deps);
 void RegisterCamUserHandlers(api::Router& router, ServiceDeps& deps);
 void RegisterCamPolicyHandlers(api::Router& router, ServiceDeps& deps);
 void RegisterCamAuditHandler(api::Router& router, ServiceDeps& deps);
@@ -61,6 +62,7 @@ inline void RegisterAllHandlers(api::Router& router, ServiceDeps& deps) {
   RegisterVpcHandlers(router, deps);
   RegisterVpcSecurityGroupHandlers(router, deps);
   RegisterVpcUsageHandlers(router, deps);
+  RegisterVpcRouteTableHandlers(router, deps);
   RegisterCamUserHandlers(router, deps);
   RegisterCamPolicyHandlers(router, deps);
   RegisterCamAuditHandler(router, deps);

@@ -469,6 +469,48 @@ INSERT INTO client_tokens(owner_uin, action, token, answer, created_at)
 DROP INDEX instances_by_token;
 DROP INDEX disks_by_token;
 )sql"},
+      {14, "route tables: every VPC's main table, custom tables, routes, subnet associations", R"sql(
+-- table_id is the kernel routing table of the table's own routes in cvmd's namespace (a range
+-- apart from the VPCs' numbers); a subnet's packets consult it before their VPC's table.
+CREATE TABLE route_tables (
+  route_table_id TEXT PRIMARY KEY,
+  owner_uin    TEXT NOT NULL,
+  region       TEXT NOT NULL,
+  vpc_id       TEXT NOT NULL,
+  name         TEXT NOT NULL,
+  is_main      INTEGER NOT NULL DEFAULT 0,
+  table_id     INTEGER NOT NULL UNIQUE,
+  created_at   INTEGER NOT NULL
+);
+CREATE INDEX route_tables_by_vpc ON route_tables(vpc_id);
+CREATE INDEX route_tables_by_owner ON route_tables(owner_uin, region, created_at);
+CREATE UNIQUE INDEX route_tables_one_main ON route_tables(vpc_id) WHERE is_main = 1;
+-- route_id is Tencent's RouteId (unique across tables); the LOCAL route of each table is a row
+-- too, so it has ids like any other.
+CREATE TABLE routes (
+  route_id     INTEGER PRIMARY KEY AUTOINCREMENT,
+  route_item_id TEXT NOT NULL UNIQUE,
+  route_table_id TEXT NOT NULL,
+  destination  TEXT NOT NULL,
+  gateway_type TEXT NOT NULL,                -- LOCAL | NORMAL_CVM
+  gateway_id   TEXT NOT NULL,                -- Local | the next hop's private address
+  description  TEXT NOT NULL DEFAULT '',
+  created_at   INTEGER NOT NULL,
+  UNIQUE (route_table_id, destination)
+);
+ALTER TABLE subnets ADD COLUMN route_table_id TEXT NOT NULL DEFAULT '';
+CREATE INDEX subnets_by_route_table ON subnets(route_table_id);
+INSERT INTO route_tables(route_table_id, owner_uin, region, vpc_id, name, is_main, table_id,
+                         created_at)
+  SELECT 'rtb-' || lower(hex(randomblob(4))), owner_uin, region, vpc_id, 'default', 1,
+         1000000 + table_id, created_at FROM vpcs;
+INSERT INTO routes(route_item_id, route_table_id, destination, gateway_type, gateway_id,
+                   created_at)
+  SELECT 'rti-' || lower(hex(randomblob(4))), r.route_table_id, v.cidr, 'LOCAL', 'Local',
+         v.created_at FROM route_tables r JOIN vpcs v ON v.vpc_id = r.vpc_id;
+UPDATE subnets SET route_table_id = (SELECT route_table_id FROM route_tables r
+                                     WHERE r.vpc_id = subnets.vpc_id AND r.is_main = 1);
+)sql"},
       {15, "tag service: every live resource a tag can name", R"sql(
 -- The Tag service names a resource by service, prefix and id (qcs::cvm:REGION:uin/OWNER:
 -- instance/ins-...). Tags stay in `tags`; this view says which of them name a resource that
@@ -494,6 +536,23 @@ CREATE INDEX tags_by_owner_resource ON tags(owner_uin, resource_id);
 ALTER TABLE images ADD COLUMN system_snapshot_id TEXT NOT NULL DEFAULT '';
 UPDATE images SET system_snapshot_id = source_id
   WHERE image_source = 'CREATE_IMAGE' AND source_id LIKE 'snap-%';
+)sql"},
+      {17, "tag service: route tables take tags too", R"sql(
+DROP VIEW taggable_resources;
+CREATE VIEW taggable_resources(service, prefix, resource_id, owner_uin, region) AS
+  SELECT 'cvm', 'instance', instance_id, owner_uin, region FROM instances WHERE deleted = 0
+  UNION ALL SELECT 'cvm', 'volume', disk_id, owner_uin, region FROM disks
+    WHERE deleted = 0 AND state != 'CREATING'
+  UNION ALL SELECT 'cvm', 'snapshot', snapshot_id, owner_uin, region FROM snapshots
+    WHERE deleted = 0
+  UNION ALL SELECT 'cvm', 'image', image_id, owner_uin, region FROM images
+    WHERE deleted = 0 AND owner_uin IS NOT NULL
+  UNION ALL SELECT 'cvm', 'keypair', key_id, owner_uin, region FROM key_pairs
+  UNION ALL SELECT 'cvm', 'sg', sg_id, owner_uin, region FROM security_groups
+  UNION ALL SELECT 'vpc', 'vpc', vpc_id, owner_uin, region FROM vpcs
+  UNION ALL SELECT 'vpc', 'subnet', s.subnet_id, s.owner_uin, v.region
+    FROM subnets s JOIN vpcs v ON v.vpc_id = s.vpc_id
+  UNION ALL SELECT 'vpc', 'rtb', route_table_id, owner_uin, region FROM route_tables;
 )sql"},
   };
   return kMigrations;

@@ -7,6 +7,7 @@
 #include "common/error_codes.h"
 #include "common/ids.h"
 #include "common/time_format.h"
+#include "store/route_tables.h"
 
 namespace cvm::store {
 
@@ -97,26 +98,39 @@ Status InsertVpc(Transaction& tx, const VpcRecord& v) {
     if (!max.ok()) return max.status();
     table_id = std::max(kFirstTableId, (*max)[0].Int(0) + 1);
   }
-  return tx.Exec(
-      std::string("INSERT INTO vpcs(") + kVpcColumns + ") VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-      {v.vpc_id, v.owner_uin, v.region, v.name, v.cidr, int64_t{v.is_default},
-       int64_t{v.enable_multicast}, nlohmann::json(v.dns_servers).dump(), v.domain_name, table_id,
-       v.created_at});
+  CVM_RETURN_IF_ERROR(
+      tx.Exec(std::string("INSERT INTO vpcs(") + kVpcColumns + ") VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+              {v.vpc_id, v.owner_uin, v.region, v.name, v.cidr, int64_t{v.is_default},
+               int64_t{v.enable_multicast}, nlohmann::json(v.dns_servers).dump(), v.domain_name,
+               table_id, v.created_at}));
+  RouteTableRecord main{.owner_uin = v.owner_uin,
+                        .region = v.region,
+                        .vpc_id = v.vpc_id,
+                        .name = "default",
+                        .is_main = true,
+                        .created_at = v.created_at};
+  return InsertRouteTable(tx, main, v.cidr);
 }
 
 const char* const kSubnetColumns =
-    "subnet_id, owner_uin, vpc_id, zone, name, cidr, is_default, created_at";
+    "subnet_id, owner_uin, vpc_id, zone, name, cidr, is_default, created_at, route_table_id";
 
 SubnetRecord SubnetFromRow(const Row& r) {
-  return SubnetRecord{r.Str(0), r.Str(1), r.Str(2),      r.Str(3),
-                      r.Str(4), r.Str(5), r.Int(6) != 0, r.Int(7)};
+  return SubnetRecord{r.Str(0), r.Str(1),      r.Str(2), r.Str(3), r.Str(4),
+                      r.Str(5), r.Int(6) != 0, r.Int(7), r.Str(8)};
 }
 
-Status InsertSubnet(Transaction& tx, const SubnetRecord& s) {
-  return tx.Exec(
-      std::string("INSERT INTO subnets(") + kSubnetColumns + ") VALUES (?,?,?,?,?,?,?,?)",
-      {s.subnet_id, s.owner_uin, s.vpc_id, s.zone, s.name, s.cidr, int64_t{s.is_default},
-       s.created_at});
+Result<SubnetRecord> InsertSubnet(Transaction& tx, SubnetRecord s) {
+  if (s.route_table_id.empty()) {
+    auto main = MainRouteTableId(tx, s.vpc_id);
+    if (!main.ok()) return main.status();
+    s.route_table_id = *main;
+  }
+  CVM_RETURN_IF_ERROR(
+      tx.Exec(std::string("INSERT INTO subnets(") + kSubnetColumns + ") VALUES (?,?,?,?,?,?,?,?,?)",
+              {s.subnet_id, s.owner_uin, s.vpc_id, s.zone, s.name, s.cidr, int64_t{s.is_default},
+               s.created_at, s.route_table_id}));
+  return s;
 }
 
 Result<DefaultNetwork> EnsureDefaultNetwork(Transaction& tx, const std::string& owner_uin,
@@ -167,10 +181,11 @@ Result<DefaultNetwork> EnsureDefaultNetwork(Transaction& tx, const std::string& 
     bool overlaps = false;
     for (const auto& t : taken) overlaps = overlaps || t.Overlaps(candidate);
     if (overlaps) continue;
-    out.subnet =
-        SubnetRecord{NewResourceId("subnet"), owner_uin, out.vpc.vpc_id, zone, "Default-Subnet",
-                     candidate.ToString(),    true,      NowUnix()};
-    CVM_RETURN_IF_ERROR(InsertSubnet(tx, out.subnet));
+    auto made =
+        InsertSubnet(tx, SubnetRecord{NewResourceId("subnet"), owner_uin, out.vpc.vpc_id, zone,
+                                      "Default-Subnet", candidate.ToString(), true, NowUnix()});
+    if (!made.ok()) return made.status();
+    out.subnet = std::move(*made);
     return out;
   }
   return Status(err::kResourceInsufficientCidrBlock,

@@ -24,16 +24,19 @@ struct VpcRecord {
 };
 extern const char* const kVpcColumns;
 VpcRecord VpcFromRow(const Row& row);
-Status InsertVpc(Transaction& tx, const VpcRecord& v);  // v.table_id 0: the next free one
+// v.table_id 0: the next free one. The VPC's main route table is made with it.
+Status InsertVpc(Transaction& tx, const VpcRecord& v);
 
 struct SubnetRecord {
   std::string subnet_id, owner_uin, vpc_id, zone, name, cidr;
   bool is_default = false;
   int64_t created_at = 0;
+  std::string route_table_id;  // its route table; InsertSubnet: '' = the VPC's main one
 };
 extern const char* const kSubnetColumns;
 SubnetRecord SubnetFromRow(const Row& row);
-Status InsertSubnet(Transaction& tx, const SubnetRecord& s);
+// The subnet as stored (route_table_id filled in).
+Result<SubnetRecord> InsertSubnet(Transaction& tx, SubnetRecord s);
 
 // The account's default VPC in `region` and its default subnet in `zone`, created on first use
 // as Tencent does: the VPC on config.default_vpc_cidr ("Default-VPC"), each zone's subnet the

@@ -188,6 +188,21 @@ test("DescribeVpcs, DescribeSubnets and DescribeSecurityGroups", async () => {
   });
 });
 
+test("DescribeRouteTables", async () => {
+  const v = (await vpc.CreateVpc({ VpcName: "lr", CidrBlock: "10.30.0.0/16" })).Vpc.VpcId;
+  const tables = [];
+  for (const name of ["ra", "rb"]) {
+    tables.push((await vpc.CreateRouteTable({ VpcId: v, RouteTableName: name })).RouteTable
+      .RouteTableId);
+  }
+  await checkList({
+    list: describe(vpc, "DescribeRouteTables", "RouteTableSet", "RouteTableId", { strings: true }),
+    both: tables,
+    allowOn: (id) => subUser(["vpc:DescribeRouteTables"], [res("vpc", "rtb", id)]),
+    client: (u) => u.vpc,
+  });
+});
+
 // CAM's Rp/Page lists: Page p of Rp r is Offset (p-1)*r.
 function camList(action, set, idField, params = {}) {
   return async (c, { offset, limit }) => {

@@ -196,9 +196,10 @@ class DataPathTest : public ::testing::Test {
     return fd >= 0;
   }
 
-  // Sends one UDP datagram from `from` (source `source`, or its own address) to `to`; true if
-  // it arrived within a second.
-  static bool UdpArrives(char from, const std::string& source, char to, int port) {
+  // Sends one UDP datagram from `from` (source `source`, or its own address) to `to` (at
+  // `to_addr`, or its own address); true if it arrived within a second.
+  static bool UdpArrives(char from, const std::string& source, char to, int port,
+                         const std::string& to_addr = "") {
     int rx = -1, tx = -1;
     (void)H(to).ns->RunInside([&]() -> Status {
       rx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -219,7 +220,7 @@ class DataPathTest : public ::testing::Test {
       sockaddr_in a{};
       a.sin_family = AF_INET;
       a.sin_port = htons(static_cast<uint16_t>(port));
-      a.sin_addr.s_addr = htonl(Ip(H(to).addr.c_str()));
+      a.sin_addr.s_addr = htonl(Ip(to_addr.empty() ? H(to).addr : to_addr));
       sendto(tx, "ping", 4, 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
       return Status::Ok();
     });
@@ -348,6 +349,43 @@ TEST_F(DataPathTest, ARuleNftRefusesChangesNothing) {
   EXPECT_TRUE(CanConnect('a', "10.9.0.3", 8080));  // the old rules still hold
   ASSERT_TRUE(fw.Apply(plan).ok());                // and a good plan applies after
   EXPECT_TRUE(CanConnect('a', "10.9.0.3", 8080));
+}
+
+// A route table's route sends its subnet's packets for a destination outside the VPC to the
+// next-hop instance's tap: b holds 192.168.77.1 itself, so a datagram to it arrives only if the
+// namespace routed it to b. The rule matches VPC 1001's mark only: d, same subnet CIDR in VPC
+// 1002, is not routed by it.
+TEST_F(DataPathTest, ARouteTableSendsASubnetsPacketsToItsNextHop) {
+  Firewall fw(*cvm_ns_);
+  NetworkPlan plan;
+  auto everything = Rule("ALL", "ALL", "0.0.0.0/0", "ACCEPT");
+  plan.groups["sg-openopen"] = {.ingress = {everything}, .egress = {everything}};
+  plan.nics = {Nic('a', {"sg-openopen"}), Nic('b', {"sg-openopen"}), Nic('d', {"sg-openopen"})};
+  ASSERT_TRUE(fw.Apply(plan).ok());
+  ASSERT_TRUE(H('b').ns->IpBatch({"addr add 192.168.77.1/32 dev lo"}).ok());
+  EXPECT_FALSE(UdpArrives('a', "", 'b', 7001, "192.168.77.1"));  // no route: nowhere to go
+
+  RoutingPlan routing;
+  routing.rules.push_back({.source = *net::ParseCidr("10.9.0.0/24", true),
+                           .mark = 1001,
+                           .table = kFirstRouteTable + 1});
+  routing.routes.push_back(
+      {.table = kFirstRouteTable + 1, .destination = *net::ParseCidr("10.9.0.0/16", true)});
+  routing.routes.push_back({.table = kFirstRouteTable + 1,
+                            .destination = *net::ParseCidr("192.168.77.0/24", true),
+                            .next_hop = Ip("10.9.0.3"),
+                            .tap = TapName(H('b').id)});
+  ASSERT_TRUE(ApplyRouting(*cvm_ns_, routing).ok());
+  ASSERT_TRUE(ApplyRouting(*cvm_ns_, routing).ok());  // idempotent
+  EXPECT_TRUE(UdpArrives('a', "", 'b', 7001, "192.168.77.1"));
+  EXPECT_FALSE(UdpArrives('d', "", 'b', 7001, "192.168.77.1"));
+  // The LOCAL throw keeps the VPC's own traffic on the VPC's table.
+  EXPECT_TRUE(UdpArrives('a', "", 'b', 7002));
+
+  ASSERT_TRUE(ApplyRouting(*cvm_ns_, {}).ok());
+  EXPECT_FALSE(UdpArrives('a', "", 'b', 7001, "192.168.77.1"));
+  EXPECT_TRUE(UdpArrives('a', "", 'b', 7002));
+  (void)H('b').ns->IpBatch({"addr del 192.168.77.1/32 dev lo"});
 }
 
 }  // namespace

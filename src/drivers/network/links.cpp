@@ -1,6 +1,8 @@
 #include "drivers/network/links.h"
 
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "common/error_codes.h"
 #include "network/ipv4.h"
@@ -39,6 +41,7 @@ bool HasRule(const json& rules, int priority, const std::string& key, const std:
   return false;
 }
 
+constexpr int kRouteTableRulePriority = 90;  // before the taps' rules: a miss falls through
 constexpr int kTapRulePriority = 100;
 constexpr int kMarkRulePriority = 200;
 
@@ -117,6 +120,90 @@ Status RemoveInstanceLink(const NetNamespace& ns, const std::string& tap, uint32
                    std::to_string(kTapRulePriority));
   }
   return ns.IpBatch(cmds);
+}
+
+Result<std::vector<std::string>> RoutingCommands(const std::string& rules_json,
+                                                 const std::string& routes_json,
+                                                 const RoutingPlan& plan) {
+  auto rules = json::parse(rules_json, nullptr, false);
+  auto routes = json::parse(routes_json, nullptr, false);
+  if (!rules.is_array() || !routes.is_array()) {
+    return Status(kind::kExternal, "unexpected output of ip -j");
+  }
+  const std::string priority = " priority " + std::to_string(kRouteTableRulePriority);
+  auto rule_spec = [&](const std::string& source, uint32_t mark, const std::string& table) {
+    return "from " + source + " fwmark " + std::to_string(mark) + " lookup " + table + priority;
+  };
+  std::set<std::string> want_rules, have_rules;
+  for (const auto& r : plan.rules) {
+    want_rules.insert(rule_spec(r.source.ToString(), r.mark, std::to_string(r.table)));
+  }
+  for (const auto& r : rules) {
+    if (r.value("priority", -1) != kRouteTableRulePriority || !r.contains("fwmark")) continue;
+    std::string src = r.value("src", "all");
+    if (src != "all") src += "/" + std::to_string(r.value("srclen", 32));
+    std::string mark =
+        r["fwmark"].is_string() ? r["fwmark"].get<std::string>() : r["fwmark"].dump();
+    have_rules.insert(
+        rule_spec(src, static_cast<uint32_t>(std::stoul(mark, nullptr, 0)), r.value("table", "")));
+  }
+  // Routes by (table, destination): the `ip route replace` arguments that make each.
+  std::map<std::string, std::string> want_routes, have_routes;
+  auto key = [](const std::string& table, const std::string& dst) { return table + " " + dst; };
+  for (const auto& r : plan.routes) {
+    std::string t = std::to_string(r.table), d = r.destination.ToString();
+    want_routes[key(t, d)] = r.next_hop == 0 ? "throw " + d + " table " + t
+                                             : d + " via " + net::FormatIpv4(r.next_hop) + " dev " +
+                                                   r.tap + " onlink table " + t;
+  }
+  for (const auto& r : routes) {
+    // Route tables' only: the VPCs' tables and the kernel's (named "local", ...) are not ours.
+    std::string t = r.value("table", "");
+    if (t.empty() || t.size() > 9 || t.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoul(t) < kFirstRouteTable) {
+      continue;
+    }
+    std::string d = r.value("dst", "");
+    if (d == "default") d = "0.0.0.0/0";
+    if (d.find('/') == std::string::npos) d += "/32";
+    std::string spec;
+    if (r.value("type", "") == "throw") {
+      spec = "throw " + d + " table " + t;
+    } else {
+      bool onlink = false;
+      for (const auto& f : r.value("flags", json::array())) onlink = onlink || f == "onlink";
+      spec = d + " via " + r.value("gateway", "") + " dev " + r.value("dev", "") +
+             (onlink ? " onlink" : "") + " table " + t;
+    }
+    have_routes[key(t, d)] = spec;
+  }
+  std::vector<std::string> cmds;
+  for (const auto& r : have_rules) {
+    if (!want_rules.count(r)) cmds.push_back("rule del " + r);
+  }
+  for (const auto& [k, spec] : have_routes) {
+    if (!want_routes.count(k))
+      cmds.push_back("route del " + k.substr(k.find(' ') + 1) + " table " +
+                     k.substr(0, k.find(' ')));
+  }
+  for (const auto& [k, spec] : want_routes) {
+    auto have = have_routes.find(k);
+    if (have == have_routes.end() || have->second != spec) cmds.push_back("route replace " + spec);
+  }
+  for (const auto& r : want_rules) {
+    if (!have_rules.count(r)) cmds.push_back("rule add " + r);
+  }
+  return cmds;
+}
+
+Status ApplyRouting(const NetNamespace& ns, const RoutingPlan& plan) {
+  auto rules = ns.IpJson({"rule", "show"});
+  if (!rules.ok()) return rules.status();
+  auto routes = ns.IpJson({"route", "show", "table", "all"});
+  if (!routes.ok()) return routes.status();
+  auto cmds = RoutingCommands(*rules, *routes, plan);
+  if (!cmds.ok()) return cmds.status();
+  return ns.IpBatch(*cmds);
 }
 
 Result<std::vector<std::string>> ListTaps(const NetNamespace& ns) {

@@ -225,7 +225,7 @@ void RegisterVpcSecurityGroupHandlers(api::Router& router, ServiceDeps& deps) {
     auto row = db.Query(
         std::string("SELECT ") + kGroupColumns + " FROM security_groups WHERE sg_id = ?", {id});
     if (!row.ok()) return row.status();
-    return json{{"SecurityGroup", GroupJson(row->front(), TagSets(db, {id})[id])}};
+    return json{{"SecurityGroup", GroupJson(row->front(), TagListsOf(db, {id})[id])}};
   };
 
   router.Register("CreateSecurityGroup",
@@ -278,7 +278,7 @@ void RegisterVpcSecurityGroupHandlers(api::Router& router, ServiceDeps& deps) {
         if (!list.ok()) return list.status();
         std::vector<std::string> page_ids;
         for (const auto& r : list->rows) page_ids.push_back(r.Str(0));
-        auto tags = TagSets(db, page_ids);
+        auto tags = TagListsOf(db, page_ids);
         json set = json::array();
         for (const auto& r : list->rows) set.push_back(GroupJson(r, tags[r.Str(0)]));
         return json{{"TotalCount", list->total}, {"SecurityGroupSet", std::move(set)}};

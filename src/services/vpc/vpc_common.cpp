@@ -122,10 +122,6 @@ void SyncNetworkAfterCommit(engine::Engine& engine, const api::RequestContext& c
   }
 }
 
-std::map<std::string, json> TagSets(store::Database& db, const std::vector<std::string>& ids) {
-  return TagListsOf(db, ids);
-}
-
 Result<store::VpcRecord> LoadOwnedVpc(store::Transaction& tx, const api::RequestContext& ctx,
                                       const std::string& vpc_id) {
   if (!IsWellFormedId("vpc", vpc_id)) {
@@ -173,6 +169,21 @@ Status CheckOwnedSecurityGroup(store::Transaction& tx, const api::RequestContext
                   "The security group " + sg_id + " does not exist.");
   }
   return Status::Ok();
+}
+
+Result<store::RouteTableRecord> LoadOwnedRouteTable(store::Transaction& tx,
+                                                    const api::RequestContext& ctx,
+                                                    const std::string& id) {
+  if (!IsWellFormedId("rtb", id)) {
+    return Status(err::kInvalidRouteTableIdMalformed,
+                  "`" + id.substr(0, 40) + "` is not a route table id.");
+  }
+  auto t = store::LoadRouteTable(tx, {ctx.owner_uin, ctx.region}, id);
+  if (!t.ok()) return t.status();
+  if (!t->has_value()) {
+    return Status(err::kInvalidRouteTableIdNotFound, "The route table " + id + " does not exist.");
+  }
+  return **t;
 }
 
 Result<int64_t> UsedAddressCount(store::Database& db, const std::string& subnet_id) {

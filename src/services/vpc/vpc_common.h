@@ -15,6 +15,7 @@
 #include "services/filters.h"
 #include "store/database.h"
 #include "store/network_records.h"
+#include "store/route_tables.h"
 
 namespace cvm::services::vpc {
 
@@ -46,8 +47,6 @@ Result<Listing> ListPage(store::Database& db, const SqlWhere& where, const std::
 // A "true"/"false" filter `name` on 0/1 `column` (both values listed: no condition).
 void FilterByBool(SqlWhere& where, const Filters& filters, const std::string& name,
                   const std::string& column);
-// The TagSet of each of `ids`.
-std::map<std::string, json> TagSets(store::Database& db, const std::vector<std::string>& ids);
 
 // After a committed change to groups, rules, bindings or addresses: brings the data path along.
 // A failure is logged, not answered: the state is committed and the reconciler retries.
@@ -60,6 +59,10 @@ Result<store::SubnetRecord> LoadOwnedSubnet(store::Transaction& tx, const api::R
                                             const std::string& subnet_id);
 Status CheckOwnedSecurityGroup(store::Transaction& tx, const api::RequestContext& ctx,
                                const std::string& sg_id);
+// The caller's route table, or InvalidRouteTableId.Malformed / .NotFound.
+Result<store::RouteTableRecord> LoadOwnedRouteTable(store::Transaction& tx,
+                                                    const api::RequestContext& ctx,
+                                                    const std::string& route_table_id);
 
 // Addresses in use in each subnet (live instances), for AvailableIpAddressCount.
 Result<int64_t> UsedAddressCount(store::Database& db, const std::string& subnet_id);

@@ -51,7 +51,7 @@ json SubnetJson(const SubnetRecord& s, int64_t used, json tags) {
               {"IsDefault", s.is_default},
               {"EnableBroadcast", false},
               {"Zone", s.zone},
-              {"RouteTableId", ""},
+              {"RouteTableId", s.route_table_id},
               {"CreatedTime", FormatDateTime(s.created_at)},
               {"AvailableIpAddressCount", std::max<int64_t>(0, total - used)},
               {"Ipv6CidrBlock", ""},
@@ -177,7 +177,7 @@ void RegisterVpcHandlers(api::Router& router, ServiceDeps& deps) {
       return InsertTags(tx, p, v.vpc_id, ctx.owner_uin);
     });
     if (!st.ok()) return st;
-    return json{{"Vpc", VpcJson(v, TagSets(db, {v.vpc_id})[v.vpc_id])}};
+    return json{{"Vpc", VpcJson(v, TagListsOf(db, {v.vpc_id})[v.vpc_id])}};
   });
 
   router.Register("DescribeVpcs", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
@@ -218,7 +218,7 @@ void RegisterVpcHandlers(api::Router& router, ServiceDeps& deps) {
       vpcs.push_back(store::VpcFromRow(r));
       page_ids.push_back(vpcs.back().vpc_id);
     }
-    auto tags = TagSets(db, page_ids);
+    auto tags = TagListsOf(db, page_ids);
     json set = json::array();
     for (const auto& v : vpcs) set.push_back(VpcJson(v, tags[v.vpc_id]));
     return json{{"TotalCount", list->total}, {"VpcSet", std::move(set)}};
@@ -263,6 +263,7 @@ void RegisterVpcHandlers(api::Router& router, ServiceDeps& deps) {
           "DELETE FROM tags WHERE resource_id IN (SELECT subnet_id FROM subnets WHERE vpc_id = ?)",
           {v->vpc_id}));
       CVM_RETURN_IF_ERROR(tx.Exec("DELETE FROM subnets WHERE vpc_id = ?", {v->vpc_id}));
+      CVM_RETURN_IF_ERROR(store::DeleteVpcRouteTables(tx, v->vpc_id));
       CVM_RETURN_IF_ERROR(tx.Exec("DELETE FROM tags WHERE resource_id = ?", {v->vpc_id}));
       return tx.Exec("DELETE FROM vpcs WHERE vpc_id = ?", {v->vpc_id});
     });
@@ -303,9 +304,19 @@ void RegisterVpcHandlers(api::Router& router, ServiceDeps& deps) {
         if (!cidr.ok()) return cidr.status();
         SubnetRecord r{NewResourceId("subnet"),   ctx.owner_uin,    vpc_id, s.value("Zone", ""),
                        s.value("SubnetName", ""), cidr->ToString(), false,  NowUnix()};
-        CVM_RETURN_IF_ERROR(store::InsertSubnet(tx, r));
-        CVM_RETURN_IF_ERROR(InsertTags(tx, s, r.subnet_id, ctx.owner_uin));
-        made.push_back(std::move(r));
+        if (s.contains("RouteTableId")) {  // CreateSubnets: a table of the VPC instead of its main
+          auto t = LoadOwnedRouteTable(tx, ctx, s.value("RouteTableId", ""));
+          if (!t.ok()) return t.status();
+          if (t->vpc_id != vpc_id) {
+            return Status(err::kUnsupportedOperationVpcMismatch,
+                          "The route table " + t->route_table_id + " is not in " + vpc_id + ".");
+          }
+          r.route_table_id = t->route_table_id;
+        }
+        auto stored = store::InsertSubnet(tx, std::move(r));
+        if (!stored.ok()) return stored.status();
+        CVM_RETURN_IF_ERROR(InsertTags(tx, s, stored->subnet_id, ctx.owner_uin));
+        made.push_back(std::move(*stored));
       }
       return Status::Ok();
     });
@@ -313,7 +324,7 @@ void RegisterVpcHandlers(api::Router& router, ServiceDeps& deps) {
     SyncNetworkAfterCommit(engine, ctx);
     std::vector<std::string> ids;
     for (const auto& s : made) ids.push_back(s.subnet_id);
-    auto tags = TagSets(db, ids);
+    auto tags = TagListsOf(db, ids);
     json set = json::array();
     for (const auto& s : made) set.push_back(SubnetJson(s, 0, tags[s.subnet_id]));
     return set;
@@ -377,7 +388,7 @@ void RegisterVpcHandlers(api::Router& router, ServiceDeps& deps) {
       subnets.push_back(store::SubnetFromRow(r));
       page_ids.push_back(subnets.back().subnet_id);
     }
-    auto tags = TagSets(db, page_ids);
+    auto tags = TagListsOf(db, page_ids);
     json set = json::array();
     for (const auto& s : subnets) {
       auto used = UsedAddressCount(db, s.subnet_id);
