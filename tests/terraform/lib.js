@@ -92,11 +92,14 @@ disable_checkpoint = true
   return { dir, rc, hosts, log: path.join(dir, "terraform.log") };
 }
 
-// Runs `terraform ARGS` in the workspace with `vars` as TF_VAR_*; resolves to
-// {code, stdout, stderr}. The whole process group is killed after `timeoutMs`.
-function terraform(ws, args, vars = {}, { timeoutMs = 10 * 60000 } = {}) {
+// Runs `terraform ARGS` in the workspace with `vars` as TF_VAR_* (and `env` added), the debug
+// log in ws.log unless `log` is false; resolves to {code, stdout, stderr}. The whole process
+// group is killed after `timeoutMs`.
+function terraform(ws, args, vars = {},
+                   { timeoutMs = 10 * 60000, env: extra = {}, log = true } = {}) {
   const env = { ...process.env, TF_CLI_CONFIG_FILE: ws.rc, CHECKPOINT_DISABLE: "1",
-                TF_IN_AUTOMATION: "1", TF_INPUT: "0", TF_LOG: "DEBUG", TF_LOG_PATH: ws.log };
+                TF_IN_AUTOMATION: "1", TF_INPUT: "0", ...extra };
+  if (log) Object.assign(env, { TF_LOG: "DEBUG", TF_LOG_PATH: ws.log });
   for (const [k, v] of Object.entries(vars)) env[`TF_VAR_${k}`] = String(v);
   return new Promise((resolve) => {
     const p = spawn("unshare", ["-m", "sh", "-c",
