@@ -12,7 +12,7 @@ namespace cvm::api {
 struct RequestContext {
   std::string request_id;
   std::string action;
-  std::string service;    // "cvm" | "cbs" | "vpc" | "cam"
+  std::string service;    // "cvm" | "cbs" | "vpc" | "cam" | "tag"
   std::string region;     // may be empty for CAM
   std::string language;   // "zh-CN" | "en-US" | ""
   std::string owner_uin;  // root account that owns everything the call touches

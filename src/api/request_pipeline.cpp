@@ -23,9 +23,7 @@ bool IsCommonV1Param(const std::string& k) {
   return kCommon.count(k) > 0;
 }
 
-bool IsKnownService(std::string_view s) {
-  return s == "cvm" || s == "cbs" || s == "vpc" || s == "cam";
-}
+bool IsKnownService(std::string_view s) { return !ApiSchema::Embedded().ServiceVersion(s).empty(); }
 
 // The first label of the Host names a service when clients use per-product endpoints
 // ("cvm.example.internal"); "127" or "localhost" do not.
@@ -208,7 +206,9 @@ HttpResponse RequestPipeline::Process(const HttpRequest& req, RequestContext& ct
     return fail(Status(err::kNoSuchVersion, "Version " + version + " of " + ctx.service +
                                                 " does not exist; use " + action_version + "."));
   }
-  if (ctx.service != "cam") {
+  // CAM and Tag are global services: the region, if any, is not theirs (a tag names its
+  // resource's region inside the resource name).
+  if (ctx.service != "cam" && ctx.service != "tag") {
     if (ctx.region.empty()) return fail(Status(err::kMissingParameter, "Region is missing."));
     const RegionConfig* region = config_.FindRegion(ctx.region);
     if (!region) {

@@ -19,7 +19,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::array<std::string_view, 4> kServiceOrder = {"cvm", "cbs", "vpc", "cam"};
+constexpr std::array<std::string_view, 5> kServiceOrder = {"cvm", "cbs", "vpc", "cam", "tag"};
 
 std::optional<FieldType> ParseScalarType(std::string_view name) {
   if (name == "string") return FieldType::kString;

@@ -60,7 +60,7 @@ struct StructSpec {
 };
 
 struct ActionSpec {
-  std::string service;  // "cvm", "cbs", "vpc" or "cam"
+  std::string service;  // "cvm", "cbs", "vpc", "cam" or "tag"
   std::string version;  // API version of the service, e.g. "2017-03-12"
   std::string name;     // e.g. "DescribeInstances"
   const StructSpec* input = nullptr;
@@ -77,9 +77,9 @@ class ApiSchema {
   ApiSchema(const ApiSchema&) = delete;
   ApiSchema& operator=(const ApiSchema&) = delete;
 
-  // nullptr if no service knows the action. Action names are unique across the four services
-  // today; should two services ever share one, this returns the first of cvm, cbs, vpc, cam and
-  // the two-argument form picks a specific one.
+  // nullptr if no service knows the action. Action names are unique across the five services
+  // today; should two services ever share one, this returns the first of cvm, cbs, vpc, cam, tag
+  // and the two-argument form picks a specific one.
   const ActionSpec* FindAction(std::string_view action) const;
   const ActionSpec* FindAction(std::string_view service, std::string_view action) const;
   // A structure ("object" in api.json) of a service; names are per service.

@@ -84,7 +84,8 @@ Status WriteClientFiles(const std::filesystem::path& data_dir, const ClientCrede
   json cred = {{"secretId", c.secret_id}, {"secretKey", c.secret_key}};
   json conf = {{"_sys_param", {{"region", c.region}, {"output", "json"}, {"arrayCount", 10}}}};
   for (auto [svc, ver] : {std::pair{"cvm", "2017-03-12"}, std::pair{"cbs", "2017-03-12"},
-                          std::pair{"vpc", "2017-03-12"}, std::pair{"cam", "2019-01-16"}}) {
+                          std::pair{"vpc", "2017-03-12"}, std::pair{"cam", "2019-01-16"},
+                          std::pair{"tag", "2018-08-13"}}) {
     conf[svc] = {{"endpoint", url}, {"version", ver}};
   }
   const auto tccli = h / ".tccli" / kTccliProfile;

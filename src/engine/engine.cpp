@@ -465,6 +465,7 @@ Status Engine::WriteSeed(store::InstanceRecord& inst) {
   nic.mac = inst.mac;
   nic.address_cidr = address->address_cidr;
   nic.gateway = address->gateway;
+  nic.dns = address->dns;
   seed.nics.push_back(nic);
   fs::path run = RunDir(inst.instance_id);
   std::error_code ec;

@@ -104,6 +104,7 @@ struct NicAttachment {
   std::string tap, mac;
   std::string address_cidr;  // "172.16.0.4/20": the guest's address in its subnet
   std::string gateway;
+  std::vector<std::string> dns;  // the VPC's DnsServers: the resolvers the guest is given
 };
 
 // The instances' network as the engine uses it (NetworkPlane in production).

@@ -59,6 +59,14 @@ Status Engine::RecordImageOutcome(store::Transaction& tx, const Run& run, const 
   // An export leaves the image unchanged: only the operation records the outcome.
   if (run.op.action == op::kExportImage) return Status::Ok();
   const std::string& image_id = run.op.resource_id;
+  const std::string system_snapshot = run.op.args.value("SystemSnapshotId", "");
+  if (!system_snapshot.empty()) {
+    // The system disk's snapshot exists exactly when the image does.
+    CVM_RETURN_IF_ERROR(
+        tx.Exec(st.ok() ? "UPDATE snapshots SET state='NORMAL', percent=100 WHERE snapshot_id=?"
+                        : "UPDATE snapshots SET deleted=1 WHERE snapshot_id=?",
+                {system_snapshot}));
+  }
   if (!st.ok()) {
     const std::string failed = run.op.action == op::kImportImage ? "IMPORTFAILED" : "CREATEFAILED";
     return tx.Exec("UPDATE images SET state=?, state_reason=?, file_path='' WHERE image_id=?",
@@ -78,6 +86,8 @@ void Engine::AfterImageOperation(const Run& run, const Status& st) {
     std::error_code ec;
     fs::remove(TmpPath(file), ec);
     fs::remove(file, ec);
+    const std::string system_snapshot = run.op.args.value("SystemSnapshotId", "");
+    if (!system_snapshot.empty()) fs::remove(SnapshotPath(system_snapshot), ec);
   }
   // An image deleted while it was being made (not allowed by the API, but a crash-safe rule).
   FreeUnusedImageFiles();
@@ -102,6 +112,12 @@ Status Engine::RunImageOperation(const OperationRecord& op, int64_t& virtual_siz
       return Status(err::kInvalidInstanceIdNotFound, "The instance's system disk is gone.");
     }
     CVM_RETURN_IF_ERROR(CopyDiskFlat(**disk, VmRunning((*disk)->instance_id), target));
+    // The system disk's snapshot is the same bytes: a second name for the image's file (both
+    // are never written again), which lives on as long as either does.
+    const std::string snapshot_id = op.args.value("SystemSnapshotId", "");
+    if (!snapshot_id.empty() && !SameFile(target, SnapshotPath(snapshot_id))) {
+      CVM_RETURN_IF_ERROR(LinkNoReplace(target, SnapshotPath(snapshot_id)));
+    }
   } else if (op.action == op::kImportImage) {
     if (!fs::exists(target)) CVM_RETURN_IF_ERROR(ImportImageFile(op, target));
   } else if (op.action == op::kSyncImage) {

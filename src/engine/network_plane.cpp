@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "common/error_codes.h"
 #include "drivers/network/links.h"
@@ -30,11 +31,12 @@ std::vector<store::Value> Values(const std::set<std::string>& ids) {
 struct InstanceAddress {
   uint32_t ip = 0, gateway = 0, vpc = 0;
   int prefix = 32;
+  std::vector<std::string> dns;
 };
 
 Result<InstanceAddress> LoadAddress(store::Database& db, const store::InstanceRecord& inst) {
   auto rows = db.Query(
-      "SELECT s.cidr, v.table_id FROM subnets s JOIN vpcs v ON v.vpc_id = s.vpc_id "
+      "SELECT s.cidr, v.table_id, v.dns_servers FROM subnets s JOIN vpcs v ON v.vpc_id = s.vpc_id "
       "WHERE s.subnet_id = ?",
       {inst.subnet_id});
   if (!rows.ok()) return rows.status();
@@ -45,10 +47,16 @@ Result<InstanceAddress> LoadAddress(store::Database& db, const store::InstanceRe
   }
   auto subnet = net::ParseCidr(rows->front().Str(0), true);
   if (!subnet) return Status(kind::kBug, "bad subnet CIDR " + rows->front().Str(0));
-  return InstanceAddress{.ip = *ip,
-                         .gateway = net::GatewayOf(*subnet),
-                         .vpc = static_cast<uint32_t>(rows->front().Int(1)),
-                         .prefix = subnet->prefix};
+  auto dns = nlohmann::json::parse(rows->front().Str(2), nullptr, false);
+  if (!dns.is_array()) return Status(kind::kBug, "bad DNS server list " + rows->front().Str(2));
+  InstanceAddress out{.ip = *ip,
+                      .gateway = net::GatewayOf(*subnet),
+                      .vpc = static_cast<uint32_t>(rows->front().Int(1)),
+                      .prefix = subnet->prefix};
+  for (const auto& d : dns) {
+    if (d.is_string()) out.dns.push_back(d.get<std::string>());
+  }
+  return out;
 }
 
 // The guest's NIC as QEMU and the seed's network-config need it.
@@ -56,7 +64,8 @@ NicAttachment Nic(const store::InstanceRecord& inst, const InstanceAddress& addr
   return NicAttachment{.tap = dn::TapName(inst.instance_id),
                        .mac = inst.mac,
                        .address_cidr = inst.private_ip + "/" + std::to_string(addr.prefix),
-                       .gateway = net::FormatIpv4(addr.gateway)};
+                       .gateway = net::FormatIpv4(addr.gateway),
+                       .dns = addr.dns};
 }
 
 }  // namespace

@@ -123,6 +123,30 @@ struct Facts {
   std::vector<std::pair<std::string, std::string>> extra;
 };
 
+// qcs:request_tag: each tag the request puts on what it creates or changes, as "key&value"
+// (Tags of CBS and VPC creates, TagSpecification of CVM's, Tags and ReplaceTags of the Tag
+// service).
+void AddRequestTags(const json& p, std::vector<std::pair<std::string, std::string>>& out) {
+  auto add_list = [&](const json& list) {
+    if (!list.is_array()) return;
+    for (const auto& t : list) {
+      if (!t.is_object()) continue;
+      std::string_view key = StringParam(t, "Key"), value = StringParam(t, "Value");
+      if (key.empty()) key = StringParam(t, "TagKey"), value = StringParam(t, "TagValue");
+      if (!key.empty())
+        out.emplace_back("qcs:request_tag", std::string(key) + "&" + std::string(value));
+    }
+  };
+  for (const char* name : {"Tags", "ReplaceTags"}) {
+    if (auto it = p.find(name); it != p.end()) add_list(*it);
+  }
+  if (auto it = p.find("TagSpecification"); it != p.end() && it->is_array()) {
+    for (const auto& spec : *it) {
+      if (spec.is_object() && spec.contains("Tags")) add_list(spec["Tags"]);
+    }
+  }
+}
+
 void FillFacts(const AccessRequest& r, Facts& f) {
   f.facts.source_ip = r.source_ip;
   f.facts.now_unix = r.now_unix;
@@ -141,6 +165,7 @@ void FillFacts(const AccessRequest& r, Facts& f) {
     }
     if (!vpc.empty()) f.extra.emplace_back("vpc:vpc", std::string(vpc));
     if (!subnet.empty()) f.extra.emplace_back("vpc:subnet", std::string(subnet));
+    AddRequestTags(p, f.extra);
   }
   f.facts.extra = &f.extra;
 }
@@ -170,10 +195,46 @@ Visibility VisibleItems(const AccessRequest& r, const Facts& f,
   return Visibility::Allowed(std::move(policies), std::move(scope));
 }
 
+// The resources a Tag service call names. A name that does not parse names nothing here; the
+// handler refuses it.
+std::vector<NamedResource> TaggedResources(const json& p) {
+  std::vector<NamedResource> out;
+  auto add = [&](const ResourceKind& kind, std::string id, std::string region) {
+    bool seen = std::any_of(out.begin(), out.end(), [&](const NamedResource& n) {
+      return n.id == id && n.type == kind.type && n.region == region;
+    });
+    if (!seen) out.push_back({kind.service, kind.type, std::move(id), std::move(region)});
+  };
+  auto add_name = [&](const json& v) {
+    if (!v.is_string()) return;
+    if (auto name = ParseResourceName(v.get_ref<const std::string&>())) {
+      add(*name->kind, std::move(name->id), std::move(name->region));
+    }
+  };
+  if (auto it = p.find("Resource"); it != p.end()) add_name(*it);
+  if (auto it = p.find("ResourceList"); it != p.end() && it->is_array()) {
+    for (const auto& v : *it) add_name(v);
+  }
+  const ResourceKind* kind =
+      FindRegionalKind(StringParam(p, "ServiceType"), StringParam(p, "ResourcePrefix"));
+  auto ids = p.find("ResourceIds");
+  if (kind && ids != p.end() && ids->is_array()) {
+    for (const auto& v : *ids) {
+      if (v.is_string())
+        add(*kind, v.get<std::string>(), std::string(StringParam(p, "ResourceRegion")));
+    }
+  }
+  if (auto id = StringParam(p, "ResourceId"); kind && !id.empty()) {
+    add(*kind, std::string(id), std::string(StringParam(p, "ResourceRegion")));
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<std::vector<NamedResource>> Authorizer::ResourcesOf(const AccessRequest& r) {
   std::vector<NamedResource> out;
+  if (r.service == "tag") return r.params ? TaggedResources(*r.params) : out;
   bool cam = r.service == "cam";
   // AddUser's parameters describe the user it creates, which no policy can name yet.
   if (!r.params || (cam && r.action == "AddUser")) return out;
@@ -251,7 +312,9 @@ AccessOutcome Authorizer::Authorize(const AccessRequest& r) {
   for (const auto& res : out.resources) {
     std::string type_and_id = std::string(res.type) + "/" + res.id;
     // CAM's users, groups and policies belong to no region.
-    std::string_view region = res.service == "cam" ? std::string_view() : r.region;
+    std::string_view region = res.service == "cam"  ? std::string_view()
+                              : !res.region.empty() ? std::string_view(res.region)
+                                                    : r.region;
     ResourceRef ref{res.service, region, account, type_and_id};
     if (set.Evaluate(action, ref, facts.facts) != Decision::kAllow) {
       out.status = Status(err::kUnauthorizedOperation, Denied(r, ref.ToString()));

@@ -6,6 +6,9 @@
 // objects); a call that names none is checked against resource "*". CAM's own actions name
 // users (uin/<uin>, also when given by Name or Uid), groups (groupid/<id>) and policies
 // (policyid/<id>); a key action without TargetUin, and GetUserAppId, act on the caller's user.
+// The Tag service's actions are authorized on the resources they tag, named by six-segment
+// names (Resource, ResourceList) or by ServiceType, ResourcePrefix, ResourceRegion and
+// ResourceIds.
 //
 // Describe calls that name no ids are let through when some allow statement covers the action;
 // what their answers may list is the outcome's Visibility, which the handler applies before
@@ -26,7 +29,7 @@
 namespace cvm::iam {
 
 struct AccessRequest {
-  std::string_view service;  // of the action: cvm | cbs | vpc | cam
+  std::string_view service;  // of the action: cvm | cbs | vpc | cam | tag
   std::string_view action;   // e.g. "StopInstances"
   std::string_view region;
   std::string_view owner_uin;
@@ -44,6 +47,7 @@ struct NamedResource {
   // policyid
   std::string_view type;
   std::string id;
+  std::string region;  // empty: the request's (the Tag service names resources of any region)
 };
 
 struct AccessOutcome {

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -35,11 +36,24 @@ inline constexpr ResourceKind kKeyPair{"cvm", "keypair"};
 inline constexpr ResourceKind kSecurityGroup{"cvm", "sg"};
 inline constexpr ResourceKind kVpc{"vpc", "vpc"};
 inline constexpr ResourceKind kSubnet{"vpc", "subnet"};
+inline constexpr ResourceKind kRouteTable{"vpc", "rtb"};
 // CAM's own: a user by its uin (the root account's too), a group and a policy by their ids.
 inline constexpr ResourceKind kCamUser{"cam", "uin"};
 inline constexpr ResourceKind kCamGroup{"cam", "groupid"};
 inline constexpr ResourceKind kCamPolicy{"cam", "policyid"};
 }  // namespace kind
+
+// The regional kind (service, type) names, or nullptr: the resources a tag can be put on.
+const ResourceKind* FindRegionalKind(std::string_view service, std::string_view type);
+
+// A resource named as qcs::SERVICE:REGION:uin/OWNER:TYPE/ID (the project segment empty). OWNER
+// may be empty, meaning the caller's own account, as the Terraform provider writes it.
+struct ResourceName {
+  const ResourceKind* kind = nullptr;
+  std::string region, owner_uin, id;
+};
+// nullopt when `name` is not of that form or names a kind FindRegionalKind does not know.
+std::optional<ResourceName> ParseResourceName(std::string_view name);
 
 // The request as CAM sees it when it judges one listed item: the list action and the facts
 // its conditions read (source address, time, region, the request's own zone, VPC, ...).
@@ -64,6 +78,8 @@ class Visibility {
 
   bool SeesAll() const { return all_; }
   bool Sees(ResourceKind kind, std::string_view id) const;
+  // For an item of another region than the request's (the Tag service lists every region).
+  bool Sees(ResourceKind kind, std::string_view id, std::string_view region) const;
 
  private:
   struct Filter {

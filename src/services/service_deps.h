@@ -28,6 +28,7 @@ inline store::Scope ScopeOf(const api::RequestContext& ctx) { return {ctx.owner_
 
 void RegisterCvmZoneHandlers(api::Router& router, ServiceDeps& deps);
 void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps);
+void RegisterCvmInstanceAttributeHandlers(api::Router& router, ServiceDeps& deps);
 void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps);
 void RegisterCvmKeyPairHandlers(api::Router& router, ServiceDeps& deps);
 void RegisterCvmLoginHandlers(api::Router& router, ServiceDeps& deps);
@@ -38,14 +39,17 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps);
 void RegisterCbsSnapshotHandlers(api::Router& router, ServiceDeps& deps);
 void RegisterVpcHandlers(api::Router& router, ServiceDeps& deps);
 void RegisterVpcSecurityGroupHandlers(api::Router& router, ServiceDeps& deps);
+void RegisterVpcUsageHandlers(api::Router& router, ServiceDeps& deps);
 void RegisterCamUserHandlers(api::Router& router, ServiceDeps& deps);
 void RegisterCamPolicyHandlers(api::Router& router, ServiceDeps& deps);
 void RegisterCamAuditHandler(api::Router& router, ServiceDeps& deps);
+void RegisterTagHandlers(api::Router& router, ServiceDeps& deps);
 
 // Every service's handlers.
 inline void RegisterAllHandlers(api::Router& router, ServiceDeps& deps) {
   RegisterCvmZoneHandlers(router, deps);
   RegisterCvmInstanceHandlers(router, deps);
+  RegisterCvmInstanceAttributeHandlers(router, deps);
   RegisterCvmImageHandlers(router, deps);
   RegisterCvmKeyPairHandlers(router, deps);
   RegisterCvmLoginHandlers(router, deps);
@@ -56,9 +60,11 @@ inline void RegisterAllHandlers(api::Router& router, ServiceDeps& deps) {
   RegisterCbsSnapshotHandlers(router, deps);
   RegisterVpcHandlers(router, deps);
   RegisterVpcSecurityGroupHandlers(router, deps);
+  RegisterVpcUsageHandlers(router, deps);
   RegisterCamUserHandlers(router, deps);
   RegisterCamPolicyHandlers(router, deps);
   RegisterCamAuditHandler(router, deps);
+  RegisterTagHandlers(router, deps);
 }
 
 }  // namespace cvm::services

@@ -1,5 +1,6 @@
 #include "services/storage_rules.h"
 
+#include <map>
 #include <set>
 
 #include "common/error_codes.h"
@@ -93,9 +94,9 @@ Status CheckStorageCapacity(store::Transaction& tx, const engine::Engine& engine
   return Status::Ok();
 }
 
-Result<std::string> RecordSnapshot(store::Transaction& tx, const api::RequestContext& ctx,
-                                   const engine::Engine& engine, const store::DiskRecord& d,
-                                   const std::string& snapshot_id, const std::string& name) {
+Status RecordSnapshotRow(store::Transaction& tx, const api::RequestContext& ctx,
+                         const engine::Engine& engine, const store::DiskRecord& d,
+                         const std::string& snapshot_id, const std::string& name) {
   if (d.state != "UNATTACHED" && d.state != "ATTACHED") {
     return Status(err::kInvalidDiskBusy, "Disk " + d.disk_id + " is busy (" + d.state + ").");
   }
@@ -107,14 +108,83 @@ Result<std::string> RecordSnapshot(store::Transaction& tx, const api::RequestCon
     return Status(err::kInvalidDiskSnapshotCreating,
                   "Disk " + d.disk_id + " already has a snapshot being created.");
   }
-  CVM_RETURN_IF_ERROR(tx.Exec(
+  return tx.Exec(
       "INSERT INTO snapshots(snapshot_id, owner_uin, name, disk_id, disk_usage, disk_size_gb, "
       "zone, region, state, percent, file_path, created_at) "
       "VALUES (?,?,?,?,?,?,?,?, 'CREATING', 0, ?, ?)",
       {snapshot_id, ctx.owner_uin, name, d.disk_id, d.usage, d.size_gb, d.zone, d.region,
-       engine.SnapshotPath(snapshot_id).string(), NowUnix()}));
+       engine.SnapshotPath(snapshot_id).string(), NowUnix()});
+}
+
+Result<std::string> RecordSnapshot(store::Transaction& tx, const api::RequestContext& ctx,
+                                   const engine::Engine& engine, const store::DiskRecord& d,
+                                   const std::string& snapshot_id, const std::string& name) {
+  CVM_RETURN_IF_ERROR(RecordSnapshotRow(tx, ctx, engine, d, snapshot_id, name));
   return engine::RecordOperation(tx, ctx, engine::op::kCreateSnapshot, d.disk_id,
                                  {{"SnapshotId", snapshot_id}});
+}
+
+Status DeleteOwnedSnapshots(store::Transaction& tx, const api::RequestContext& ctx,
+                            const std::vector<std::string>& ids) {
+  // Exports of images' data disks still to run, each reading the snapshot it names.
+  std::map<std::string, std::string> exporting;  // snapshot id -> image id
+  auto exports = tx.Query(
+      "SELECT resource_id, args FROM operations WHERE action = ? AND owner_uin = ? AND "
+      "state IN ('PENDING', 'RUNNING')",
+      {std::string(engine::op::kExportImage), ctx.owner_uin});
+  if (!exports.ok()) return exports.status();
+  for (const auto& r : *exports) {
+    const json args = json::parse(r.Str(1), nullptr, false);
+    if (args.is_object() && args.contains("SnapshotId")) {
+      exporting[args.value("SnapshotId", "")] = r.Str(0);
+    }
+  }
+  for (const auto& id : ids) {
+    auto found = tx.Query(
+        "SELECT state FROM snapshots WHERE snapshot_id = ? AND owner_uin = ? AND region = ? AND "
+        "deleted = 0",
+        {id, ctx.owner_uin, ctx.region});
+    if (!found.ok()) return found.status();
+    if (found->empty()) {
+      return Status(err::kInvalidSnapshotIdNotFound, "The snapshot " + id + " does not exist.");
+    }
+    const std::string state = found->front().Str(0);
+    if (state == "CREATING") {
+      return Status(err::kResourceUnavailableSnapshotCreating,
+                    "Snapshot " + id + " is still being created.");
+    }
+    if (state == "ROLLBACKING") {
+      return Status(err::kResourceInUseDiskRollbacking,
+                    "Snapshot " + id + " is being applied to its disk.");
+    }
+    // An image being made from it reads its file; once made, the image has its own.
+    auto making = tx.Query(
+        "SELECT image_id FROM images WHERE source_id = ? AND state = 'CREATING' AND "
+        "deleted = 0",
+        {id});
+    if (!making.ok()) return making.status();
+    if (!making->empty()) {
+      return Status(err::kResourceInUse, "Snapshot " + id + " is being made into image " +
+                                             making->front().Str(0) + "; wait for it.");
+    }
+    // A disk being made from it reads its file.
+    auto filling = tx.Query(
+        "SELECT disk_id FROM disks WHERE source_snapshot_id = ? AND state = ? AND deleted = 0",
+        {id, store::kDiskCreating});
+    if (!filling.ok()) return filling.status();
+    if (!filling->empty()) {
+      return Status(err::kResourceInUse, "Snapshot " + id + " is being copied into disk " +
+                                             filling->front().Str(0) + "; wait for it.");
+    }
+    if (auto e = exporting.find(id); e != exporting.end()) {
+      return Status(err::kResourceInUse, "Snapshot " + id + " is being exported with image " +
+                                             e->second + "; wait for it.");
+    }
+  }
+  for (const auto& id : ids) {
+    CVM_RETURN_IF_ERROR(tx.Exec("UPDATE snapshots SET deleted = 1 WHERE snapshot_id = ?", {id}));
+  }
+  return Status::Ok();
 }
 
 Result<std::string> RecordDiskGrowth(store::Transaction& tx, const api::RequestContext& ctx,

@@ -36,11 +36,23 @@ Status CheckDiskSize(const StorageTypeConfig& type, int64_t size_gb, const std::
 // Adding `add_gb` of provisioned disk keeps the storage pool within its capacity.
 Status CheckStorageCapacity(store::Transaction& tx, const engine::Engine& engine, int64_t add_gb);
 
-// Records a CREATING snapshot of `disk` and the engine operation that makes it (CreateSnapshot,
-// CreateImage's DataDiskIds); returns the operation id, to submit once committed.
+// Records a CREATING snapshot of `disk` (after the checks every snapshot shares: the disk at rest,
+// no other snapshot of it under way) without an operation: the caller's makes its file.
+Status RecordSnapshotRow(store::Transaction& tx, const api::RequestContext& ctx,
+                         const engine::Engine& engine, const store::DiskRecord& disk,
+                         const std::string& snapshot_id, const std::string& name);
+// RecordSnapshotRow and the engine operation that makes it (CreateSnapshot, CreateImage's
+// DataDiskIds); returns the operation id, to submit once committed.
 Result<std::string> RecordSnapshot(store::Transaction& tx, const api::RequestContext& ctx,
                                    const engine::Engine& engine, const store::DiskRecord& disk,
                                    const std::string& snapshot_id, const std::string& name);
+
+// Marks the caller's snapshots `ids` deleted, refusing (and changing nothing) while one is being
+// made, applied, copied into an image or a disk, or exported; the caller removes their files
+// (engine.SnapshotPath) once committed. Shared by DeleteSnapshots and DeleteImages'
+// DeleteBindedSnap.
+Status DeleteOwnedSnapshots(store::Transaction& tx, const api::RequestContext& ctx,
+                            const std::vector<std::string>& ids);
 
 // Records growing `disk` to `size_gb` (state EXPANDING and a RESIZE_DISK operation, whose id it
 // returns) after the checks every resize shares: larger than now, within the type's range and

@@ -469,6 +469,32 @@ INSERT INTO client_tokens(owner_uin, action, token, answer, created_at)
 DROP INDEX instances_by_token;
 DROP INDEX disks_by_token;
 )sql"},
+      {15, "tag service: every live resource a tag can name", R"sql(
+-- The Tag service names a resource by service, prefix and id (qcs::cvm:REGION:uin/OWNER:
+-- instance/ins-...). Tags stay in `tags`; this view says which of them name a resource that
+-- still exists, and where, so a deleted resource's tags are never listed.
+CREATE VIEW taggable_resources(service, prefix, resource_id, owner_uin, region) AS
+  SELECT 'cvm', 'instance', instance_id, owner_uin, region FROM instances WHERE deleted = 0
+  UNION ALL SELECT 'cvm', 'volume', disk_id, owner_uin, region FROM disks
+    WHERE deleted = 0 AND state != 'CREATING'
+  UNION ALL SELECT 'cvm', 'snapshot', snapshot_id, owner_uin, region FROM snapshots
+    WHERE deleted = 0
+  UNION ALL SELECT 'cvm', 'image', image_id, owner_uin, region FROM images
+    WHERE deleted = 0 AND owner_uin IS NOT NULL
+  UNION ALL SELECT 'cvm', 'keypair', key_id, owner_uin, region FROM key_pairs
+  UNION ALL SELECT 'cvm', 'sg', sg_id, owner_uin, region FROM security_groups
+  UNION ALL SELECT 'vpc', 'vpc', vpc_id, owner_uin, region FROM vpcs
+  UNION ALL SELECT 'vpc', 'subnet', s.subnet_id, s.owner_uin, v.region
+    FROM subnets s JOIN vpcs v ON v.vpc_id = s.vpc_id;
+CREATE INDEX tags_by_owner_resource ON tags(owner_uin, resource_id);
+)sql"},
+      {16, "custom images: the system disk's snapshot", R"sql(
+-- The snapshot an image's system disk is: the one it was made from, or the one CreateImage of
+-- an instance records (the image's file, linked under the snapshot's name). '' for none.
+ALTER TABLE images ADD COLUMN system_snapshot_id TEXT NOT NULL DEFAULT '';
+UPDATE images SET system_snapshot_id = source_id
+  WHERE image_source = 'CREATE_IMAGE' AND source_id LIKE 'snap-%';
+)sql"},
   };
   return kMigrations;
 }

@@ -1,5 +1,6 @@
 #include "store/network_records.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -272,6 +273,33 @@ Status ReplaceSecurityGroupRules(Transaction& tx, const std::string& sg_id,
                  r.peer_sg_id, r.action, r.description, rules[i].modified_at}));
   }
   return Status::Ok();
+}
+
+Result<std::vector<UsedAddress>> UsedAddresses(Transaction& tx, const std::string& vpc_id) {
+  auto rows = tx.Query(
+      "SELECT subnet_id, private_ip, instance_id FROM instances "
+      "WHERE vpc_id = ? AND deleted = 0 AND private_ip != ''",
+      {vpc_id});
+  if (!rows.ok()) return rows.status();
+  std::vector<UsedAddress> out;
+  for (const auto& r : *rows) out.push_back({r.Str(0), r.Str(1), r.Str(2)});
+  // Numeric address order, as a person reads a subnet.
+  std::sort(out.begin(), out.end(), [](const UsedAddress& a, const UsedAddress& b) {
+    return std::make_pair(a.subnet_id, ParseIpv4(a.ip).value_or(0)) <
+           std::make_pair(b.subnet_id, ParseIpv4(b.ip).value_or(0));
+  });
+  return out;
+}
+
+Result<SecurityGroupUsage> UsageOfSecurityGroup(Transaction& tx, const std::string& sg_id) {
+  auto rows = tx.Query(
+      "SELECT (SELECT COUNT(*) FROM instance_security_groups b "
+      "        JOIN instances i ON i.instance_id = b.instance_id "
+      "        WHERE b.sg_id = ? AND i.deleted = 0), "
+      "       (SELECT COUNT(DISTINCT sg_id) FROM sg_rules WHERE peer_sg_id = ? AND sg_id != ?)",
+      {sg_id, sg_id, sg_id});
+  if (!rows.ok()) return rows.status();
+  return SecurityGroupUsage{rows->front().Int(0), rows->front().Int(1)};
 }
 
 }  // namespace cvm::store

@@ -75,4 +75,18 @@ Status ReplaceSecurityGroupRules(Transaction& tx, const std::string& sg_id,
                                  const std::string& direction,
                                  const std::vector<StoredRule>& rules);
 
+// An address a live instance holds in a VPC (DescribeUsedIpAddress), ordered by subnet, then
+// address.
+struct UsedAddress {
+  std::string subnet_id, ip, instance_id;
+};
+Result<std::vector<UsedAddress>> UsedAddresses(Transaction& tx, const std::string& vpc_id);
+
+// What uses a security group: the live instances bound to it, and the other groups whose rules
+// name it as source or destination.
+struct SecurityGroupUsage {
+  int64_t instances = 0, referencing_groups = 0;
+};
+Result<SecurityGroupUsage> UsageOfSecurityGroup(Transaction& tx, const std::string& sg_id);
+
 }  // namespace cvm::store

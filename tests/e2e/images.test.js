@@ -124,21 +124,24 @@ test("CreateImage captures a stopped instance's system disk as a flattened priva
   assert.equal(img.ImageSize, 20);
   assert.match(img.ImageCreator, /^\d+$/);
   assert.ok(Date.parse(img.CreatedTime) > 0);
-  // The data disk went with it as a snapshot.
-  assert.equal(img.SnapshotSet.length, 1);
-  assert.equal(img.SnapshotSet[0].DiskUsage, "DATA_DISK");
-  assert.equal(img.SnapshotSet[0].DiskSize, 10);
+  // Both disks are snapshots of the image, as Tencent lists them: the system disk's first (the
+  // image's own file under a second name, no second copy), then the data disk's.
+  assert.deepEqual(img.SnapshotSet.map((x) => [x.DiskUsage, x.DiskSize]),
+                   [["SYSTEM_DISK", 20], ["DATA_DISK", 10]]);
   const cbs = d.client("cbs");
+  const snapIds = img.SnapshotSet.map((x) => x.SnapshotId);
   for (let i = 0; i < 300; i++) {
-    const [snap] = (await cbs.DescribeSnapshots({
-      SnapshotIds: [img.SnapshotSet[0].SnapshotId] })).SnapshotSet;
-    if (snap.SnapshotState === "NORMAL") break;
+    const snaps = (await cbs.DescribeSnapshots({ SnapshotIds: snapIds })).SnapshotSet;
+    if (snaps.every((x) => x.SnapshotState === "NORMAL")) break;
     await L.sleep(200);
   }
-  const [snap] = (await cbs.DescribeSnapshots({
-    SnapshotIds: [img.SnapshotSet[0].SnapshotId] })).SnapshotSet;
-  assert.equal(snap.DiskId, dataDisk);
-  assert.equal(snap.SnapshotState, "NORMAL");
+  const snaps = (await cbs.DescribeSnapshots({ SnapshotIds: snapIds, Order: "ASC" })).SnapshotSet;
+  const byId = Object.fromEntries(snaps.map((x) => [x.SnapshotId, x]));
+  assert.equal(byId[snapIds[0]].DiskId, inst.SystemDisk.DiskId);
+  assert.equal(byId[snapIds[1]].DiskId, dataDisk);
+  assert.ok(snaps.every((x) => x.SnapshotState === "NORMAL"));
+  assert.equal(fs.statSync(path.join(d.dataDir, "snapshots", `${snapIds[0]}.qcow2`)).ino,
+               fs.statSync(imageFile(captured)).ino);
 
   const privates = await cvm.DescribeImages({
     Filters: [{ Name: "image-type", Values: ["PRIVATE_IMAGE"] }] });
@@ -200,9 +203,17 @@ test("a running instance is captured point-in-time and keeps running", async () 
   const [inst] = Object.values(await L.waitState(cvm, [b], "RUNNING"));
   assert.equal(inst.InstanceState, "RUNNING");
   assert.equal((await ssh(b, "cat /root/live")).trim(), "live");
-  // Launched nowhere: deleting it frees its file at once.
-  await cvm.DeleteImages({ ImageIds: [live] });
+  // Launched nowhere: deleting it frees its file at once; with DeleteBindedSnap its system-disk
+  // snapshot goes too (a DryRun changes nothing).
+  const [liveSnap] = (await describeImage(cvm, live)).SnapshotSet.map((x) => x.SnapshotId);
+  const cbs = d.client("cbs");
+  await L.expectCode(cvm.DeleteImages({ ImageIds: [live], DeleteBindedSnap: true, DryRun: true }),
+                     "DryRunOperation");
+  assert.equal((await cbs.DescribeSnapshots({ SnapshotIds: [liveSnap] })).TotalCount, 1);
+  await cvm.DeleteImages({ ImageIds: [live], DeleteBindedSnap: true });
   assert.equal(fs.existsSync(imageFile(live)), false);
+  assert.equal((await cbs.DescribeSnapshots({ SnapshotIds: [liveSnap] })).TotalCount, 0);
+  assert.equal(fs.existsSync(path.join(d.dataDir, "snapshots", `${liveSnap}.qcow2`)), false);
 });
 
 test("a shared image can be launched by the receiver and nothing else", async () => {

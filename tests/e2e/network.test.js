@@ -55,7 +55,9 @@ before(async () => {
   cvm = d.client("cvm");
   vpc = d.client("vpc");
   image = await L.tinyImageId(cvm);
-  const v = (await vpc.CreateVpc({ VpcName: "net-e2e", CidrBlock: "10.50.0.0/16" })).Vpc;
+  // A resolver inside the VPC's own block: guests are told of it, and nothing is sent outside.
+  const v = (await vpc.CreateVpc({ VpcName: "net-e2e", CidrBlock: "10.50.0.0/16",
+                                   DnsServers: ["10.50.0.2"] })).Vpc;
   const s = (await vpc.CreateSubnet({ VpcId: v.VpcId, SubnetName: "net-e2e",
                                       CidrBlock: "10.50.1.0/24", Zone: ZONE })).Subnet;
   vpcId = v.VpcId;
@@ -126,7 +128,7 @@ after(async () => {
   }
 });
 
-test("instances get their VPC addresses, shown by DescribeInstances and set in the guest", async () => {
+test("instances get their VPC addresses and resolvers, shown by the API and set in the guest", async () => {
   const i = (await cvm.DescribeInstances({ InstanceIds: [ids.srv] })).InstanceSet[0];
   assert.equal(addr.srv, "10.50.1.10");
   assert.match(addr.cli, /^10\.50\.1\.\d+$/);
@@ -134,6 +136,10 @@ test("instances get their VPC addresses, shown by DescribeInstances and set in t
   assert.equal(i.VirtualPrivateCloud.VpcId.slice(0, 4), "vpc-");
   assert.deepEqual(i.SecurityGroupIds, [webSg]);
   assert.match(await L.ssh(d, ids.cli, "ip -4 addr show dev eth0", auth), new RegExp(addr.cli));
+  // The VPC's DnsServerSet is what its guests resolve with.
+  const [shown] = (await vpc.DescribeVpcs({ VpcIds: [vpcId] })).VpcSet;
+  assert.deepEqual(shown.DnsServerSet, ["10.50.0.2"]);
+  assert.match(await L.ssh(d, ids.cli, "cat /etc/resolv.conf", auth), /^nameserver 10\.50\.0\.2$/m);
 });
 
 test("DescribeInstances filters on the network fields; bindings keep their order", async () => {

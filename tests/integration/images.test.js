@@ -562,7 +562,9 @@ test("CreateImage from SnapshotIds: one system-disk snapshot becomes the image's
   assert.equal(img.ImageType, "PRIVATE_IMAGE");
   assert.equal(img.ImageSize, 10);
   assert.equal(img.ImageDescription, "two disks");
-  assert.deepEqual(img.SnapshotSet, [{ SnapshotId: data, DiskUsage: "DATA_DISK", DiskSize: 10 }]);
+  // The system disk's snapshot first, as Tencent lists an image's snapshots.
+  assert.deepEqual(img.SnapshotSet, [{ SnapshotId: sys, DiskUsage: "SYSTEM_DISK", DiskSize: 10 },
+                                     { SnapshotId: data, DiskUsage: "DATA_DISK", DiskSize: 10 }]);
   const tasks = (await cvm.request("DescribeImageTasks", { ImageId: id })).TaskSet;
   assert.deepEqual(tasks.map((t) => [t.Action, t.State, t.Progress]),
                    [["CreateImage", "SUCCESS", 100]]);
@@ -640,6 +642,17 @@ test("CreateImage from SnapshotIds: one system-disk snapshot becomes the image's
   assert.doesNotMatch(out, /Pattern verification failed/);
   await cvm.DeleteImages({ ImageIds: [id, second] });
   assert.deepEqual(privateFiles(), []);
+
+  // DeleteImages with DeleteBindedSnap takes the image's snapshots along, checked as
+  // DeleteSnapshots checks them.
+  const bound = await snapshot(spareDisk);
+  execFileSync("sqlite3", ["-cmd", ".timeout 5000", path.join(d.dataDir, "cvmd.db"),
+                           `UPDATE snapshots SET disk_usage = 'SYSTEM_DISK' WHERE snapshot_id = '${bound}'`]);
+  const third = (await create([bound], { ImageName: "from-snaps-3" })).ImageId;
+  assert.equal((await waitImage(third)).SnapshotSet[0].SnapshotId, bound);
+  await cvm.DeleteImages({ ImageIds: [third], DeleteBindedSnap: true });
+  assert.equal((await cbs.DescribeSnapshots({ SnapshotIds: [bound] })).TotalCount, 0);
+  assert.equal(fs.existsSync(path.join(d.dataDir, "snapshots", `${bound}.qcow2`)), false);
   await cbs.TerminateDisks({ DiskIds: [sysDisk, dataDisk, spareDisk] });
 });
 

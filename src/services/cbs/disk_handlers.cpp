@@ -11,6 +11,7 @@
 #include "engine/operations.h"
 #include "services/extension_params.h"
 #include "services/filters.h"
+#include "services/resource_tags.h"
 #include "services/service_deps.h"
 #include "services/storage_rules.h"
 #include "store/client_tokens.h"
@@ -40,7 +41,7 @@ Status CheckDiskIdle(const DiskRecord& d) {
   return Status::Ok();
 }
 
-json DiskJson(const DiskRecord& d, int64_t snapshot_count, int64_t snapshot_bytes) {
+json DiskJson(const DiskRecord& d, int64_t snapshot_count, int64_t snapshot_bytes, json tags) {
   const bool attached = !d.instance_id.empty() && d.state != "ATTACHING";
   return json{
       {"DiskId", d.disk_id},
@@ -77,7 +78,7 @@ json DiskJson(const DiskRecord& d, int64_t snapshot_count, int64_t snapshot_byte
       {"RollbackPercent", 0},
       {"Migrating", false},
       {"MigratePercent", 0},
-      {"Tags", json::array()},
+      {"Tags", std::move(tags)},
       {"AttachMode", "PF"},
       {"AutoSnapshotPolicyIds", json::array()},
       {"ThroughputPerformance", 0},
@@ -162,6 +163,8 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps) {
       return Status(err::kMissingParameter, "DiskSize is required unless SnapshotId is given.");
     }
     CVM_RETURN_IF_ERROR(CheckDiskSize(**type, size, "DiskSize"));
+    auto tags = CreationTags(p);
+    if (!tags.ok()) return tags.status();
 
     std::vector<DiskRecord> disks;
     json answer = {{"DiskIdSet", json::array()}};
@@ -201,6 +204,8 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps) {
       CVM_RETURN_IF_ERROR(CheckStorageCapacity(tx, engine, size * count));
       for (const auto& d : disks) {
         CVM_RETURN_IF_ERROR(store::InsertDisk(tx, d));
+        CVM_RETURN_IF_ERROR(store::SetTags(tx, ctx.owner_uin, d.disk_id, *tags,
+                                           err::kLimitExceededTagKeyPerResourceExceeded));
         auto op =
             engine::RecordOperation(tx, ctx, engine::op::kCreateDisk, d.disk_id, json::object());
         if (!op.ok()) return op.status();
@@ -220,7 +225,7 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps) {
     if (!ids.ok()) return ids.status();
     auto filters = Filters::Parse(
         p, {"disk-id", "disk-name", "disk-type", "disk-state", "disk-usage", "instance-id", "zone",
-            "portable", "disk-charge-type", "project-id", "tag-key", "tag-value"});
+            "portable", "disk-charge-type", "project-id", "tag-key", "tag-value", "tag:"});
     if (!filters.ok()) return filters.status();
     auto paging = Paging::Parse(p, ctx.visible, iam::kind::kVolume);
     if (!paging.ok()) return paging.status();
@@ -251,8 +256,7 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps) {
     }
     where.OnlyIfListed(*filters, "disk-charge-type", "POSTPAID_BY_HOUR");
     where.OnlyIfListed(*filters, "project-id", "0");
-    // No disk carries tags yet, so a tag filter matches none.
-    if (filters->Has("tag-key") || filters->Has("tag-value")) where.And("0");
+    FilterByTags(where, *filters, "disk_id");
 
     auto listing = where.List(db, "disks", "disk_id", store::kDiskColumns,
                               "created_at " + order + ", disk_id", *paging);
@@ -272,10 +276,13 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps) {
       if (!s.ok()) return s.status();
       for (const auto& r : *s) snapshots[r.Str(0)] = {r.Int(1), r.Int(2) << 30};
     }
+    std::vector<std::string> page_disk_ids;
+    for (const auto& d : page) page_disk_ids.push_back(d.disk_id);
+    auto tags = TagListsOf(db, page_disk_ids);
     json set = json::array();
     for (const auto& d : page) {
       auto snap = snapshots[d.disk_id];
-      set.push_back(DiskJson(d, snap.first, snap.second));
+      set.push_back(DiskJson(d, snap.first, snap.second, tags[d.disk_id]));
     }
     return json{{"TotalCount", listing->total}, {"DiskSet", std::move(set)}};
   });

@@ -7,6 +7,7 @@
 #include "common/time_format.h"
 #include "engine/operations.h"
 #include "services/filters.h"
+#include "services/resource_tags.h"
 #include "services/service_deps.h"
 #include "services/storage_rules.h"
 
@@ -27,7 +28,7 @@ SnapshotRow SnapshotFromRow(const store::Row& r) {
   return {r.Str(0), r.Str(1), r.Str(2), r.Str(3), r.Str(4), r.Str(5), r.Int(6), r.Int(7), r.Int(8)};
 }
 
-json SnapshotJson(const SnapshotRow& s) {
+json SnapshotJson(const SnapshotRow& s, json tags) {
   return json{
       {"SnapshotId", s.snapshot_id},
       {"SnapshotName", s.name},
@@ -48,7 +49,7 @@ json SnapshotJson(const SnapshotRow& s) {
       {"ImageCount", 0},
       {"ShareReference", 0},
       {"TimeStartShare", nullptr},
-      {"Tags", json::array()},
+      {"Tags", std::move(tags)},
       {"IsLocked", false},
       {"LatestModifyTime", FormatIsoTime(s.created_at)},
   };
@@ -103,6 +104,8 @@ void RegisterCbsSnapshotHandlers(api::Router& router, ServiceDeps& deps) {
     if (name.empty() || name.size() > 60) {
       return Status(err::kInvalidParameterValue, "SnapshotName must be 1 to 60 bytes long.");
     }
+    auto tags = CreationTags(p);
+    if (!tags.ok()) return tags.status();
     std::string snapshot_id = NewResourceId("snap");
     std::string op_id;
     Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
@@ -111,7 +114,8 @@ void RegisterCbsSnapshotHandlers(api::Router& router, ServiceDeps& deps) {
       auto op = RecordSnapshot(tx, ctx, engine, disks->front(), snapshot_id, name);
       if (!op.ok()) return op.status();
       op_id = *op;
-      return Status::Ok();
+      return store::SetTags(tx, ctx.owner_uin, snapshot_id, *tags,
+                            err::kLimitExceededTagKeyPerResourceExceeded);
     });
     if (!st.ok()) return st;
     engine.Submit(op_id);
@@ -122,9 +126,9 @@ void RegisterCbsSnapshotHandlers(api::Router& router, ServiceDeps& deps) {
       "DescribeSnapshots", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
         auto ids = SnapshotIdsParam(p, "SnapshotIds");
         if (!ids.ok()) return ids.status();
-        auto filters =
-            Filters::Parse(p, {"snapshot-id", "snapshot-name", "snapshot-state", "disk-id",
-                               "disk-usage", "zone", "snapshot-type", "project-id"});
+        auto filters = Filters::Parse(
+            p, {"snapshot-id", "snapshot-name", "snapshot-state", "disk-id", "disk-usage", "zone",
+                "snapshot-type", "project-id", "tag-key", "tag-value", "tag:"});
         if (!filters.ok()) return filters.status();
         auto paging = Paging::Parse(p, ctx.visible, iam::kind::kSnapshot);
         if (!paging.ok()) return paging.status();
@@ -142,11 +146,17 @@ void RegisterCbsSnapshotHandlers(api::Router& router, ServiceDeps& deps) {
                                   {"zone", "zone"}});
         where.OnlyIfListed(*filters, "snapshot-type", "PRIVATE_SNAPSHOT");
         where.OnlyIfListed(*filters, "project-id", "0");
+        FilterByTags(where, *filters, "snapshot_id");
         auto listing = where.List(db, "snapshots", "snapshot_id", kSnapshotColumns,
                                   "created_at " + order + ", snapshot_id", *paging);
         if (!listing.ok()) return listing.status();
+        std::vector<std::string> ids_on_page;
+        for (const auto& r : listing->rows) ids_on_page.push_back(r.Str(0));
+        auto tags = TagListsOf(db, ids_on_page);
         json set = json::array();
-        for (const auto& r : listing->rows) set.push_back(SnapshotJson(SnapshotFromRow(r)));
+        for (const auto& r : listing->rows) {
+          set.push_back(SnapshotJson(SnapshotFromRow(r), tags[r.Str(0)]));
+        }
         return json{{"TotalCount", listing->total}, {"SnapshotSet", std::move(set)}};
       });
 
@@ -154,61 +164,8 @@ void RegisterCbsSnapshotHandlers(api::Router& router, ServiceDeps& deps) {
     auto ids = SnapshotIdsParam(p, "SnapshotIds");
     if (!ids.ok()) return ids.status();
     if (ids->empty()) return Status(err::kMissingParameter, "SnapshotIds is empty.");
-    Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
-      // Exports of images' data disks still to run, each reading the snapshot it names.
-      std::map<std::string, std::string> exporting;  // snapshot id -> image id
-      auto exports = tx.Query(
-          "SELECT resource_id, args FROM operations WHERE action = ? AND owner_uin = ? AND "
-          "state IN ('PENDING', 'RUNNING')",
-          {std::string(engine::op::kExportImage), ctx.owner_uin});
-      if (!exports.ok()) return exports.status();
-      for (const auto& r : *exports) {
-        const json args = json::parse(r.Str(1), nullptr, false);
-        if (args.is_object() && args.contains("SnapshotId")) {
-          exporting[args.value("SnapshotId", "")] = r.Str(0);
-        }
-      }
-      for (const auto& id : *ids) {
-        auto s = LoadOwnedSnapshot(tx, ctx, id);
-        if (!s.ok()) return s.status();
-        if (s->state == "CREATING") {
-          return Status(err::kResourceUnavailableSnapshotCreating,
-                        "Snapshot " + id + " is still being created.");
-        }
-        if (s->state == "ROLLBACKING") {
-          return Status(err::kResourceInUseDiskRollbacking,
-                        "Snapshot " + id + " is being applied to its disk.");
-        }
-        // An image being made from it reads its file; once made, the image has its own.
-        auto making = tx.Query(
-            "SELECT image_id FROM images WHERE source_id = ? AND state = 'CREATING' AND "
-            "deleted = 0",
-            {id});
-        if (!making.ok()) return making.status();
-        if (!making->empty()) {
-          return Status(err::kResourceInUse, "Snapshot " + id + " is being made into image " +
-                                                 making->front().Str(0) + "; wait for it.");
-        }
-        // A disk being made from it reads its file.
-        auto filling = tx.Query(
-            "SELECT disk_id FROM disks WHERE source_snapshot_id = ? AND state = ? AND deleted = 0",
-            {id, store::kDiskCreating});
-        if (!filling.ok()) return filling.status();
-        if (!filling->empty()) {
-          return Status(err::kResourceInUse, "Snapshot " + id + " is being copied into disk " +
-                                                 filling->front().Str(0) + "; wait for it.");
-        }
-        if (auto e = exporting.find(id); e != exporting.end()) {
-          return Status(err::kResourceInUse, "Snapshot " + id + " is being exported with image " +
-                                                 e->second + "; wait for it.");
-        }
-      }
-      for (const auto& id : *ids) {
-        CVM_RETURN_IF_ERROR(
-            tx.Exec("UPDATE snapshots SET deleted = 1 WHERE snapshot_id = ?", {id}));
-      }
-      return Status::Ok();
-    });
+    Status st = store::WithTransaction(
+        db, [&](store::Transaction& tx) { return DeleteOwnedSnapshots(tx, ctx, *ids); });
     if (!st.ok()) return st;
     std::error_code ec;
     for (const auto& id : *ids) std::filesystem::remove(engine.SnapshotPath(id), ec);

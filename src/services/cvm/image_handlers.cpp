@@ -19,6 +19,7 @@
 #include "services/cvm/instance_rules.h"
 #include "services/extension_params.h"
 #include "services/filters.h"
+#include "services/resource_tags.h"
 #include "services/service_deps.h"
 #include "services/storage_rules.h"
 
@@ -257,6 +258,18 @@ json SnapshotSet(const std::string& stored) {
   return set.is_array() ? set : json::array();
 }
 
+// SnapshotSet as DescribeImages shows it: the system disk's snapshot (where the image has one)
+// first, as Tencent lists it, then the data disks'.
+json ShownSnapshotSet(const store::Row& r) {
+  json out = json::array();
+  if (!r.Str(14).empty()) {
+    out.push_back(
+        {{"SnapshotId", r.Str(14)}, {"DiskUsage", "SYSTEM_DISK"}, {"DiskSize", r.Int(6)}});
+  }
+  for (auto& s : SnapshotSet(r.Str(12))) out.push_back(std::move(s));
+  return out;
+}
+
 // A failed image has no use but to tell why: Tencent's Image has no field for the reason, so
 // it takes the place of ImageDescription (CREATEFAILED / IMPORTFAILED only).
 std::string ShownDescription(const store::Row& r) {
@@ -328,7 +341,16 @@ int64_t TaskProgress(engine::Engine& engine, store::Database& db, const store::R
   return std::clamp<int64_t>(done * 100 / source, 0, 99);
 }
 
-json ImageJson(const store::Row& r) {
+// The tags of the image's TagSpecification, written with the image it names.
+Status TagNewImage(store::Transaction& tx, const api::RequestContext& ctx, const json& p,
+                   const std::string& image_id) {
+  auto tags = TagSpecificationTags(p, "image");
+  if (!tags.ok()) return tags.status();
+  return store::SetTags(tx, ctx.owner_uin, image_id, *tags,
+                        err::kInvalidParameterValueTagQuotaLimitExceeded);
+}
+
+json ImageJson(const store::Row& r, json tags) {
   const bool official = r.IsNull(11);
   return json{{"ImageId", r.Str(0)},
               {"OsName", r.Str(1)},
@@ -344,8 +366,8 @@ json ImageJson(const store::Row& r) {
               {"ImageSource", r.Str(10)},
               {"SyncPercent", r.Str(8) == "SYNCING" ? 0 : 100},
               {"IsSupportCloudinit", true},
-              {"SnapshotSet", SnapshotSet(r.Str(12))},
-              {"Tags", json::array()},
+              {"SnapshotSet", ShownSnapshotSet(r)},
+              {"Tags", std::move(tags)},
               {"LicenseType", "TencentCloud"},
               {"ImageFamily", ""},
               {"ImageDeprecated", false}};
@@ -442,11 +464,13 @@ Result<json> CreateImageFromSnapshots(const api::RequestContext& ctx, const json
     CVM_RETURN_IF_ERROR(tx.Exec(
         "INSERT INTO images(image_id, owner_uin, image_type, image_source, name, description, "
         "os_name, platform, architecture, state, size_gb, virtual_size, file_path, "
-        "default_user, min_memory_mib, created_at, source_id, snapshot_set, region) "
-        "VALUES (?,?, 'PRIVATE_IMAGE', 'CREATE_IMAGE', ?,?,?,?,?, 'CREATING', ?,?,?,?,?,?,?,?,?)",
+        "default_user, min_memory_mib, created_at, source_id, snapshot_set, region, "
+        "system_snapshot_id) "
+        "VALUES (?,?, 'PRIVATE_IMAGE', 'CREATE_IMAGE', ?,?,?,?,?, 'CREATING', ?,?,?,?,?,?,?,?,?,?)",
         {image_id, ctx.owner_uin, name, p.value("ImageDescription", ""), os_name, platform, arch,
          size_gb, size_gb << 30, engine.PrivateImagePath(image_id).string(), user, min_memory,
-         NowUnix(), system_id, snapshot_set.dump(), ctx.region}));
+         NowUnix(), system_id, snapshot_set.dump(), ctx.region, system_id}));
+    CVM_RETURN_IF_ERROR(TagNewImage(tx, ctx, p, image_id));
     auto op = engine::RecordOperation(tx, ctx, engine::op::kCreateImage, image_id,
                                       {{"SnapshotId", system_id}});
     if (!op.ok()) return op.status();
@@ -482,7 +506,8 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
     auto rows = db.Query(
         "SELECT image_id, os_name, CASE WHEN owner_uin IS NULL OR owner_uin = ?1 THEN image_type "
         "ELSE 'SHARED_IMAGE' END, created_at, name, description, size_gb, architecture, state, "
-        "platform, image_source, owner_uin, snapshot_set, state_reason FROM images i WHERE "
+        "platform, image_source, owner_uin, snapshot_set, state_reason, system_snapshot_id "
+        "FROM images i WHERE "
         "deleted = 0 AND region IN ('', ?2) AND "
         "(owner_uin IS NULL "
         "OR owner_uin = ?1 OR EXISTS (SELECT 1 FROM image_shares s WHERE s.image_id = i.image_id "
@@ -500,7 +525,7 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
       }
       return false;
     };
-    json set = json::array();
+    std::vector<const store::Row*> page;
     for (const auto& r : *rows) {
       if (!wanted.empty() && !wanted.count(r.Str(0))) continue;
       if (!filters->Matches("image-id", r.Str(0)) || !filters->Matches("image-type", r.Str(2)) ||
@@ -509,7 +534,13 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
           !contains_ci(filters->Values("platform"), r.Str(9))) {
         continue;
       }
-      if (paging->Take(r.Str(0))) set.push_back(ImageJson(r));
+      if (paging->Take(r.Str(0))) page.push_back(&r);
+    }
+    // Only the owner sees an image's tags; a shared or public image shows none.
+    auto tags = TagListsOf(db, page);
+    json set = json::array();
+    for (const auto* r : page) {
+      set.push_back(ImageJson(*r, r->Str(11) == ctx.owner_uin ? tags[r->Str(0)] : json::array()));
     }
     return json{{"TotalCount", paging->total()}, {"ImageSet", std::move(set)}};
   });
@@ -559,14 +590,22 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
                           inst.image_id + "); it cannot be captured.");
       }
       auto disk = tx.Query(
-          "SELECT disk_id, size_gb FROM disks WHERE instance_id = ? AND usage = 'SYSTEM_DISK' "
+          "SELECT disk_id FROM disks WHERE instance_id = ? AND usage = 'SYSTEM_DISK' "
           "AND deleted = 0",
           {instance_id});
       if (!disk.ok()) return disk.status();
       if (disk->empty()) return Status(err::kInternalError, "the instance has no system disk");
       CVM_RETURN_IF_ERROR(CheckNewImage(tx, ctx, p, name, config.image_quota));
-      const std::string disk_id = disk->front().Str(0);
-      const int64_t size_gb = disk->front().Int(1);
+      auto system_disk = store::LoadDisk(tx, disk->front().Str(0));
+      if (!system_disk.ok()) return system_disk.status();
+      if (!system_disk->has_value()) return Status(err::kInternalError, "the system disk vanished");
+      const std::string disk_id = (*system_disk)->disk_id;
+      const int64_t size_gb = (*system_disk)->size_gb;
+      // The system disk's part is a snapshot too, as on Tencent Cloud: the image's own file,
+      // linked under the snapshot's name once made, so it costs no second copy.
+      const std::string system_snapshot_id = NewResourceId("snap");
+      CVM_RETURN_IF_ERROR(RecordSnapshotRow(tx, ctx, engine, **system_disk, system_snapshot_id,
+                                            "image " + image_id));
       // Data disks go with the image as snapshots, taken like CreateSnapshot's.
       auto data_disks = LoadOwnedDisks(tx, ctx, *data_disk_ids);
       if (!data_disks.ok()) return data_disks.status();
@@ -587,13 +626,19 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
       CVM_RETURN_IF_ERROR(tx.Exec(
           "INSERT INTO images(image_id, owner_uin, image_type, image_source, name, description, "
           "os_name, platform, architecture, state, size_gb, virtual_size, file_path, "
-          "default_user, min_memory_mib, created_at, source_id, snapshot_set, region) "
-          "VALUES (?,?, 'PRIVATE_IMAGE', 'CREATE_IMAGE', ?,?,?,?,?, 'CREATING', ?,?,?,?,?,?,?,?,?)",
+          "default_user, min_memory_mib, created_at, source_id, snapshot_set, region, "
+          "system_snapshot_id) "
+          "VALUES (?,?, 'PRIVATE_IMAGE', 'CREATE_IMAGE', ?,?,?,?,?, 'CREATING', "
+          "?,?,?,?,?,?,?,?,?,?)",
           {image_id, ctx.owner_uin, name, p.value("ImageDescription", ""), src.Str(1), src.Str(2),
            src.Str(3), size_gb, size_gb << 30, engine.PrivateImagePath(image_id).string(),
-           src.Str(4), src.Int(5), NowUnix(), instance_id, snapshot_set.dump(), ctx.region}));
+           src.Str(4), src.Int(5), NowUnix(), instance_id, snapshot_set.dump(), ctx.region,
+           system_snapshot_id}));
+      CVM_RETURN_IF_ERROR(TagNewImage(tx, ctx, p, image_id));
       auto op = engine::RecordOperation(tx, ctx, engine::op::kCreateImage, image_id,
-                                        {{"InstanceId", instance_id}, {"DiskId", disk_id}});
+                                        {{"InstanceId", instance_id},
+                                         {"DiskId", disk_id},
+                                         {"SystemSnapshotId", system_snapshot_id}});
       if (!op.ok()) return op.status();
       op_ids.push_back(*op);
       return Status::Ok();
@@ -652,6 +697,7 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
           {image_id, ctx.owner_uin, name, p.value("ImageDescription", ""),
            os_type + " " + p.value("OsVersion", ""), os_type, arch, size_gb, virtual_size,
            engine.PrivateImagePath(image_id).string(), NowUnix(), source, ctx.region}));
+      CVM_RETURN_IF_ERROR(TagNewImage(tx, ctx, p, image_id));
       auto op = engine::RecordOperation(tx, ctx, engine::op::kImportImage, image_id,
                                         {{download ? "Url" : "File", source}});
       if (!op.ok()) return op.status();
@@ -667,6 +713,7 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
     auto ids = ImageIdsParam(p);
     if (!ids.ok()) return ids.status();
     if (ids->empty()) return Status(err::kMissingParameter, "ImageIds is empty.");
+    std::vector<std::string> bound_snapshots;
     Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
       for (const auto& id : *ids) {
         auto img = LoadOwnImage(tx, ctx, id);
@@ -698,6 +745,28 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
                                                           "the shares first.");
         }
       }
+      // DeleteBindedSnap: the snapshots the images list go with them, checked as DeleteSnapshots
+      // checks them (one the caller deleted already is simply gone).
+      if (p.value("DeleteBindedSnap", false)) {
+        for (const auto& id : *ids) {
+          auto row = tx.Query(
+              "SELECT system_snapshot_id, snapshot_set FROM images WHERE image_id = ?", {id});
+          if (!row.ok()) return row.status();
+          std::vector<std::string> listed;
+          if (!row->front().Str(0).empty()) listed.push_back(row->front().Str(0));
+          for (const auto& s : SnapshotSet(row->front().Str(1))) {
+            listed.push_back(s.value("SnapshotId", ""));
+          }
+          for (const auto& snap : listed) {
+            auto alive = tx.Query(
+                "SELECT 1 FROM snapshots WHERE snapshot_id = ? AND owner_uin = ? AND deleted = 0",
+                {snap, ctx.owner_uin});
+            if (!alive.ok()) return alive.status();
+            if (!alive->empty()) bound_snapshots.push_back(snap);
+          }
+        }
+        CVM_RETURN_IF_ERROR(DeleteOwnedSnapshots(tx, ctx, bound_snapshots));
+      }
       if (p.value("DryRun", false)) {
         return Status(err::kDryRunOperation, "The request would have succeeded (DryRun).");
       }
@@ -707,6 +776,8 @@ void RegisterCvmImageHandlers(api::Router& router, ServiceDeps& deps) {
       return Status::Ok();
     });
     if (!st.ok()) return st;
+    std::error_code ec;
+    for (const auto& snap : bound_snapshots) std::filesystem::remove(engine.SnapshotPath(snap), ec);
     // Files no system disk uses go now; the others with their last dependant.
     engine.FreeUnusedImageFiles();
     return json::object();

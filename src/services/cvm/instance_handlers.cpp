@@ -13,6 +13,7 @@
 #include "services/cvm/instance_network.h"
 #include "services/cvm/instance_rules.h"
 #include "services/filters.h"
+#include "services/resource_tags.h"
 #include "services/service_deps.h"
 #include "services/storage_rules.h"
 #include "services/vpc/vpc_common.h"
@@ -366,7 +367,7 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
     auto data_disks = ParseDataDisks(p, config);
     if (!data_disks.ok()) return data_disks.status();
     bool dry_run = p.value("DryRun", false);
-    auto tags = ParseTagSpecification(p, "instance");
+    auto tags = TagSpecificationTags(p, "instance");
     if (!tags.ok()) return tags.status();
     auto network_request = ParseNetworkRequest(p, count);
     if (!network_request.ok()) return network_request.status();
@@ -456,11 +457,8 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
             AssignAddresses(tx, *network, *network_request, static_cast<size_t>(i), config, r));
         CVM_RETURN_IF_ERROR(store::InsertInstance(tx, r));
         CVM_RETURN_IF_ERROR(BindSecurityGroups(tx, r.instance_id, network->sg_ids));
-        for (const auto& [k, v] : *tags) {
-          CVM_RETURN_IF_ERROR(tx.Exec(
-              "INSERT INTO tags(resource_id, owner_uin, tag_key, tag_value) VALUES (?,?,?,?)",
-              {r.instance_id, ctx.owner_uin, k, v}));
-        }
+        CVM_RETURN_IF_ERROR(store::SetTags(tx, ctx.owner_uin, r.instance_id, *tags,
+                                           err::kInvalidParameterValueTagQuotaLimitExceeded));
         store::DiskRecord d;
         d.disk_id = NewResourceId("disk");
         d.owner_uin = ctx.owner_uin;

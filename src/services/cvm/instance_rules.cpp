@@ -87,48 +87,6 @@ Result<std::string> DecodeUserData(const std::string& b64) {
   return out;
 }
 
-Result<std::vector<std::pair<std::string, std::string>>> ParseTagSpecification(
-    const nlohmann::json& params, const std::string& resource_type) {
-  std::vector<std::pair<std::string, std::string>> tags;
-  std::set<std::string> keys;
-  auto has_control = [](const std::string& s) {
-    for (unsigned char c : s) {
-      if (c < 0x20 || c == 0x7f) return true;
-    }
-    return false;
-  };
-  for (const auto& spec : params.value("TagSpecification", nlohmann::json::array())) {
-    if (spec.value("ResourceType", "") != resource_type) continue;
-    for (const auto& t : spec.value("Tags", nlohmann::json::array())) {
-      std::string key = t.value("Key", ""), value = t.value("Value", "");
-      if (key.empty() || key.size() > 127 || has_control(key)) {
-        return Status(err::kFailedOperationIllegalTagKey,
-                      "A tag key is 1-127 characters without control characters.");
-      }
-      if (value.size() > 255 || has_control(value)) {
-        return Status(err::kFailedOperationIllegalTagValue,
-                      "A tag value is at most 255 characters without control characters.");
-      }
-      for (const char* reserved : {"qcloud", "tencent", "project"}) {
-        if (key.rfind(reserved, 0) == 0) {
-          return Status(err::kFailedOperationTagKeyReserved,
-                        "The tag key " + key + " is reserved.");
-        }
-      }
-      if (!keys.insert(key).second) {
-        return Status(err::kInvalidParameterValueDuplicateTags,
-                      "The tag key " + key + " is repeated.");
-      }
-      tags.emplace_back(std::move(key), std::move(value));
-    }
-  }
-  if (tags.size() > 50) {
-    return Status(err::kInvalidParameterValueTagQuotaLimitExceeded,
-                  "At most 50 tags per resource.");
-  }
-  return tags;
-}
-
 std::string_view WrongStateCode(std::string_view state) {
   static constexpr std::pair<std::string_view, std::string_view> kCodes[] = {
       {"PENDING", err::kUnsupportedOperationInstanceStatePending},

@@ -26,12 +26,6 @@ Status CheckPassword(const std::string& password);
 // UserData is base64 of at most 16 KiB; returns the decoded bytes.
 Result<std::string> DecodeUserData(const std::string& base64);
 
-// The Tags of TagSpecification entries for `resource_type` ("instance"), checked: at most 50,
-// keys 1-127 and values 0-255 characters without control characters, no duplicate key, no
-// reserved "qcloud"/"tencent"/"project" key prefix.
-Result<std::vector<std::pair<std::string, std::string>>> ParseTagSpecification(
-    const nlohmann::json& params, const std::string& resource_type);
-
 // The UnsupportedOperation.InstanceState<State> code of an instance state (STOPPED ->
 // ...InstanceStateStopped); UnsupportedOperation.StateError for a state without one.
 std::string_view WrongStateCode(std::string_view state);

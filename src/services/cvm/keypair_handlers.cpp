@@ -10,6 +10,7 @@
 #include "services/cvm/instance_rules.h"
 #include "services/cvm/ssh_keys.h"
 #include "services/filters.h"
+#include "services/resource_tags.h"
 #include "services/service_deps.h"
 
 namespace cvm::services {
@@ -55,7 +56,7 @@ Result<std::map<std::string, std::vector<std::string>>> BoundInstances(store::Da
   return out;
 }
 
-json KeyPairJson(const store::Row& r, const std::vector<std::string>& instances) {
+json KeyPairJson(const store::Row& r, const std::vector<std::string>& instances, json tags) {
   return {{"KeyId", r.Str(0)},
           {"KeyName", r.Str(1)},
           {"ProjectId", 0},
@@ -63,12 +64,13 @@ json KeyPairJson(const store::Row& r, const std::vector<std::string>& instances)
           {"PublicKey", r.Str(3)},
           {"AssociatedInstanceIds", instances},
           {"CreatedTime", FormatIsoTime(r.Int(4))},
-          {"Tags", json::array()}};
+          {"Tags", std::move(tags)}};
 }
 
 Result<std::string> InsertKeyPair(store::Database& db, const api::RequestContext& ctx,
                                   const std::string& name, const std::string& public_key,
-                                  const std::string& blob, const std::string& description) {
+                                  const std::string& blob, const std::string& description,
+                                  const std::vector<store::TagPair>& tags) {
   std::string id = NewResourceId("skey");
   Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
     // Key pairs are regional, as Tencent's: names and keys are unique within a region.
@@ -89,10 +91,12 @@ Result<std::string> InsertKeyPair(store::Database& db, const api::RequestContext
                       "This public key is already imported as " + k.Str(0) + ".");
       }
     }
-    return tx.Exec(
-        "INSERT INTO key_pairs(key_id, owner_uin, region, name, description, public_key, "
-        "created_at) VALUES (?,?,?,?,?,?,?)",
-        {id, ctx.owner_uin, ctx.region, name, description, public_key, NowUnix()});
+    CVM_RETURN_IF_ERROR(
+        tx.Exec("INSERT INTO key_pairs(key_id, owner_uin, region, name, description, public_key, "
+                "created_at) VALUES (?,?,?,?,?,?,?)",
+                {id, ctx.owner_uin, ctx.region, name, description, public_key, NowUnix()}));
+    return store::SetTags(tx, ctx.owner_uin, id, tags,
+                          err::kInvalidParameterValueTagQuotaLimitExceeded);
   });
   if (!st.ok()) return st;
   return id;
@@ -119,7 +123,9 @@ void RegisterCvmKeyPairHandlers(api::Router& router, ServiceDeps& deps) {
     std::string blob;
     auto key = NormalizePublicKey(p.value("PublicKey", ""), &blob);
     if (!key.ok()) return key.status();
-    auto id = InsertKeyPair(db, ctx, name, *key, blob, "");
+    auto tags = TagSpecificationTags(p, "keypair");
+    if (!tags.ok()) return tags.status();
+    auto id = InsertKeyPair(db, ctx, name, *key, blob, "", *tags);
     if (!id.ok()) return id.status();
     return json{{"KeyId", *id}};
   });
@@ -128,15 +134,17 @@ void RegisterCvmKeyPairHandlers(api::Router& router, ServiceDeps& deps) {
       "CreateKeyPair", [&db, &config](const api::RequestContext& ctx, json& p) -> Result<json> {
         std::string name = p.value("KeyName", "");
         CVM_RETURN_IF_ERROR(CheckKeyName(name));
+        auto tags = TagSpecificationTags(p, "keypair");
+        if (!tags.ok()) return tags.status();
         auto pair = GenerateSshKeyPair(config.key_pair_type, name);
         if (!pair.ok()) return pair.status();
         std::string blob = pair->public_key.substr(0, pair->public_key.rfind(' '));
-        auto id = InsertKeyPair(db, ctx, name, pair->public_key, blob, "");
+        auto id = InsertKeyPair(db, ctx, name, pair->public_key, blob, "", *tags);
         if (!id.ok()) return id.status();
         auto rows = db.Query(
             std::string("SELECT ") + kKeyColumns + " FROM key_pairs WHERE key_id = ?", {*id});
         if (!rows.ok() || rows->empty()) return Status(err::kInternalError, "key pair vanished");
-        json kp = KeyPairJson(rows->front(), {});
+        json kp = KeyPairJson(rows->front(), {}, TagListJson(*tags));
         kp["PrivateKey"] = std::move(pair->private_key);
         return json{{"KeyPair", std::move(kp)}};
       });
@@ -158,15 +166,20 @@ void RegisterCvmKeyPairHandlers(api::Router& router, ServiceDeps& deps) {
         if (!rows.ok()) return rows.status();
         auto bound = BoundInstances(db, ScopeOf(ctx));
         if (!bound.ok()) return bound.status();
-        json set = json::array();
+        std::vector<const store::Row*> page;
         for (const auto& r : *rows) {
           if (!wanted.empty() && !wanted.count(r.Str(0))) continue;
           if (!filters->Matches("key-id", r.Str(0)) || !filters->Matches("key-name", r.Str(1)) ||
               !filters->Matches("project-id", "0"))
             continue;
-          if (!paging->Take(r.Str(0))) continue;
-          auto b = bound->find(r.Str(0));
-          set.push_back(KeyPairJson(r, b == bound->end() ? std::vector<std::string>{} : b->second));
+          if (paging->Take(r.Str(0))) page.push_back(&r);
+        }
+        auto tags = TagListsOf(db, page);
+        json set = json::array();
+        for (const auto* r : page) {
+          auto b = bound->find(r->Str(0));
+          set.push_back(KeyPairJson(*r, b == bound->end() ? std::vector<std::string>{} : b->second,
+                                    tags[r->Str(0)]));
         }
         return json{{"TotalCount", paging->total()}, {"KeyPairSet", std::move(set)}};
       });

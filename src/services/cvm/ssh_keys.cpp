@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 
+#include "common/base64.h"
 #include "common/error_codes.h"
 
 namespace cvm::services {
@@ -32,15 +33,6 @@ void PutMpint(std::string& out, const BIGNUM* bn) {
   if (!b.empty() && (static_cast<unsigned char>(b[0]) & 0x80)) b.insert(b.begin(), '\0');
   PutString(out, b);
   OPENSSL_cleanse(b.data(), b.size());
-}
-
-std::string Base64(std::string_view data) {
-  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(data.data()),
-                          static_cast<int>(data.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
 }
 
 std::optional<std::string> Unbase64(std::string_view s) {
@@ -163,7 +155,7 @@ std::string OpenSshPrivateKey(std::string_view public_blob, std::string private_
   PutString(all, public_blob);
   PutString(all, block);
   OPENSSL_cleanse(block.data(), block.size());
-  std::string b64 = Base64(all);
+  std::string b64 = Base64Encode(all);
   OPENSSL_cleanse(all.data(), all.size());
   std::string pem = "-----BEGIN OPENSSH PRIVATE KEY-----\n";
   for (size_t i = 0; i < b64.size(); i += 70) pem += b64.substr(i, 70) + "\n";
@@ -224,7 +216,7 @@ Result<SshKeyPair> GenerateSshKeyPair(std::string_view type, std::string_view co
     PutMpint(priv, q->get());
   }
   SshKeyPair out;
-  out.public_key = ssh_type + " " + Base64(pub_blob);
+  out.public_key = ssh_type + " " + Base64Encode(pub_blob);
   if (!comment.empty()) out.public_key += " " + std::string(comment);
   out.private_key = OpenSshPrivateKey(pub_blob, std::move(priv), comment);
   return out;

@@ -8,6 +8,7 @@
 #include "common/ids.h"
 #include "common/time_format.h"
 #include "network/security_rules.h"
+#include "services/resource_tags.h"
 #include "services/service_deps.h"
 #include "services/vpc/vpc_common.h"
 

@@ -7,6 +7,7 @@
 
 #include "common/error_codes.h"
 #include "common/ids.h"
+#include "services/resource_tags.h"
 
 namespace cvm::services::vpc {
 
@@ -83,26 +84,10 @@ Status CheckName(const std::string& value, const char* field, size_t max_len) {
 
 Status InsertTags(store::Transaction& tx, const json& p, const std::string& resource_id,
                   const std::string& owner_uin) {
-  auto it = p.find("Tags");
-  if (it == p.end()) return Status::Ok();
-  if (it->size() > 50) {
-    return Status(err::kLimitExceededTagKeyPerResourceExceeded, "At most 50 tags per resource.");
-  }
-  std::set<std::string> keys;
-  for (const auto& t : *it) {
-    std::string key = t.value("Key", ""), value = t.value("Value", "");
-    if (key.empty() || key.size() > 127 || value.size() > 255) {
-      return Status(err::kInvalidParameterValueRange,
-                    "A tag key is 1 to 127 bytes, a value at most 255.");
-    }
-    if (!keys.insert(key).second) {
-      return Status(err::kInvalidParameterValueDuplicate, "Tag key `" + key + "` is repeated.");
-    }
-    CVM_RETURN_IF_ERROR(
-        tx.Exec("INSERT INTO tags(resource_id, owner_uin, tag_key, tag_value) VALUES (?,?,?,?)",
-                {resource_id, owner_uin, key, value}));
-  }
-  return Status::Ok();
+  auto tags = CreationTags(p);
+  if (!tags.ok()) return tags.status();
+  return store::SetTags(tx, owner_uin, resource_id, *tags,
+                        err::kLimitExceededTagKeyPerResourceExceeded);
 }
 
 Result<Listing> ListPage(store::Database& db, const SqlWhere& where, const std::string& table,
@@ -128,22 +113,6 @@ void FilterByBool(SqlWhere& where, const Filters& filters, const std::string& na
   if (!t && !f) where.And("0");
 }
 
-void FilterByTags(SqlWhere& where, const Filters& filters, const std::string& id_column) {
-  for (const auto& [name, values] : filters.all()) {
-    const bool by_key = name == "tag-key";
-    if (!by_key && name.rfind("tag:", 0) != 0) continue;
-    std::string sql = id_column + " IN (SELECT resource_id FROM tags WHERE " +
-                      (by_key ? "tag_key" : "tag_key = ? AND tag_value") + " IN (";
-    std::vector<store::Value> args;
-    if (!by_key) args.emplace_back(name.substr(4));
-    for (const auto& v : values) {
-      sql += args.size() > (by_key ? 0u : 1u) ? ",?" : "?";
-      args.emplace_back(v);
-    }
-    where.And(sql + "))", std::move(args));
-  }
-}
-
 void SyncNetworkAfterCommit(engine::Engine& engine, const api::RequestContext& ctx) {
   // The change is committed, so the call has succeeded; the engine's reconciler retries.
   Status st = engine.SyncNetwork();
@@ -154,17 +123,7 @@ void SyncNetworkAfterCommit(engine::Engine& engine, const api::RequestContext& c
 }
 
 std::map<std::string, json> TagSets(store::Database& db, const std::vector<std::string>& ids) {
-  std::map<std::string, json> out;
-  for (const auto& id : ids) out[id] = json::array();
-  if (ids.empty()) return out;
-  auto rows = db.Query(
-      "SELECT resource_id, tag_key, tag_value FROM tags WHERE resource_id IN "
-      "(SELECT value FROM json_each(?)) ORDER BY resource_id, tag_key",
-      {json(ids).dump()});
-  if (rows.ok()) {
-    for (const auto& r : *rows) out[r.Str(0)].push_back({{"Key", r.Str(1)}, {"Value", r.Str(2)}});
-  }
-  return out;
+  return TagListsOf(db, ids);
 }
 
 Result<store::VpcRecord> LoadOwnedVpc(store::Transaction& tx, const api::RequestContext& ctx,

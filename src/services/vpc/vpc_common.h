@@ -46,8 +46,6 @@ Result<Listing> ListPage(store::Database& db, const SqlWhere& where, const std::
 // A "true"/"false" filter `name` on 0/1 `column` (both values listed: no condition).
 void FilterByBool(SqlWhere& where, const Filters& filters, const std::string& name,
                   const std::string& column);
-// tag-key / tag:<key> filters as SQL on `id_column`.
-void FilterByTags(SqlWhere& where, const Filters& filters, const std::string& id_column);
 // The TagSet of each of `ids`.
 std::map<std::string, json> TagSets(store::Database& db, const std::vector<std::string>& ids);
 

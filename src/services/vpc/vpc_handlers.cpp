@@ -5,6 +5,7 @@
 #include "common/ids.h"
 #include "common/time_format.h"
 #include "network/ipv4.h"
+#include "services/resource_tags.h"
 #include "services/service_deps.h"
 #include "services/vpc/vpc_common.h"
 
