@@ -13,6 +13,7 @@ const TF = require("./lib");
 
 let d, cvm, cbs, vpc, ws, vars;
 let destroyed = false;
+let imageSnapshots = [];  // the snapshots CreateImage made, which DeleteImages keeps
 
 // Runs one terraform command and fails with what it printed and the calls that failed.
 async function tf(args, { expect = [0] } = {}) {
@@ -97,6 +98,8 @@ test("apply creates every resource, tagged, with a running guest", async () => {
   const imgs = (await cvm.DescribeImages({
     Filters: [{ Name: "image-name", Values: ["tf-web-image"] }] })).ImageSet;
   assert.deepEqual(imgs.map((i) => i.ImageState), ["NORMAL"]);
+  imageSnapshots = imgs[0].SnapshotSet.map((s) => s.SnapshotId).sort();
+  assert.ok(imgs[0].SnapshotSet.some((s) => s.DiskUsage === "SYSTEM_DISK"));
 
   const rtbs = (await vpc.DescribeRouteTables({
     Filters: [{ Name: "route-table-name", Values: ["tf-rtb"] }] })).RouteTableSet;
@@ -138,8 +141,12 @@ test("destroy leaves nothing behind", async () => {
 
   assert.deepEqual((await cvm.DescribeInstances({ Limit: 100 })).InstanceSet, []);
   assert.deepEqual((await cbs.DescribeDisks({ Limit: 100 })).DiskSet.map((x) => x.DiskId), []);
+  // The provider deletes an image without DeleteBindedSnap, so, as on Tencent Cloud, the
+  // snapshots the image was made of stay: those and no other.
   assert.deepEqual((await cbs.DescribeSnapshots({ Limit: 100 })).SnapshotSet
-    .map((s) => [s.SnapshotId, s.SnapshotName]), []);
+    .map((s) => s.SnapshotId).sort(), imageSnapshots);
+  await cbs.DeleteSnapshots({ SnapshotIds: imageSnapshots });
+  assert.deepEqual((await cbs.DescribeSnapshots({ Limit: 100 })).SnapshotSet, []);
   assert.deepEqual((await cvm.DescribeImages({
     Filters: [{ Name: "image-type", Values: ["PRIVATE_IMAGE"] }] })).ImageSet.map((i) => i.ImageId),
                    []);
