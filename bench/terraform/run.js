@@ -10,6 +10,7 @@
 "use strict";
 const { execFileSync } = require("node:child_process");
 const fs = require("node:fs");
+const os = require("node:os");
 const path = require("node:path");
 
 const args = process.argv.slice(2);
@@ -25,11 +26,12 @@ const TF = require("../../tests/terraform/lib");
 const now = () => performance.now();
 const secs = (ms) => (ms / 1000).toFixed(1) + " s";
 
-// The CLI's answer as JSON (`cvm --output json ...`); throws on failure.
+// The CLI's answer (`cvm --output json ...`: JSON, or the plain lines some commands print);
+// throws on failure.
 function cli(d, argv) {
   const r = d.cli(["--output", "json", ...argv], { timeout: 600000 });
   if (r.code !== 0) throw new Error(`cvm ${argv.join(" ")}: ${r.stderr || r.stdout}`);
-  return r.stdout.trim() ? JSON.parse(r.stdout) : {};
+  return r.stdout.trim().startsWith("{") ? JSON.parse(r.stdout) : r.stdout;
 }
 
 // Every instance RUNNING, polled as Terraform's wait would ideally see it (DescribeInstances
@@ -47,7 +49,7 @@ async function waitRunning(d, ids) {
 // The example's resources through the CLI; returns what the deletion needs.
 async function cliCreate(d, image, pub) {
   const vpc = cli(d, ["api", "CreateVpc", "--json", JSON.stringify({
-    VpcName: "app", CidrBlock: "10.0.0.0/16", Tags: [{ Key: "project", Value: "demo" }] })])
+    VpcName: "app", CidrBlock: "10.0.0.0/16", Tags: [{ Key: "app", Value: "demo" }] })])
     .Vpc.VpcId;
   const subnet = cli(d, ["subnet", "create", vpc, "--name", "web", "--cidr", "10.0.1.0/24",
                          "--zone", "ap-guangzhou-3"]).Subnet.SubnetId;
@@ -60,7 +62,7 @@ async function cliCreate(d, image, pub) {
     InstanceCount: count, InstanceName: "web", Placement: { Zone: "ap-guangzhou-3" },
     ImageId: image, InstanceType: "T1.NANO1", LoginSettings: { KeyIds: [key] },
     VirtualPrivateCloud: { VpcId: vpc, SubnetId: subnet }, SecurityGroupIds: [sg],
-    TagSpecification: [{ ResourceType: "instance", Tags: [{ Key: "project", Value: "demo" }] }],
+    TagSpecification: [{ ResourceType: "instance", Tags: [{ Key: "app", Value: "demo" }] }],
   })]).InstanceIdSet;
   await waitRunning(d, ids);
   return { vpc, subnet, sg, key, ids };
@@ -76,7 +78,11 @@ function cliDelete(d, r) {
 
 async function main() {
   TF.checkPrerequisites();
-  const d = await L.startDaemon({ env: { OPENCVM_ACCEL: process.env.BENCH_ACCEL || "tcg" } });
+  // Ten 1-vCPU guests on a 2-core host: more than the default CPU overcommit admits.
+  const config = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "bench-tf-")), "cvmd.toml");
+  fs.writeFileSync(config, "cpu_overcommit = 16.0\n");
+  const d = await L.startDaemon({ args: ["--config", config],
+                                  env: { OPENCVM_ACCEL: process.env.BENCH_ACCEL || "tcg" } });
   try {
     const cvm = d.client("cvm");
     const image = await L.tinyImageId(cvm);
@@ -87,7 +93,8 @@ async function main() {
 
     const ws = TF.workspace(path.join(d.dir, "terraform"), path.join(__dirname, "main.tf"));
     const vars = { instance_count: count, domain: `${TF.DOMAIN}:${d.port}` };
-    const opts = { log: false, env: { HOME: d.home, TENCENTCLOUD_SECRET_ID: d.admin.secretId,
+    // BENCH_TF_LOG=FILE keeps the provider's debug log (every request, with its time).
+    const opts = { log: !!process.env.BENCH_TF_LOG, env: { HOME: d.home, TENCENTCLOUD_SECRET_ID: d.admin.secretId,
                                       TENCENTCLOUD_SECRET_KEY: d.admin.secretKey } };
     const tf = async (argv) => {
       const t0 = now();
@@ -101,6 +108,7 @@ async function main() {
       .filter((i) => i.InstanceState === "RUNNING").length;
     if (running !== count) throw new Error(`${running} of ${count} instances RUNNING after apply`);
     const tfDestroy = await tf(["destroy", "-auto-approve", "-input=false"]);
+    if (process.env.BENCH_TF_LOG) fs.copyFileSync(ws.log, process.env.BENCH_TF_LOG);
 
     let t0 = now();
     const made = await cliCreate(d, image, pub);
@@ -120,6 +128,7 @@ async function main() {
     await d.stop();
     for (const pid of L.qemuPids(d.dir)) process.kill(pid, "SIGKILL");
     d.cleanup();
+    fs.rmSync(path.dirname(config), { recursive: true, force: true });
   }
 }
 
