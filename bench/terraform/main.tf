@@ -26,7 +26,7 @@ data "tencentcloud_images" "tiny" {
 resource "tencentcloud_vpc" "app" {
   name       = "app"
   cidr_block = "10.0.0.0/16"
-  tags       = { project = "demo" }
+  tags       = { app = "demo" }
 }
 
 resource "tencentcloud_subnet" "web" {
@@ -71,7 +71,7 @@ resource "tencentcloud_instance" "web" {
   subnet_id               = tencentcloud_subnet.web.id
   orderly_security_groups = [tencentcloud_security_group.web.id]
   key_ids                 = [tencentcloud_key_pair.me.id]
-  tags                    = { project = "demo" }
+  tags                    = { app = "demo" }
 }
 
 output "private_ips" {
