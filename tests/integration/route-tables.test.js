@@ -346,3 +346,19 @@ test("CAM names a route table qcs::vpc:<region>:uin/<owner>:rtb/<id>", async () 
   assert.deepEqual([(await table(ids[0])).RouteTableName, (await table(ids[1])).RouteTableName],
                    ["a2", "b"]);
 });
+
+test("the Tag service reads and writes a route table's tags (vpc/rtb)", async () => {
+  const tag = d.client("tag");
+  const v = await mkVpc("tags", "10.37.0.0/16");
+  const t = (await vpc.CreateRouteTable({ VpcId: v, RouteTableName: "t",
+                                         Tags: [{ Key: "team", Value: "tf" }] })).RouteTable
+    .RouteTableId;
+  const read = await tag.DescribeResourceTagsByResourceIds({
+    ServiceType: "vpc", ResourcePrefix: "rtb", ResourceIds: [t], ResourceRegion: "ap-guangzhou",
+  });
+  assert.deepEqual(read.Tags.map((x) => [x.ResourceId, x.TagKey, x.TagValue]), [[t, "team", "tf"]]);
+  await tag.ModifyResourceTags({ Resource: `qcs::vpc:ap-guangzhou:uin/:rtb/${t}`,
+                                 ReplaceTags: [{ TagKey: "env", TagValue: "prod" }],
+                                 DeleteTags: [{ TagKey: "team" }] });
+  assert.deepEqual((await table(t)).TagSet, [{ Key: "env", Value: "prod" }]);
+});
