@@ -469,7 +469,8 @@ INSERT INTO client_tokens(owner_uin, action, token, answer, created_at)
 DROP INDEX instances_by_token;
 DROP INDEX disks_by_token;
 )sql"},
-      {14, "route tables: every VPC's main table, custom tables, routes, subnet associations", R"sql(
+      {14, "route tables: every VPC's main table, custom tables, routes, subnet associations",
+       R"sql(
 -- table_id is the kernel routing table of the table's own routes in cvmd's namespace (a range
 -- apart from the VPCs' numbers); a subnet's packets consult it before their VPC's table.
 CREATE TABLE route_tables (

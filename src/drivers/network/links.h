@@ -56,9 +56,10 @@ Result<std::vector<std::string>> ListTaps(const NetNamespace& ns);
 // "from SUBNET fwmark VPC lookup TABLE" ahead of the per-tap rules, so only its instances'
 // packets (the mark keeps overlapping CIDRs of other VPCs out) consult TABLE first. TABLE holds
 // "throw VPC_CIDR" (the LOCAL route: the VPC's own addresses stay with the VPC's table, however
-// wide a user route is), "throw UPLINK" (replies to the host through a public address) and "DEST via NEXT_HOP dev tap-X onlink" for each route whose next-hop
-// instance X is plugged. A miss or a throw falls through to the VPC's table, which has no route
-// off the VPC: a route whose next hop is not running drops, as one with no table would.
+// wide a user route is), "throw UPLINK" (replies to the host through a public address) and "DEST
+// via NEXT_HOP dev tap-X onlink" for each route whose next-hop instance X is plugged. A miss or a
+// throw falls through to the VPC's table, which has no route off the VPC: a route whose next hop is
+// not running drops, as one with no table would.
 struct SubnetRule {
   cvm::network::Cidr source;
   uint32_t mark = 0;   // the VPC's number
