@@ -528,7 +528,8 @@ CREATE VIEW taggable_resources(service, prefix, resource_id, owner_uin, region) 
   UNION ALL SELECT 'cvm', 'sg', sg_id, owner_uin, region FROM security_groups
   UNION ALL SELECT 'vpc', 'vpc', vpc_id, owner_uin, region FROM vpcs
   UNION ALL SELECT 'vpc', 'subnet', s.subnet_id, s.owner_uin, v.region
-    FROM subnets s JOIN vpcs v ON v.vpc_id = s.vpc_id;
+    FROM subnets s JOIN vpcs v ON v.vpc_id = s.vpc_id
+  UNION ALL SELECT 'vpc', 'rtb', route_table_id, owner_uin, region FROM route_tables;
 CREATE INDEX tags_by_owner_resource ON tags(owner_uin, resource_id);
 )sql"},
       {16, "custom images: the system disk's snapshot", R"sql(
@@ -537,23 +538,6 @@ CREATE INDEX tags_by_owner_resource ON tags(owner_uin, resource_id);
 ALTER TABLE images ADD COLUMN system_snapshot_id TEXT NOT NULL DEFAULT '';
 UPDATE images SET system_snapshot_id = source_id
   WHERE image_source = 'CREATE_IMAGE' AND source_id LIKE 'snap-%';
-)sql"},
-      {17, "tag service: route tables take tags too", R"sql(
-DROP VIEW taggable_resources;
-CREATE VIEW taggable_resources(service, prefix, resource_id, owner_uin, region) AS
-  SELECT 'cvm', 'instance', instance_id, owner_uin, region FROM instances WHERE deleted = 0
-  UNION ALL SELECT 'cvm', 'volume', disk_id, owner_uin, region FROM disks
-    WHERE deleted = 0 AND state != 'CREATING'
-  UNION ALL SELECT 'cvm', 'snapshot', snapshot_id, owner_uin, region FROM snapshots
-    WHERE deleted = 0
-  UNION ALL SELECT 'cvm', 'image', image_id, owner_uin, region FROM images
-    WHERE deleted = 0 AND owner_uin IS NOT NULL
-  UNION ALL SELECT 'cvm', 'keypair', key_id, owner_uin, region FROM key_pairs
-  UNION ALL SELECT 'cvm', 'sg', sg_id, owner_uin, region FROM security_groups
-  UNION ALL SELECT 'vpc', 'vpc', vpc_id, owner_uin, region FROM vpcs
-  UNION ALL SELECT 'vpc', 'subnet', s.subnet_id, s.owner_uin, v.region
-    FROM subnets s JOIN vpcs v ON v.vpc_id = s.vpc_id
-  UNION ALL SELECT 'vpc', 'rtb', route_table_id, owner_uin, region FROM route_tables;
 )sql"},
   };
   return kMigrations;

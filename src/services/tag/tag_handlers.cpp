@@ -182,6 +182,20 @@ json Slice(const std::vector<T>& items, size_t offset, size_t limit, json (*to_j
   return out;
 }
 
+// What the Describe calls start from: their window, and the query's tags the caller may see.
+struct WindowedTags {
+  Window window;
+  std::vector<store::ResourceTag> tags;
+};
+Result<WindowedTags> WindowOfTags(store::Database& db, const api::RequestContext& ctx,
+                                  const json& p, store::TaggedResourceQuery q) {
+  auto window = WindowParam(p);
+  if (!window.ok()) return window.status();
+  auto tags = VisibleTags(db, ctx, std::move(q));
+  if (!tags.ok()) return tags.status();
+  return WindowedTags{*window, std::move(*tags)};
+}
+
 // A Describe call's answer: the total, the window and the window's items under `list_name`.
 template <typename T>
 json DescribedPage(const Window& w, const std::vector<T>& items, const char* list_name,
@@ -378,11 +392,9 @@ Result<json> DescribeResourceTagsByResourceIds(store::Database& db, const api::R
   if (q.resource_ids.empty() || q.resource_ids.size() > kMaxResourcesPerRequest) {
     return Status(err::kTagResourceNumPerRequest, "ResourceIds names 1 to 50 resources.");
   }
-  auto window = WindowParam(p);
-  if (!window.ok()) return window.status();
-  auto tags = VisibleTags(db, ctx, std::move(q));
-  if (!tags.ok()) return tags.status();
-  return DescribedPage(*window, *tags, "Tags", &ResourceTagJson);
+  auto found = WindowOfTags(db, ctx, p, std::move(q));
+  if (!found.ok()) return found.status();
+  return DescribedPage(found->window, found->tags, "Tags", &ResourceTagJson);
 }
 
 Result<json> DescribeResourceTags(store::Database& db, const api::RequestContext& ctx, json& p) {
@@ -396,31 +408,25 @@ Result<json> DescribeResourceTags(store::Database& db, const api::RequestContext
   q.region = p.value("ResourceRegion", "");
   if (std::string id = p.value("ResourceId", ""); !id.empty()) q.resource_ids.push_back(id);
   CVM_RETURN_IF_ERROR(CheckServiceAndPrefix(q.service, q.prefix));
-  auto window = WindowParam(p);
-  if (!window.ok()) return window.status();
-  auto tags = VisibleTags(db, ctx, std::move(q));
-  if (!tags.ok()) return tags.status();
-  return DescribedPage(*window, *tags, "Rows", &ResourceTagJson);
+  auto found = WindowOfTags(db, ctx, p, std::move(q));
+  if (!found.ok()) return found.status();
+  return DescribedPage(found->window, found->tags, "Rows", &ResourceTagJson);
 }
 
 Result<json> DescribeTagKeys(store::Database& db, const api::RequestContext& ctx, json& p) {
-  auto window = WindowParam(p);
-  if (!window.ok()) return window.status();
-  auto tags = VisibleTags(db, ctx, {});
-  if (!tags.ok()) return tags.status();
-  auto keys = DistinctKeys(*tags);
-  return DescribedPage(*window, keys, "Tags", &KeyJson);
+  auto found = WindowOfTags(db, ctx, p, {});
+  if (!found.ok()) return found.status();
+  auto keys = DistinctKeys(found->tags);
+  return DescribedPage(found->window, keys, "Tags", &KeyJson);
 }
 
 Result<json> DescribeTagValues(store::Database& db, const api::RequestContext& ctx, json& p) {
   auto keys = KeysParam(p, "TagKeys");
   if (!keys.ok()) return keys.status();
-  auto window = WindowParam(p);
-  if (!window.ok()) return window.status();
-  auto tags = VisibleTags(db, ctx, {});
-  if (!tags.ok()) return tags.status();
-  auto pairs = DistinctPairs(*tags, *keys);
-  return DescribedPage(*window, pairs, "Tags", &TagJson);
+  auto found = WindowOfTags(db, ctx, p, {});
+  if (!found.ok()) return found.status();
+  auto pairs = DistinctPairs(found->tags, *keys);
+  return DescribedPage(found->window, pairs, "Tags", &TagJson);
 }
 
 Result<json> GetResources(store::Database& db, const api::RequestContext& ctx, json& p) {
