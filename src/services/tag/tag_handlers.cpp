@@ -533,10 +533,10 @@ void RegisterTagHandlers(api::Router& router, ServiceDeps& deps) {
       {"GetTagKeys", &GetTagKeys},
       {"GetTagValues", &GetTagValues},
   };
-  for (const auto& [name, action] : kActions) {
-    router.Register(name, [&db = deps.db, action](const api::RequestContext& ctx, json& p) {
-      return action(db, ctx, p);
-    });
+  for (const auto& entry : kActions) {
+    router.Register(entry.first,
+                    [&db = deps.db, action = entry.second](const api::RequestContext& ctx,
+                                                           json& p) { return action(db, ctx, p); });
   }
 }
 
