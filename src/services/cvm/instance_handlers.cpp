@@ -19,6 +19,7 @@
 #include "services/vpc/vpc_common.h"
 #include "store/client_tokens.h"
 #include "store/instance_records.h"
+#include "store/tag_records.h"
 
 namespace cvm::services {
 namespace {
@@ -201,7 +202,7 @@ std::string NewMac() {
 
 // One Instance object, written straight into the answer (DescribeInstances lists up to 100:
 // a document tree for them cost more than everything else in the call).
-using Tags = std::vector<std::pair<std::string, std::string>>;
+using Tags = std::vector<store::TagPair>;
 struct DiskEntry {
   std::string id, type;
   int64_t size_gb = 0;
@@ -285,8 +286,8 @@ void WriteInstance(JsonWriter& w, const InstanceRecord& i,
   w.Member("InstanceState", i.state);
   w.Key("Tags").BeginArray();
   if (tag != tags.end()) {
-    for (const auto& [k, v] : tag->second)
-      w.BeginObject().Member("Key", k).Member("Value", v).EndObject();
+    for (const auto& t : tag->second)
+      w.BeginObject().Member("Key", t.key).Member("Value", t.value).EndObject();
   }
   w.EndArray();
   w.Member("StopChargingMode", "NOT_APPLICABLE");
@@ -625,13 +626,10 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
           if (img.ok()) {
             for (const auto& r : *img) images.emplace(r.Str(0), std::pair{r.Str(1), r.Str(2)});
           }
-          auto t = db.Query(
-              "SELECT resource_id, tag_key, tag_value FROM tags WHERE resource_id IN "
-              "(SELECT value FROM json_each(?)) ORDER BY resource_id, tag_key",
-              {instance_ids.dump()});
-          if (t.ok()) {
-            for (const auto& r : *t) tags[r.Str(0)].emplace_back(r.Str(1), r.Str(2));
-          }
+          std::vector<std::string> ids;
+          for (const auto& i : page) ids.push_back(i.instance_id);
+          auto t = store::TagsOf(db, ids);
+          if (t.ok()) tags = std::move(*t);
           groups = SecurityGroupsOf(db, instance_ids);
         }
         JsonWriter w;

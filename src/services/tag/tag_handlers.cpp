@@ -479,9 +479,12 @@ Result<json> GetResources(store::Database& db, const api::RequestContext& ctx, j
               {"ResourceTagMappingList", std::move(list)}};
 }
 
-Result<json> GetTags(store::Database& db, const api::RequestContext& ctx, json& p) {
+// GetTags (every key unless TagKeys narrows it) and GetTagValues (TagKeys required).
+Result<json> TagPairsPage(store::Database& db, const api::RequestContext& ctx, const json& p,
+                          bool keys_required) {
   auto keys = KeysParam(p, "TagKeys");
   if (!keys.ok()) return keys.status();
+  if (keys_required && keys->empty()) return Status(err::kMissingParameter, "TagKeys is empty.");
   auto cursor = CursorParam(p);
   if (!cursor.ok()) return cursor.status();
   auto tags = VisibleTags(db, ctx, {});
@@ -501,17 +504,12 @@ Result<json> GetTagKeys(store::Database& db, const api::RequestContext& ctx, jso
               {"TagKeys", Slice(keys, cursor->offset, cursor->max, &KeyJson)}};
 }
 
+Result<json> GetTags(store::Database& db, const api::RequestContext& ctx, json& p) {
+  return TagPairsPage(db, ctx, p, false);
+}
+
 Result<json> GetTagValues(store::Database& db, const api::RequestContext& ctx, json& p) {
-  auto keys = KeysParam(p, "TagKeys");
-  if (!keys.ok()) return keys.status();
-  if (keys->empty()) return Status(err::kMissingParameter, "TagKeys is empty.");
-  auto cursor = CursorParam(p);
-  if (!cursor.ok()) return cursor.status();
-  auto tags = VisibleTags(db, ctx, {});
-  if (!tags.ok()) return tags.status();
-  auto pairs = DistinctPairs(*tags, *keys);
-  return json{{"PaginationToken", NextToken(*cursor, pairs.size())},
-              {"Tags", Slice(pairs, cursor->offset, cursor->max, &TagJson)}};
+  return TagPairsPage(db, ctx, p, true);
 }
 
 }  // namespace
