@@ -54,8 +54,9 @@ class Daemon {
     audit_ = std::make_unique<cvm::iam::AuditLog>(*db_);
     audit_->Start();
     authorizer_ = std::make_unique<cvm::iam::Authorizer>(*cam_);
+    tokens_ = std::make_unique<cvm::api::ConsoleTokens>(*db_);
     deps_ = std::make_unique<cvm::services::ServiceDeps>(
-        cvm::services::ServiceDeps{config_, *db_, *accounts_, *engine_, tokens_, *cam_, *audit_});
+        cvm::services::ServiceDeps{config_, *db_, *accounts_, *engine_, *tokens_, *cam_, *audit_});
     cvm::services::RegisterAllHandlers(router_, *deps_);
     router_.RegisterExtension(
         "BenchEmpty", "cvm", "2017-03-12",
@@ -107,7 +108,7 @@ class Daemon {
   std::unique_ptr<cvm::iam::CamStore> cam_;
   std::unique_ptr<cvm::iam::AuditLog> audit_;
   std::unique_ptr<cvm::iam::Authorizer> authorizer_;
-  cvm::api::ConsoleTokens tokens_;
+  std::unique_ptr<cvm::api::ConsoleTokens> tokens_;
   std::unique_ptr<cvm::services::ServiceDeps> deps_;
   cvm::api::Router router_;
   std::unique_ptr<cvm::api::RequestPipeline> pipeline_;

@@ -36,12 +36,13 @@ const fmtMs = (ms) => ms.toFixed(ms < 10 ? 2 : 1) + " ms";
 // ---------------------------------------------------------------- cvmd
 
 class Cvmd {
-  constructor(dir, buildDir, { config } = {}) {
+  constructor(dir, buildDir, { config, args = [] } = {}) {
     this.dir = dir;
     this.dataDir = path.join(dir, "data");
     this.home = path.join(dir, "home");
     this.exe = path.join(buildDir, "src/cvmd");
     this.config = config;
+    this.extraArgs = args;  // e.g. --store-url
     this.lines = [];  // {t: arrival ms, text}
     this.logFile = path.join(dir, "cvmd.log");
   }
@@ -55,6 +56,7 @@ class Cvmd {
                   "--public-images", IMAGES, "--network-namespace", this.netns,
                   "--uplink-cidr", "169.254.250.0/30", "--public-ip-pool", "198.18.250.0/24"];
     if (this.config) args.push("--config", this.config);
+    args.push(...this.extraArgs);
     this.proc = spawn(this.exe, args, {
       env: { ...process.env, HOME: this.home,
              OPENCVM_ACCEL: process.env.BENCH_ACCEL || "tcg" },

@@ -187,7 +187,8 @@ Result<Config> ConfigFrom(const toml::table& root) {
                                  "key_pair_type",
                                  "images",
                                  "network",
-                                 "http"},
+                                 "http",
+                                 "store"},
                                 "the top level"));
   if (auto v = root["data_dir"].value<std::string>()) c.data_dir = *v;
   if (auto v = root["public_images_dir"].value<std::string>()) c.public_images_dir = *v;
@@ -209,6 +210,10 @@ Result<Config> ConfigFrom(const toml::table& root) {
   if (auto v = Integer(root, "storage_capacity_gb")) c.storage_capacity_gb = *v;
   if (auto v = Integer(root, "max_data_disks_per_instance")) {
     c.max_data_disks_per_instance = static_cast<int>(*v);
+  }
+  if (auto store = root["store"].as_table()) {
+    CVM_RETURN_IF_ERROR(CheckKeys(*store, {"url"}, "[store]"));
+    if (auto v = (*store)["url"].value<std::string>()) c.store_url = *v;
   }
   if (auto http = root["http"].as_table()) {
     CVM_RETURN_IF_ERROR(

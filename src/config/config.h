@@ -49,6 +49,9 @@ struct StorageTypeConfig {
 
 struct Config {
   std::filesystem::path data_dir = "/var/lib/opencvm";
+  // Where the state lives: "sqlite:PATH" or a PostgreSQL URI (postgresql://...). Empty: the
+  // SQLite database in data_dir.
+  std::string store_url;
   std::filesystem::path public_images_dir;  // empty: <data_dir>/images/public
   int soft_stop_timeout_seconds = 60;
   int disk_detach_timeout_seconds = 20;  // how long a guest may take to release a disk

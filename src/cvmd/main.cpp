@@ -28,7 +28,8 @@
 #include "iam/cam_store.h"
 #include "services/cvm/image_catalog.h"
 #include "services/service_deps.h"
-#include "store/sqlite/sqlite_database.h"
+#include "store/open_database.h"
+#include "store/store_copy.h"
 
 namespace {
 
@@ -48,7 +49,7 @@ cvm::Result<Opened> OpenState(const cvm::Config& config) {
   std::filesystem::create_directories(config.data_dir, ec);
   std::filesystem::permissions(config.data_dir, std::filesystem::perms::owner_all,
                                std::filesystem::perm_options::replace, ec);
-  auto db = cvm::store::OpenSqliteDatabase(config.data_dir / "cvmd.db");
+  auto db = cvm::store::OpenDatabase(config.store_url, config.data_dir / "cvmd.db");
   if (!db.ok()) return db.status();
   auto box = cvm::iam::SecretBox::LoadOrCreate(config.data_dir / "master.key");
   if (!box.ok()) return box.status();
@@ -75,6 +76,22 @@ int Fail(const cvm::Status& st) {
   return 1;
 }
 
+// `cvmd store copy`: both stores are opened (and so migrated to this version), then every table
+// is copied in one transaction on the destination.
+int CopyStoreCommand(const std::string& from_url, const std::string& to_url) {
+  auto from = cvm::store::OpenDatabase(from_url, {});
+  if (!from.ok()) return Fail(from.status());
+  auto to = cvm::store::OpenDatabase(to_url, {});
+  if (!to.ok()) return Fail(to.status());
+  auto report = cvm::store::CopyStore(**from, **to);
+  if (!report.ok()) return Fail(report.status());
+  int64_t total = 0;
+  for (const auto& [table, rows] : report->rows) total += rows;
+  std::cout << "copied " << total << " rows of " << report->rows.size() << " tables from "
+            << (*from)->BackendName() << " to " << (*to)->BackendName() << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -82,11 +99,14 @@ int main(int argc, char** argv) {
   // disks, images, exports, client files (0600 files, 0700 directories).
   ::umask(077);
   CLI::App app{"cvmd - the OpenCVM daemon (Tencent Cloud API 3.0 compatible)"};
-  std::string config_file, data_dir, listen;
+  std::string config_file, data_dir, listen, store_url;
   std::string public_images;
   int port = -1;
   app.add_option("-c,--config", config_file, "TOML configuration file");
   app.add_option("--data-dir", data_dir, "data directory (database, disks, images, run state)");
+  app.add_option("--store-url", store_url,
+                 "where the state lives: sqlite:PATH or postgresql://... "
+                 "(default: sqlite in the data directory)");
   app.add_option("--listen", listen, "listen address (default 127.0.0.1)");
   app.add_option("--port", port, "listen port (default 9480; 0 picks a free one)");
   app.add_option("--public-images", public_images,
@@ -104,7 +124,16 @@ int main(int argc, char** argv) {
   create_cmd->add_option("name", account_name, "account name")->required();
   auto* list_cmd = account_cmd->add_subcommand("list", "list root accounts");
   account_cmd->require_subcommand(1);
+  auto* store_cmd = app.add_subcommand("store", "administer the state store");
+  auto* copy_cmd = store_cmd->add_subcommand(
+      "copy", "copy a stopped deployment's whole state into a new, empty store");
+  std::string copy_from, copy_to;
+  copy_cmd->add_option("--from", copy_from, "source store URL (sqlite:PATH or postgresql://...)")
+      ->required();
+  copy_cmd->add_option("--to", copy_to, "destination store URL")->required();
+  store_cmd->require_subcommand(1);
   CLI11_PARSE(app, argc, argv);
+  if (copy_cmd->parsed()) return CopyStoreCommand(copy_from, copy_to);
 
   cvm::Config config = cvm::DefaultConfig();
   if (!config_file.empty()) {
@@ -115,6 +144,7 @@ int main(int argc, char** argv) {
     config.data_dir = DefaultDataDir();
   }
   if (!data_dir.empty()) config.data_dir = data_dir;
+  if (!store_url.empty()) config.store_url = store_url;
   if (!listen.empty()) config.listen_address = listen;
   if (port >= 0) config.listen_port = static_cast<uint16_t>(port);
   if (!public_images.empty()) config.public_images_dir = public_images;
@@ -177,7 +207,7 @@ int main(int argc, char** argv) {
   if (auto st = engine.Start(); !st.ok()) return Fail(st);
 
   cvm::api::Router router;
-  cvm::api::ConsoleTokens console_tokens;
+  cvm::api::ConsoleTokens console_tokens(*state->db);
   cvm::iam::CamStore cam(*state->db, accounts);
   if (auto st = cam.EnsurePresetPolicies(); !st.ok()) return Fail(st);
   cvm::iam::AuditLog audit(*state->db);

@@ -76,12 +76,8 @@ bool Paging::Take(std::string_view id) {
 }
 
 void SqlWhere::In(const std::string& column, const std::vector<std::string>& values) {
-  sql_ += " AND " + column + " IN (";
-  for (size_t i = 0; i < values.size(); ++i) {
-    sql_ += i ? ",?" : "?";
-    args_.emplace_back(values[i]);
-  }
-  sql_ += ")";
+  sql_ += " AND " + column + " IN " + store::InList(values.size());
+  for (const auto& v : values) args_.emplace_back(v);
 }
 
 void SqlWhere::Filtered(const Filters& filters, const std::map<std::string, std::string>& columns) {
@@ -92,7 +88,7 @@ void SqlWhere::Filtered(const Filters& filters, const std::map<std::string, std:
 
 void SqlWhere::OnlyIfListed(const Filters& filters, const std::string& name,
                             const std::string& value) {
-  if (!filters.Matches(name, value)) sql_ += " AND 0";
+  if (!filters.Matches(name, value)) MatchNothing();
 }
 
 Result<Listing> SqlWhere::List(store::Database& db, const std::string& table,
@@ -115,8 +111,8 @@ Result<Listing> SqlWhere::List(store::Database& db, const std::string& table,
     args.emplace_back(static_cast<int64_t>(paging.limit_));
     args.emplace_back(static_cast<int64_t>(paging.offset_));
     auto rows =
-        db.Query("SELECT " + columns + " FROM " + table + " WHERE rowid IN (SELECT rowid FROM " +
-                     table + sql_ + order + " LIMIT ? OFFSET ?)" + order,
+        db.Query("SELECT " + columns + " FROM " + table + " WHERE " + id_column + " IN (SELECT " +
+                     id_column + " FROM " + table + sql_ + order + " LIMIT ? OFFSET ?)" + order,
                  args);
     if (!rows.ok()) return rows.status();
     out.rows = std::move(*rows);
@@ -124,16 +120,18 @@ Result<Listing> SqlWhere::List(store::Database& db, const std::string& table,
   }
   auto ids = db.Query("SELECT " + id_column + " FROM " + table + sql_ + order, args_);
   if (!ids.ok()) return ids.status();
-  nlohmann::json page_ids = nlohmann::json::array();
+  auto args = args_;
+  size_t page = 0;
   for (const auto& r : *ids) {
-    if (paging.Take(r.Str(0))) page_ids.push_back(r.Str(0));
+    if (paging.Take(r.Str(0))) {
+      args.emplace_back(r.Str(0));
+      ++page;
+    }
   }
   out.total = static_cast<int64_t>(paging.total());
-  if (page_ids.empty()) return out;
-  auto args = args_;
-  args.emplace_back(page_ids.dump());
+  if (page == 0) return out;
   auto rows = db.Query("SELECT " + columns + " FROM " + table + sql_ + " AND " + id_column +
-                           " IN (SELECT value FROM json_each(?))" + order,
+                           " IN " + store::InList(page) + order,
                        args);
   if (!rows.ok()) return rows.status();
   out.rows = std::move(*rows);

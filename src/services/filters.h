@@ -82,6 +82,8 @@ class SqlWhere {
   // attributes every row here has the same value of (project-id 0, a charge type, ...).
   void OnlyIfListed(const Filters& filters, const std::string& name, const std::string& value);
   void And(const std::string& clause) { sql_ += " AND " + clause; }
+  // A filter no row can pass (a value nothing here has).
+  void MatchNothing() { And("1 = 0"); }
   // AND clause, whose '?' placeholders take `args` in order.
   void And(const std::string& clause, std::vector<store::Value> args) {
     And(clause);

@@ -539,6 +539,23 @@ ALTER TABLE images ADD COLUMN system_snapshot_id TEXT NOT NULL DEFAULT '';
 UPDATE images SET system_snapshot_id = source_id
   WHERE image_source = 'CREATE_IMAGE' AND source_id LIKE 'snap-%';
 )sql"},
+      {18, "console tokens: in the store, for whichever process redeems them",
+       R"sql(
+CREATE TABLE console_tokens (
+  token_hash    TEXT PRIMARY KEY,      -- SHA-256 of the token; the token itself is never stored
+  instance_id   TEXT NOT NULL,
+  vnc_socket    TEXT NOT NULL,
+  expires_at_ms INTEGER NOT NULL
+);
+)sql",
+       R"sql(
+CREATE TABLE console_tokens (
+  token_hash    TEXT PRIMARY KEY,
+  instance_id   TEXT NOT NULL,
+  vnc_socket    TEXT NOT NULL,
+  expires_at_ms BIGINT NOT NULL
+);
+)sql"},
   };
   return kMigrations;
 }

@@ -1,7 +1,6 @@
 #include "store/route_tables.h"
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
 
 #include "common/error_codes.h"
 #include "common/ids.h"
@@ -24,8 +23,6 @@ RouteRecord RouteFromRow(const Row& r) {
   return RouteRecord{r.Int(0), r.Str(1), r.Str(2), r.Str(3),
                      r.Str(4), r.Str(5), r.Str(6), r.Int(7)};
 }
-
-std::string JsonIds(const std::vector<std::string>& ids) { return nlohmann::json(ids).dump(); }
 }  // namespace
 
 const char* const kRouteTableColumns =
@@ -79,10 +76,10 @@ Result<std::map<std::string, std::vector<RouteRecord>>> LoadRoutes(
   std::map<std::string, std::vector<RouteRecord>> out;
   for (const auto& id : route_table_ids) out[id];
   if (route_table_ids.empty()) return out;
-  auto rows = db.Query(std::string("SELECT ") + kRouteColumns +
-                           " FROM routes WHERE route_table_id IN (SELECT value FROM json_each(?))" +
-                           kRouteOrder,
-                       {JsonIds(route_table_ids)});
+  auto rows =
+      db.Query(std::string("SELECT ") + kRouteColumns + " FROM routes WHERE route_table_id IN " +
+                   InList(route_table_ids.size()) + kRouteOrder,
+               std::vector<Value>(route_table_ids.begin(), route_table_ids.end()));
   if (!rows.ok()) return rows.status();
   for (const auto& r : *rows) out[r.Str(2)].push_back(RouteFromRow(r));
   return out;
@@ -103,10 +100,9 @@ Result<std::map<std::string, std::vector<std::string>>> LoadAssociations(
   std::map<std::string, std::vector<std::string>> out;
   for (const auto& id : route_table_ids) out[id];
   if (route_table_ids.empty()) return out;
-  auto rows = db.Query(
-      "SELECT route_table_id, subnet_id FROM subnets WHERE route_table_id IN "
-      "(SELECT value FROM json_each(?)) ORDER BY created_at, rowid",
-      {JsonIds(route_table_ids)});
+  auto rows = db.Query("SELECT route_table_id, subnet_id FROM subnets WHERE route_table_id IN " +
+                           InList(route_table_ids.size()) + " ORDER BY created_at, rowid",
+                       std::vector<Value>(route_table_ids.begin(), route_table_ids.end()));
   if (!rows.ok()) return rows.status();
   for (const auto& r : *rows) out[r.Str(0)].push_back(r.Str(1));
   return out;

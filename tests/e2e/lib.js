@@ -40,9 +40,7 @@ async function waitState(cvm, ids, states, timeoutMs = 240000) {
 
 // The loopback port cvmd relays to the guest's SSH (the management path behind `cvm ssh`).
 function sshPort(d, id) {
-  const out = execFileSync("sqlite3", [path.join(d.dataDir, "cvmd.db"),
-                                       `select ssh_port from instances where instance_id='${id}'`]);
-  return Number(out.toString().trim());
+  return Number(d.sql(`select ssh_port from instances where instance_id='${id}'`).trim());
 }
 
 // One SSH attempt as root with a password or a key (only that method); returns spawnSync's

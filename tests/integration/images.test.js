@@ -530,9 +530,8 @@ test("CreateImage from SnapshotIds: one system-disk snapshot becomes the image's
                               await snapshot(spareDisk)];
   // A system disk exists only with an instance, and instances need a VM (tests/e2e): here the
   // data-disk snapshots `sys` and `spare` are relabelled as system-disk snapshots in the store.
-  execFileSync("sqlite3", ["-cmd", ".timeout 5000", path.join(d.dataDir, "cvmd.db"),
-                           `UPDATE snapshots SET disk_usage = 'SYSTEM_DISK' WHERE snapshot_id ` +
-                           `IN ('${sys}', '${spare}')`]);
+  d.sql(`UPDATE snapshots SET disk_usage = 'SYSTEM_DISK' WHERE snapshot_id ` +
+        `IN ('${sys}', '${spare}')`);
 
   const create = (ids, extra = {}) => cvm.CreateImage({ ImageName: "from-snaps",
                                                         SnapshotIds: ids, ...extra });
@@ -646,8 +645,7 @@ test("CreateImage from SnapshotIds: one system-disk snapshot becomes the image's
   // DeleteImages with DeleteBindedSnap takes the image's snapshots along, checked as
   // DeleteSnapshots checks them.
   const bound = await snapshot(spareDisk);
-  execFileSync("sqlite3", ["-cmd", ".timeout 5000", path.join(d.dataDir, "cvmd.db"),
-                           `UPDATE snapshots SET disk_usage = 'SYSTEM_DISK' WHERE snapshot_id = '${bound}'`]);
+  d.sql(`UPDATE snapshots SET disk_usage = 'SYSTEM_DISK' WHERE snapshot_id = '${bound}'`);
   const third = (await create([bound], { ImageName: "from-snaps-3" })).ImageId;
   assert.equal((await waitImage(third)).SnapshotSet[0].SnapshotId, bound);
   await cvm.DeleteImages({ ImageIds: [third], DeleteBindedSnap: true });

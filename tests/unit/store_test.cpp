@@ -250,11 +250,12 @@ TEST_F(StoreTest, ValuesRoundTrip) {
     ASSERT_EQ(rows->size(), 1u) << k;
     EXPECT_EQ((*rows)[0].columns.at(0), v) << k;
   }
-  // The accessors read what they should and fall back instead of throwing.
+  // Reading a value as another type is a bug in the query, and says so.
   auto rows = db_->Query("SELECT v FROM kv WHERE k = ?", {std::string("double")});
   ASSERT_TRUE(rows.ok());
-  EXPECT_EQ((*rows)[0].Int(0), 3);
-  EXPECT_EQ((*rows)[0].Str(0), "");
+  EXPECT_EQ((*rows)[0].Real(0), 3.25);
+  EXPECT_THROW((*rows)[0].Int(0), std::logic_error);
+  EXPECT_THROW((*rows)[0].Str(0), std::logic_error);
   EXPECT_FALSE((*rows)[0].IsNull(0));
   rows = db_->Query("SELECT v FROM kv WHERE k = ?", {std::string("null")});
   ASSERT_TRUE(rows.ok());

@@ -252,7 +252,7 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps) {
       bool want_true = std::find(v->begin(), v->end(), "TRUE") != v->end();
       bool want_false = std::find(v->begin(), v->end(), "FALSE") != v->end();
       if (want_true != want_false) where.And(want_true ? "portable = 1" : "portable = 0");
-      if (!want_true && !want_false) where.And("0");
+      if (!want_true && !want_false) where.MatchNothing();
     }
     where.OnlyIfListed(*filters, "disk-charge-type", "POSTPAID_BY_HOUR");
     where.OnlyIfListed(*filters, "project-id", "0");
@@ -262,22 +262,20 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps) {
                               "created_at " + order + ", disk_id", *paging);
     if (!listing.ok()) return listing.status();
     std::vector<DiskRecord> page;
-    json page_ids = json::array();
+    std::vector<std::string> page_disk_ids;
     for (const auto& r : listing->rows) {
       page.push_back(store::DiskFromRow(r));
-      page_ids.push_back(page.back().disk_id);
+      page_disk_ids.push_back(page.back().disk_id);
     }
     std::map<std::string, std::pair<int64_t, int64_t>> snapshots;  // count, bytes
     if (!page.empty()) {
-      auto s = db.Query(
-          "SELECT disk_id, COUNT(*), SUM(disk_size_gb) FROM snapshots WHERE disk_id IN "
-          "(SELECT value FROM json_each(?)) AND deleted = 0 GROUP BY disk_id",
-          {page_ids.dump()});
+      auto s =
+          db.Query("SELECT disk_id, COUNT(*), SUM(disk_size_gb) FROM snapshots WHERE disk_id IN " +
+                       store::InList(page_disk_ids.size()) + " AND deleted = 0 GROUP BY disk_id",
+                   std::vector<store::Value>(page_disk_ids.begin(), page_disk_ids.end()));
       if (!s.ok()) return s.status();
       for (const auto& r : *s) snapshots[r.Str(0)] = {r.Int(1), r.Int(2) << 30};
     }
-    std::vector<std::string> page_disk_ids;
-    for (const auto& d : page) page_disk_ids.push_back(d.disk_id);
     auto tags = TagListsOf(db, page_disk_ids);
     json set = json::array();
     for (const auto& d : page) {

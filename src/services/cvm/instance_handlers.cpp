@@ -115,7 +115,7 @@ Result<ImageRow> FindUsableImage(store::Transaction& tx, const api::RequestConte
   auto rows = tx.Query(
       "SELECT image_id, os_name, state, default_user, image_type, size_gb, min_memory_mib "
       "FROM images "
-      "WHERE image_id = ? AND deleted = 0 AND region IN ('', ?3) AND (owner_uin IS NULL OR "
+      "WHERE image_id = ?1 AND deleted = 0 AND region IN ('', ?3) AND (owner_uin IS NULL OR "
       "owner_uin = ?2 OR EXISTS "
       "(SELECT 1 FROM image_shares s WHERE s.image_id = images.image_id AND s.account_uin = ?2))",
       {image_id, ctx.owner_uin, ctx.region});
@@ -546,8 +546,8 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
             clause += " AND tag_key = ?";
             args.emplace_back(*key);
           }
-          clause += " AND " + condition + " IN (SELECT value FROM json_each(?)))";
-          args.emplace_back(json(values).dump());
+          clause += " AND " + condition + " IN " + store::InList(values.size()) + ")";
+          args.insert(args.end(), values.begin(), values.end());
           where.And(clause, std::move(args));
         };
         for (const auto& [name, values] : filters->all()) {
@@ -561,8 +561,9 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
         if (auto v = filters->Values("security-group-id")) {
           where.And(
               "instance_id IN (SELECT instance_id FROM instance_security_groups WHERE "
-              "sg_id IN (SELECT value FROM json_each(?)))",
-              {json(*v).dump()});
+              "sg_id IN " +
+                  store::InList(v->size()) + ")",
+              std::vector<store::Value>(v->begin(), v->end()));
         }
         where.OnlyIfListed(*filters, "instance-charge-type", "POSTPAID_BY_HOUR");
         // Unfiltered and seeing everything, the count is kept by triggers (migration 5).
@@ -589,48 +590,49 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
         std::vector<InstanceRecord> page;
         page.reserve(rows->size());
         for (const auto& r : *rows) page.push_back(store::InstanceFromRow(r));
-        // The page's disks, images and tags in one query each (not one per row): the ids go in
-        // as one JSON array, so each statement is prepared once whatever the page size. The
-        // first row per instance wins, in index order, as a per-instance lookup would return.
+        // The page's disks, images and tags in one query each (not one per row). The first row
+        // per instance wins, in index order, as a per-instance lookup would return.
         std::map<std::string, InstanceDisks> disks;
         std::map<std::string, std::pair<std::string, std::string>> images;  // os name, user
         std::map<std::string, Tags> tags;
         std::map<std::string, std::vector<std::string>> groups;
         if (!page.empty()) {
-          json instance_ids = json::array(), image_ids = json::array();
+          std::vector<store::Value> instance_ids, image_ids;
           std::set<std::string> seen_images;
           for (const auto& i : page) {
-            instance_ids.push_back(i.instance_id);
-            if (seen_images.insert(i.image_id).second) image_ids.push_back(i.image_id);
+            instance_ids.emplace_back(i.instance_id);
+            if (seen_images.insert(i.image_id).second) image_ids.emplace_back(i.image_id);
           }
           auto d = db.Query(
               "SELECT instance_id, disk_id, size_gb, usage, disk_type, delete_with_instance "
-              "FROM disks WHERE instance_id IN (SELECT value FROM json_each(?)) AND deleted = 0 "
-              "ORDER BY instance_id, attached_at, rowid",
-              {instance_ids.dump()});
-          if (d.ok()) {
-            for (const auto& r : *d) {
-              auto& entry = disks[r.Str(0)];
-              DiskEntry disk{r.Str(1), r.Str(4), r.Int(2), r.Int(5) != 0};
-              if (r.Str(3) == "SYSTEM_DISK") {
-                entry.system = std::move(disk);
-              } else {
-                entry.data.push_back(std::move(disk));
-              }
+              "FROM disks WHERE instance_id IN " +
+                  store::InList(instance_ids.size()) +
+                  " AND deleted = 0 ORDER BY instance_id, attached_at, rowid",
+              instance_ids);
+          if (!d.ok()) return d.status();
+          for (const auto& r : *d) {
+            auto& entry = disks[r.Str(0)];
+            DiskEntry disk{r.Str(1), r.Str(4), r.Int(2), r.Int(5) != 0};
+            if (r.Str(3) == "SYSTEM_DISK") {
+              entry.system = std::move(disk);
+            } else {
+              entry.data.push_back(std::move(disk));
             }
           }
-          auto img = db.Query(
-              "SELECT image_id, os_name, default_user FROM images WHERE image_id IN "
-              "(SELECT value FROM json_each(?)) ORDER BY image_id, rowid",
-              {image_ids.dump()});
-          if (img.ok()) {
-            for (const auto& r : *img) images.emplace(r.Str(0), std::pair{r.Str(1), r.Str(2)});
-          }
+          auto img =
+              db.Query("SELECT image_id, os_name, default_user FROM images WHERE image_id IN " +
+                           store::InList(image_ids.size()) + " ORDER BY image_id, rowid",
+                       image_ids);
+          if (!img.ok()) return img.status();
+          for (const auto& r : *img) images.emplace(r.Str(0), std::pair{r.Str(1), r.Str(2)});
           std::vector<std::string> ids;
           for (const auto& i : page) ids.push_back(i.instance_id);
           auto t = store::TagsOf(db, ids);
-          if (t.ok()) tags = std::move(*t);
-          groups = SecurityGroupsOf(db, instance_ids);
+          if (!t.ok()) return t.status();
+          tags = std::move(*t);
+          auto g = SecurityGroupsOf(db, ids);
+          if (!g.ok()) return g.status();
+          groups = std::move(*g);
         }
         JsonWriter w;
         w.Reserve(1300 * page.size() + 64);

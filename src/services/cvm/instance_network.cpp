@@ -188,16 +188,15 @@ Result<std::vector<std::string>> BoundSecurityGroups(store::Transaction& tx,
   return out;
 }
 
-std::map<std::string, std::vector<std::string>> SecurityGroupsOf(store::Database& db,
-                                                                 const json& instance_ids) {
+Result<std::map<std::string, std::vector<std::string>>> SecurityGroupsOf(
+    store::Database& db, const std::vector<std::string>& instance_ids) {
+  auto rows =
+      db.Query("SELECT instance_id, sg_id FROM instance_security_groups WHERE instance_id IN " +
+                   store::InList(instance_ids.size()) + " ORDER BY instance_id, position",
+               std::vector<store::Value>(instance_ids.begin(), instance_ids.end()));
+  if (!rows.ok()) return rows.status();
   std::map<std::string, std::vector<std::string>> out;
-  auto rows = db.Query(
-      "SELECT instance_id, sg_id FROM instance_security_groups WHERE instance_id IN "
-      "(SELECT value FROM json_each(?)) ORDER BY instance_id, position",
-      {instance_ids.dump()});
-  if (rows.ok()) {
-    for (const auto& r : *rows) out[r.Str(0)].push_back(r.Str(1));
-  }
+  for (const auto& r : *rows) out[r.Str(0)].push_back(r.Str(1));
   return out;
 }
 

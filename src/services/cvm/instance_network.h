@@ -53,7 +53,7 @@ Status BindSecurityGroups(store::Transaction& tx, const std::string& instance_id
 Result<std::vector<std::string>> BoundSecurityGroups(store::Transaction& tx,
                                                      const std::string& instance_id);
 // The groups of each instance in binding order, for DescribeInstances.
-std::map<std::string, std::vector<std::string>> SecurityGroupsOf(
-    store::Database& db, const nlohmann::json& instance_ids);
+Result<std::map<std::string, std::vector<std::string>>> SecurityGroupsOf(
+    store::Database& db, const std::vector<std::string>& instance_ids);
 
 }  // namespace cvm::services

@@ -46,13 +46,19 @@ Status CheckDescription(const std::string& d) {
 Result<std::map<std::string, std::vector<std::string>>> BoundInstances(store::Database& db,
                                                                        const store::Scope& scope) {
   auto rows = db.Query(
-      "SELECT j.value, i.instance_id FROM instances i, json_each(i.key_ids) j "
-      "WHERE i.owner_uin = ? AND i.region = ? AND i.deleted = 0 AND i.key_ids != '[]' "
-      "ORDER BY i.created_at, i.instance_id",
+      "SELECT key_ids, instance_id FROM instances "
+      "WHERE owner_uin = ? AND region = ? AND deleted = 0 AND key_ids != '[]' "
+      "ORDER BY created_at, instance_id",
       {scope.owner_uin, scope.region});
   if (!rows.ok()) return rows.status();
   std::map<std::string, std::vector<std::string>> out;
-  for (const auto& r : *rows) out[r.Str(0)].push_back(r.Str(1));
+  for (const auto& r : *rows) {
+    auto keys = json::parse(r.Str(0), nullptr, false);
+    if (!keys.is_array()) continue;
+    for (const auto& k : keys) {
+      if (k.is_string()) out[k.get<std::string>()].push_back(r.Str(1));
+    }
+  }
   return out;
 }
 
@@ -234,10 +240,12 @@ void RegisterCvmKeyPairHandlers(api::Router& router, ServiceDeps& deps) {
     Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
       for (const auto& id : *ids) {
         // Checked in the deleting transaction, so a key cannot be bound in between.
+        // key_ids is a JSON array of well-formed ids (no LIKE wildcard can occur in one), so
+        // the quoted id matches exactly one element.
         auto bound = tx.Query(
-            "SELECT i.instance_id FROM instances i, json_each(i.key_ids) j WHERE i.owner_uin = ? "
-            "AND i.region = ? AND i.deleted = 0 AND j.value = ? LIMIT 1",
-            {ctx.owner_uin, ctx.region, id});
+            "SELECT instance_id FROM instances WHERE owner_uin = ? AND region = ? AND "
+            "deleted = 0 AND key_ids LIKE ? LIMIT 1",
+            {ctx.owner_uin, ctx.region, "%\"" + id + "\"%"});
         if (!bound.ok()) return bound.status();
         if (!bound->empty()) {
           return Status(err::kInvalidParameterValueKeyPairNotSupported,

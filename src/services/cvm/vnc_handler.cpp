@@ -41,9 +41,10 @@ void RegisterCvmVncHandler(api::Router& router, ServiceDeps& deps) {
         if ((*inst)->state != "RUNNING") {
           return Status(WrongStateCode((*inst)->state), "The console needs a RUNNING instance.");
         }
-        std::string token = deps.console_tokens.Issue(id, deps.engine.RunDir(id) / "vnc.sock");
+        auto token = deps.console_tokens.Issue(id, deps.engine.RunDir(id) / "vnc.sock");
+        if (!token.ok()) return token.status();
         std::string scheme = deps.config.tls_cert_file.empty() ? "ws://" : "wss://";
-        std::string url = scheme + ctx.host + "/vnc/" + id + "?token=" + token;
+        std::string url = scheme + ctx.host + "/vnc/" + id + "?token=" + *token;
         return nlohmann::json{{"InstanceVncUrl", UrlEncode(url)}};
       });
 }

@@ -110,7 +110,7 @@ void FilterByBool(SqlWhere& where, const Filters& filters, const std::string& na
   const bool t = std::find(v->begin(), v->end(), "true") != v->end();
   const bool f = std::find(v->begin(), v->end(), "false") != v->end();
   if (t != f) where.And(column + (t ? " = 1" : " = 0"));
-  if (!t && !f) where.And("0");
+  if (!t && !f) where.MatchNothing();
 }
 
 void SyncNetworkAfterCommit(engine::Engine& engine, const api::RequestContext& ctx) {

@@ -198,7 +198,10 @@ void RegisterVpcHandlers(api::Router& router, ServiceDeps& deps) {
       std::string any;
       std::vector<store::Value> args;
       for (const auto& n : *names) {
-        any += (any.empty() ? "(" : " OR ") + std::string("instr(name, ?) > 0");
+        // A substring test both backends run alike (LIKE folds case on SQLite only).
+        any += (any.empty() ? "(" : " OR ") +
+               std::string("(? = '' OR length(replace(name, ?, '')) < length(name))");
+        args.emplace_back(n);
         args.emplace_back(n);
       }
       where.And(any + ")", std::move(args));
@@ -206,7 +209,7 @@ void RegisterVpcHandlers(api::Router& router, ServiceDeps& deps) {
     FilterByBool(where, *filters, "is-default", "is_default");
     // No VPC here has IPv6 or ISP addresses.
     for (const char* none : {"ipv6-cidr-block", "isp-type", "address-type"}) {
-      if (filters->Has(none)) where.And("0");
+      if (filters->Has(none)) where.MatchNothing();
     }
     FilterByTags(where, *filters, "vpc_id");
     auto list = ListPage(db, where, "vpcs", "vpc_id", store::kVpcColumns, "created_at, rowid",
@@ -376,7 +379,7 @@ void RegisterVpcHandlers(api::Router& router, ServiceDeps& deps) {
     where.OnlyIfListed(*filters, "is-remote-vpc-snat", "false");
     where.OnlyIfListed(*filters, "is-cdc-subnet", "0");
     for (const char* none : {"cdc-id", "ipv6-cidr-block", "isp-type", "address-type"}) {
-      if (filters->Has(none)) where.And("0");
+      if (filters->Has(none)) where.MatchNothing();
     }
     FilterByTags(where, *filters, "subnet_id");
     auto list = ListPage(db, where, "subnets", "subnet_id", store::kSubnetColumns,

@@ -185,6 +185,28 @@ class SqliteDatabase : public Database {
 
   std::string_view BackendName() const override { return "sqlite"; }
 
+  Result<std::vector<TableShape>> Tables() override {
+    auto rows = Query(
+        "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p WHERE "
+        "m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name != 'schema_migrations' "
+        "ORDER BY m.name, p.cid",
+        {});
+    if (!rows.ok()) return rows.status();
+    std::vector<TableShape> out;
+    for (const Row& r : *rows) {
+      if (out.empty() || out.back().name != r.Str(0)) {
+        out.push_back(TableShape{.name = r.Str(0), .has_rowid = true});
+      }
+      out.back().columns.push_back(r.Str(1));
+    }
+    for (TableShape& t : out) {
+      auto fks = Query("SELECT DISTINCT \"table\" FROM pragma_foreign_key_list(?)", {t.name});
+      if (!fks.ok()) return fks.status();
+      for (const Row& r : *fks) t.parents.push_back(r.Str(0));
+    }
+    return out;
+  }
+
  private:
   std::unique_ptr<Connection> AcquireReader() {
     {

@@ -8,6 +8,10 @@ const path = require("node:path");
 const tencentcloud = require("tencentcloud-sdk-nodejs");
 
 const BUILD_DIR = process.env.CVM_BUILD_DIR || path.resolve(__dirname, "../../../build/release");
+// With CVM_TEST_PG (the socket directory of a throw-away PostgreSQL cluster, see
+// scripts/test-postgres), every daemon keeps its state in a database of its own there instead
+// of the SQLite file in its data directory.
+const PG_SOCKET_DIR = process.env.CVM_TEST_PG || "";
 const CVMD = path.join(BUILD_DIR, "src/cvmd");
 const CVM = path.join(BUILD_DIR, "src/cvm");
 
@@ -26,12 +30,36 @@ class Daemon {
                       "--public-ip-pool", this.publicPool, ...(opts.args || [])];
     this.env = opts.env || {};
     this.log = "";
+    this.storeArgs = [];
+    if (PG_SOCKET_DIR) {
+      // Kept in the directory, so a daemon built on another's directory shares its database.
+      const file = path.join(this.dir, "store-url");
+      if (!fs.existsSync(file)) {
+        const db = `cvmt_${process.pid}_${Daemon.count}_${Date.now() % 100000}`;
+        execFileSync("createdb", ["-h", PG_SOCKET_DIR, "-U", "postgres", db]);
+        fs.writeFileSync(file, `postgresql:///${db}?host=${PG_SOCKET_DIR}&user=postgres`);
+      }
+      this.storeUrl = fs.readFileSync(file, "utf8");
+      this.storeArgs = ["--store-url", this.storeUrl];
+    }
+  }
+
+  // Runs one SQL statement on the daemon's store (SQLite or PostgreSQL) and returns its output,
+  // one row per line, columns separated by '|'. For tests that must reach past the API.
+  sql(statement) {
+    if (this.storeUrl) {
+      const db = this.storeUrl.slice("postgresql:///".length, this.storeUrl.indexOf("?"));
+      return execFileSync("psql", ["-h", PG_SOCKET_DIR, "-U", "postgres", "-d", db, "-qAt",
+                                   "-v", "ON_ERROR_STOP=1", "-c", statement]).toString();
+    }
+    return execFileSync("sqlite3", ["-cmd", ".timeout 5000", path.join(this.dataDir, "cvmd.db"),
+                                    statement]).toString();
   }
 
   async start() {
     fs.mkdirSync(this.home, { recursive: true });
-    this.proc = spawn(CVMD, ["--data-dir", this.dataDir, "--port", String(this.port || 0),
-                             ...this.extraArgs], {
+    this.proc = spawn(CVMD, ["--data-dir", this.dataDir, ...this.storeArgs,
+                             "--port", String(this.port || 0), ...this.extraArgs], {
       env: { ...process.env, HOME: this.home, ...this.env },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -73,7 +101,8 @@ class Daemon {
 
   // A further root account (tenant), created with the admin command.
   createAccount(name) {
-    const out = execFileSync(CVMD, ["--data-dir", this.dataDir, "account", "create", name],
+    const out = execFileSync(CVMD, ["--data-dir", this.dataDir, ...this.storeArgs, "account",
+                                    "create", name],
                              { env: { ...process.env, HOME: this.home } });
     const a = JSON.parse(out.toString());
     return { secretId: a.SecretId, secretKey: a.SecretKey, uin: a.Uin, appId: a.AppId };
@@ -103,6 +132,10 @@ class Daemon {
 
   cleanup() {
     spawnSync("ip", ["netns", "del", this.netns]);
+    if (this.storeUrl) {
+      const db = this.storeUrl.slice("postgresql:///".length, this.storeUrl.indexOf("?"));
+      spawnSync("dropdb", ["-h", PG_SOCKET_DIR, "-U", "postgres", "--if-exists", "--force", db]);
+    }
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
