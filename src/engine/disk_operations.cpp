@@ -13,6 +13,8 @@
 #include "drivers/qemu/block_devices.h"
 #include "engine/engine.h"
 #include "engine/file_steps.h"
+#include "store/disk_records.h"
+#include "store/snapshot_records.h"
 
 namespace cvm::engine {
 
@@ -108,13 +110,12 @@ qemu::DiskSpec Engine::DiskSpecFor(const std::string& disk_id, const std::string
 }
 
 Result<std::vector<qemu::DiskSpec>> Engine::DataDiskSpecs(const std::string& instance_id) {
-  auto rows = db_.Query(
-      "SELECT disk_id, disk_type, size_gb FROM disks WHERE instance_id = ? AND "
-      "usage = 'DATA_DISK' AND deleted = 0 ORDER BY attached_at, disk_id",
-      {instance_id});
-  if (!rows.ok()) return rows.status();
+  auto disks = store::DisksOfInstance(db_, instance_id);
+  if (!disks.ok()) return disks.status();
   std::vector<qemu::DiskSpec> specs;
-  for (const auto& r : *rows) specs.push_back(DiskSpecFor(r.Str(0), r.Str(1), r.Int(2)));
+  for (const auto& d : *disks) {
+    if (d.usage == "DATA_DISK") specs.push_back(DiskSpecFor(d.disk_id, d.disk_type, d.size_gb));
+  }
   return specs;
 }
 
@@ -147,37 +148,24 @@ Status Engine::RecordDiskOutcome(store::Transaction& tx, const Run& run, const S
   const std::string snapshot_id = op.args.value("SnapshotId", "");
   const std::string& a = op.action;
   if (a == op::kCreateDisk && !st.ok()) {  // never made: it never appears
-    return tx.Exec("UPDATE disks SET deleted=1, error_prompt=? WHERE disk_id=?",
-                   {prompt, disk.disk_id});
+    return store::DiscardDisk(tx, disk.disk_id, prompt);
   }
-  if (a == op::kAttachDisk && !st.ok()) {
-    return tx.Exec(
-        "UPDATE disks SET state='UNATTACHED', instance_id=NULL, attached_at=0, error_prompt=? "
-        "WHERE disk_id=?",
-        {prompt, disk.disk_id});
-  }
+  if (a == op::kAttachDisk && !st.ok()) return store::UndoDiskAttach(tx, disk.disk_id, prompt);
   if (a == op::kDetachDisk && st.ok()) {
-    return tx.Exec(
-        "UPDATE disks SET state='UNATTACHED', instance_id=NULL, attached_at=0, "
-        "last_instance_id=?, error_prompt='' WHERE disk_id=?",
-        {disk.instance_id, disk.disk_id});
+    return store::MarkDiskDetached(tx, disk.disk_id, disk.instance_id);
   }
   if (a == op::kResizeDisk && st.ok()) {
-    CVM_RETURN_IF_ERROR(tx.Exec("UPDATE disks SET size_gb=? WHERE disk_id=?",
-                                {op.args.value("DiskSize", disk.size_gb), disk.disk_id}));
+    CVM_RETURN_IF_ERROR(
+        store::SetDiskSize(tx, disk.disk_id, op.args.value("DiskSize", disk.size_gb)));
   }
   if (a == op::kCreateSnapshot) {
-    CVM_RETURN_IF_ERROR(
-        st.ok() ? tx.Exec("UPDATE snapshots SET state='NORMAL', percent=100 WHERE snapshot_id=?",
-                          {snapshot_id})
-                : tx.Exec("UPDATE snapshots SET deleted=1 WHERE snapshot_id=?", {snapshot_id}));
+    CVM_RETURN_IF_ERROR(st.ok() ? store::CompleteSnapshot(tx, snapshot_id)
+                                : store::DiscardSnapshot(tx, snapshot_id));
   }
   if (a == op::kApplySnapshot) {
-    CVM_RETURN_IF_ERROR(
-        tx.Exec("UPDATE snapshots SET state='NORMAL' WHERE snapshot_id=?", {snapshot_id}));
+    CVM_RETURN_IF_ERROR(store::SetSnapshotState(tx, snapshot_id, "NORMAL"));
   }
-  return tx.Exec("UPDATE disks SET state=?, error_prompt=? WHERE disk_id=?",
-                 {at_rest, prompt, disk.disk_id});
+  return store::SetDiskState(tx, disk.disk_id, at_rest, prompt);
 }
 
 void Engine::AfterDiskOperation(const Run& run, const Status& st) {

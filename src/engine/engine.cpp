@@ -10,6 +10,10 @@
 #include "drivers/qemu/block_devices.h"
 #include "engine/file_steps.h"
 #include "engine/network_plane.h"
+#include "store/disk_records.h"
+#include "store/image_records.h"
+#include "store/key_pair_records.h"
+#include "store/snapshot_records.h"
 
 namespace cvm::engine {
 
@@ -40,13 +44,12 @@ bool IsTransitional(const std::string& s) {
          s == "TERMINATING";
 }
 
-// Removes the files in `dir` other than "<id>.qcow2" for each id `ids_sql` selects.
-void RemoveUnclaimedFiles(store::Database& db, const char* ids_sql, const fs::path& dir,
+// Removes the files in `dir` other than "<id>.qcow2" for each of the `ids` the store claims.
+void RemoveUnclaimedFiles(const Result<std::vector<std::string>>& ids, const fs::path& dir,
                           const char* what) {
-  auto ids = db.Query(ids_sql);
   if (!ids.ok()) return;
   std::set<std::string> claimed;
-  for (const auto& r : *ids) claimed.insert(r.Str(0) + ".qcow2");
+  for (const auto& id : *ids) claimed.insert(id + ".qcow2");
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     std::string name = entry.path().filename().string();
@@ -195,10 +198,8 @@ void Engine::WorkerLoop() {
 
 Status Engine::SetState(const std::string& id, const std::string& state,
                         const std::string& reason) {
-  return store::WithTransaction(db_, [&](store::Transaction& tx) {
-    return tx.Exec("UPDATE instances SET state = ?, state_reason = ? WHERE instance_id = ?",
-                   {state, reason, id});
-  });
+  return store::WithTransaction(
+      db_, [&](store::Transaction& tx) { return store::SetInstanceState(tx, id, state, reason); });
 }
 
 namespace {
@@ -266,8 +267,7 @@ void Engine::Execute(const std::string& operation_id) {
 
 Status Engine::MarkRunning(const OperationRecord& op) {
   return store::WithTransaction(db_, [&](store::Transaction& tx) {
-    return tx.Exec("UPDATE operations SET state='RUNNING', updated_at=? WHERE operation_id=?",
-                   {NowUnix(), op.operation_id});
+    return store::SetOperationState(tx, op.operation_id, "RUNNING", NowUnix());
   });
 }
 
@@ -313,16 +313,16 @@ void Engine::After(const Run& run, const Status& st) {
 Status Engine::RecordInstanceOutcome(store::Transaction& tx, const Run& run, const Status& st) {
   const auto& inst = run.inst;
   if (run.op.action == op::kTerminate && st.ok()) {
-    return tx.Exec("UPDATE instances SET deleted = 1, state = 'TERMINATED' WHERE instance_id=?",
-                   {inst.instance_id});
+    return store::MarkInstanceTerminated(tx, inst.instance_id);
   }
-  return tx.Exec(
-      "UPDATE instances SET state=?, state_reason=?, ssh_port=?, started_at=?, "
-      "latest_operation_state=?, latest_operation_error=? WHERE instance_id=? "
-      "AND latest_operation_request_id=?",
-      {run.final_state, st.ok() ? std::string() : st.message(), int64_t{inst.ssh_port},
-       inst.started_at, std::string(st.ok() ? "SUCCESS" : "FAILED"),
-       st.ok() ? std::string() : st.message(), inst.instance_id, run.op.request_id});
+  const std::string why = st.ok() ? std::string() : st.message();
+  return store::RecordInstanceOutcome(tx, inst.instance_id, run.op.request_id,
+                                      {.state = run.final_state,
+                                       .reason = why,
+                                       .ssh_port = inst.ssh_port,
+                                       .started_at = inst.started_at,
+                                       .operation_state = st.ok() ? "SUCCESS" : "FAILED",
+                                       .operation_error = why});
 }
 
 Status Engine::RunOperation(const OperationRecord& op, store::InstanceRecord& inst,
@@ -405,17 +405,25 @@ Status Engine::RunOperation(const OperationRecord& op, store::InstanceRecord& in
   return Status(kind::kBug, "unknown operation " + a);
 }
 
+Result<store::DiskRecord> Engine::SystemDisk(const std::string& instance_id) {
+  auto disks = store::DisksOfInstance(db_, instance_id);
+  if (!disks.ok()) return disks.status();
+  for (auto& d : *disks) {
+    if (d.usage == "SYSTEM_DISK") return std::move(d);
+  }
+  return Status(kind::kBug, "instance " + instance_id + " has no system disk");
+}
+
 Status Engine::EnsureSystemDisk(const store::InstanceRecord& inst, bool recreate,
                                 const std::string& image_id) {
-  auto rows = db_.Query(
-      "SELECT d.disk_id, d.size_gb, i.file_path FROM disks d, images i "
-      "WHERE d.instance_id = ? AND d.usage = 'SYSTEM_DISK' AND d.deleted = 0 AND i.image_id = ?",
-      {inst.instance_id, image_id});
-  if (!rows.ok()) return rows.status();
-  if (rows->empty()) return Status(kind::kBug, "system disk or image record missing");
-  std::string disk_id = rows->front().Str(0);
-  int64_t size_gb = rows->front().Int(1);
-  fs::path image_file = rows->front().Str(2);
+  auto system_disk = SystemDisk(inst.instance_id);
+  if (!system_disk.ok()) return system_disk.status();
+  auto file = store::ImageFilePath(db_, image_id);
+  if (!file.ok()) return file.status();
+  if (!file->has_value()) return Status(kind::kBug, "image record missing");
+  const std::string disk_id = system_disk->disk_id;
+  const int64_t size_gb = system_disk->size_gb;
+  const fs::path image_file = **file;
   fs::path disk = DiskPath(disk_id);
   if (fs::exists(disk) && !recreate) return Status::Ok();
   // Built under a temporary name and renamed: a crash never leaves a half-made disk in place.
@@ -424,22 +432,18 @@ Status Engine::EnsureSystemDisk(const store::InstanceRecord& inst, bool recreate
       MakeFile(tmp, [&] { return images_->CreateOverlay(tmp, image_file, size_gb << 30); }));
   CVM_RETURN_IF_ERROR(PlaceFile(tmp, disk));
   if (recreate) {
-    return store::WithTransaction(db_, [&](store::Transaction& tx) {
-      return tx.Exec("UPDATE disks SET image_id = ? WHERE disk_id = ?", {image_id, disk_id});
-    });
+    return store::WithTransaction(
+        db_, [&](store::Transaction& tx) { return store::SetDiskImage(tx, disk_id, image_id); });
   }
   return Status::Ok();
 }
 
 Status Engine::EnsureDataDisks(const store::InstanceRecord& inst) {
-  auto rows = db_.Query(
-      "SELECT disk_id, size_gb, source_snapshot_id FROM disks WHERE instance_id = ? AND "
-      "usage = 'DATA_DISK' AND deleted = 0",
-      {inst.instance_id});
-  if (!rows.ok()) return rows.status();
-  for (const auto& r : *rows) {
-    if (fs::exists(DiskPath(r.Str(0)))) continue;
-    CVM_RETURN_IF_ERROR(CreateDiskFile(r.Str(0), r.Int(1), r.Str(2)));
+  auto disks = store::DisksOfInstance(db_, inst.instance_id);
+  if (!disks.ok()) return disks.status();
+  for (const auto& d : *disks) {
+    if (d.usage != "DATA_DISK" || fs::exists(DiskPath(d.disk_id))) continue;
+    CVM_RETURN_IF_ERROR(CreateDiskFile(d.disk_id, d.size_gb, d.source_snapshot_id));
   }
   return Status::Ok();
 }
@@ -449,8 +453,8 @@ Status Engine::WriteSeed(store::InstanceRecord& inst) {
   seed.instance_id = inst.instance_id;
   seed.hostname = inst.host_name;
   for (const auto& key_id : inst.key_ids) {
-    auto rows = db_.Query("SELECT public_key FROM key_pairs WHERE key_id = ?", {key_id});
-    if (rows.ok() && !rows->empty()) seed.ssh_authorized_keys.push_back(rows->front().Str(0));
+    auto key = store::PublicKeyOf(db_, key_id);
+    if (key.ok() && key->has_value()) seed.ssh_authorized_keys.push_back(**key);
   }
   // A '!' in front of the hash: keys were bound, which turns password login off.
   const bool locked = !inst.password_hash.empty() && inst.password_hash[0] == '!';
@@ -480,12 +484,8 @@ Status Engine::BootVm(store::InstanceRecord& inst) {
     Watch(inst.instance_id);
     return Status::Ok();
   }
-  auto disk = db_.Query(
-      "SELECT disk_id, disk_type, size_gb FROM disks WHERE instance_id = ? AND "
-      "usage = 'SYSTEM_DISK' AND deleted = 0",
-      {inst.instance_id});
+  auto disk = SystemDisk(inst.instance_id);
   if (!disk.ok()) return disk.status();
-  if (disk->empty()) return Status(kind::kBug, "instance has no system disk");
   auto data_disks = DataDiskSpecs(inst.instance_id);
   if (!data_disks.ok()) return data_disks.status();
 
@@ -497,7 +497,7 @@ Status Engine::BootVm(store::InstanceRecord& inst) {
   spec.vcpus = inst.cpu;
   spec.memory_mib = inst.memory_mib;
   spec.accel = options_.accel;
-  spec.system_disk = DiskSpecFor(disk->front().Str(0), disk->front().Str(1), disk->front().Int(2));
+  spec.system_disk = DiskSpecFor(disk->disk_id, disk->disk_type, disk->size_gb);
   spec.data_disks = std::move(*data_disks);
   spec.seed_iso = (run / "seed.iso").string();
   spec.nics.push_back({.tap_ifname = nic->tap, .mac = nic->mac});
@@ -523,8 +523,7 @@ Status Engine::BootVm(store::InstanceRecord& inst) {
   if (!port.ok()) return port.status();
   inst.ssh_port = *port;
   return store::WithTransaction(db_, [&](store::Transaction& tx) {
-    return tx.Exec("UPDATE instances SET ssh_port=?, started_at=? WHERE instance_id=?",
-                   {int64_t{inst.ssh_port}, inst.started_at, inst.instance_id});
+    return store::SetInstanceBooted(tx, inst.instance_id, inst.ssh_port, inst.started_at);
   });
 }
 
@@ -573,26 +572,15 @@ Status Engine::ShutdownVm(const store::InstanceRecord& inst, const std::string& 
 }
 
 Status Engine::DestroyInstanceFiles(const store::InstanceRecord& inst) {
-  auto disks = db_.Query(
-      "SELECT disk_id, usage, delete_with_instance FROM disks WHERE instance_id = ? AND "
-      "deleted = 0",
-      {inst.instance_id});
+  auto disks = store::DisksOfInstance(db_, inst.instance_id);
   if (!disks.ok()) return disks.status();
   std::error_code ec;
   for (const auto& d : *disks) {
-    bool remove = d.Str(1) == "SYSTEM_DISK" || d.Int(2) != 0;
-    if (remove) fs::remove(DiskPath(d.Str(0)), ec);
+    if (d.usage == "SYSTEM_DISK" || d.delete_with_instance) fs::remove(DiskPath(d.disk_id), ec);
   }
   fs::remove_all(RunDir(inst.instance_id), ec);
-  return store::WithTransaction(db_, [&](store::Transaction& tx) -> Status {
-    CVM_RETURN_IF_ERROR(
-        tx.Exec("UPDATE disks SET deleted = 1, state = 'TERMINATED' WHERE instance_id = ? AND "
-                "(usage = 'SYSTEM_DISK' OR delete_with_instance = 1)",
-                {inst.instance_id}));
-    return tx.Exec(
-        "UPDATE disks SET instance_id = NULL, state = 'UNATTACHED' WHERE "
-        "instance_id = ? AND deleted = 0",
-        {inst.instance_id});
+  return store::WithTransaction(db_, [&](store::Transaction& tx) {
+    return store::ReleaseInstanceDisks(tx, inst.instance_id);
   });
 }
 
@@ -678,10 +666,7 @@ void Engine::OnDiskReleased(const std::string& instance_id, const std::string& d
   spdlog::info("engine: the guest of {} released {} late; it is detached now", instance_id,
                disk_id);
   Status written = store::WithTransaction(db_, [&](store::Transaction& tx) {
-    return tx.Exec(
-        "UPDATE disks SET state='UNATTACHED', instance_id=NULL, attached_at=0, "
-        "last_instance_id=?, error_prompt='' WHERE disk_id=? AND state='ATTACHED'",
-        {instance_id, disk_id});
+    return store::MarkDiskReleased(tx, disk_id, instance_id);
   });
   if (!written.ok()) {
     spdlog::error("engine: recording that {} left {}: {}", disk_id, instance_id,
@@ -691,15 +676,13 @@ void Engine::OnDiskReleased(const std::string& instance_id, const std::string& d
 
 void Engine::Reconcile(bool at_start) {
   FreeUnusedImageFiles();
-  auto rows = db_.Query(std::string("SELECT ") + store::kInstanceColumns +
-                        " FROM instances WHERE deleted = 0");
-  if (!rows.ok()) {
-    spdlog::error("reconcile: {}", rows.status().ToString());
+  auto live = store::ListLiveInstances(db_);
+  if (!live.ok()) {
+    spdlog::error("reconcile: {}", live.status().ToString());
     return;
   }
   std::set<std::string> known;
-  for (const auto& row : *rows) {
-    const auto seen = store::InstanceFromRow(row);
+  for (const auto& seen : *live) {
     known.insert(seen.instance_id);
     if (IsTransitional(seen.state)) continue;  // its operation decides (resumed below)
     const bool running = VmRunning(seen.instance_id);
@@ -744,8 +727,7 @@ void Engine::Reconcile(bool at_start) {
   // Image files no record claims, and every half-made one: removed before any operation runs
   // (Start resumes them only after this), so a resumed copy starts on a fresh file (a qemu-img
   // orphaned by the crash may still hold the old one's lock; unlinked, it writes on harmlessly).
-  RemoveUnclaimedFiles(db_, "SELECT image_id FROM images WHERE file_path != ''",
-                       options_.data_dir / "images/private", "image");
+  RemoveUnclaimedFiles(store::ImagesWithFiles(db_), options_.data_dir / "images/private", "image");
   // Orphans: a run directory the store does not know holds a QEMU nobody manages.
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(options_.data_dir / "run/instances", ec)) {
@@ -758,29 +740,25 @@ void Engine::Reconcile(bool at_start) {
     fs::remove_all(entry.path(), ec);
   }
   // A leftover of an interrupted create, or of a deleted record: never data a user sees.
-  RemoveUnclaimedFiles(db_, "SELECT disk_id FROM disks WHERE deleted = 0",
-                       options_.data_dir / "disks", "disk");
-  RemoveUnclaimedFiles(db_, "SELECT snapshot_id FROM snapshots WHERE deleted = 0",
-                       options_.data_dir / "snapshots", "snapshot");
+  RemoveUnclaimedFiles(store::LiveDiskIds(db_), options_.data_dir / "disks", "disk");
+  RemoveUnclaimedFiles(store::LiveSnapshotIds(db_), options_.data_dir / "snapshots", "snapshot");
 }
 
 void Engine::ResumeOperations() {
   // What a crash interrupted, or what a failed final write left unfinished: every step checks
   // what is already done. Submit drops an operation already queued or running.
-  auto ops = db_.Query(
-      "SELECT operation_id FROM operations WHERE state IN ('PENDING','RUNNING') "
-      "ORDER BY created_at");
+  auto ops = store::UnfinishedOperationIds(db_);
   if (!ops.ok()) {
     spdlog::error("reconcile: unfinished operations: {}", ops.status().ToString());
     return;
   }
-  for (const auto& r : *ops) {
+  for (const auto& id : *ops) {
     {
       std::lock_guard lock(in_flight_mu_);
-      if (in_flight_.count(r.Str(0))) continue;
+      if (in_flight_.count(id)) continue;
     }
-    spdlog::info("reconcile: resuming operation {}", r.Str(0));
-    Submit(r.Str(0));
+    spdlog::info("reconcile: resuming operation {}", id);
+    Submit(id);
   }
 }
 

@@ -117,6 +117,8 @@ class Engine {
                       std::string& final_state);
   Status RecordInstanceOutcome(store::Transaction& tx, const Run& run, const Status& st);
 
+  // The instance's live system disk (an internal error when it has none).
+  Result<store::DiskRecord> SystemDisk(const std::string& instance_id);
   // Steps (each idempotent: it checks what is already true before acting).
   Status EnsureSystemDisk(const store::InstanceRecord& inst, bool recreate,
                           const std::string& image_id);

@@ -9,6 +9,8 @@
 #include "drivers/http/download.h"
 #include "engine/engine.h"
 #include "engine/file_steps.h"
+#include "store/image_records.h"
+#include "store/snapshot_records.h"
 
 namespace cvm::engine {
 
@@ -62,21 +64,16 @@ Status Engine::RecordImageOutcome(store::Transaction& tx, const Run& run, const 
   const std::string system_snapshot = run.op.args.value("SystemSnapshotId", "");
   if (!system_snapshot.empty()) {
     // The system disk's snapshot exists exactly when the image does.
-    CVM_RETURN_IF_ERROR(
-        tx.Exec(st.ok() ? "UPDATE snapshots SET state='NORMAL', percent=100 WHERE snapshot_id=?"
-                        : "UPDATE snapshots SET deleted=1 WHERE snapshot_id=?",
-                {system_snapshot}));
+    CVM_RETURN_IF_ERROR(st.ok() ? store::CompleteSnapshot(tx, system_snapshot)
+                                : store::DiscardSnapshot(tx, system_snapshot));
   }
   if (!st.ok()) {
     const std::string failed = run.op.action == op::kImportImage ? "IMPORTFAILED" : "CREATEFAILED";
-    return tx.Exec("UPDATE images SET state=?, state_reason=?, file_path='' WHERE image_id=?",
-                   {failed, st.message(), image_id});
+    return store::FailImage(tx, image_id, failed, st.message());
   }
   const int64_t size_gb = std::max<int64_t>(1, (run.virtual_size + (int64_t{1} << 30) - 1) >> 30);
-  return tx.Exec(
-      "UPDATE images SET state='NORMAL', state_reason='', virtual_size=?, size_gb=?, "
-      "file_path=? WHERE image_id=?",
-      {run.virtual_size, size_gb, PrivateImagePath(image_id).string(), image_id});
+  return store::CompleteImage(tx, image_id, run.virtual_size, size_gb,
+                              PrivateImagePath(image_id).string());
 }
 
 void Engine::AfterImageOperation(const Run& run, const Status& st) {
@@ -220,21 +217,17 @@ Status Engine::ImportImageFile(const OperationRecord& op, const fs::path& target
 }
 
 void Engine::FreeUnusedImageFiles() {
-  auto rows = db_.Query(
-      "SELECT image_id, file_path FROM images i WHERE deleted = 1 AND owner_uin IS NOT NULL "
-      "AND file_path != '' AND NOT EXISTS (SELECT 1 FROM disks d WHERE d.image_id = i.image_id "
-      "AND d.deleted = 0)");
-  if (!rows.ok()) return;
-  for (const auto& r : *rows) {
+  auto unused = store::UnusedImageFiles(db_);
+  if (!unused.ok()) return;
+  for (const auto& f : *unused) {
     std::error_code ec;
-    fs::remove(r.Str(1), ec);
+    fs::remove(f.file_path, ec);
     if (ec) continue;
-    spdlog::info("engine: freed the file of deleted image {}", r.Str(0));
+    spdlog::info("engine: freed the file of deleted image {}", f.image_id);
     // Failing, the next pass finds the record again and clears it then.
-    Status cleared = store::WithTransaction(db_, [&](store::Transaction& tx) {
-      return tx.Exec("UPDATE images SET file_path = '' WHERE image_id = ?", {r.Str(0)});
-    });
-    if (!cleared.ok()) spdlog::error("engine: image {}: {}", r.Str(0), cleared.ToString());
+    Status cleared = store::WithTransaction(
+        db_, [&](store::Transaction& tx) { return store::ClearImageFile(tx, f.image_id); });
+    if (!cleared.ok()) spdlog::error("engine: image {}: {}", f.image_id, cleared.ToString());
   }
 }
 

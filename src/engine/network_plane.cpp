@@ -3,12 +3,12 @@
 #include <spdlog/spdlog.h>
 
 #include <map>
-#include <nlohmann/json.hpp>
 #include <tuple>
 
 #include "common/error_codes.h"
 #include "drivers/network/links.h"
 #include "network/ipv4.h"
+#include "store/datapath_records.h"
 #include "store/network_records.h"
 #include "store/route_tables.h"
 
@@ -19,17 +19,6 @@ namespace net = cvm::network;
 
 namespace {
 
-// "(?,?,?)" for n parameters.
-std::string Placeholders(size_t n) {
-  std::string s = "(";
-  for (size_t i = 0; i < n; ++i) s += i ? ",?" : "?";
-  return s + ")";
-}
-
-std::vector<store::Value> Values(const std::set<std::string>& ids) {
-  return {ids.begin(), ids.end()};
-}
-
 struct InstanceAddress {
   uint32_t ip = 0, gateway = 0, vpc = 0;
   int prefix = 32;
@@ -37,28 +26,21 @@ struct InstanceAddress {
 };
 
 Result<InstanceAddress> LoadAddress(store::Database& db, const store::InstanceRecord& inst) {
-  auto rows = db.Query(
-      "SELECT s.cidr, v.table_id, v.dns_servers FROM subnets s JOIN vpcs v ON v.vpc_id = s.vpc_id "
-      "WHERE s.subnet_id = ?",
-      {inst.subnet_id});
-  if (!rows.ok()) return rows.status();
+  auto found = store::LoadSubnetAddressing(db, inst.subnet_id);
+  if (!found.ok()) return found.status();
   auto ip = net::ParseIpv4(inst.private_ip);
-  if (rows->empty() || !ip) {
+  if (!found->has_value() || !ip) {
     return Status(kind::kBug, inst.instance_id + " has no address in a subnet (subnet '" +
                                   inst.subnet_id + "', address '" + inst.private_ip + "')");
   }
-  auto subnet = net::ParseCidr(rows->front().Str(0), true);
-  if (!subnet) return Status(kind::kBug, "bad subnet CIDR " + rows->front().Str(0));
-  auto dns = nlohmann::json::parse(rows->front().Str(2), nullptr, false);
-  if (!dns.is_array()) return Status(kind::kBug, "bad DNS server list " + rows->front().Str(2));
-  InstanceAddress out{.ip = *ip,
-                      .gateway = net::GatewayOf(*subnet),
-                      .vpc = static_cast<uint32_t>(rows->front().Int(1)),
-                      .prefix = subnet->prefix};
-  for (const auto& d : dns) {
-    if (d.is_string()) out.dns.push_back(d.get<std::string>());
-  }
-  return out;
+  const store::SubnetAddressing& in = **found;
+  auto subnet = net::ParseCidr(in.cidr, true);
+  if (!subnet) return Status(kind::kBug, "bad subnet CIDR " + in.cidr);
+  return InstanceAddress{.ip = *ip,
+                         .gateway = net::GatewayOf(*subnet),
+                         .vpc = static_cast<uint32_t>(in.vpc_table_id),
+                         .prefix = subnet->prefix,
+                         .dns = in.dns_servers};
 }
 
 // The guest's NIC as QEMU and the seed's network-config need it.
@@ -118,23 +100,17 @@ Status NetworkPlane::Start() {
   if (!taps.ok()) return taps.status();
   std::lock_guard lock(mu_);
   for (const auto& tap : *taps) {
-    auto rows = db_.Query(
-        "SELECT instance_id FROM instances WHERE instance_id = ? AND deleted = 0 AND "
-        "private_ip != ''",
-        {"ins-" + tap.substr(4)});
-    if (rows.ok() && !rows->empty()) {
+    auto inst = store::LoadInstance(db_, "ins-" + tap.substr(4));
+    if (inst.ok() && inst->has_value() && !(*inst)->private_ip.empty()) {
       // Kept, and its route and rule made whole again if anything removed them meanwhile.
-      auto inst = store::LoadInstance(db_, rows->front().Str(0));
-      if (inst.ok() && inst->has_value()) {
-        auto addr = LoadAddress(db_, **inst);
-        Status st =
-            addr.ok()
-                ? dn::EnsureInstanceLink(
-                      ns_, {.tap = tap, .ip = addr->ip, .gateway = addr->gateway, .vpc = addr->vpc})
-                : addr.status();
-        if (!st.ok()) spdlog::warn("network: keeping {} as it is: {}", tap, st.ToString());
-      }
-      plugged_.insert(rows->front().Str(0));
+      auto addr = LoadAddress(db_, **inst);
+      Status st =
+          addr.ok()
+              ? dn::EnsureInstanceLink(
+                    ns_, {.tap = tap, .ip = addr->ip, .gateway = addr->gateway, .vpc = addr->vpc})
+              : addr.status();
+      if (!st.ok()) spdlog::warn("network: keeping {} as it is: {}", tap, st.ToString());
+      plugged_.insert((*inst)->instance_id);
     } else {
       spdlog::warn("network: removing the tap {} of no live instance", tap);
       if (Status st = ns_.IpBatch({"tuntap del dev " + tap + " mode tap"}); !st.ok()) {
@@ -174,69 +150,44 @@ Result<dn::RoutingPlan> NetworkPlane::LoadRoutingPlan() {
 Result<dn::NetworkPlan> NetworkPlane::LoadPlan() {
   dn::NetworkPlan plan;
   if (plugged_.empty()) return plan;
-  auto ids = Values(plugged_);
-  auto nics = db_.Query(
-      "SELECT i.instance_id, i.mac, i.private_ip, i.public_ip, v.table_id FROM instances i "
-      "JOIN vpcs v ON v.vpc_id = i.vpc_id WHERE i.deleted = 0 AND i.instance_id IN " +
-          Placeholders(ids.size()),
-      ids);
+  auto nics = store::LoadNics(db_, plugged_);
   if (!nics.ok()) return nics.status();
-  auto bindings =
-      db_.Query("SELECT instance_id, sg_id FROM instance_security_groups WHERE instance_id IN " +
-                    Placeholders(ids.size()) + " ORDER BY instance_id, position",
-                ids);
+  auto bindings = store::LoadSecurityGroupBindings(db_, plugged_);
   if (!bindings.ok()) return bindings.status();
   std::map<std::string, std::vector<std::string>> groups_of;
   std::set<std::string> bound;
   for (const auto& b : *bindings) {
-    groups_of[b.Str(0)].push_back(b.Str(1));
-    bound.insert(b.Str(1));
+    groups_of[b.instance_id].push_back(b.sg_id);
+    bound.insert(b.sg_id);
   }
   for (const auto& r : *nics) {
-    auto ip = net::ParseIpv4(r.Str(2));
+    auto ip = net::ParseIpv4(r.private_ip);
     if (!ip) continue;
-    dn::NicPlan nic{.instance_id = r.Str(0),
-                    .tap = dn::TapName(r.Str(0)),
-                    .mac = r.Str(1),
+    dn::NicPlan nic{.instance_id = r.instance_id,
+                    .tap = dn::TapName(r.instance_id),
+                    .mac = r.mac,
                     .ip = *ip,
-                    .vpc = static_cast<uint32_t>(r.Int(4)),
-                    .public_ip = net::ParseIpv4(r.Str(3)),
-                    .security_groups = groups_of[r.Str(0)]};
+                    .vpc = static_cast<uint32_t>(r.vpc_table_id),
+                    .public_ip = net::ParseIpv4(r.public_ip),
+                    .security_groups = groups_of[r.instance_id]};
     for (auto& c : nic.mac) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     plan.nics.push_back(std::move(nic));
   }
   if (bound.empty()) return plan;
-  auto sgs = Values(bound);
-  auto rules = db_.Query(
-      "SELECT sg_id, direction, protocol, port, cidr, ipv6_cidr, peer_sg_id, action "
-      "FROM sg_rules WHERE sg_id IN " +
-          Placeholders(sgs.size()) + " ORDER BY sg_id, direction, position",
-      sgs);
+  auto rules = store::LoadGroupRules(db_, bound);
   if (!rules.ok()) return rules.status();
   for (const auto& id : bound) plan.groups[id];
   std::set<std::string> peers;
-  for (const auto& r : *rules) {
-    net::SecurityRule rule{.protocol = r.Str(2),
-                           .port = r.Str(3),
-                           .cidr = r.Str(4),
-                           .ipv6_cidr = r.Str(5),
-                           .peer_sg_id = r.Str(6),
-                           .action = r.Str(7)};
-    if (!rule.peer_sg_id.empty()) peers.insert(rule.peer_sg_id);
-    auto& g = plan.groups[r.Str(0)];
-    (r.Str(1) == "INGRESS" ? g.ingress : g.egress).push_back(std::move(rule));
+  for (auto& r : *rules) {
+    if (!r.rule.peer_sg_id.empty()) peers.insert(r.rule.peer_sg_id);
+    auto& g = plan.groups[r.sg_id];
+    (r.direction == "INGRESS" ? g.ingress : g.egress).push_back(std::move(r.rule));
   }
   if (peers.empty()) return plan;
-  auto peer_ids = Values(peers);
-  auto members = db_.Query(
-      "SELECT b.sg_id, i.private_ip FROM instance_security_groups b JOIN instances i "
-      "ON i.instance_id = b.instance_id WHERE i.deleted = 0 AND i.private_ip != '' AND "
-      "b.sg_id IN " +
-          Placeholders(peer_ids.size()),
-      peer_ids);
+  auto members = store::LoadGroupMemberAddresses(db_, peers);
   if (!members.ok()) return members.status();
   for (const auto& m : *members) {
-    if (auto ip = net::ParseIpv4(m.Str(1))) plan.members[m.Str(0)].push_back(*ip);
+    if (auto ip = net::ParseIpv4(m.private_ip)) plan.members[m.sg_id].push_back(*ip);
   }
   return plan;
 }
@@ -252,19 +203,14 @@ Status NetworkPlane::EnsureAddressed(store::InstanceRecord& inst) {
     if (!ip.ok()) return ip.status();
     auto sg = store::EnsureDefaultSecurityGroup(tx, inst.owner_uin, inst.region);
     if (!sg.ok()) return sg.status();
-    CVM_RETURN_IF_ERROR(tx.Exec(
-        "INSERT INTO instance_security_groups(instance_id, sg_id, position) VALUES (?, ?, 0) "
-        "ON CONFLICT DO NOTHING",
-        {inst.instance_id, *sg}));
+    CVM_RETURN_IF_ERROR(store::BindSecurityGroup(tx, inst.instance_id, *sg, 0));
     inst.vpc_id = net->vpc.vpc_id;
     inst.subnet_id = net->subnet.subnet_id;
     inst.private_ip = *ip;
     spdlog::info("network: {} (from before networks) gets {} in {}", inst.instance_id, *ip,
                  inst.subnet_id);
-    return tx.Exec(
-        "UPDATE instances SET vpc_id = ?, subnet_id = ?, private_ip = ? "
-        "WHERE instance_id = ?",
-        {inst.vpc_id, inst.subnet_id, inst.private_ip, inst.instance_id});
+    return store::SetInstanceAddress(tx, inst.instance_id, inst.vpc_id, inst.subnet_id,
+                                     inst.private_ip);
   });
 }
 

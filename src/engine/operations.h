@@ -7,6 +7,7 @@
 
 #include "api/request_context.h"
 #include "store/database.h"
+#include "store/operation_records.h"
 
 namespace cvm::engine {
 
@@ -44,11 +45,7 @@ inline bool IsImageOperation(const std::string& action) {
          action == op::kSyncImage;
 }
 
-struct OperationRecord {
-  std::string operation_id, request_id, owner_uin, caller_uin, action, api_action, resource_id;
-  nlohmann::json args;
-  std::string step, state, error_code, error_message;
-};
+using OperationRecord = store::OperationRecord;
 
 // Inserts a PENDING operation for `resource_id` and, when it is an instance, marks its
 // LatestOperation* fields (OPERATING). Returns the operation id; the caller commits, then submits

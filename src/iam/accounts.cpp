@@ -14,11 +14,9 @@ namespace {
 constexpr int64_t kFirstUin = 100000000001;
 constexpr int64_t kFirstAppId = 1250000001;
 
-Account AccountFromRow(const store::Row& r) {
-  return Account{r.Str(0), r.Int(1), r.Str(2), r.Int(3) != 0, r.Int(4)};
+AccessKeyInfo KeyInfo(const store::AccessKeyRecord& k) {
+  return {k.secret_id, k.owner_uin, k.user_uin, k.status, k.description, k.created_at};
 }
-
-constexpr std::string_view kAccountColumns = "uin, app_id, name, is_admin, created_at";
 
 }  // namespace
 
@@ -36,18 +34,15 @@ Result<Account> AccountStore::CreateRootAccount(const std::string& name, bool is
   }
   Account acct;
   Status st = store::WithTransaction(db_, [&](store::Transaction& tx) -> Status {
-    auto exists = tx.Query("SELECT 1 FROM accounts WHERE name = ?", {name});
+    auto exists = store::AccountNameTaken(tx, name);
     if (!exists.ok()) return exists.status();
-    if (!exists->empty()) {
+    if (*exists) {
       return Status(err::kInvalidParameterValue, "account '" + name + "' already exists");
     }
-    auto next = tx.Query("SELECT COUNT(*) FROM accounts", {});
-    if (!next.ok()) return next.status();
-    int64_t n = (*next)[0].Int(0);
-    acct = Account{std::to_string(kFirstUin + n), kFirstAppId + n, name, is_admin, NowUnix()};
-    return tx.Exec(
-        "INSERT INTO accounts(uin, app_id, name, is_admin, created_at) VALUES (?,?,?,?,?)",
-        {acct.uin, acct.app_id, acct.name, int64_t{is_admin ? 1 : 0}, acct.created_at});
+    auto n = store::CountAccounts(tx);
+    if (!n.ok()) return n.status();
+    acct = Account{std::to_string(kFirstUin + *n), kFirstAppId + *n, name, is_admin, NowUnix()};
+    return store::InsertAccount(tx, acct);
   });
   if (!st.ok()) return st;
   return acct;
@@ -58,22 +53,19 @@ Result<AccessKey> AccountStore::CreateAccessKey(const std::string& owner_uin,
                                                 const std::string& description) {
   AccessKey key{"AKID" + RandomAlnum(32), RandomAlnum(32), owner_uin, user_uin, "Active"};
   Status st = store::WithTransaction(db_, [&](store::Transaction& tx) {
-    return tx.Exec(
-        "INSERT INTO access_keys(secret_id, owner_uin, user_uin, secret_enc, status, created_at, "
-        "description) VALUES (?,?,?,?,?,?,?)",
-        {key.secret_id, owner_uin, user_uin, box_.Seal(key.secret_key), key.status, NowUnix(),
-         description});
+    return store::InsertAccessKey(
+        tx, {key.secret_id, owner_uin, user_uin, box_.Seal(key.secret_key), key.status, description,
+             NowUnix()});
   });
   if (!st.ok()) return st;
   return key;
 }
 
 Result<Account> AccountStore::FindAccountByName(const std::string& name) {
-  auto rows =
-      db_.Query("SELECT " + std::string(kAccountColumns) + " FROM accounts WHERE name = ?", {name});
-  if (!rows.ok()) return rows.status();
-  if (rows->empty()) return Status(err::kResourceNotFound, "no account named '" + name + "'");
-  return AccountFromRow(rows->front());
+  auto found = store::FindAccountByName(db_, name);
+  if (!found.ok()) return found.status();
+  if (!found->has_value()) return Status(err::kResourceNotFound, "no account named '" + name + "'");
+  return **found;
 }
 
 // Lookups are answered from a copy per thread (cvmd serves on one thread per core): a hit
@@ -115,32 +107,22 @@ Result<Account> AccountStore::FindAccount(const std::string& uin) {
   // Every request looks up its account; root accounts never change once created.
   ThreadCache& mine = ThreadCacheNow();
   if (auto it = mine.accounts.find(uin); it != mine.accounts.end()) return it->second;
-  auto rows =
-      db_.Query("SELECT " + std::string(kAccountColumns) + " FROM accounts WHERE uin = ?", {uin});
-  if (!rows.ok()) return rows.status();
-  if (rows->empty()) return Status(err::kResourceNotFound, "no account " + uin);
-  return mine.accounts.emplace(uin, AccountFromRow(rows->front())).first->second;
+  auto found = store::FindAccount(db_, uin);
+  if (!found.ok()) return found.status();
+  if (!found->has_value()) return Status(err::kResourceNotFound, "no account " + uin);
+  return mine.accounts.emplace(uin, **found).first->second;
 }
 
-Result<std::vector<Account>> AccountStore::ListAccounts() {
-  auto rows = db_.Query("SELECT " + std::string(kAccountColumns) + " FROM accounts ORDER BY uin");
-  if (!rows.ok()) return rows.status();
-  std::vector<Account> out;
-  for (const auto& r : *rows) out.push_back(AccountFromRow(r));
-  return out;
-}
+Result<std::vector<Account>> AccountStore::ListAccounts() { return store::ListAccounts(db_); }
 
 Result<std::vector<AccessKey>> AccountStore::ListKeys(const std::string& user_uin) {
-  auto rows = db_.Query(
-      "SELECT secret_id, secret_enc, owner_uin, user_uin, status FROM access_keys "
-      "WHERE user_uin = ? ORDER BY created_at",
-      {user_uin});
-  if (!rows.ok()) return rows.status();
+  auto keys = store::AccessKeysOf(db_, user_uin);
+  if (!keys.ok()) return keys.status();
   std::vector<AccessKey> out;
-  for (const auto& r : *rows) {
-    auto secret = box_.Open(r.Str(1));
+  for (const auto& k : *keys) {
+    auto secret = box_.Open(k.secret_enc);
     if (!secret.ok()) return secret.status();
-    out.push_back({r.Str(0), *secret, r.Str(2), r.Str(3), r.Str(4)});
+    out.push_back({k.secret_id, *secret, k.owner_uin, k.user_uin, k.status});
   }
   return out;
 }
@@ -148,19 +130,16 @@ Result<std::vector<AccessKey>> AccountStore::ListKeys(const std::string& user_ui
 Result<AccessKey> AccountStore::LookupActiveKey(std::string_view secret_id) {
   ThreadCache& mine = ThreadCacheNow();
   if (auto it = mine.keys.find(secret_id); it != mine.keys.end()) return it->second;
-  auto rows = db_.Query(
-      "SELECT secret_id, secret_enc, owner_uin, user_uin, status FROM access_keys "
-      "WHERE secret_id = ?",
-      {std::string(secret_id)});
-  if (!rows.ok()) return rows.status();
-  if (rows->empty() || rows->front().Str(4) != "Active") {
+  auto found = store::FindAccessKey(db_, std::string(secret_id));
+  if (!found.ok()) return found.status();
+  if (!found->has_value() || (*found)->status != "Active") {
     return Status(err::kAuthFailureSecretIdNotFound,
                   "The SecretId is not found or is disabled; check that it is correct.");
   }
-  const auto& r = rows->front();
-  auto secret = box_.Open(r.Str(1));
+  const store::AccessKeyRecord& k = **found;
+  auto secret = box_.Open(k.secret_enc);
   if (!secret.ok()) return secret.status();
-  AccessKey key{r.Str(0), *secret, r.Str(2), r.Str(3), r.Str(4)};
+  AccessKey key{k.secret_id, *secret, k.owner_uin, k.user_uin, k.status};
   // Kept only if no key changed since this thread's copy was filled: a row read before a change
   // must not be cached after it.
   if (key_generation_.load(std::memory_order_acquire) == mine.generation) {
@@ -171,56 +150,40 @@ Result<AccessKey> AccountStore::LookupActiveKey(std::string_view secret_id) {
 
 void AccountStore::ForgetCachedKeys() { key_generation_.fetch_add(1, std::memory_order_release); }
 
-namespace {
-
-constexpr std::string_view kKeyInfoColumns =
-    "secret_id, owner_uin, user_uin, status, description, created_at";
-
-AccessKeyInfo KeyInfoFromRow(const store::Row& r) {
-  return {r.Str(0), r.Str(1), r.Str(2), r.Str(3), r.Str(4), r.Int(5)};
-}
-
-}  // namespace
-
 Result<std::vector<AccessKeyInfo>> AccountStore::ListKeyInfo(const std::string& user_uin) {
-  auto rows = db_.Query("SELECT " + std::string(kKeyInfoColumns) +
-                            " FROM access_keys WHERE user_uin = ? ORDER BY created_at, secret_id",
-                        {user_uin});
-  if (!rows.ok()) return rows.status();
+  auto keys = store::AccessKeysOf(db_, user_uin);
+  if (!keys.ok()) return keys.status();
   std::vector<AccessKeyInfo> out;
-  for (const auto& r : *rows) out.push_back(KeyInfoFromRow(r));
+  for (const auto& k : *keys) out.push_back(KeyInfo(k));
   return out;
 }
 
 Result<AccessKeyInfo> AccountStore::FindKeyInfo(const std::string& secret_id) {
-  auto rows =
-      db_.Query("SELECT " + std::string(kKeyInfoColumns) + " FROM access_keys WHERE secret_id = ?",
-                {secret_id});
-  if (!rows.ok()) return rows.status();
-  if (rows->empty()) {
+  auto found = store::FindAccessKey(db_, secret_id);
+  if (!found.ok()) return found.status();
+  if (!found->has_value()) {
     return Status(err::kCamSecretNotExist, "The access key " + secret_id + " does not exist.");
   }
-  return KeyInfoFromRow(rows->front());
+  return KeyInfo(**found);
 }
 
 Status AccountStore::SetKeyStatus(const std::string& secret_id, const std::string& status) {
   Status st = store::WithTransaction(db_, [&](store::Transaction& tx) {
-    return tx.Exec("UPDATE access_keys SET status = ? WHERE secret_id = ?", {status, secret_id});
+    return store::SetAccessKeyStatus(tx, secret_id, status);
   });
   ForgetCachedKeys();
   return st;
 }
 
 Status AccountStore::DeleteKey(const std::string& secret_id) {
-  Status st = store::WithTransaction(db_, [&](store::Transaction& tx) {
-    return tx.Exec("DELETE FROM access_keys WHERE secret_id = ?", {secret_id});
-  });
+  Status st = store::WithTransaction(
+      db_, [&](store::Transaction& tx) { return store::DeleteAccessKey(tx, secret_id); });
   ForgetCachedKeys();
   return st;
 }
 
 Status AccountStore::DeleteUserKeys(store::Transaction& tx, const std::string& user_uin) {
-  return tx.Exec("DELETE FROM access_keys WHERE user_uin = ?", {user_uin});
+  return store::DeleteAccessKeysOf(tx, user_uin);
 }
 
 }  // namespace cvm::iam

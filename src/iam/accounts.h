@@ -10,17 +10,12 @@
 
 #include "common/status.h"
 #include "iam/secret_box.h"
+#include "store/account_records.h"
 #include "store/database.h"
 
 namespace cvm::iam {
 
-struct Account {
-  std::string uin;  // root account id, decimal digits
-  int64_t app_id = 0;
-  std::string name;
-  bool is_admin = false;
-  int64_t created_at = 0;
-};
+using Account = store::AccountRecord;
 
 struct AccessKey {
   std::string secret_id;

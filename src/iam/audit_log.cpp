@@ -196,12 +196,7 @@ Status AuditLog::Flush() {
   Pack(taken, rows);
   if (rows.empty()) return Status::Ok();
   Status st = store::WithTransaction(db_, [&](store::Transaction& tx) -> Status {
-    for (const auto& r : rows) {
-      CVM_RETURN_IF_ERROR(
-          tx.Exec("INSERT INTO audit_batches(owner_uin, first_ms, last_ms, record_count, records) "
-                  "VALUES (?, ?, ?, ?, ?)",
-                  {r.owner_uin, r.first_ms, r.last_ms, static_cast<int64_t>(r.count), r.records}));
-    }
+    for (const auto& r : rows) CVM_RETURN_IF_ERROR(store::InsertAuditBatch(tx, r));
     return Status::Ok();
   });
   size_t unstored = 0;
@@ -218,27 +213,24 @@ Result<std::pair<int64_t, std::vector<AuditRecord>>> AuditLog::Find(const AuditQ
   CVM_RETURN_IF_ERROR(Flush());
   // Rows newest first; each row's records are then read newest first. Only rows holding part of
   // the page, or whose records need a filter to be counted, are decoded.
-  auto rows = db_.Query(
-      "SELECT id, first_ms, last_ms, record_count FROM audit_batches WHERE owner_uin = ? AND "
-      "last_ms >= ? AND first_ms <= ? ORDER BY last_ms DESC, id DESC",
-      {q.owner_uin, q.start_ms, q.end_ms});
+  auto rows = store::AuditBatchSpans(db_, q.owner_uin, q.start_ms, q.end_ms);
   if (!rows.ok()) return rows.status();
   const bool filtered = !q.action.empty() || !q.caller_uin.empty() || !q.visible.SeesAll();
   int64_t total = 0;
   std::vector<AuditRecord> page;
   for (const auto& row : *rows) {
-    const int64_t count = row.Int(3);
-    const bool all_match = !filtered && row.Int(1) >= q.start_ms && row.Int(2) <= q.end_ms;
+    const int64_t count = row.count;
+    const bool all_match = !filtered && row.first_ms >= q.start_ms && row.last_ms <= q.end_ms;
     const bool touches_page =
         static_cast<size_t>(total) + static_cast<size_t>(count) > q.offset && page.size() < q.limit;
     if (all_match && !touches_page) {
       total += count;
       continue;
     }
-    auto body = db_.Query("SELECT records FROM audit_batches WHERE id = ?", {row.Int(0)});
+    auto body = store::AuditBatchRecords(db_, row.id);
     if (!body.ok()) return body.status();
-    if (body->empty()) continue;
-    auto records = nlohmann::json::parse(body->front().Str(0), nullptr, false);
+    if (!body->has_value()) continue;
+    auto records = nlohmann::json::parse(**body, nullptr, false);
     if (!records.is_array()) continue;
     for (auto it = records.rbegin(); it != records.rend(); ++it) {
       auto r = ReadRecord(*it, q.owner_uin);

@@ -17,6 +17,7 @@
 
 #include "common/status.h"
 #include "iam/visibility.h"
+#include "store/audit_records.h"
 #include "store/database.h"
 
 namespace cvm::iam {
@@ -85,12 +86,7 @@ class AuditLog {
     size_t count = 0;
   };
   // A stored row: up to kRecordsPerRow records of one account, oldest first.
-  struct Row {
-    std::string owner_uin;
-    std::string records;  // a JSON array
-    int64_t first_ms = 0, last_ms = 0;
-    size_t count = 0;
-  };
+  using Row = store::AuditBatch;
   static constexpr size_t kShards = 8;
   static constexpr size_t kMaxQueued = 100000;  // per shard, with the rows awaiting a retry
 

@@ -14,50 +14,16 @@
 #include "common/status.h"
 #include "iam/accounts.h"
 #include "iam/policy.h"
+#include "store/cam_records.h"
 #include "store/database.h"
 
 namespace cvm::iam {
 
-struct SubUser {
-  std::string uin;
-  int64_t uid = 0;
-  std::string owner_uin;
-  std::string name;
-  std::string remark;
-  int64_t console_login = 0;
-  std::string phone_num;
-  std::string country_code;
-  std::string email;
-  int64_t created_at = 0;
-};
-
-struct Group {
-  int64_t group_id = 0;
-  std::string owner_uin;
-  std::string name;
-  std::string remark;
-  int64_t created_at = 0;
-};
-
-struct Policy {
-  int64_t policy_id = 0;
-  std::string owner_uin;  // empty for a preset policy
-  std::string name;
-  std::string description;
-  std::string document;
-  int64_t created_at = 0;
-  int64_t updated_at = 0;
-  int64_t attachments = 0;  // users and groups it is attached to (within the owner's account)
-  bool preset() const { return owner_uin.empty(); }
-};
-
-struct AttachedPolicy {
-  Policy policy;
-  std::string operate_uin;
-  int64_t attached_at = 0;
-};
-
-enum class Principal { kUser, kGroup };
+using SubUser = store::CamUser;
+using Group = store::CamGroup;
+using Policy = store::CamPolicy;
+using AttachedPolicy = store::CamAttachedPolicy;
+using Principal = store::CamPrincipal;
 
 // Preset (QCS) policies, present in every deployment: name, description, document.
 struct PresetPolicy {

@@ -117,6 +117,59 @@ Status InsertInstance(Transaction& tx, const InstanceRecord& i) {
                   i.public_ip});
 }
 
+Result<std::vector<InstanceRecord>> ListLiveInstances(Database& db) {
+  auto rows =
+      db.Query(std::string("SELECT ") + kInstanceColumns + " FROM instances WHERE deleted = 0");
+  if (!rows.ok()) return rows.status();
+  std::vector<InstanceRecord> out;
+  out.reserve(rows->size());
+  for (const auto& r : *rows) out.push_back(InstanceFromRow(r));
+  return out;
+}
+
+Status SetInstanceState(Transaction& tx, const std::string& instance_id, const std::string& state,
+                        const std::string& reason) {
+  return tx.Exec("UPDATE instances SET state = ?, state_reason = ? WHERE instance_id = ?",
+                 {state, reason, instance_id});
+}
+
+Status MarkInstanceOperating(Transaction& tx, const std::string& instance_id,
+                             const std::string& api_action, const std::string& request_id) {
+  return tx.Exec(
+      "UPDATE instances SET latest_operation = ?, latest_operation_state = 'OPERATING', "
+      "latest_operation_request_id = ?, latest_operation_error = '' WHERE instance_id = ?",
+      {api_action, request_id, instance_id});
+}
+
+Status RecordInstanceOutcome(Transaction& tx, const std::string& instance_id,
+                             const std::string& request_id, const InstanceOutcome& o) {
+  return tx.Exec(
+      "UPDATE instances SET state = ?, state_reason = ?, ssh_port = ?, started_at = ?, "
+      "latest_operation_state = ?, latest_operation_error = ? WHERE instance_id = ? "
+      "AND latest_operation_request_id = ?",
+      {o.state, o.reason, o.ssh_port, o.started_at, o.operation_state, o.operation_error,
+       instance_id, request_id});
+}
+
+Status MarkInstanceTerminated(Transaction& tx, const std::string& instance_id) {
+  return tx.Exec("UPDATE instances SET deleted = 1, state = 'TERMINATED' WHERE instance_id = ?",
+                 {instance_id});
+}
+
+Status SetInstanceBooted(Transaction& tx, const std::string& instance_id, int64_t ssh_port,
+                         int64_t started_at) {
+  return tx.Exec("UPDATE instances SET ssh_port = ?, started_at = ? WHERE instance_id = ?",
+                 {ssh_port, started_at, instance_id});
+}
+
+Status SetInstanceAddress(Transaction& tx, const std::string& instance_id,
+                          const std::string& vpc_id, const std::string& subnet_id,
+                          const std::string& private_ip) {
+  return tx.Exec(
+      "UPDATE instances SET vpc_id = ?, subnet_id = ?, private_ip = ? WHERE instance_id = ?",
+      {vpc_id, subnet_id, private_ip, instance_id});
+}
+
 const char* const kDiskColumns =
     "disk_id, owner_uin, name, usage, disk_type, size_gb, zone, state, instance_id, image_id, "
     "delete_with_instance, file_path, created_at, portable, attached_at, last_instance_id, "

@@ -41,6 +41,32 @@ Result<std::optional<InstanceRecord>> LoadInstance(Transaction& tx, const Scope&
 Result<std::optional<InstanceRecord>> LoadInstance(Database& db, const std::string& instance_id);
 Result<std::optional<InstanceRecord>> LoadInstance(Transaction& tx, const std::string& instance_id);
 Status InsertInstance(Transaction& tx, const InstanceRecord& r);
+// Every live instance, in no particular order.
+Result<std::vector<InstanceRecord>> ListLiveInstances(Database& db);
+
+// What the engine records of an instance.
+Status SetInstanceState(Transaction& tx, const std::string& instance_id, const std::string& state,
+                        const std::string& reason);
+// An operation asked by request `request_id` (API action `api_action`) now owns the instance:
+// LatestOperation* say so (OPERATING).
+Status MarkInstanceOperating(Transaction& tx, const std::string& instance_id,
+                             const std::string& api_action, const std::string& request_id);
+// How an operation left the instance; written only while that operation's request is still the
+// instance's latest.
+struct InstanceOutcome {
+  std::string state, reason;
+  int64_t ssh_port = 0, started_at = 0;
+  std::string operation_state, operation_error;  // SUCCESS | FAILED, and why
+};
+Status RecordInstanceOutcome(Transaction& tx, const std::string& instance_id,
+                             const std::string& request_id, const InstanceOutcome& outcome);
+Status MarkInstanceTerminated(Transaction& tx, const std::string& instance_id);
+// A boot: the management SSH port and the start time.
+Status SetInstanceBooted(Transaction& tx, const std::string& instance_id, int64_t ssh_port,
+                         int64_t started_at);
+Status SetInstanceAddress(Transaction& tx, const std::string& instance_id,
+                          const std::string& vpc_id, const std::string& subnet_id,
+                          const std::string& private_ip);
 
 struct DiskRecord {
   std::string disk_id, owner_uin, name, usage, disk_type;

@@ -3,17 +3,9 @@
 #include <algorithm>
 #include <set>
 
+#include "store/sql_text.h"
+
 namespace cvm::store {
-namespace {
-
-// "?,?,?" for `n` parameters.
-std::string Placeholders(size_t n) {
-  std::string out;
-  for (size_t i = 0; i < n; ++i) out += i ? ",?" : "?";
-  return out;
-}
-
-}  // namespace
 
 Result<std::optional<TaggableResource>> FindTaggableResource(Transaction& tx,
                                                              const std::string& owner_uin,
