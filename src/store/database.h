@@ -98,6 +98,12 @@ class Database {
 // which matches nothing.
 std::string InList(size_t n);
 
+// The values bound to such a list.
+template <typename Container>
+std::vector<Value> Values(const Container& items) {
+  return std::vector<Value>(items.begin(), items.end());
+}
+
 // Runs `fn(tx)` in a transaction and commits when it returns OK.
 template <typename Fn>
 Status WithTransaction(Database& db, Fn&& fn) {

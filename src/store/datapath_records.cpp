@@ -3,7 +3,6 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error_codes.h"
-#include "store/sql_text.h"
 
 namespace cvm::store {
 
@@ -30,8 +29,8 @@ Result<std::vector<NicRecord>> LoadNics(Database& db, const std::set<std::string
   if (instance_ids.empty()) return out;
   auto rows = db.Query(
       "SELECT i.instance_id, i.mac, i.private_ip, i.public_ip, v.table_id FROM instances i "
-      "JOIN vpcs v ON v.vpc_id = i.vpc_id WHERE i.deleted = 0 AND i.instance_id IN (" +
-          Placeholders(instance_ids.size()) + ")",
+      "JOIN vpcs v ON v.vpc_id = i.vpc_id WHERE i.deleted = 0 AND i.instance_id IN " +
+          InList(instance_ids.size()),
       Values(instance_ids));
   if (!rows.ok()) return rows.status();
   out.reserve(rows->size());
@@ -44,8 +43,8 @@ Result<std::vector<SecurityGroupBinding>> LoadSecurityGroupBindings(
   std::vector<SecurityGroupBinding> out;
   if (instance_ids.empty()) return out;
   auto rows =
-      db.Query("SELECT instance_id, sg_id FROM instance_security_groups WHERE instance_id IN (" +
-                   Placeholders(instance_ids.size()) + ") ORDER BY instance_id, position",
+      db.Query("SELECT instance_id, sg_id FROM instance_security_groups WHERE instance_id IN " +
+                   InList(instance_ids.size()) + " ORDER BY instance_id, position",
                Values(instance_ids));
   if (!rows.ok()) return rows.status();
   out.reserve(rows->size());
@@ -66,8 +65,8 @@ Result<std::vector<GroupRule>> LoadGroupRules(Database& db, const std::set<std::
   if (sg_ids.empty()) return out;
   auto rows = db.Query(
       "SELECT sg_id, direction, protocol, port, cidr, ipv6_cidr, peer_sg_id, action "
-      "FROM sg_rules WHERE sg_id IN (" +
-          Placeholders(sg_ids.size()) + ") ORDER BY sg_id, direction, position",
+      "FROM sg_rules WHERE sg_id IN " +
+          InList(sg_ids.size()) + " ORDER BY sg_id, direction, position",
       Values(sg_ids));
   if (!rows.ok()) return rows.status();
   out.reserve(rows->size());
@@ -90,8 +89,8 @@ Result<std::vector<GroupMemberAddress>> LoadGroupMemberAddresses(
   auto rows = db.Query(
       "SELECT b.sg_id, i.private_ip FROM instance_security_groups b JOIN instances i "
       "ON i.instance_id = b.instance_id WHERE i.deleted = 0 AND i.private_ip != '' AND "
-      "b.sg_id IN (" +
-          Placeholders(sg_ids.size()) + ")",
+      "b.sg_id IN " +
+          InList(sg_ids.size()),
       Values(sg_ids));
   if (!rows.ok()) return rows.status();
   out.reserve(rows->size());

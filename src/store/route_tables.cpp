@@ -79,7 +79,7 @@ Result<std::map<std::string, std::vector<RouteRecord>>> LoadRoutes(
   auto rows =
       db.Query(std::string("SELECT ") + kRouteColumns + " FROM routes WHERE route_table_id IN " +
                    InList(route_table_ids.size()) + kRouteOrder,
-               std::vector<Value>(route_table_ids.begin(), route_table_ids.end()));
+               Values(route_table_ids));
   if (!rows.ok()) return rows.status();
   for (const auto& r : *rows) out[r.Str(2)].push_back(RouteFromRow(r));
   return out;
@@ -102,7 +102,7 @@ Result<std::map<std::string, std::vector<std::string>>> LoadAssociations(
   if (route_table_ids.empty()) return out;
   auto rows = db.Query("SELECT route_table_id, subnet_id FROM subnets WHERE route_table_id IN " +
                            InList(route_table_ids.size()) + " ORDER BY created_at, rowid",
-                       std::vector<Value>(route_table_ids.begin(), route_table_ids.end()));
+                       Values(route_table_ids));
   if (!rows.ok()) return rows.status();
   for (const auto& r : *rows) out[r.Str(0)].push_back(r.Str(1));
   return out;

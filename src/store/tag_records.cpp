@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <set>
 
-#include "store/sql_text.h"
-
 namespace cvm::store {
 
 Result<std::optional<TaggableResource>> FindTaggableResource(Transaction& tx,
@@ -57,16 +55,14 @@ Status RemoveTags(Transaction& tx, const std::string& resource_id,
   if (keys.empty()) return Status::Ok();
   std::vector<Value> args{resource_id};
   args.insert(args.end(), keys.begin(), keys.end());
-  return tx.Exec(
-      "DELETE FROM tags WHERE resource_id = ? AND tag_key IN (" + Placeholders(keys.size()) + ")",
-      args);
+  return tx.Exec("DELETE FROM tags WHERE resource_id = ? AND tag_key IN " + InList(keys.size()),
+                 args);
 }
 
 Status RemoveAllTags(Transaction& tx, const std::vector<std::string>& resource_ids) {
   if (resource_ids.empty()) return Status::Ok();
-  return tx.Exec(
-      "DELETE FROM tags WHERE resource_id IN (" + Placeholders(resource_ids.size()) + ")",
-      std::vector<Value>(resource_ids.begin(), resource_ids.end()));
+  return tx.Exec("DELETE FROM tags WHERE resource_id IN " + InList(resource_ids.size()),
+                 Values(resource_ids));
 }
 
 Result<std::map<std::string, std::vector<TagPair>>> TagsOf(Database& db,
@@ -74,9 +70,9 @@ Result<std::map<std::string, std::vector<TagPair>>> TagsOf(Database& db,
   std::map<std::string, std::vector<TagPair>> out;
   for (const auto& id : ids) out[id];
   if (ids.empty()) return out;
-  auto rows = db.Query("SELECT resource_id, tag_key, tag_value FROM tags WHERE resource_id IN (" +
-                           Placeholders(ids.size()) + ") ORDER BY resource_id, tag_key",
-                       std::vector<Value>(ids.begin(), ids.end()));
+  auto rows = db.Query("SELECT resource_id, tag_key, tag_value FROM tags WHERE resource_id IN " +
+                           InList(ids.size()) + " ORDER BY resource_id, tag_key",
+                       Values(ids));
   if (!rows.ok()) return rows.status();
   for (const auto& r : *rows) out[r.Str(0)].push_back({r.Str(1), r.Str(2)});
   return out;
@@ -97,7 +93,7 @@ Result<std::vector<ResourceTag>> ListResourceTags(Database& db, const TaggedReso
   restrict("service", q.service);
   restrict("prefix", q.prefix);
   if (!q.resource_ids.empty()) {
-    sql += " AND r.resource_id IN (" + Placeholders(q.resource_ids.size()) + ")";
+    sql += " AND r.resource_id IN " + InList(q.resource_ids.size());
     args.insert(args.end(), q.resource_ids.begin(), q.resource_ids.end());
   }
   sql += " ORDER BY r.resource_id, t.tag_key";

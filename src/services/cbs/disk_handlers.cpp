@@ -272,7 +272,7 @@ void RegisterCbsDiskHandlers(api::Router& router, ServiceDeps& deps) {
       auto s =
           db.Query("SELECT disk_id, COUNT(*), SUM(disk_size_gb) FROM snapshots WHERE disk_id IN " +
                        store::InList(page_disk_ids.size()) + " AND deleted = 0 GROUP BY disk_id",
-                   std::vector<store::Value>(page_disk_ids.begin(), page_disk_ids.end()));
+                   store::Values(page_disk_ids));
       if (!s.ok()) return s.status();
       for (const auto& r : *s) snapshots[r.Str(0)] = {r.Int(1), r.Int(2) << 30};
     }

@@ -563,7 +563,7 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
               "instance_id IN (SELECT instance_id FROM instance_security_groups WHERE "
               "sg_id IN " +
                   store::InList(v->size()) + ")",
-              std::vector<store::Value>(v->begin(), v->end()));
+              store::Values(*v));
         }
         where.OnlyIfListed(*filters, "instance-charge-type", "POSTPAID_BY_HOUR");
         // Unfiltered and seeing everything, the count is kept by triggers (migration 5).

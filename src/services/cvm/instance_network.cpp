@@ -193,7 +193,7 @@ Result<std::map<std::string, std::vector<std::string>>> SecurityGroupsOf(
   auto rows =
       db.Query("SELECT instance_id, sg_id FROM instance_security_groups WHERE instance_id IN " +
                    store::InList(instance_ids.size()) + " ORDER BY instance_id, position",
-               std::vector<store::Value>(instance_ids.begin(), instance_ids.end()));
+               store::Values(instance_ids));
   if (!rows.ok()) return rows.status();
   std::map<std::string, std::vector<std::string>> out;
   for (const auto& r : *rows) out[r.Str(0)].push_back(r.Str(1));
