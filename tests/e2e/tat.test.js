@@ -1,0 +1,188 @@
+// TAT, `cvm exec` and online password resets on a real tiny guest: commands run through the guest agent with their output, exit code,
+// the 24 KB output cap, timeouts and cancels; CAM per instance; and a guest whose agent stops
+// answering is reported Offline and refuses new commands clearly. One guest for every case.
+"use strict";
+const { test, before, after } = require("node:test");
+const assert = require("node:assert/strict");
+const fs = require("node:fs");
+const os = require("node:os");
+const path = require("node:path");
+const L = require("./lib");
+
+let d, cvm, tat, cam, owner, id;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const b64 = (s) => Buffer.from(s).toString("base64");
+const FINISHED = new Set(["SUCCESS", "FAILED", "TIMEOUT", "CANCELLED", "TERMINATED",
+                          "DELIVER_FAILED", "START_FAILED"]);
+
+before(async () => {
+  d = await L.startDaemon();
+  cvm = d.client("cvm");
+  tat = d.client("tat");
+  cam = d.client("cam");
+  owner = d.admin.uin;
+  const image = await L.tinyImageId(cvm);
+  id = (await cvm.RunInstances({ Placement: { Zone: "ap-guangzhou-3" }, ImageId: image,
+                                 InstanceType: "T1.NANO1",
+                                 LoginSettings: { Password: "Tat-e2e-First1" } })).InstanceIdSet[0];
+  await L.waitState(cvm, [id], "RUNNING");
+  const deadline = Date.now() + 240000;
+  while (Date.now() < deadline) {
+    const s = await tat.DescribeAutomationAgentStatus({ InstanceIds: [id] });
+    if (s.AutomationAgentSet[0].AgentStatus === "Online") return;
+    await sleep(1000);
+  }
+  throw new Error("the guest agent never came online");
+});
+
+after(async () => {
+  try {
+    if (id) {
+      await cvm.TerminateInstances({ InstanceIds: [id] }).catch(() => {});
+      await L.waitState(cvm, [id], "GONE", 120000).catch(() => {});
+    }
+  } finally {
+    await d.stop();
+    fs.writeFileSync(path.join(os.tmpdir(), "opencvm-e2e-tat.log"), d.log);
+    for (const pid of L.qemuPids(d.dir)) process.kill(pid, "SIGKILL");
+    d.cleanup();
+  }
+});
+
+// Runs `script` and waits for its one task to finish.
+async function run(script, extra = {}) {
+  const r = await tat.RunCommand({ Content: b64(script), InstanceIds: [id], ...extra });
+  assert.match(r.InvocationId, /^inv-/);
+  assert.match(r.CommandId, /^cmd-/);
+  return { invocation: r.InvocationId, task: await finished(r.InvocationId) };
+}
+
+async function finished(invocation, timeoutMs = 120000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const r = await tat.DescribeInvocationTasks({
+      Filters: [{ Name: "invocation-id", Values: [invocation] }] });
+    assert.equal(r.TotalCount, 1);
+    const t = r.InvocationTaskSet[0];
+    if (FINISHED.has(t.TaskStatus)) return t;
+    await sleep(200);
+  }
+  throw new Error(`invocation ${invocation} did not finish`);
+}
+
+const output = (t) => Buffer.from(t.TaskResult.Output, "base64").toString();
+
+test("a command's output, exit code and status", async () => {
+  const { invocation, task } = await run("echo hello; echo oops >&2; exit 3");
+  assert.equal(task.TaskStatus, "FAILED");
+  assert.equal(task.TaskResult.ExitCode, 3);
+  assert.equal(output(task), "hello\noops\n");
+  assert.equal(task.TaskResult.Dropped, 0);
+  assert.equal(task.InstanceId, id);
+  const inv = await tat.DescribeInvocations({ InvocationIds: [invocation] });
+  assert.equal(inv.InvocationSet[0].InvocationStatus, "FAILED");
+
+  const ok = (await run("true")).task;
+  assert.equal(ok.TaskStatus, "SUCCESS");
+  assert.equal(ok.TaskResult.ExitCode, 0);
+  assert.equal(output(ok), "");
+
+  const dir = (await run("pwd; id -un", { WorkingDirectory: "/tmp" })).task;
+  assert.equal(output(dir), "/tmp\nroot\n");
+});
+
+test("cvm exec prints the output and exits with the command's status", async () => {
+  let r = d.cli(["exec", id, "--", "sh", "-c", "echo \"it's here\"; exit 5"]);
+  assert.equal(r.stdout, "it's here\n", r.stderr);
+  assert.equal(r.code, 5);
+  r = d.cli(["exec", id, "--", "uname -s | tr A-Z a-z"]);
+  assert.equal(r.stdout, "linux\n", r.stderr);
+  assert.equal(r.code, 0);
+  r = d.cli(["exec", "--timeout", "1", id, "--", "sleep 30"]);
+  assert.equal(r.code, 124, r.stderr);
+});
+
+test("output beyond 24 KB is cut and counted in Dropped", async () => {
+  const { task } = await run("head -c 30000 /dev/zero | tr '\\0' a");
+  assert.equal(task.TaskStatus, "SUCCESS");
+  assert.equal(output(task), "a".repeat(24 * 1024));
+  assert.equal(task.TaskResult.Dropped, 30000 - 24 * 1024);
+});
+
+test("a command that outlives its Timeout is stopped as TIMEOUT; a cancel stops one", async () => {
+  const slow = (await run("sleep 600", { Timeout: 2 })).task;
+  assert.equal(slow.TaskStatus, "TIMEOUT");
+
+  const r = await tat.RunCommand({ Content: b64("sleep 600"), InstanceIds: [id] });
+  await sleep(1500);
+  await tat.CancelInvocation({ InvocationId: r.InvocationId });
+  const t = await finished(r.InvocationId);
+  assert.ok(["TERMINATED", "CANCELLED"].includes(t.TaskStatus), t.TaskStatus);
+  // Nothing of it runs on in the guest.
+  const left = (await run("ps | grep -c '[s]leep 600' || true")).task;
+  assert.equal(output(left).trim(), "0");
+});
+
+test("bad requests are refused clearly", async () => {
+  await L.expectCode(tat.RunCommand({ Content: "not base64!", InstanceIds: [id] }),
+                     "InvalidParameterValue");
+  await L.expectCode(tat.RunCommand({ Content: b64("true"), InstanceIds: ["ins-00000000"] }),
+                     "ResourceNotFound");
+  await L.expectCode(tat.CancelInvocation({ InvocationId: "inv-00000000" }),
+                     "ResourceNotFound");
+});
+
+test("saved commands: create, invoke, list, delete", async () => {
+  const c = await tat.CreateCommand({ CommandName: "hello", Content: b64("echo saved") });
+  const listed = await tat.DescribeCommands({ CommandIds: [c.CommandId] });
+  assert.equal(listed.TotalCount, 1);
+  assert.equal(listed.CommandSet[0].CommandName, "hello");
+  const inv = await tat.InvokeCommand({ CommandId: c.CommandId, InstanceIds: [id] });
+  assert.equal(output(await finished(inv.InvocationId)), "saved\n");
+  await tat.DeleteCommand({ CommandId: c.CommandId });
+  assert.equal((await tat.DescribeCommands({ CommandIds: [c.CommandId] })).TotalCount, 0);
+});
+
+test("a sub-user without rights on the instance cannot run commands on it", async () => {
+  const u = await cam.AddUser({ Name: "tatuser", UseApi: 1 });
+  const p = await cam.CreatePolicy({
+    PolicyName: "tatotherinstance",
+    PolicyDocument: JSON.stringify({ version: "2.0", statement: [
+      { effect: "allow", action: ["tat:*"],
+        resource: `qcs::cvm:ap-guangzhou:uin/${owner}:instance/ins-00000000` }] }),
+  });
+  await cam.AttachUserPolicy({ PolicyId: p.PolicyId, AttachUin: u.Uin });
+  const sub = d.client("tat", { secretId: u.SecretId, secretKey: u.SecretKey });
+  const e = await sub.RunCommand({ Content: b64("true"), InstanceIds: [id] }).then(
+    () => null, (err) => err);
+  assert.ok(e, "the sub-user's RunCommand was accepted");
+  assert.match(e.code, /^(AuthFailure|UnauthorizedOperation)/);
+});
+
+test("ResetInstancesPassword on a running guest goes through the agent: no reboot", async () => {
+  const before = parseFloat(output((await run("cat /proc/uptime")).task));
+  await cvm.ResetInstancesPassword({ InstanceIds: [id], Password: "Tat-e2e-Second2" });
+  const inst = (await cvm.DescribeInstances({ InstanceIds: [id] })).InstanceSet[0];
+  assert.equal(inst.InstanceState, "RUNNING");
+  assert.equal(inst.LatestOperationState, "SUCCESS");
+  const up = await L.uptime(d, id, { password: "Tat-e2e-Second2" });
+  assert.ok(up > before, `uptime ${up} after ${before}: the guest rebooted`);
+  assert.notEqual(L.sshOnce(d, id, "true", { password: "Tat-e2e-First1" }).status, 0);
+});
+
+// Last: it silences the agent for good.
+test("an agent that stops answering is Offline and RunCommand says so", async () => {
+  // The agent stops itself after answering (SIGSTOP: it stays there, silent).
+  const { task } = await run("(sleep 1; kill -STOP $(pidof opencvm-ga)) >/dev/null 2>&1 &");
+  assert.equal(task.TaskStatus, "SUCCESS");
+  const deadline = Date.now() + 60000;
+  let status;
+  while (Date.now() < deadline) {
+    status = (await tat.DescribeAutomationAgentStatus({ InstanceIds: [id] })).AutomationAgentSet[0];
+    if (status.AgentStatus === "Offline") break;
+    await sleep(500);
+  }
+  assert.equal(status.AgentStatus, "Offline");
+  await L.expectCode(tat.RunCommand({ Content: b64("true"), InstanceIds: [id] }),
+                     "ResourceUnavailable");
+});
