@@ -24,10 +24,10 @@ async function main() {
                                    ImageId: await L.tinyImageId(cvm),
                                    InstanceType: "T1.NANO1" })).InstanceIdSet[0];
     await L.waitState(cvm, [id], "RUNNING");
-    for (;;) {
+    for (const deadline = Date.now() + 240000; ; await sleep(500)) {
       const s = await tat.DescribeAutomationAgentStatus({ InstanceIds: [id] });
       if (s.AutomationAgentSet[0].AgentStatus === "Online") break;
-      await sleep(500);
+      if (Date.now() > deadline) throw new Error("the guest agent never came online");
     }
     const times = [];
     for (let i = 0; i < runs; i++) {

@@ -121,6 +121,18 @@ void TatRunner::Loop() {
     std::lock_guard lock(mu_);
     return stopping_;
   };
+  // A daemon that died while a guest's file systems were frozen for a disk copy left them so:
+  // nothing else ever freezes them across a restart, so any frozen guest is thawed now.
+  auto running = store::RunningInstanceIds(db_);
+  if (!running.ok()) spdlog::warn("tat: listing running instances: {}", running.status().ToString());
+  for (const auto& id : running.ok() ? *running : std::vector<std::string>{}) {
+    if (stopping()) return;
+    auto st = Agent(engine_, id, "guest-fsfreeze-status", json::object(), kAgentProbeTimeout);
+    if (!st.ok() || *st != "frozen") continue;
+    auto thawed = Agent(engine_, id, "guest-fsfreeze-thaw", json::object(), kAgentCallTimeout);
+    spdlog::warn("{}: file systems left frozen by an earlier run; thaw: {}", id,
+                 thawed.ok() ? "done" : thawed.status().message());
+  }
   while (!stopping()) {
     bool busy = false;
     auto tasks = store::UnfinishedTatTasks(db_);

@@ -150,6 +150,15 @@ Result<TatTaskPage> ListTatTasks(Database& db, const TatTaskQuery& q) {
   return out;
 }
 
+Result<std::vector<std::string>> RunningInstanceIds(Database& db) {
+  auto rows = db.Query("SELECT instance_id FROM instances WHERE state = ? AND deleted = 0",
+                       {std::string("RUNNING")});
+  if (!rows.ok()) return rows.status();
+  std::vector<std::string> out;
+  for (const auto& r : *rows) out.push_back(r.Str(0));
+  return out;
+}
+
 Result<std::vector<TatTask>> UnfinishedTatTasks(Database& db) {
   auto rows = db.Query(std::string("SELECT ") + kTaskColumns +
                            " FROM tat_tasks WHERE status IN (?,?,?) ORDER BY created_at, task_id",

@@ -111,6 +111,10 @@ struct TatTaskPage {
 };
 Result<TatTaskPage> ListTatTasks(Database& db, const TatTaskQuery& q);
 
+// The instances recorded RUNNING, of every account (the guests whose agents the TAT runner
+// checks at start).
+Result<std::vector<std::string>> RunningInstanceIds(Database& db);
+
 // Every unfinished task of every account, oldest first (the engine's work list).
 Result<std::vector<TatTask>> UnfinishedTatTasks(Database& db);
 

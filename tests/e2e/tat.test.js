@@ -3,6 +3,7 @@
 // answering is reported Offline and refuses new commands clearly. One guest for every case.
 "use strict";
 const { test, before, after } = require("node:test");
+const { execFileSync } = require("node:child_process");
 const assert = require("node:assert/strict");
 const fs = require("node:fs");
 const os = require("node:os");
@@ -168,6 +169,44 @@ test("ResetInstancesPassword on a running guest goes through the agent: no reboo
   const up = await L.uptime(d, id, { password: "Tat-e2e-Second2" });
   assert.ok(up > before, `uptime ${up} after ${before}: the guest rebooted`);
   assert.notEqual(L.sshOnce(d, id, "true", { password: "Tat-e2e-First1" }).status, 0);
+});
+
+test("a snapshot of a disk being written is consistent: the guest's file system is frozen", async () => {
+  const cbs = d.client("cbs");
+  const disk = (await cbs.CreateDisks({
+    Placement: { Zone: "ap-guangzhou-3" }, DiskChargeType: "POSTPAID_BY_HOUR",
+    DiskType: "CLOUD_PREMIUM", DiskSize: 10, DiskName: "frozen" })).DiskIdSet[0];
+  await L.waitDisks(cbs, [disk], (x) => x.DiskState === "UNATTACHED");
+  await cbs.AttachDisks({ InstanceId: id, DiskIds: [disk] });
+  await L.waitDisks(cbs, [disk], (x) => x.DiskState === "ATTACHED");
+  // An ext4 with a journal, mounted, and a writer that never stops while the snapshot is taken.
+  const dev = `/dev/disk/by-id/virtio-${disk}`;
+  const setup = (await run(`for i in $(seq 50); do [ -e ${dev} ] && break; sleep 0.2; done; ` +
+                           `mkfs.ext4 -q ${dev} && mkdir -p /mnt/d && mount ${dev} /mnt/d && ` +
+                           "(while :; do dd if=/dev/urandom of=/mnt/d/f bs=64k count=8 " +
+                           "2>/dev/null; done) >/dev/null 2>&1 & sleep 1; echo started")).task;
+  assert.equal(output(setup), "started\n", setup.ErrorInfo);
+  const snap = (await cbs.CreateSnapshot({ DiskId: disk, SnapshotName: "live" })).SnapshotId;
+  for (const deadline = Date.now() + 120000; ; await sleep(500)) {
+    const s = (await cbs.DescribeSnapshots({ SnapshotIds: [snap] })).SnapshotSet[0];
+    if (s.SnapshotState === "NORMAL") break;
+    assert.ok(Date.now() < deadline && s.SnapshotState === "CREATING", s.SnapshotState);
+  }
+  // A mounted ext4 carries the "needs recovery" flag (journal replay at the next mount); a
+  // frozen one has flushed its journal and cleared it, so the copy mounts as it is.
+  const raw = path.join(d.dir, "snap-head.raw");
+  execFileSync("qemu-img", ["dd", "-f", "qcow2", "-O", "raw", "bs=1024", "count=2",
+                            `if=${path.join(d.dataDir, "snapshots", snap + ".qcow2")}`,
+                            `of=${raw}`]);
+  const sb = fs.readFileSync(raw).subarray(1024);
+  assert.equal(sb.readUInt16LE(56), 0xef53, "no ext4 superblock in the snapshot");
+  assert.equal(sb.readUInt32LE(0x60) & 0x4, 0, "the snapshot's ext4 needs journal recovery");
+  // And the guest runs on, thawed: it can still write.
+  const after = (await run("touch /mnt/d/after && echo written")).task;
+  assert.equal(output(after), "written\n");
+  const frozenFor = /file systems frozen for (\d+) ms/.exec(d.log);
+  assert.ok(frozenFor, "cvmd did not log a freeze");
+  console.log(`# guest file systems frozen for ${frozenFor[1]} ms`);
 });
 
 // Last: it silences the agent for good.

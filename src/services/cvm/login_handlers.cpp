@@ -81,7 +81,11 @@ Result<json> ChangeLogin(ServiceDeps& deps, const api::RequestContext& ctx, cons
     auto insts = LoadOwned(tx, ctx, *ids);
     if (!insts.ok()) return insts.status();
     for (const auto& i : *insts) {
-      const bool live = i.state == "RUNNING" && agent_online.count(i.instance_id);
+      // Online only where password login is on now: a guest booted with keys only has it
+      // switched off in its SSH server, which only a restart with the new seed turns on.
+      const bool live = i.state == "RUNNING" && agent_online.count(i.instance_id) &&
+                        !i.password_hash.empty() && !Locked(i.password_hash);
+      if (!live) agent_online.erase(i.instance_id);
       if (i.state != "STOPPED" && !(i.state == "RUNNING" && force) && !live) {
         return Status(WrongStateCode(i.state),
                       "The instance " + i.instance_id + " is " + i.state +
