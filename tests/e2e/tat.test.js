@@ -209,6 +209,43 @@ test("a snapshot of a disk being written is consistent: the guest's file system 
   console.log(`# guest file systems frozen for ${frozenFor[1]} ms`);
 });
 
+// One command on an instance's guest agent socket, as a cvmd killed mid-copy would have left
+// it (tests only).
+function qga(execute) {
+  const net = require("node:net");
+  const sock = path.join(d.dataDir, "run/instances", id, "qga.sock");
+  return new Promise((resolve, reject) => {
+    const c = net.createConnection(sock, () => c.write(JSON.stringify({ execute }) + "\n"));
+    let buf = "";
+    c.setTimeout(10000, () => reject(new Error(`no answer to ${execute}`)));
+    c.on("data", (chunk) => {
+      buf += chunk;
+      const nl = buf.indexOf("\n");
+      if (nl < 0) return;
+      c.end();
+      const msg = JSON.parse(buf.slice(0, nl));
+      return msg.error ? reject(new Error(msg.error.desc)) : resolve(msg.return);
+    });
+    c.on("error", reject);
+  });
+}
+
+test("cvmd killed while the guest is frozen: the restarted cvmd thaws it", async () => {
+  await d.stop("SIGKILL");
+  assert.ok((await qga("guest-fsfreeze-freeze")) >= 1);
+  assert.equal(await qga("guest-fsfreeze-status"), "frozen");
+  await d.start();
+  cvm = d.client("cvm");
+  tat = d.client("tat");
+  let status;
+  for (const deadline = Date.now() + 60000; Date.now() < deadline; await sleep(500)) {
+    status = await qga("guest-fsfreeze-status");
+    if (status === "thawed") break;
+  }
+  assert.equal(status, "thawed");
+  assert.equal(output((await run("echo alive")).task), "alive\n");
+});
+
 // Last: it silences the agent for good.
 test("an agent that stops answering is Offline and RunCommand says so", async () => {
   // The agent stops itself after answering (SIGSTOP: it stays there, silent).
