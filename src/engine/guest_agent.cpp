@@ -1,6 +1,9 @@
 #include "engine/guest_agent.h"
 
+#include <cctype>
 #include <map>
+#include <sstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -95,6 +98,59 @@ Status SetGuestPassword(const Engine& engine, const std::string& instance_id,
                            {{"username", user}, {"password", Base64Encode(hash)}, {"crypted", true}},
                            10s);
   return r.ok() ? Status::Ok() : r.status();
+}
+
+Result<GuestMetrics> ReadGuestMetrics(const Engine& engine, const std::string& instance_id) {
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  auto started = Agent(engine, instance_id, "guest-exec",
+                       {{"path", "/bin/cat"},
+                        {"arg", {"/proc/meminfo", "/proc/loadavg", "/proc/net/snmp"}},
+                        {"capture-output", true}},
+                       kAgentCallTimeout);
+  if (!started.ok()) return started.status();
+  const int64_t pid = started->value("pid", int64_t{0});
+  json status = json::object();
+  while (!status.value("exited", false)) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Status(kind::kTimeout, "the guest did not report its metrics in time");
+    }
+    std::this_thread::sleep_for(50ms);
+    auto r = Agent(engine, instance_id, "guest-exec-status", {{"pid", pid}}, kAgentCallTimeout);
+    if (!r.ok()) return r.status();
+    status = std::move(*r);
+  }
+  const std::string text = Base64Decode(status.value("out-data", "")).value_or("");
+  GuestMetrics m;
+  int64_t available_kb = 0;
+  std::vector<std::string> tcp_names;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream words(line);
+    std::string first;
+    words >> first;
+    if (first == "MemTotal:") {
+      words >> m.mem_total_mb;
+      m.mem_total_mb /= 1024;
+    } else if (first == "MemAvailable:") {
+      words >> available_kb;
+    } else if (first == "Tcp:") {
+      std::vector<std::string> cols;
+      for (std::string w; words >> w;) cols.push_back(w);
+      if (tcp_names.empty()) {
+        tcp_names = cols;  // the header line; the values follow on the next "Tcp:" line
+      } else {
+        for (size_t i = 0; i < cols.size() && i < tcp_names.size(); ++i) {
+          if (tcp_names[i] == "CurrEstab") m.tcp_curr_estab = std::stoll(cols[i]);
+        }
+      }
+    } else if (m.cpu_loadavg == 0 && !first.empty() && std::isdigit(static_cast<unsigned char>(first[0])) &&
+               line.find('/') != std::string::npos) {
+      m.cpu_loadavg = std::stod(first);  // /proc/loadavg: "0.31 0.07 0.02 1/58 158"
+    }
+  }
+  m.mem_used_mb = m.mem_total_mb - available_kb / 1024;
+  if (m.mem_total_mb > 0) m.mem_usage = 100.0 * static_cast<double>(m.mem_used_mb) / static_cast<double>(m.mem_total_mb);
+  return m;
 }
 
 void TatRunner::Start() { thread_ = std::thread([this] { Loop(); }); }

@@ -33,6 +33,16 @@ AgentState LastGuestAgent(const std::string& instance_id);
 Status SetGuestPassword(const Engine& engine, const std::string& instance_id,
                         const std::string& user, const std::string& hash);
 
+// What the guest reports about itself (the figures Cloud Monitor's CVM namespace names).
+struct GuestMetrics {
+  int64_t mem_total_mb = 0, mem_used_mb = 0;  // MemTotal, MemTotal - MemAvailable
+  double mem_usage = 0;                       // percent
+  double cpu_loadavg = 0;                     // 1-minute load average
+  int64_t tcp_curr_estab = 0;                 // established TCP connections
+};
+// Reads /proc through the agent (guest-exec), within a few seconds.
+Result<GuestMetrics> ReadGuestMetrics(const Engine& engine, const std::string& instance_id);
+
 // One thread stepping every unfinished task: PENDING starts the script (guest-exec), RUNNING
 // polls it (guest-exec-status), and one past its timeout or asked to cancel has its guest
 // process group killed. Tasks are read from the store each round, so a restarted daemon

@@ -1,4 +1,5 @@
-// TAT, `cvm exec` and online password resets on a real tiny guest: commands run through the guest agent with their output, exit code,
+// TAT, `cvm exec`, online password resets, frozen snapshots and guest metrics on a real tiny
+// guest: commands run through the guest agent with their output, exit code,
 // the 24 KB output cap, timeouts and cancels; CAM per instance; and a guest whose agent stops
 // answering is reported Offline and refuses new commands clearly. One guest for every case.
 "use strict";
@@ -207,6 +208,20 @@ test("a snapshot of a disk being written is consistent: the guest's file system 
   const frozenFor = /file systems frozen for (\d+) ms/.exec(d.log);
   assert.ok(frozenFor, "cvmd did not log a freeze");
   console.log(`# guest file systems frozen for ${frozenFor[1]} ms`);
+});
+
+test("guest metrics come from the guest through its agent", async () => {
+  const r = await cvm.request("DescribeInstancesGuestMetrics", { InstanceIds: [id] });
+  assert.equal(r.TotalCount, 1);
+  const m = r.GuestMetricsSet[0];
+  assert.equal(m.AgentStatus, "Online");
+  assert.ok(m.MemTotal > 64 && m.MemTotal <= 128, `MemTotal ${m.MemTotal}`);
+  assert.ok(m.MemUsed > 0 && m.MemUsed < m.MemTotal, `MemUsed ${m.MemUsed}`);
+  assert.ok(m.MemUsage > 0 && m.MemUsage < 100);
+  assert.ok(m.CpuLoadavg >= 0);
+  assert.ok(m.TcpCurrEstab >= 0);
+  await L.expectCode(cvm.request("DescribeInstancesGuestMetrics", { InstanceIds: ["ins-00000000"] }),
+                     "ResourceNotFound");
 });
 
 // One command on an instance's guest agent socket, as a cvmd killed mid-copy would have left

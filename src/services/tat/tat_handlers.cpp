@@ -10,6 +10,7 @@
 #include "common/ids.h"
 #include "common/time_format.h"
 #include "engine/guest_agent.h"
+#include "services/extension_params.h"
 #include "services/filters.h"
 #include "services/service_deps.h"
 #include "services/tat/tat_handlers.h"
@@ -445,6 +446,39 @@ void RegisterTatHandlers(api::Router& router, ServiceDeps& deps, engine::TatRunn
       {"CancelInvocation", &CancelInvocation},
       {"DescribeAutomationAgentStatus", &DescribeAutomationAgentStatus},
   };
+  // Guest metrics, read through the agent when asked. Tencent has them in Cloud Monitor, not on
+  // the instance; until a monitoring service exists they are offered here.
+  router.RegisterExtension(
+      "DescribeInstancesGuestMetrics", "cvm", "2017-03-12",
+      [&db = deps.db, &eng = deps.engine](const api::RequestContext& ctx, json& p) -> Result<json> {
+        CVM_RETURN_IF_ERROR(CheckKnownParams(p, {"InstanceIds"}));
+        auto ids = p.find("InstanceIds");
+        if (ids == p.end() || !ids->is_array() || ids->empty() || ids->size() > 20) {
+          return Status(err::kInvalidParameterValue, "InstanceIds names 1 to 20 instances.");
+        }
+        json set = json::array();
+        for (const auto& v : *ids) {
+          if (!v.is_string() || !IsWellFormedId("ins", v.get<std::string>())) {
+            return Status(err::kInvalidInstanceIdMalformed, "An instance id is malformed.");
+          }
+          const std::string id = v.get<std::string>();
+          auto inst = store::LoadInstance(db, ScopeOf(ctx), id);
+          if (!inst.ok()) return inst.status();
+          if (!*inst) return Status(err::kResourceNotFound, "Instance " + id + " does not exist.");
+          json item = {{"InstanceId", id}, {"AgentStatus", "Offline"}};
+          if ((*inst)->state == "RUNNING") {
+            auto m = engine::ReadGuestMetrics(eng, id);
+            if (m.ok()) {
+              item = {{"InstanceId", id},      {"AgentStatus", "Online"},
+                      {"MemTotal", m->mem_total_mb}, {"MemUsed", m->mem_used_mb},
+                      {"MemUsage", m->mem_usage},    {"CpuLoadavg", m->cpu_loadavg},
+                      {"TcpCurrEstab", m->tcp_curr_estab}};
+            }
+          }
+          set.push_back(item);
+        }
+        return json{{"TotalCount", set.size()}, {"GuestMetricsSet", set}};
+      });
   for (const auto& entry : kActions) {
     router.Register(entry.first, [tat = Tat{deps.db, deps.engine, runner}, action = entry.second](
                                      const api::RequestContext& ctx, json& p) mutable {
