@@ -19,7 +19,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::array<std::string_view, 5> kServiceOrder = {"cvm", "cbs", "vpc", "cam", "tag"};
+constexpr std::array<std::string_view, 6> kServiceOrder = {"cvm", "cbs", "vpc",
+                                                           "cam", "tag", "tat"};
 
 std::optional<FieldType> ParseScalarType(std::string_view name) {
   if (name == "string") return FieldType::kString;

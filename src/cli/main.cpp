@@ -6,6 +6,7 @@
 #include "cli/api_client.h"
 #include "cli/audit_command.h"
 #include "cli/disk_commands.h"
+#include "cli/exec_command.h"
 #include "cli/image_commands.h"
 #include "cli/instance_commands.h"
 #include "cli/network_commands.h"
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
   cvm::cli::NetworkCommands network_verbs(app);
   cvm::cli::ImageCommands image_verbs(app);
   cvm::cli::AuditCommand audit(app);
+  cvm::cli::ExecCommand exec(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -63,5 +65,6 @@ int main(int argc, char** argv) {
   if (auto code = network_verbs.Run(client, output)) return *code;
   if (auto code = image_verbs.Run(client, output)) return *code;
   if (auto rc = audit.Run(client, output)) return *rc;
+  if (auto rc = exec.Run(client)) return *rc;
   return verbs.Run(client, output).value_or(0);
 }

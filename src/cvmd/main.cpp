@@ -28,6 +28,7 @@
 #include "iam/cam_store.h"
 #include "services/cvm/image_catalog.h"
 #include "services/service_deps.h"
+#include "services/tat/tat_handlers.h"
 #include "store/open_database.h"
 #include "store/store_copy.h"
 
@@ -215,6 +216,9 @@ int main(int argc, char** argv) {
   cvm::iam::Authorizer authorizer(cam);
   cvm::services::ServiceDeps deps{config, *state->db, accounts, engine, console_tokens, cam, audit};
   cvm::services::RegisterAllHandlers(router, deps);
+  cvm::engine::TatRunner tat_runner(*state->db, engine);
+  cvm::services::RegisterTatHandlers(router, deps, tat_runner);
+  tat_runner.Start();
   cvm::api::RequestPipeline pipeline(router, accounts, config);
   pipeline.SetAccessControl(&authorizer, &audit);
   cvm::api::HttpServerOptions http{
@@ -257,6 +261,7 @@ int main(int argc, char** argv) {
   }).detach();
   server.Wait();
   audit.Stop();  // after the last request: every call of this run is on disk
+  tat_runner.Stop();
   engine.Stop();
   spdlog::info("cvmd: stopped (instances keep running)");
   return 0;

@@ -339,7 +339,7 @@ Status CheckAction(const std::string& a, const ParseOptions& options) {
   const auto& [service, action] = *split;
   bool wild = action.find_first_of("*?") != std::string::npos ||
               service.find_first_of("*?") != std::string::npos;
-  static const std::set<std::string> kChecked = {"cvm", "cbs", "vpc", "cam", "tag"};
+  static const std::set<std::string> kChecked = {"cvm", "cbs", "vpc", "cam", "tag", "tat"};
   if (!wild && options.action_exists && kChecked.count(Lower(service)) &&
       !options.action_exists(Lower(service), action)) {
     return Status(kActionNotExist, "The action `" + a.substr(0, 128) + "` does not exist.");

@@ -539,6 +539,111 @@ ALTER TABLE images ADD COLUMN system_snapshot_id TEXT NOT NULL DEFAULT '';
 UPDATE images SET system_snapshot_id = source_id
   WHERE image_source = 'CREATE_IMAGE' AND source_id LIKE 'snap-%';
 )sql"},
+      {17, "TAT: commands, invocations and one task per instance", R"sql(
+CREATE TABLE tat_commands (
+  command_id   TEXT PRIMARY KEY,
+  owner_uin    TEXT NOT NULL,
+  region       TEXT NOT NULL,
+  name         TEXT NOT NULL,
+  description  TEXT NOT NULL DEFAULT '',
+  content      TEXT NOT NULL,                -- base64
+  command_type TEXT NOT NULL,
+  working_directory TEXT NOT NULL DEFAULT '',
+  timeout      INTEGER NOT NULL,             -- seconds
+  username     TEXT NOT NULL,
+  created_by   TEXT NOT NULL,                -- USER | RUN
+  created_at   INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL
+);
+CREATE INDEX tat_commands_by_owner ON tat_commands(owner_uin, region, created_at);
+-- An invocation keeps its own copy of the command: the command may change or go later.
+CREATE TABLE tat_invocations (
+  invocation_id TEXT PRIMARY KEY,
+  owner_uin    TEXT NOT NULL,
+  region       TEXT NOT NULL,
+  command_id   TEXT NOT NULL,
+  content      TEXT NOT NULL,
+  command_type TEXT NOT NULL,
+  working_directory TEXT NOT NULL DEFAULT '',
+  timeout      INTEGER NOT NULL,
+  username     TEXT NOT NULL,
+  source       TEXT NOT NULL,                -- USER | RUN
+  created_at   INTEGER NOT NULL
+);
+CREATE INDEX tat_invocations_by_owner ON tat_invocations(owner_uin, region, created_at);
+CREATE TABLE tat_tasks (
+  task_id      TEXT PRIMARY KEY,
+  invocation_id TEXT NOT NULL,
+  owner_uin    TEXT NOT NULL,
+  region       TEXT NOT NULL,
+  instance_id  TEXT NOT NULL,
+  command_id   TEXT NOT NULL,
+  status       TEXT NOT NULL,                -- PENDING RUNNING CANCELLING, then a final one
+  guest_pid    INTEGER NOT NULL DEFAULT 0,
+  exit_code    INTEGER NOT NULL DEFAULT 0,
+  output       TEXT NOT NULL DEFAULT '',     -- base64 of at most 24 KiB
+  dropped      INTEGER NOT NULL DEFAULT 0,
+  error_info   TEXT NOT NULL DEFAULT '',
+  start_time   INTEGER NOT NULL DEFAULT 0,
+  end_time     INTEGER NOT NULL DEFAULT 0,
+  created_at   INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL
+);
+CREATE INDEX tat_tasks_by_invocation ON tat_tasks(invocation_id);
+CREATE INDEX tat_tasks_by_status ON tat_tasks(status);
+)sql",
+       R"sql(
+CREATE TABLE tat_commands (
+  command_id   TEXT PRIMARY KEY,
+  owner_uin    TEXT NOT NULL,
+  region       TEXT NOT NULL,
+  name         TEXT NOT NULL,
+  description  TEXT NOT NULL DEFAULT '',
+  content      TEXT NOT NULL,
+  command_type TEXT NOT NULL,
+  working_directory TEXT NOT NULL DEFAULT '',
+  timeout      BIGINT NOT NULL,
+  username     TEXT NOT NULL,
+  created_by   TEXT NOT NULL,
+  created_at   BIGINT NOT NULL,
+  updated_at   BIGINT NOT NULL
+);
+CREATE INDEX tat_commands_by_owner ON tat_commands(owner_uin, region, created_at);
+CREATE TABLE tat_invocations (
+  invocation_id TEXT PRIMARY KEY,
+  owner_uin    TEXT NOT NULL,
+  region       TEXT NOT NULL,
+  command_id   TEXT NOT NULL,
+  content      TEXT NOT NULL,
+  command_type TEXT NOT NULL,
+  working_directory TEXT NOT NULL DEFAULT '',
+  timeout      BIGINT NOT NULL,
+  username     TEXT NOT NULL,
+  source       TEXT NOT NULL,
+  created_at   BIGINT NOT NULL
+);
+CREATE INDEX tat_invocations_by_owner ON tat_invocations(owner_uin, region, created_at);
+CREATE TABLE tat_tasks (
+  task_id      TEXT PRIMARY KEY,
+  invocation_id TEXT NOT NULL,
+  owner_uin    TEXT NOT NULL,
+  region       TEXT NOT NULL,
+  instance_id  TEXT NOT NULL,
+  command_id   TEXT NOT NULL,
+  status       TEXT NOT NULL,
+  guest_pid    BIGINT NOT NULL DEFAULT 0,
+  exit_code    BIGINT NOT NULL DEFAULT 0,
+  output       TEXT NOT NULL DEFAULT '',
+  dropped      BIGINT NOT NULL DEFAULT 0,
+  error_info   TEXT NOT NULL DEFAULT '',
+  start_time   BIGINT NOT NULL DEFAULT 0,
+  end_time     BIGINT NOT NULL DEFAULT 0,
+  created_at   BIGINT NOT NULL,
+  updated_at   BIGINT NOT NULL
+);
+CREATE INDEX tat_tasks_by_invocation ON tat_tasks(invocation_id);
+CREATE INDEX tat_tasks_by_status ON tat_tasks(status);
+)sql"},
       {18, "console tokens: in the store, for whichever process redeems them",
        R"sql(
 CREATE TABLE console_tokens (

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -417,6 +418,10 @@ TEST_F(QemuVmTest, CommandLineShape) {
   EXPECT_TRUE(has("-qmp", "unix:" + QmpSocketPath(s.run_dir).string() + ",server=on,wait=off"));
   EXPECT_TRUE(has("-qmp", "unix:" + EventsSocketPath(s.run_dir).string() + ",server=on,wait=off"));
   EXPECT_TRUE(has("-device", "virtio-rng-pci"));
+  EXPECT_TRUE(has("-chardev", "socket,id=qga0,path=" + QgaSocketPath(s.run_dir).string() +
+                                  ",server=on,wait=off"));
+  EXPECT_TRUE(
+      has("-device", "virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0"));
   EXPECT_EQ(joined.find("-no-shutdown"), std::string::npos);
   EXPECT_EQ(joined.find("-no-reboot"), std::string::npos);
   EXPECT_TRUE(has("-blockdev", json({{"driver", "qcow2"},
@@ -454,6 +459,91 @@ TEST_F(QemuVmTest, CommandLineShape) {
   bad = s;
   bad.nics[0].mac = "52:54:00:12:34";
   EXPECT_FALSE(BuildQemuArgv(bad).ok());
+}
+
+// A guest without an agent: the channel exists, nothing answers on it, and asking costs no
+// more than the deadline (also for a second caller queued behind the first).
+TEST_F(QemuVmTest, GuestWithoutAgentTimesOut) {
+  VmSpec s = Spec("ins-noagent", kHaltGuest);
+  ASSERT_TRUE(Start(s).ok());
+  EXPECT_TRUE(fs::exists(QgaSocketPath(s.run_dir)));
+  std::thread other([&] {
+    auto r = ExecuteQga(s.run_dir, "guest-ping", json::object(), 400ms);
+    EXPECT_EQ(r.status().code(), kind::kTimeout) << r.status().ToString();
+  });
+  auto r = ExecuteQga(s.run_dir, "guest-ping", json::object(), 400ms);
+  other.join();
+  EXPECT_EQ(r.status().code(), kind::kTimeout) << r.status().ToString();
+  ASSERT_TRUE(KillVm(s.run_dir, 3s).ok());
+  EXPECT_FALSE(fs::exists(QgaSocketPath(s.run_dir)));
+  r = ExecuteQga(s.run_dir, "guest-ping", json::object(), 400ms);
+  EXPECT_EQ(r.status().code(), kind::kUnavailable) << r.status().ToString();
+}
+
+// The tiny public image's agent over the real channel, when that image is at hand
+// ($CVM_PUBLIC_IMAGES/tiny-linux.qcow2; scripts/test installs it before the end-to-end tests).
+TEST_F(QemuVmTest, TinyImageAgentAnswers) {
+  const char* images = std::getenv("CVM_PUBLIC_IMAGES");
+  if (!images || !fs::exists(fs::path(images) / "tiny-linux.qcow2")) {
+    GTEST_SKIP() << "CVM_PUBLIC_IMAGES has no tiny-linux.qcow2";
+  }
+  fs::path overlay = dir_ / "tiny.qcow2";
+  auto made = RunProcess({"qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b",
+                          (fs::path(images) / "tiny-linux.qcow2").string(), overlay.string()},
+                         30s);
+  ASSERT_TRUE(made.ok() && made->exit_code == 0);
+  VmSpec s;
+  s.instance_id = "ins-agent";
+  s.run_dir = dir_ / "ins-agent";
+  s.memory_mib = 128;
+  s.system_disk = DiskSpec{.id = "disk-sys", .path = overlay.string()};
+  ASSERT_TRUE(Start(s).ok());
+
+  // The agent starts once the guest has booted; each ping is bounded.
+  Result<json> ping = Status(kind::kTimeout, "not asked yet");
+  for (int i = 0; i < 120 && !ping.ok(); ++i) {
+    ping = ExecuteQga(s.run_dir, "guest-ping", json::object(), 1s);
+    if (!ping.ok()) std::this_thread::sleep_for(500ms);
+  }
+  ASSERT_TRUE(ping.ok()) << ping.status().ToString();
+
+  auto exec = ExecuteQga(s.run_dir, "guest-exec",
+                         {{"path", "/bin/sh"},
+                          {"arg", {"-c", "cat; echo oops >&2; exit 7"}},
+                          {"input-data", "aGVsbG8="},  // "hello"
+                          {"capture-output", true}});
+  ASSERT_TRUE(exec.ok()) << exec.status().ToString();
+  json st;
+  for (int i = 0; i < 100; ++i) {
+    auto r = ExecuteQga(s.run_dir, "guest-exec-status", {{"pid", (*exec)["pid"]}});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    st = *r;
+    if (st.value("exited", false)) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(st, json({{"exited", true},
+                      {"exitcode", 7},
+                      {"out-data", "aGVsbG8="},
+                      {"err-data", "b29wcwo="}}));  // "oops\n"
+
+  auto bad = ExecuteQga(s.run_dir, "no-such-command");
+  EXPECT_EQ(bad.status().code(), kind::kExternal);
+  EXPECT_NE(bad.status().message().find("CommandNotFound"), std::string::npos);
+
+  auto frozen = ExecuteQga(s.run_dir, "guest-fsfreeze-freeze");
+  ASSERT_TRUE(frozen.ok()) << frozen.status().ToString();
+  EXPECT_GE(frozen->get<int>(), 1);  // the root file system
+  EXPECT_EQ(*ExecuteQga(s.run_dir, "guest-fsfreeze-status"), "frozen");
+  auto thawed = ExecuteQga(s.run_dir, "guest-fsfreeze-thaw");
+  ASSERT_TRUE(thawed.ok()) << thawed.status().ToString();
+  EXPECT_EQ(*ExecuteQga(s.run_dir, "guest-fsfreeze-status"), "thawed");
+
+  auto pw = ExecuteQga(s.run_dir, "guest-set-user-password",
+                       {{"username", "root"}, {"password", "TmV3LXBhc3N3MHJk"}, {"crypted", false}});
+  EXPECT_TRUE(pw.ok()) << pw.status().ToString();
+  auto nouser = ExecuteQga(s.run_dir, "guest-set-user-password",
+                           {{"username", "nobody-here"}, {"password", "eA=="}, {"crypted", false}});
+  EXPECT_FALSE(nouser.ok());
 }
 
 // Disks of a running VM: a throttled hot-plug (twice: idempotent), online growth, a

@@ -80,7 +80,8 @@ TEST(SchemaEmbedded, HoldsEveryActionAndMemberOfTheCommittedFile) {
                                                                    {"cbs", {61, 148}},
                                                                    {"vpc", {448, 1081}},
                                                                    {"cam", {95, 224}},
-                                                                   {"tag", {31, 72}}};
+                                                                   {"tag", {31, 72}},
+                                                                   {"tat", {29, 76}}};
   ASSERT_EQ(file["services"].size(), counts.size());
   size_t total = 0;
   for (const auto& [service, expected] : counts) {

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "common/best_effort.h"
 #include "common/error_codes.h"
@@ -144,6 +145,30 @@ Status GrowDiskLive(const fs::path& run_dir, const std::string& disk_id, int64_t
   return r.ok() ? Status::Ok() : r.status();
 }
 
+namespace {
+
+// Freezes the guest's file systems through its agent, if one answers: true when frozen. A
+// freeze that timed out may still complete in the guest, so it is thawed as well.
+bool FreezeGuest(const fs::path& run_dir) {
+  if (!ExecuteQga(run_dir, "guest-ping", json::object(), 1s).ok()) return false;  // no agent
+  auto r = ExecuteQga(run_dir, "guest-fsfreeze-freeze", json::object(), 10s);
+  if (r.ok()) return true;
+  spdlog::warn("qemu: {}: freezing the guest's file systems failed ({}); copying as is",
+               run_dir.filename().string(), r.status().message());
+  return r.status().code() == kind::kTimeout;
+}
+
+void ThawGuest(const fs::path& run_dir) {
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    auto r = ExecuteQga(run_dir, "guest-fsfreeze-thaw", json::object(), 5s);
+    if (r.ok()) return;
+    spdlog::warn("qemu: {}: thaw attempt {}: {}", run_dir.filename().string(), attempt,
+                 r.status().message());
+  }
+}
+
+}  // namespace
+
 Status CopyDiskLive(const fs::path& run_dir, const std::string& disk_id, const fs::path& target,
                     std::chrono::milliseconds timeout) {
   const std::string node = "copy-" + disk_id;
@@ -158,6 +183,10 @@ Status CopyDiskLive(const fs::path& run_dir, const std::string& disk_id, const f
                        {"node-name", node},
                        {"file", {{"driver", "file"}, {"filename", target.string()}}}});
   if (!r.ok()) return r.status();
+  // The job's start fixes the point in time; the guest's file systems are frozen (flushed, no
+  // writes) only around it, so the copy is consistent and the freeze lasts milliseconds.
+  const auto freeze_began = Clock::now();
+  const bool frozen = FreezeGuest(run_dir);
   // From the format node, below the throttle: the copy does not eat the guest's I/O budget.
   r = ExecuteQmp(run_dir, "blockdev-backup",
                  {{"job-id", job},
@@ -165,6 +194,14 @@ Status CopyDiskLive(const fs::path& run_dir, const std::string& disk_id, const f
                   {"target", node},
                   {"sync", "full"},
                   {"auto-dismiss", false}});
+  if (frozen) {
+    ThawGuest(run_dir);
+    spdlog::info("qemu: {}: file systems frozen for {} ms around the copy of {}",
+                 run_dir.filename().string(),
+                 std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - freeze_began)
+                     .count(),
+                 disk_id);
+  }
   if (!r.ok()) {
     cleanup();
     return r.status();

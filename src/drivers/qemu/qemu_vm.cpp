@@ -23,6 +23,7 @@
 #include "common/best_effort.h"
 #include "common/error_codes.h"
 #include "common/subprocess.h"
+#include "drivers/qemu/qga_client.h"
 #include "drivers/qemu/qmp_client.h"
 
 namespace cvm::drivers::qemu {
@@ -175,7 +176,8 @@ Status ValidateSpec(const VmSpec& spec) {
   // unix socket paths must fit sockaddr_un.sun_path (108 bytes including NUL).
   fs::path run_dir = NormalizeRunDir(spec.run_dir);
   for (const fs::path& p : {QmpSocketPath(run_dir), EventsSocketPath(run_dir),
-                            SerialSocketPath(run_dir), VncSocketPath(run_dir)}) {
+                            SerialSocketPath(run_dir), VncSocketPath(run_dir),
+                            QgaSocketPath(run_dir)}) {
     if (p.string().size() >= sizeof(sockaddr_un{}.sun_path)) {
       return BadSpec(fmt::format("run directory too long for a unix socket path: {}", p.string()));
     }
@@ -250,6 +252,14 @@ std::vector<std::string> BuildArgv(const VmSpec& spec, const fs::path& run_dir, 
                   OptEscape(ConsoleLogPath(run_dir).string())),
       "-serial",
       "chardev:serial0",
+      // The guest agent's channel: the port name is the one qemu-ga looks for.
+      "-device",
+      "virtio-serial-pci,id=vser0",
+      "-chardev",
+      fmt::format("socket,id=qga0,path={},server=on,wait=off",
+                  OptEscape(QgaSocketPath(run_dir).string())),
+      "-device",
+      "virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0",
       "-msg",
       "timestamp=on",
   };
@@ -364,12 +374,13 @@ std::optional<OurProcess> FindOurProcess(const fs::path& run_dir) {
 void RemoveRuntimeFiles(const fs::path& run_dir) {
   std::error_code ec;
   for (const fs::path& p : {PidfilePath(run_dir), QmpSocketPath(run_dir), EventsSocketPath(run_dir),
-                            SerialSocketPath(run_dir), VncSocketPath(run_dir)}) {
+                            SerialSocketPath(run_dir), VncSocketPath(run_dir),
+                            QgaSocketPath(run_dir)}) {
     fs::remove(p, ec);
   }
 }
 
-enum class LockKind { kQmp, kLifecycle };
+enum class LockKind { kQmp, kLifecycle, kQga };
 
 // Per-VM locks. kQmp: one command connection at a time, since QEMU serves one client per monitor
 // and concurrent callers (an operation and the reconciler) would make each other time out.
@@ -395,6 +406,22 @@ Result<json> WithQmp(const fs::path& run_dir, std::string_view command, const js
                                 command, run_dir.string()));
   }
   auto client = QmpClient::Connect(QmpSocketPath(run_dir), Remaining(deadline));
+  if (!client.ok()) return client.status();
+  return (*client)->Execute(command, args, std::max(Remaining(deadline), milliseconds(1)));
+}
+
+// One guest agent connection per VM at a time, as for QMP (kQga).
+Result<json> WithQga(const fs::path& run_dir, std::string_view command, const json& args,
+                     milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  auto mu = VmLock(run_dir, LockKind::kQga);
+  std::unique_lock lock(*mu, std::defer_lock);
+  if (!lock.try_lock_for(timeout)) {
+    return Status(kind::kTimeout,
+                  fmt::format("QGA {} on {}: another guest agent command is still running",
+                              command, run_dir.string()));
+  }
+  auto client = QgaClient::Connect(QgaSocketPath(run_dir), Remaining(deadline));
   if (!client.ok()) return client.status();
   return (*client)->Execute(command, args, std::max(Remaining(deadline), milliseconds(1)));
 }
@@ -451,6 +478,7 @@ fs::path EventsSocketPath(const fs::path& run_dir) { return run_dir / "events.so
 fs::path SerialSocketPath(const fs::path& run_dir) { return run_dir / "serial.sock"; }
 fs::path ConsoleLogPath(const fs::path& run_dir) { return run_dir / "console.log"; }
 fs::path VncSocketPath(const fs::path& run_dir) { return run_dir / "vnc.sock"; }
+fs::path QgaSocketPath(const fs::path& run_dir) { return run_dir / "qga.sock"; }
 
 Result<std::vector<std::string>> BuildQemuArgv(const VmSpec& spec) {
   CVM_RETURN_IF_ERROR(ValidateSpec(spec));
@@ -560,6 +588,11 @@ Status ResetVm(const fs::path& run_dir, milliseconds timeout) {
 Result<json> ExecuteQmp(const fs::path& run_dir, std::string_view command, const json& args,
                         milliseconds timeout) {
   return WithQmp(NormalizeRunDir(run_dir), command, args, timeout);
+}
+
+Result<json> ExecuteQga(const fs::path& run_dir, std::string_view command, const json& args,
+                        milliseconds timeout) {
+  return WithQga(NormalizeRunDir(run_dir), command, args, timeout);
 }
 
 Status KillVm(const fs::path& run_dir_in, milliseconds grace) {

@@ -8,6 +8,7 @@
 //   console.log   everything the serial console printed, appended across boots
 //                 (rotated to console.log.1 at start once larger than 1 MiB)
 //   vnc.sock      VNC server of the VGA display
+//   qga.sock      the guest agent's virtio-serial port (org.qemu.guest_agent.0), see qga_client.h
 // VMs outlive the daemon: a restarted daemon re-attaches through these files (InspectVm and
 // friends take only the run directory) and never reboots a guest.
 //
@@ -97,6 +98,7 @@ std::filesystem::path EventsSocketPath(const std::filesystem::path& run_dir);
 std::filesystem::path SerialSocketPath(const std::filesystem::path& run_dir);
 std::filesystem::path ConsoleLogPath(const std::filesystem::path& run_dir);
 std::filesystem::path VncSocketPath(const std::filesystem::path& run_dir);
+std::filesystem::path QgaSocketPath(const std::filesystem::path& run_dir);
 
 // The full QEMU argv StartVm runs (validated spec assumed). Exposed for tests and logs.
 Result<std::vector<std::string>> BuildQemuArgv(const VmSpec& spec);
@@ -138,6 +140,13 @@ Status KillVm(const std::filesystem::path& run_dir,
 
 // Any other QMP command on the command monitor (device_add, blockdev-add, query-block, ...).
 Result<nlohmann::json> ExecuteQmp(const std::filesystem::path& run_dir, std::string_view command,
+                                  const nlohmann::json& args = nlohmann::json::object(),
+                                  std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+// A command to the guest agent (qga.sock; see qga_client.h). kTimeout when no agent answers
+// within `timeout` (none installed, not started yet, guest paused), kUnavailable when the VM
+// does not run. Serialized per VM; never waits longer than `timeout`.
+Result<nlohmann::json> ExecuteQga(const std::filesystem::path& run_dir, std::string_view command,
                                   const nlohmann::json& args = nlohmann::json::object(),
                                   std::chrono::milliseconds timeout = std::chrono::seconds(5));
 

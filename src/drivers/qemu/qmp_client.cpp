@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/error_codes.h"
+#include "drivers/qemu/unix_stream.h"
 
 namespace cvm::drivers::qemu {
 namespace {
@@ -26,42 +27,15 @@ constexpr size_t kMaxLine = 64 << 20;  // a QMP reply larger than this is a brok
 Status NotAnswering(std::string msg) { return Status(kind::kUnavailable, std::move(msg)); }
 Status TimedOut(std::string msg) { return Status(kind::kTimeout, std::move(msg)); }
 
-int RemainingMs(std::chrono::steady_clock::time_point deadline) {
-  auto left =
-      std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-  return static_cast<int>(std::max<long>(left.count(), 0));
-}
-
 }  // namespace
 
 Result<std::unique_ptr<QmpClient>> QmpClient::Connect(const std::filesystem::path& socket_path,
                                                       std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   const std::string path = socket_path.string();
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof(addr.sun_path)) {
-    return Status(kind::kBug,
-                  fmt::format("QMP socket path too long ({} bytes): {}", path.size(), path));
-  }
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) return Status(kind::kExternal, fmt::format("socket: {}", std::strerror(errno)));
-  std::unique_ptr<QmpClient> client(new QmpClient(fd, path));
-
-  while (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EINPROGRESS) {
-      // Listen backlog full (unix sockets do not connect asynchronously): retry briefly.
-      if (Clock::now() >= deadline) {
-        return TimedOut(fmt::format("QMP connect to {} timed out", path));
-      }
-      ::poll(nullptr, 0, 10);
-      continue;
-    }
-    return NotAnswering(fmt::format("QMP connect to {}: {}", path, std::strerror(errno)));
-  }
+  auto fd = ConnectUnixStream(path, deadline, "QMP");
+  if (!fd.ok()) return fd.status();
+  std::unique_ptr<QmpClient> client(new QmpClient(*fd, path));
 
   // Greeting: {"QMP": {"version": ..., "capabilities": [...]}}. Events cannot precede it.
   auto greeting = client->ReadMessage(deadline);
@@ -83,46 +57,22 @@ QmpClient::~QmpClient() {
 }
 
 Status QmpClient::WriteAll(std::string_view data, Clock::time_point deadline) {
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::send(fd_, data.data() + off, data.size() - off, MSG_NOSIGNAL);
-    if (n > 0) {
-      off += static_cast<size_t>(n);
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      pollfd p{fd_, POLLOUT, 0};
-      int left = RemainingMs(deadline);
-      if (left == 0 || ::poll(&p, 1, left) == 0) {
-        return TimedOut(fmt::format("QMP write to {} timed out", path_));
-      }
-      continue;
-    }
-    closed_ = true;
-    return NotAnswering(fmt::format("QMP write to {}: {}", path_, std::strerror(errno)));
-  }
-  return Status::Ok();
+  Status s = SendAll(fd_, data, deadline, "QMP", path_);
+  if (s.code() == kind::kUnavailable) closed_ = true;
+  return s;
 }
 
 Status QmpClient::ReadSome() {
-  char buf[16384];
-  while (true) {
-    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-    if (n > 0) {
-      rbuf_.append(buf, static_cast<size_t>(n));
-      if (rbuf_.size() > kMaxLine) {
-        closed_ = true;
-        return NotAnswering(fmt::format("QMP peer {} sent an oversized message", path_));
-      }
-      return Status::Ok();
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Status::Ok();
+  Status s = ReceiveSome(fd_, rbuf_, "QMP", path_);
+  if (!s.ok()) {
     closed_ = true;
-    return NotAnswering(n == 0 ? fmt::format("QMP connection {} closed", path_)
-                               : fmt::format("QMP read from {}: {}", path_, std::strerror(errno)));
+    return s;
   }
+  if (rbuf_.size() > kMaxLine) {
+    closed_ = true;
+    return NotAnswering(fmt::format("QMP peer {} sent an oversized message", path_));
+  }
+  return Status::Ok();
 }
 
 std::optional<json> QmpClient::PopBuffered() {

@@ -110,7 +110,7 @@ class Daemon {
 
   client(service, creds = this.admin, profile = {}) {
     const versions = { cvm: "v20170312", cbs: "v20170312", vpc: "v20170312", cam: "v20190116",
-                       tag: "v20180813" };
+                       tag: "v20180813", tat: "v20201028" };
     const Client = tencentcloud[service][versions[service]].Client;
     return new Client({
       credential: { secretId: creds.secretId, secretKey: creds.secretKey },
