@@ -127,11 +127,19 @@ test("a command that outlives its Timeout is stopped as TIMEOUT; a cancel stops 
 
 test("bad requests are refused clearly", async () => {
   await L.expectCode(tat.RunCommand({ Content: "not base64!", InstanceIds: [id] }),
-                     "InvalidParameterValue");
+                     "InvalidParameterValue.InvalidContent");
   await L.expectCode(tat.RunCommand({ Content: b64("true"), InstanceIds: ["ins-00000000"] }),
-                     "ResourceNotFound");
+                     "ResourceNotFound.InstanceNotFound");
+  await L.expectCode(tat.RunCommand({ Content: b64("true"), InstanceIds: ["nonsense"] }),
+                     "InvalidParameterValue.InvalidInstanceId");
+  await L.expectCode(tat.RunCommand({ Content: b64("true"), InstanceIds: [id], Timeout: 0 }),
+                     "InvalidParameterValue.Range");
+  await L.expectCode(tat.RunCommand({ Content: b64("true"), InstanceIds: [id], Username: "Bad User" }),
+                     "InvalidParameterValue.InvalidUsername");
+  await L.expectCode(tat.InvokeCommand({ CommandId: "cmd-00000000", InstanceIds: [id] }),
+                     "ResourceNotFound.CommandNotFound");
   await L.expectCode(tat.CancelInvocation({ InvocationId: "inv-00000000" }),
-                     "ResourceNotFound");
+                     "ResourceNotFound.InvocationNotFound");
 });
 
 test("saved commands: create, invoke, list, delete", async () => {
@@ -221,7 +229,7 @@ test("guest metrics come from the guest through its agent", async () => {
   assert.ok(m.CpuLoadavg >= 0);
   assert.ok(m.TcpCurrEstab >= 0);
   await L.expectCode(cvm.request("DescribeInstancesGuestMetrics", { InstanceIds: ["ins-00000000"] }),
-                     "ResourceNotFound");
+                     "InvalidInstanceId.NotFound");
 });
 
 // One command on an instance's guest agent socket, as a cvmd killed mid-copy would have left
@@ -275,5 +283,5 @@ test("an agent that stops answering is Offline and RunCommand says so", async ()
   }
   assert.equal(status.AgentStatus, "Offline");
   await L.expectCode(tat.RunCommand({ Content: b64("true"), InstanceIds: [id] }),
-                     "ResourceUnavailable");
+                     "ResourceUnavailable.AgentStatusNotOnline");
 });

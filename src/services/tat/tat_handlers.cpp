@@ -51,31 +51,31 @@ Result<store::TatCommand> CommandFrom(const api::RequestContext& ctx, const json
   c.content = p.value("Content", "");
   auto script = Base64Decode(c.content);
   if (c.content.empty() || c.content.size() > kMaxContentBytes || !script) {
-    return Status(err::kInvalidParameterValue,
+    return Status(err::kTatInvalidContent,
                   "Content must be base64 of a script, at most 64 KB encoded.");
   }
   c.name = p.value("CommandName", "");
   c.description = p.value("Description", "");
   c.command_type = p.value("CommandType", "SHELL");
   if (c.command_type != "SHELL") {
-    return Status(err::kInvalidParameterValue,
+    return Status(err::kTatUnsupportedCommandType,
                   "Only SHELL commands run on these instances (Linux).");
   }
   c.working_directory = p.value("WorkingDirectory", "");
   if (c.working_directory.find_first_of(std::string("\n\r\0", 3)) != std::string::npos ||
       c.working_directory.size() > 512) {
-    return Status(err::kInvalidParameterValue,
+    return Status(err::kTatInvalidWorkingDirectory,
                   "WorkingDirectory is not a usable path.");
   }
   c.timeout = p.value("Timeout", kDefaultTimeout);
   if (c.timeout < 1 || c.timeout > kMaxTimeout) {
-    return Status(err::kInvalidParameterValue, "Timeout must be 1 to 86400 seconds.");
+    return Status(err::kTatRange, "Timeout must be 1 to 86400 seconds.");
   }
   c.username = p.value("Username", "root");
   if (c.username.empty() || c.username.size() > 32 ||
       c.username.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-.") != std::string::npos ||
       c.username[0] == '-') {
-    return Status(err::kInvalidParameterValue,
+    return Status(err::kTatInvalidUsername,
                   "Username must be a Linux user name (lower-case letters, digits, _ - .).");
   }
   c.created_at = c.updated_at = NowUnix();
@@ -89,23 +89,23 @@ Result<std::string> Invoke(Tat& deps, const api::RequestContext& ctx,
   std::sort(instance_ids.begin(), instance_ids.end());
   instance_ids.erase(std::unique(instance_ids.begin(), instance_ids.end()), instance_ids.end());
   if (instance_ids.empty() || instance_ids.size() > kMaxInstances) {
-    return Status(err::kInvalidParameterValue, "InstanceIds names 1 to 200 instances.");
+    return Status(err::kTatLimitExceeded, "InstanceIds names 1 to 200 instances.");
   }
   for (const auto& id : instance_ids) {
     if (!IsWellFormedId("ins", id)) {
-      return Status(err::kInvalidInstanceIdMalformed, "Instance id `" + id + "` is malformed.");
+      return Status(err::kTatInvalidInstanceId, "Instance id `" + id + "` is malformed.");
     }
     auto inst = store::LoadInstance(deps.db, ScopeOf(ctx), id);
     if (!inst.ok()) return inst.status();
     if (!*inst) {
-      return Status(err::kResourceNotFound, "Instance " + id + " does not exist.");
+      return Status(err::kTatInstanceNotFound, "Instance " + id + " does not exist.");
     }
     if ((*inst)->state != "RUNNING") {
-      return Status(err::kResourceUnavailable,
+      return Status(err::kTatInstanceNotRunning,
                     "Instance " + id + " is " + (*inst)->state + ", not RUNNING.");
     }
     if (!engine::ProbeGuestAgent(deps.engine, id).online) {
-      return Status(err::kResourceUnavailable,
+      return Status(err::kTatAgentNotOnline,
                     "The agent of instance " + id + " does not answer.");
     }
   }
@@ -234,7 +234,7 @@ Result<json> CreateCommand(Tat& deps, const api::RequestContext& ctx, json& p) {
 Result<store::TatCommand> FindCommand(Tat& deps, const api::RequestContext& ctx,
                                       const std::string& id) {
   if (!IsWellFormedId("cmd", id)) {
-    return Status(err::kInvalidParameterValue, "CommandId `" + id + "` is malformed.");
+    return Status(err::kTatInvalidCommandId, "CommandId `" + id + "` is malformed.");
   }
   std::optional<store::TatCommand> found;
   CVM_RETURN_IF_ERROR(store::WithTransaction(deps.db, [&](store::Transaction& tx) -> Status {
@@ -243,7 +243,7 @@ Result<store::TatCommand> FindCommand(Tat& deps, const api::RequestContext& ctx,
     found = std::move(*c);
     return Status::Ok();
   }));
-  if (!found) return Status(err::kResourceNotFound, "Command " + id + " does not exist.");
+  if (!found) return Status(err::kTatCommandNotFound, "Command " + id + " does not exist.");
   return *found;
 }
 
@@ -388,12 +388,12 @@ Result<json> DescribeInvocations(Tat& deps, const api::RequestContext& ctx, json
 Result<json> CancelInvocation(Tat& deps, const api::RequestContext& ctx, json& p) {
   const std::string id = p.value("InvocationId", "");
   if (!IsWellFormedId("inv", id)) {
-    return Status(err::kInvalidParameterValue, "InvocationId `" + id + "` is malformed.");
+    return Status(err::kTatInvalidInvocationId, "InvocationId `" + id + "` is malformed.");
   }
   auto found = store::ListTatInvocations(deps.db, {.scope = ScopeOf(ctx), .invocation_ids = {id}});
   if (!found.ok()) return found.status();
   if (found->invocations.empty()) {
-    return Status(err::kResourceNotFound, "Invocation " + id + " does not exist.");
+    return Status(err::kTatInvocationNotFound, "Invocation " + id + " does not exist.");
   }
   CVM_RETURN_IF_ERROR(store::WithTransaction(deps.db, [&](store::Transaction& tx) -> Status {
     auto n = store::CancelTatTasks(tx, ScopeOf(ctx), id, NowUnix());
@@ -464,7 +464,9 @@ void RegisterTatHandlers(api::Router& router, ServiceDeps& deps, engine::TatRunn
           const std::string id = v.get<std::string>();
           auto inst = store::LoadInstance(db, ScopeOf(ctx), id);
           if (!inst.ok()) return inst.status();
-          if (!*inst) return Status(err::kResourceNotFound, "Instance " + id + " does not exist.");
+          if (!*inst) {
+            return Status(err::kInvalidInstanceIdNotFound, "Instance " + id + " does not exist.");
+          }
           json item = {{"InstanceId", id}, {"AgentStatus", "Offline"}};
           if ((*inst)->state == "RUNNING") {
             auto m = engine::ReadGuestMetrics(eng, id);
