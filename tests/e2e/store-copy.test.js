@@ -69,7 +69,8 @@ test("a running deployment moves from SQLite to PostgreSQL with its guests runni
   })).InstanceIdSet[0];
   await L.waitState(cvm, [id], "RUNNING");
   diskId = (await cbs.CreateDisks({ Placement: { Zone: "ap-guangzhou-3" }, DiskType: "CLOUD_SSD",
-                                    DiskSize: 10, DiskName: "moved-disk" })).DiskIdSet[0];
+                                    DiskSize: 20, DiskName: "moved-disk",
+                                    DiskChargeType: "POSTPAID_BY_HOUR" })).DiskIdSet[0];
   await cam.AddUser({ Name: "moved-user", ConsoleLogin: 0, UseApi: 0 });
   await cam.CreatePolicy({ PolicyName: "moved-policy", PolicyDocument: JSON.stringify({
     version: "2.0", statement: [{ effect: "allow", action: ["cvm:Describe*"], resource: ["*"] }] }) });

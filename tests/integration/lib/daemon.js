@@ -48,9 +48,8 @@ class Daemon {
   // one row per line, columns separated by '|'. For tests that must reach past the API.
   sql(statement) {
     if (this.storeUrl) {
-      const db = this.storeUrl.slice("postgresql:///".length, this.storeUrl.indexOf("?"));
-      return execFileSync("psql", ["-h", PG_SOCKET_DIR, "-U", "postgres", "-d", db, "-qAt",
-                                   "-v", "ON_ERROR_STOP=1", "-c", statement]).toString();
+      return execFileSync("psql", [this.storeUrl, "-qAt", "-v", "ON_ERROR_STOP=1",
+                                   "-c", statement]).toString();
     }
     return execFileSync("sqlite3", ["-cmd", ".timeout 5000", path.join(this.dataDir, "cvmd.db"),
                                     statement]).toString();
@@ -133,8 +132,9 @@ class Daemon {
   cleanup() {
     spawnSync("ip", ["netns", "del", this.netns]);
     if (this.storeUrl) {
-      const db = this.storeUrl.slice("postgresql:///".length, this.storeUrl.indexOf("?"));
-      spawnSync("dropdb", ["-h", PG_SOCKET_DIR, "-U", "postgres", "--if-exists", "--force", db]);
+      const url = new URL(this.storeUrl);
+      spawnSync("dropdb", ["-h", url.searchParams.get("host"), "-U", "postgres", "--if-exists",
+                           "--force", url.pathname.slice(1)]);
     }
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
