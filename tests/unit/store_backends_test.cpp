@@ -167,7 +167,7 @@ TEST_P(StoreBackends, RollbackAndChangedRows) {
   EXPECT_EQ(Count("kv"), 3);
 }
 
-TEST_P(StoreBackends, LiveInstanceCountsFollowTheInstancesTable) {
+TEST_P(StoreBackends, LiveInstanceCountsFollowInsertsDeletionsAndRemovals) {
   auto insert = [&](const std::string& id, const std::string& owner, int64_t deleted) {
     return Exec(
         "INSERT INTO instances(instance_id, uuid, owner_uin, name, host_name, instance_type, cpu, "
@@ -176,22 +176,33 @@ TEST_P(StoreBackends, LiveInstanceCountsFollowTheInstancesTable) {
         {id, id, owner, deleted});
   };
   auto live = [&](const std::string& owner) -> int64_t {
+    auto counted =
+        db_->Query("SELECT COUNT(*) FROM instances WHERE owner_uin = ? AND deleted = 0", {owner});
     auto kept = db_->Query("SELECT COALESCE(SUM(live), 0) FROM instance_counts WHERE owner_uin = ?",
                            {owner});
-    EXPECT_TRUE(kept.ok()) << kept.status().ToString();
-    return kept.ok() ? (*kept)[0].Int(0) : -1;
+    if (!counted.ok() || !kept.ok()) {
+      ADD_FAILURE() << counted.status().ToString() << " " << kept.status().ToString();
+      return -1;
+    }
+    EXPECT_EQ((*kept)[0].Int(0), (*counted)[0].Int(0)) << owner;
+    return (*kept)[0].Int(0);
   };
   ASSERT_TRUE(insert("ins-a", "1", 0).ok());
   ASSERT_TRUE(insert("ins-b", "1", 0).ok());
-  ASSERT_TRUE(insert("ins-c", "1", 1).ok());
+  ASSERT_TRUE(insert("ins-c", "2", 0).ok());
+  ASSERT_TRUE(insert("ins-d", "2", 1).ok());  // inserted deleted: not live
   EXPECT_EQ(live("1"), 2);
-  ASSERT_TRUE(Exec("UPDATE instances SET deleted = 1 WHERE instance_id = 'ins-a'").ok());
-  ASSERT_TRUE(Exec("UPDATE instances SET deleted = 1 WHERE instance_id = 'ins-a'").ok());
-  ASSERT_TRUE(Exec("UPDATE instances SET owner_uin = '2' WHERE instance_id = 'ins-b'").ok());
-  EXPECT_EQ(live("1"), 0);
   EXPECT_EQ(live("2"), 1);
-  ASSERT_TRUE(Exec("DELETE FROM instances WHERE instance_id = 'ins-b'").ok());
-  EXPECT_EQ(live("2"), 0);
+  ASSERT_TRUE(Exec("UPDATE instances SET deleted = 1 WHERE instance_id = 'ins-a'").ok());
+  ASSERT_TRUE(Exec("UPDATE instances SET deleted = 1 WHERE instance_id = 'ins-a'").ok());  // again
+  ASSERT_TRUE(Exec("UPDATE instances SET state = 'STOPPED' WHERE instance_id = 'ins-b'").ok());
+  EXPECT_EQ(live("1"), 1);
+  ASSERT_TRUE(Exec("UPDATE instances SET deleted = 0 WHERE instance_id = 'ins-d'").ok());
+  ASSERT_TRUE(Exec("UPDATE instances SET owner_uin = '3' WHERE instance_id = 'ins-c'").ok());
+  EXPECT_EQ(live("2"), 1);
+  EXPECT_EQ(live("3"), 1);
+  ASSERT_TRUE(Exec("DELETE FROM instances WHERE instance_id IN ('ins-b', 'ins-a')").ok());
+  EXPECT_EQ(live("1"), 0);
 }
 
 // Two handles on one database stand for two cvmd processes: a second writer waits for the

@@ -96,41 +96,6 @@ TEST_F(StoreTest, AMigrationBelowTheHighestAppliedStillRuns) {
   }
 }
 
-TEST_F(StoreTest, LiveInstanceCountsFollowInsertsDeletionsAndRemovals) {
-  auto insert = [&](const std::string& id, const std::string& owner, int64_t deleted) {
-    return Exec(
-        "INSERT INTO instances(instance_id, uuid, owner_uin, name, host_name, instance_type, cpu, "
-        "memory_mib, zone, region, image_id, state, mac, created_at, deleted) "
-        "VALUES (?, ?, ?, 'n', 'h', 'T', 1, 128, 'z', 'r', 'img', 'RUNNING', 'm', 1, ?)",
-        {id, id, owner, deleted});
-  };
-  auto live = [&](const std::string& owner) -> int64_t {
-    auto counted =
-        db_->Query("SELECT COUNT(*) FROM instances WHERE owner_uin = ? AND deleted = 0", {owner});
-    auto kept = db_->Query("SELECT COALESCE(SUM(live), 0) FROM instance_counts WHERE owner_uin = ?",
-                           {owner});
-    EXPECT_TRUE(counted.ok() && kept.ok());
-    EXPECT_EQ((*kept)[0].Int(0), (*counted)[0].Int(0)) << owner;
-    return (*kept)[0].Int(0);
-  };
-  ASSERT_TRUE(insert("ins-a", "1", 0).ok());
-  ASSERT_TRUE(insert("ins-b", "1", 0).ok());
-  ASSERT_TRUE(insert("ins-c", "2", 0).ok());
-  ASSERT_TRUE(insert("ins-d", "2", 1).ok());  // inserted deleted: not live
-  EXPECT_EQ(live("1"), 2);
-  EXPECT_EQ(live("2"), 1);
-  ASSERT_TRUE(Exec("UPDATE instances SET deleted = 1 WHERE instance_id = 'ins-a'").ok());
-  ASSERT_TRUE(Exec("UPDATE instances SET deleted = 1 WHERE instance_id = 'ins-a'").ok());  // again
-  ASSERT_TRUE(Exec("UPDATE instances SET state = 'STOPPED' WHERE instance_id = 'ins-b'").ok());
-  EXPECT_EQ(live("1"), 1);
-  ASSERT_TRUE(Exec("UPDATE instances SET deleted = 0 WHERE instance_id = 'ins-d'").ok());
-  ASSERT_TRUE(Exec("UPDATE instances SET owner_uin = '3' WHERE instance_id = 'ins-c'").ok());
-  EXPECT_EQ(live("2"), 1);
-  EXPECT_EQ(live("3"), 1);
-  ASSERT_TRUE(Exec("DELETE FROM instances WHERE instance_id IN ('ins-b', 'ins-a')").ok());
-  EXPECT_EQ(live("1"), 0);
-}
-
 TEST_F(StoreTest, MigrationVersionsAreStrictlyIncreasing) {
   const auto& all = AllMigrations();
   for (size_t i = 1; i < all.size(); ++i) EXPECT_GT(all[i].version, all[i - 1].version);
