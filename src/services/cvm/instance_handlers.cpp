@@ -18,6 +18,7 @@
 #include "services/storage_rules.h"
 #include "services/vpc/vpc_common.h"
 #include "store/client_tokens.h"
+#include "store/datapath_records.h"
 #include "store/instance_records.h"
 #include "store/tag_records.h"
 
@@ -457,7 +458,8 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
         CVM_RETURN_IF_ERROR(
             AssignAddresses(tx, *network, *network_request, static_cast<size_t>(i), config, r));
         CVM_RETURN_IF_ERROR(store::InsertInstance(tx, r));
-        CVM_RETURN_IF_ERROR(BindSecurityGroups(tx, r.instance_id, network->sg_ids));
+        CVM_RETURN_IF_ERROR(
+            store::ReplaceSecurityGroupBindings(tx, r.instance_id, network->sg_ids));
         CVM_RETURN_IF_ERROR(store::SetTags(tx, ctx.owner_uin, r.instance_id, *tags,
                                            err::kInvalidParameterValueTagQuotaLimitExceeded));
         store::DiskRecord d;
@@ -665,57 +667,56 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
   auto batch = [&](const char* api_action, const std::set<std::string>& allowed,
                    const std::string& transitional, const char* op_action,
                    std::function<json(const json&, const InstanceRecord&)> args_of) {
-    router.Register(api_action,
-                    [&, allowed, transitional, op_action, args_of](const api::RequestContext& ctx,
-                                                                   json& p) -> Result<json> {
-                      auto ids = InstanceIdsParam(p, "InstanceIds");
-                      if (!ids.ok()) return ids.status();
-                      if (ids->empty())
-                        return Status(err::kMissingParameter, "InstanceIds is empty.");
-                      if (p.contains("StopType")) {
-                        std::string t = p["StopType"].get<std::string>();
-                        if (t != "SOFT" && t != "HARD" && t != "SOFT_FIRST") {
-                          return Status(err::kInvalidParameterValue,
-                                        "StopType must be SOFT, HARD or SOFT_FIRST.");
-                        }
-                      }
-                      std::vector<std::string> ops;
-                      Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
-                        auto insts = LoadOwned(tx, ctx, *ids);
-                        if (!insts.ok()) return insts.status();
-                        int add_cpu = 0, add_mem = 0;
-                        for (const auto& i : *insts) {
-                          if (!allowed.count(i.state))
-                            return Status(WrongStateCode(i.state),
-                                          "The instance " + i.instance_id + " is " + i.state + ".");
-                          CVM_RETURN_IF_ERROR(CheckNotBusy(i));
-                          add_cpu += i.cpu;
-                          add_mem += i.memory_mib;
-                        }
-                        if (transitional == "STARTING")
-                          CVM_RETURN_IF_ERROR(CheckCapacity(tx, engine, add_cpu, add_mem));
-                        for (const auto& i : *insts) {
-                          CVM_RETURN_IF_ERROR(
-                              tx.Exec("UPDATE instances SET state = ?, state_reason = '' "
-                                      "WHERE instance_id = ?",
-                                      {transitional, i.instance_id}));
-                          // A terminated instance leaves its groups at once (its addresses
-                          // are freed when its row is marked deleted).
-                          if (transitional == "TERMINATING") {
-                            CVM_RETURN_IF_ERROR(BindSecurityGroups(tx, i.instance_id, {}));
-                          }
-                          auto op = engine::RecordOperation(tx, ctx, op_action, i.instance_id,
-                                                            args_of(p, i));
-                          if (!op.ok()) return op.status();
-                          ops.push_back(*op);
-                        }
-                        return Status::Ok();
-                      });
-                      if (!st.ok()) return st;
-                      if (transitional == "TERMINATING") vpc::SyncNetworkAfterCommit(engine, ctx);
-                      for (const auto& op : ops) engine.Submit(op);
-                      return json::object();
-                    });
+    router.Register(
+        api_action,
+        [&, allowed, transitional, op_action, args_of](const api::RequestContext& ctx,
+                                                       json& p) -> Result<json> {
+          auto ids = InstanceIdsParam(p, "InstanceIds");
+          if (!ids.ok()) return ids.status();
+          if (ids->empty()) return Status(err::kMissingParameter, "InstanceIds is empty.");
+          if (p.contains("StopType")) {
+            std::string t = p["StopType"].get<std::string>();
+            if (t != "SOFT" && t != "HARD" && t != "SOFT_FIRST") {
+              return Status(err::kInvalidParameterValue,
+                            "StopType must be SOFT, HARD or SOFT_FIRST.");
+            }
+          }
+          std::vector<std::string> ops;
+          Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
+            auto insts = LoadOwned(tx, ctx, *ids);
+            if (!insts.ok()) return insts.status();
+            int add_cpu = 0, add_mem = 0;
+            for (const auto& i : *insts) {
+              if (!allowed.count(i.state))
+                return Status(WrongStateCode(i.state),
+                              "The instance " + i.instance_id + " is " + i.state + ".");
+              CVM_RETURN_IF_ERROR(CheckNotBusy(i));
+              add_cpu += i.cpu;
+              add_mem += i.memory_mib;
+            }
+            if (transitional == "STARTING")
+              CVM_RETURN_IF_ERROR(CheckCapacity(tx, engine, add_cpu, add_mem));
+            for (const auto& i : *insts) {
+              CVM_RETURN_IF_ERROR(
+                  tx.Exec("UPDATE instances SET state = ?, state_reason = '' "
+                          "WHERE instance_id = ?",
+                          {transitional, i.instance_id}));
+              // A terminated instance leaves its groups at once (its addresses
+              // are freed when its row is marked deleted).
+              if (transitional == "TERMINATING") {
+                CVM_RETURN_IF_ERROR(store::ReplaceSecurityGroupBindings(tx, i.instance_id, {}));
+              }
+              auto op = engine::RecordOperation(tx, ctx, op_action, i.instance_id, args_of(p, i));
+              if (!op.ok()) return op.status();
+              ops.push_back(*op);
+            }
+            return Status::Ok();
+          });
+          if (!st.ok()) return st;
+          if (transitional == "TERMINATING") vpc::SyncNetworkAfterCommit(engine, ctx);
+          for (const auto& op : ops) engine.Submit(op);
+          return json::object();
+        });
   };
   auto no_args = [](const json&, const InstanceRecord&) { return json::object(); };
   batch("StartInstances", {"STOPPED"}, "STARTING", engine::op::kStart, no_args);
@@ -965,7 +966,7 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
               // The whole list is replaced, in the order given (the evaluation order).
               auto ids = CheckSecurityGroupIds(tx, ctx, p["SecurityGroups"]);
               if (!ids.ok()) return ids.status();
-              CVM_RETURN_IF_ERROR(BindSecurityGroups(tx, i.instance_id, *ids));
+              CVM_RETURN_IF_ERROR(store::ReplaceSecurityGroupBindings(tx, i.instance_id, *ids));
             }
           }
           return Status::Ok();
