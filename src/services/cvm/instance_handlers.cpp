@@ -20,6 +20,8 @@
 #include "store/client_tokens.h"
 #include "store/datapath_records.h"
 #include "store/instance_records.h"
+#include "store/key_pair_records.h"
+#include "store/snapshot_records.h"
 #include "store/tag_records.h"
 
 namespace cvm::services {
@@ -177,11 +179,9 @@ Result<LoginChoice> ParseLoginSettings(store::Transaction& tx, const api::Reques
         return Status(err::kInvalidKeyPairIdMalformed,
                       "The key pair id `" + id.substr(0, 32) + "` is malformed.");
       }
-      auto rows =
-          tx.Query("SELECT 1 FROM key_pairs WHERE key_id = ? AND owner_uin = ? AND region = ?",
-                   {id, ctx.owner_uin, ctx.region});
-      if (!rows.ok()) return rows.status();
-      if (rows->empty()) {
+      auto key = store::FindKeyPair(tx, ScopeOf(ctx), id);
+      if (!key.ok()) return key.status();
+      if (!*key) {
         return Status(err::kInvalidKeyPairIdNotFound, "The key pair " + id + " does not exist.");
       }
       out.key_ids.push_back(id);
@@ -399,19 +399,17 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
       CVM_RETURN_IF_ERROR(CheckDiskSize(**system_type, size, "SystemDisk.DiskSize"));
       for (auto& dd : *data_disks) {
         if (dd.source_snapshot_id.empty()) continue;
-        auto snap = tx.Query(
-            "SELECT disk_size_gb FROM snapshots WHERE snapshot_id = ? AND owner_uin = ? AND "
-            "region = ? AND state = 'NORMAL' AND deleted = 0",
-            {dd.source_snapshot_id, ctx.owner_uin, ctx.region});
+        // A snapshot still being made or applied counts as missing here.
+        auto snap = store::FindSnapshot(tx, ScopeOf(ctx), dd.source_snapshot_id);
         if (!snap.ok()) return snap.status();
-        if (snap->empty()) {
+        if (!*snap || (*snap)->state != "NORMAL") {
           return Status(err::kInvalidSnapshotIdNotFound,
                         "The snapshot " + dd.source_snapshot_id + " does not exist.");
         }
-        if (dd.size_gb < snap->front().Int(0)) {
+        if (dd.size_gb < (*snap)->disk_size_gb) {
           return Status(err::kInvalidParameterValue,
                         "DataDisks.DiskSize must be at least the snapshot's " +
-                            std::to_string(snap->front().Int(0)) + " GiB.");
+                            std::to_string((*snap)->disk_size_gb) + " GiB.");
         }
       }
       auto login = ParseLoginSettings(tx, ctx, p);
@@ -785,12 +783,7 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
                   "usage = 'SYSTEM_DISK' AND deleted = 0",
                   {size, id}));
       if (login->given) {
-        CVM_RETURN_IF_ERROR(
-            tx.Exec("UPDATE instances SET key_ids = ?, password_hash = ? WHERE instance_id = ?",
-                    {json(login->key_ids).dump(),
-                     login->password_hash.empty() ? store::Value(nullptr)
-                                                  : store::Value(login->password_hash),
-                     id}));
+        CVM_RETURN_IF_ERROR(store::SetInstanceLogin(tx, id, login->key_ids, login->password_hash));
       }
       if (!host_name.empty()) {
         CVM_RETURN_IF_ERROR(
