@@ -1,5 +1,7 @@
 #include "services/filters.h"
 
+#include <algorithm>
+
 #include "common/error_codes.h"
 
 namespace cvm::services {
@@ -75,9 +77,43 @@ bool Paging::Take(std::string_view id) {
   return on_page;
 }
 
-void SqlWhere::In(const std::string& column, const std::vector<std::string>& values) {
-  sql_ += " AND " + column + " IN " + store::InList(values.size());
-  for (const auto& v : values) args_.emplace_back(v);
+store::PageRequest Paging::Request() const {
+  store::PageRequest r{offset_, limit_, nullptr};
+  if (!visible_.SeesAll()) {
+    r.visible = [this](std::string_view id) { return visible_.Sees(kind_, id); };
+  }
+  return r;
+}
+
+store::AnyOf Filters::Any(const std::string& name) const {
+  auto v = Values(name);
+  if (!v) return std::nullopt;
+  return *v;
+}
+
+std::optional<bool> Filters::Bool(const std::string& name, bool* none) const {
+  auto v = Values(name);
+  if (!v) return std::nullopt;
+  const bool t = std::find(v->begin(), v->end(), "true") != v->end();
+  const bool f = std::find(v->begin(), v->end(), "false") != v->end();
+  if (!t && !f) *none = true;
+  if (t == f) return std::nullopt;
+  return t;
+}
+
+store::TagFilter Filters::Tags() const {
+  store::TagFilter out;
+  for (const auto& [name, values] : values_) {
+    using Kind = store::TagCondition::Kind;
+    if (name == "tag-key") {
+      out.push_back({Kind::kKey, "", values});
+    } else if (name == "tag-value") {
+      out.push_back({Kind::kValue, "", values});
+    } else if (name.rfind("tag:", 0) == 0) {
+      out.push_back({Kind::kKeyValue, name.substr(4), values});
+    }
+  }
+  return out;
 }
 
 void SqlWhere::Filtered(const Filters& filters, const std::map<std::string, std::string>& columns) {
@@ -95,47 +131,9 @@ Result<Listing> SqlWhere::List(store::Database& db, const std::string& table,
                                const std::string& id_column, const std::string& columns,
                                const std::string& order_by, Paging& paging,
                                std::optional<int64_t> total_if_all) const {
-  Listing out;
-  const std::string order = " ORDER BY " + order_by;
-  if (paging.SeesAll()) {
-    if (total_if_all) {
-      out.total = *total_if_all;
-    } else {
-      auto count = db.Query("SELECT COUNT(*) FROM " + table + sql_, args_);
-      if (!count.ok()) return count.status();
-      out.total = (*count)[0].Int(0);
-    }
-    // The page is chosen from index entries alone (a deep Offset skips entries, not rows),
-    // then only its rows are read.
-    auto args = args_;
-    args.emplace_back(static_cast<int64_t>(paging.limit_));
-    args.emplace_back(static_cast<int64_t>(paging.offset_));
-    auto rows =
-        db.Query("SELECT " + columns + " FROM " + table + " WHERE " + id_column + " IN (SELECT " +
-                     id_column + " FROM " + table + sql_ + order + " LIMIT ? OFFSET ?)" + order,
-                 args);
-    if (!rows.ok()) return rows.status();
-    out.rows = std::move(*rows);
-    return out;
-  }
-  auto ids = db.Query("SELECT " + id_column + " FROM " + table + sql_ + order, args_);
-  if (!ids.ok()) return ids.status();
-  auto args = args_;
-  size_t page = 0;
-  for (const auto& r : *ids) {
-    if (paging.Take(r.Str(0))) {
-      args.emplace_back(r.Str(0));
-      ++page;
-    }
-  }
-  out.total = static_cast<int64_t>(paging.total());
-  if (page == 0) return out;
-  auto rows = db.Query("SELECT " + columns + " FROM " + table + sql_ + " AND " + id_column +
-                           " IN " + store::InList(page) + order,
-                       args);
-  if (!rows.ok()) return rows.status();
-  out.rows = std::move(*rows);
-  return out;
+  auto page = query_.List(db, table, id_column, columns, order_by, paging.Request(), total_if_all);
+  if (!page.ok()) return page.status();
+  return Listing{page->total, std::move(page->items)};
 }
 
 }  // namespace cvm::services

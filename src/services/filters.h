@@ -11,6 +11,7 @@
 #include "common/status.h"
 #include "iam/visibility.h"
 #include "store/database.h"
+#include "store/listing.h"
 
 namespace cvm::services {
 
@@ -25,6 +26,13 @@ class Filters {
   // True if no filter of that name was given, or `value` is one of its values.
   bool Matches(const std::string& name, const std::string& value) const;
   const std::vector<std::string>* Values(const std::string& name) const;
+  // The values of `name`, unset when no such filter was given: a repository's filter field.
+  store::AnyOf Any(const std::string& name) const;
+  // A "true"/"false" filter: unset when absent or both listed; `*none` set when neither is.
+  std::optional<bool> Bool(const std::string& name, bool* none) const;
+  // tag-key (has one of the keys), tag-value (one of the values under any key) and tag:<key>
+  // (the key with one of the values).
+  store::TagFilter Tags() const;
   bool empty() const { return values_.empty(); }
   const std::map<std::string, std::vector<std::string>>& all() const { return values_; }
 
@@ -50,6 +58,8 @@ class Paging {
 
   bool SeesAll() const { return visible_.SeesAll(); }
   bool Sees(std::string_view id) const { return visible_.Sees(kind_, id); }
+  // The page for a listing the store makes (this Paging must outlive the request).
+  store::PageRequest Request() const;
 
  private:
   friend class SqlWhere;
@@ -67,40 +77,38 @@ struct Listing {
   store::Rows rows;
 };
 
-// The WHERE clause of a Describe action's listing, so filtering and paging happen in the
-// database: every value is a bound parameter, never spliced into the SQL.
+// The WHERE clause of a Describe action's listing (store::ListQuery), for the listings that
+// have not moved into a repository yet.
 class SqlWhere {
  public:
   SqlWhere(std::string clause, std::vector<store::Value> args)
-      : sql_(" WHERE " + std::move(clause)), args_(std::move(args)) {}
+      : query_(std::move(clause), std::move(args)) {}
 
   // AND column IN (values...)
-  void In(const std::string& column, const std::vector<std::string>& values);
+  void In(const std::string& column, const std::vector<std::string>& values) {
+    query_.In(column, values);
+  }
   // In() for every filter of `columns` (filter name -> column) that was given.
   void Filtered(const Filters& filters, const std::map<std::string, std::string>& columns);
   // Matches nothing unless the filter `name` is absent or lists `value`: for filters on
   // attributes every row here has the same value of (project-id 0, a charge type, ...).
   void OnlyIfListed(const Filters& filters, const std::string& name, const std::string& value);
-  void And(const std::string& clause) { sql_ += " AND " + clause; }
+  void And(const std::string& clause) { query_.And(clause); }
   // A filter no row can pass (a value nothing here has).
-  void MatchNothing() { And("1 = 0"); }
+  void MatchNothing() { query_.MatchNothing(); }
   // AND clause, whose '?' placeholders take `args` in order.
   void And(const std::string& clause, std::vector<store::Value> args) {
-    And(clause);
-    for (auto& a : args) args_.push_back(std::move(a));
+    query_.And(clause, std::move(args));
   }
+  store::ListQuery& query() { return query_; }
 
-  // The matching rows of `table` the caller may see (`id_column` names each row's resource):
-  // their count and one page in `order_by` order. When the caller sees everything, counting
-  // and paging happen in the database (`total_if_all`, when given, is the count); otherwise
-  // the matching ids are read in order and judged one by one before paging.
+  // store::ListQuery::List with the request's paging.
   Result<Listing> List(store::Database& db, const std::string& table, const std::string& id_column,
                        const std::string& columns, const std::string& order_by, Paging& paging,
                        std::optional<int64_t> total_if_all = std::nullopt) const;
 
  private:
-  std::string sql_;
-  std::vector<store::Value> args_;
+  store::ListQuery query_;
 };
 
 }  // namespace cvm::services

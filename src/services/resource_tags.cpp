@@ -106,28 +106,7 @@ std::map<std::string, json> TagListsOf(store::Database& db,
 }
 
 void FilterByTags(SqlWhere& where, const Filters& filters, const std::string& id_column) {
-  for (const auto& [name, values] : filters.all()) {
-    std::string condition;
-    std::vector<store::Value> args;
-    if (name == "tag-key") {
-      condition = "tag_key";
-    } else if (name == "tag-value") {
-      condition = "tag_value";
-    } else if (name.rfind("tag:", 0) == 0) {
-      condition = "tag_key = ? AND tag_value";
-      args.emplace_back(name.substr(4));
-    } else {
-      continue;
-    }
-    std::string in;
-    for (const auto& v : values) {
-      in += in.empty() ? "?" : ",?";
-      args.emplace_back(v);
-    }
-    where.And(
-        id_column + " IN (SELECT resource_id FROM tags WHERE " + condition + " IN (" + in + "))",
-        std::move(args));
-  }
+  where.query().Tagged(id_column, filters.Tags());
 }
 
 }  // namespace cvm::services

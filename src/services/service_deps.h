@@ -2,6 +2,9 @@
 // deliberately absent: handlers record intent, the engine acts.
 #pragma once
 
+#include <initializer_list>
+#include <nlohmann/json.hpp>
+
 #include "api/console_tokens.h"
 #include "api/router.h"
 #include "config/config.h"
@@ -22,6 +25,24 @@ struct ServiceDeps {
   iam::CamStore& cam;
   iam::AuditLog& audit;
 };
+
+// One action of a service: a named function of the deps, the request and its parameters.
+using ServiceAction = Result<nlohmann::json> (*)(ServiceDeps&, const api::RequestContext&,
+                                                 nlohmann::json&);
+struct NamedAction {
+  const char* name;
+  ServiceAction action;
+};
+// Registers each action under its name.
+inline void RegisterActions(api::Router& router, ServiceDeps& deps,
+                            std::initializer_list<NamedAction> actions) {
+  for (const auto& a : actions) {
+    router.Register(a.name,
+                    [&deps, action = a.action](const api::RequestContext& ctx, nlohmann::json& p) {
+                      return action(deps, ctx, p);
+                    });
+  }
+}
 
 // The account and region a request reaches.
 inline store::Scope ScopeOf(const api::RequestContext& ctx) { return {ctx.owner_uin, ctx.region}; }

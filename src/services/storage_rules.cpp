@@ -8,6 +8,10 @@
 #include "common/time_format.h"
 #include "engine/operations.h"
 #include "services/service_deps.h"
+#include "store/disk_records.h"
+#include "store/image_records.h"
+#include "store/operation_records.h"
+#include "store/snapshot_records.h"
 
 namespace cvm::services {
 
@@ -81,10 +85,10 @@ Status CheckDiskSize(const StorageTypeConfig& type, int64_t size_gb, const std::
 }
 
 Status CheckStorageCapacity(store::Transaction& tx, const engine::Engine& engine, int64_t add_gb) {
-  auto used = tx.Query("SELECT COALESCE(SUM(size_gb), 0) FROM disks WHERE deleted = 0");
+  auto used = store::ProvisionedDiskGb(tx);
   if (!used.ok()) return used.status();
   const int64_t capacity = engine.StorageCapacityGb();
-  const int64_t in_use = (*used)[0].Int(0);
+  const int64_t in_use = *used;
   if (in_use + add_gb > capacity) {
     return Status(err::kResourceInsufficient,
                   "The storage pool cannot hold " + std::to_string(add_gb) +
@@ -100,20 +104,24 @@ Status RecordSnapshotRow(store::Transaction& tx, const api::RequestContext& ctx,
   if (d.state != "UNATTACHED" && d.state != "ATTACHED") {
     return Status(err::kInvalidDiskBusy, "Disk " + d.disk_id + " is busy (" + d.state + ").");
   }
-  auto creating = tx.Query(
-      "SELECT COUNT(*) FROM snapshots WHERE disk_id = ? AND state = 'CREATING' AND deleted = 0",
-      {d.disk_id});
+  auto creating = store::CountCreatingSnapshots(tx, d.disk_id);
   if (!creating.ok()) return creating.status();
-  if ((*creating)[0].Int(0) > 0) {
+  if (*creating > 0) {
     return Status(err::kInvalidDiskSnapshotCreating,
                   "Disk " + d.disk_id + " already has a snapshot being created.");
   }
-  return tx.Exec(
-      "INSERT INTO snapshots(snapshot_id, owner_uin, name, disk_id, disk_usage, disk_size_gb, "
-      "zone, region, state, percent, file_path, created_at) "
-      "VALUES (?,?,?,?,?,?,?,?, 'CREATING', 0, ?, ?)",
-      {snapshot_id, ctx.owner_uin, name, d.disk_id, d.usage, d.size_gb, d.zone, d.region,
-       engine.SnapshotPath(snapshot_id).string(), NowUnix()});
+  return store::InsertSnapshot(tx, {.snapshot_id = snapshot_id,
+                                    .owner_uin = ctx.owner_uin,
+                                    .name = name,
+                                    .disk_id = d.disk_id,
+                                    .disk_usage = d.usage,
+                                    .disk_size_gb = d.size_gb,
+                                    .zone = d.zone,
+                                    .region = d.region,
+                                    .state = "CREATING",
+                                    .percent = 0,
+                                    .file_path = engine.SnapshotPath(snapshot_id).string(),
+                                    .created_at = NowUnix()});
 }
 
 Result<std::string> RecordSnapshot(store::Transaction& tx, const api::RequestContext& ctx,
@@ -128,27 +136,21 @@ Status DeleteOwnedSnapshots(store::Transaction& tx, const api::RequestContext& c
                             const std::vector<std::string>& ids) {
   // Exports of images' data disks still to run, each reading the snapshot it names.
   std::map<std::string, std::string> exporting;  // snapshot id -> image id
-  auto exports = tx.Query(
-      "SELECT resource_id, args FROM operations WHERE action = ? AND owner_uin = ? AND "
-      "state IN ('PENDING', 'RUNNING')",
-      {std::string(engine::op::kExportImage), ctx.owner_uin});
+  auto exports =
+      store::UnfinishedOperationsOf(tx, std::string(engine::op::kExportImage), ctx.owner_uin);
   if (!exports.ok()) return exports.status();
-  for (const auto& r : *exports) {
-    const json args = json::parse(r.Str(1), nullptr, false);
-    if (args.is_object() && args.contains("SnapshotId")) {
-      exporting[args.value("SnapshotId", "")] = r.Str(0);
+  for (const auto& e : *exports) {
+    if (e.args.is_object() && e.args.contains("SnapshotId")) {
+      exporting[e.args.value("SnapshotId", "")] = e.resource_id;
     }
   }
   for (const auto& id : ids) {
-    auto found = tx.Query(
-        "SELECT state FROM snapshots WHERE snapshot_id = ? AND owner_uin = ? AND region = ? AND "
-        "deleted = 0",
-        {id, ctx.owner_uin, ctx.region});
+    auto found = store::FindSnapshot(tx, ScopeOf(ctx), id);
     if (!found.ok()) return found.status();
-    if (found->empty()) {
+    if (!*found) {
       return Status(err::kInvalidSnapshotIdNotFound, "The snapshot " + id + " does not exist.");
     }
-    const std::string state = found->front().Str(0);
+    const std::string state = (*found)->state;
     if (state == "CREATING") {
       return Status(err::kResourceUnavailableSnapshotCreating,
                     "Snapshot " + id + " is still being created.");
@@ -158,23 +160,18 @@ Status DeleteOwnedSnapshots(store::Transaction& tx, const api::RequestContext& c
                     "Snapshot " + id + " is being applied to its disk.");
     }
     // An image being made from it reads its file; once made, the image has its own.
-    auto making = tx.Query(
-        "SELECT image_id FROM images WHERE source_id = ? AND state = 'CREATING' AND "
-        "deleted = 0",
-        {id});
+    auto making = store::ImageBeingMadeFrom(tx, id);
     if (!making.ok()) return making.status();
     if (!making->empty()) {
-      return Status(err::kResourceInUse, "Snapshot " + id + " is being made into image " +
-                                             making->front().Str(0) + "; wait for it.");
+      return Status(err::kResourceInUse,
+                    "Snapshot " + id + " is being made into image " + *making + "; wait for it.");
     }
     // A disk being made from it reads its file.
-    auto filling = tx.Query(
-        "SELECT disk_id FROM disks WHERE source_snapshot_id = ? AND state = ? AND deleted = 0",
-        {id, store::kDiskCreating});
+    auto filling = store::DiskBeingMadeFrom(tx, id);
     if (!filling.ok()) return filling.status();
     if (!filling->empty()) {
-      return Status(err::kResourceInUse, "Snapshot " + id + " is being copied into disk " +
-                                             filling->front().Str(0) + "; wait for it.");
+      return Status(err::kResourceInUse,
+                    "Snapshot " + id + " is being copied into disk " + *filling + "; wait for it.");
     }
     if (auto e = exporting.find(id); e != exporting.end()) {
       return Status(err::kResourceInUse, "Snapshot " + id + " is being exported with image " +
@@ -182,7 +179,7 @@ Status DeleteOwnedSnapshots(store::Transaction& tx, const api::RequestContext& c
     }
   }
   for (const auto& id : ids) {
-    CVM_RETURN_IF_ERROR(tx.Exec("UPDATE snapshots SET deleted = 1 WHERE snapshot_id = ?", {id}));
+    CVM_RETURN_IF_ERROR(store::DiscardSnapshot(tx, id));
   }
   return Status::Ok();
 }
@@ -199,8 +196,7 @@ Result<std::string> RecordDiskGrowth(store::Transaction& tx, const api::RequestC
   if (!type.ok()) return type.status();
   CVM_RETURN_IF_ERROR(CheckDiskSize(**type, size_gb, "DiskSize"));
   CVM_RETURN_IF_ERROR(CheckStorageCapacity(tx, engine, size_gb - disk.size_gb));
-  CVM_RETURN_IF_ERROR(tx.Exec(
-      "UPDATE disks SET state = 'EXPANDING', error_prompt = '' WHERE disk_id = ?", {disk.disk_id}));
+  CVM_RETURN_IF_ERROR(store::SetDiskState(tx, disk.disk_id, "EXPANDING", ""));
   return engine::RecordOperation(tx, ctx, engine::op::kResizeDisk, disk.disk_id,
                                  {{"DiskSize", size_gb}});
 }

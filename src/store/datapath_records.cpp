@@ -60,6 +60,29 @@ Status BindSecurityGroup(Transaction& tx, const std::string& instance_id, const 
       {instance_id, sg_id, position});
 }
 
+Status ReplaceSecurityGroupBindings(Transaction& tx, const std::string& instance_id,
+                                    const std::vector<std::string>& sg_ids) {
+  CVM_RETURN_IF_ERROR(
+      tx.Exec("DELETE FROM instance_security_groups WHERE instance_id = ?", {instance_id}));
+  for (size_t i = 0; i < sg_ids.size(); ++i) {
+    CVM_RETURN_IF_ERROR(
+        tx.Exec("INSERT INTO instance_security_groups(instance_id, sg_id, position) VALUES (?,?,?)",
+                {instance_id, sg_ids[i], static_cast<int64_t>(i)}));
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<std::string>> BoundSecurityGroups(Transaction& tx,
+                                                     const std::string& instance_id) {
+  auto rows =
+      tx.Query("SELECT sg_id FROM instance_security_groups WHERE instance_id = ? ORDER BY position",
+               {instance_id});
+  if (!rows.ok()) return rows.status();
+  std::vector<std::string> out;
+  for (const auto& r : *rows) out.push_back(r.Str(0));
+  return out;
+}
+
 Result<std::vector<GroupRule>> LoadGroupRules(Database& db, const std::set<std::string>& sg_ids) {
   std::vector<GroupRule> out;
   if (sg_ids.empty()) return out;

@@ -39,6 +39,13 @@ Result<std::vector<SecurityGroupBinding>> LoadSecurityGroupBindings(
 Status BindSecurityGroup(Transaction& tx, const std::string& instance_id, const std::string& sg_id,
                          int64_t position);
 
+// Replaces an instance's groups with `sg_ids`, in that (binding) order.
+Status ReplaceSecurityGroupBindings(Transaction& tx, const std::string& instance_id,
+                                    const std::vector<std::string>& sg_ids);
+// The instance's groups in binding order.
+Result<std::vector<std::string>> BoundSecurityGroups(Transaction& tx,
+                                                     const std::string& instance_id);
+
 struct GroupRule {
   std::string sg_id, direction;  // INGRESS | EGRESS
   network::SecurityRule rule;

@@ -151,6 +151,21 @@ Status RecordInstanceOutcome(Transaction& tx, const std::string& instance_id,
        instance_id, request_id});
 }
 
+Status MarkInstanceOperationDone(Transaction& tx, const std::string& instance_id,
+                                 const std::string& api_action, const std::string& request_id) {
+  return tx.Exec(
+      "UPDATE instances SET latest_operation = ?, latest_operation_state = 'SUCCESS', "
+      "latest_operation_request_id = ?, latest_operation_error = '' WHERE instance_id = ?",
+      {api_action, request_id, instance_id});
+}
+
+Status SetInstanceLogin(Transaction& tx, const std::string& instance_id,
+                        const std::vector<std::string>& key_ids, const std::string& password_hash) {
+  return tx.Exec("UPDATE instances SET key_ids = ?, password_hash = ? WHERE instance_id = ?",
+                 {nlohmann::json(key_ids).dump(),
+                  password_hash.empty() ? Value(nullptr) : Value(password_hash), instance_id});
+}
+
 Status MarkInstanceTerminated(Transaction& tx, const std::string& instance_id) {
   return tx.Exec("UPDATE instances SET deleted = 1, state = 'TERMINATED' WHERE instance_id = ?",
                  {instance_id});

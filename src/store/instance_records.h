@@ -60,6 +60,13 @@ struct InstanceOutcome {
 };
 Status RecordInstanceOutcome(Transaction& tx, const std::string& instance_id,
                              const std::string& request_id, const InstanceOutcome& outcome);
+// A change that needed no operation (a login recorded for the next start): LatestOperation*
+// say `api_action` of request `request_id` succeeded.
+Status MarkInstanceOperationDone(Transaction& tx, const std::string& instance_id,
+                                 const std::string& api_action, const std::string& request_id);
+// The login a start writes into the guest's seed: key pairs and password ('' for none).
+Status SetInstanceLogin(Transaction& tx, const std::string& instance_id,
+                        const std::vector<std::string>& key_ids, const std::string& password_hash);
 Status MarkInstanceTerminated(Transaction& tx, const std::string& instance_id);
 // A boot: the management SSH port and the start time.
 Status SetInstanceBooted(Transaction& tx, const std::string& instance_id, int64_t ssh_port,

@@ -244,11 +244,15 @@ Result<std::string> EnsureDefaultSecurityGroup(Transaction& tx, const std::strin
   if (!found->empty()) return found->front().Str(0);
   const std::string id = NewResourceId("sg");
   const int64_t now = NowUnix();
-  CVM_RETURN_IF_ERROR(tx.Exec(
-      "INSERT INTO security_groups(sg_id, owner_uin, region, name, description, is_default, "
-      "version, created_at, updated_at) "
-      "VALUES (?,?,?,'default','System created security group',1,1,?,?)",
-      {id, owner_uin, region, now, now}));
+  CVM_RETURN_IF_ERROR(InsertSecurityGroup(tx, {.sg_id = id,
+                                               .owner_uin = owner_uin,
+                                               .region = region,
+                                               .name = "default",
+                                               .description = "System created security group",
+                                               .is_default = true,
+                                               .version = 1,
+                                               .created_at = now,
+                                               .updated_at = now}));
   auto accept = [&](const char* protocol, const char* port) {
     network::SecurityRule r;
     r.protocol = protocol;
@@ -315,6 +319,262 @@ Result<SecurityGroupUsage> UsageOfSecurityGroup(Transaction& tx, const std::stri
       {sg_id, sg_id, sg_id});
   if (!rows.ok()) return rows.status();
   return SecurityGroupUsage{rows->front().Int(0), rows->front().Int(1)};
+}
+
+// ---- VPCs and subnets ----
+
+Result<std::optional<VpcRecord>> FindVpc(Transaction& tx, const Scope& scope,
+                                         const std::string& vpc_id) {
+  auto rows = tx.Query(std::string("SELECT ") + kVpcColumns +
+                           " FROM vpcs WHERE vpc_id = ? AND owner_uin = ? AND region = ?",
+                       {vpc_id, scope.owner_uin, scope.region});
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return std::optional<VpcRecord>();
+  return std::optional(VpcFromRow(rows->front()));
+}
+
+Result<int64_t> CountVpcs(Transaction& tx, const Scope& scope) {
+  auto rows = tx.Query("SELECT COUNT(*) FROM vpcs WHERE owner_uin = ? AND region = ?",
+                       {scope.owner_uin, scope.region});
+  if (!rows.ok()) return rows.status();
+  return (*rows)[0].Int(0);
+}
+
+Status UpdateVpc(Transaction& tx, const VpcRecord& v) {
+  return tx.Exec(
+      "UPDATE vpcs SET name = ?, enable_multicast = ?, dns_servers = ?, domain_name = ? "
+      "WHERE vpc_id = ?",
+      {v.name, int64_t{v.enable_multicast}, nlohmann::json(v.dns_servers).dump(), v.domain_name,
+       v.vpc_id});
+}
+
+Status DeleteVpc(Transaction& tx, const std::string& vpc_id) {
+  CVM_RETURN_IF_ERROR(tx.Exec(
+      "DELETE FROM tags WHERE resource_id IN (SELECT subnet_id FROM subnets WHERE vpc_id = ?)",
+      {vpc_id}));
+  CVM_RETURN_IF_ERROR(tx.Exec("DELETE FROM subnets WHERE vpc_id = ?", {vpc_id}));
+  CVM_RETURN_IF_ERROR(DeleteVpcRouteTables(tx, vpc_id));
+  CVM_RETURN_IF_ERROR(tx.Exec("DELETE FROM tags WHERE resource_id = ?", {vpc_id}));
+  return tx.Exec("DELETE FROM vpcs WHERE vpc_id = ?", {vpc_id});
+}
+
+Result<Page<VpcRecord>> ListVpcs(Database& db, const Scope& scope, const VpcFilter& f,
+                                 const PageRequest& page) {
+  ListQuery q("owner_uin = ? AND region = ?", {scope.owner_uin, scope.region});
+  if (!f.ids.empty()) q.In("vpc_id", f.ids);
+  q.In("vpc_id", f.vpc_ids);
+  q.In("cidr", f.cidrs);
+  if (f.name_contains) {
+    std::string any;
+    std::vector<Value> args;
+    for (const auto& n : *f.name_contains) {
+      // A substring test both backends run alike (LIKE folds case on SQLite only).
+      any += (any.empty() ? "(" : " OR ") +
+             std::string("(? = '' OR length(replace(name, ?, '')) < length(name))");
+      args.emplace_back(n);
+      args.emplace_back(n);
+    }
+    q.And(any + ")", std::move(args));
+  }
+  q.Flag("is_default", f.is_default);
+  if (f.match_nothing) q.MatchNothing();
+  q.Tagged("vpc_id", f.tags);
+  return TypedPage<VpcRecord>(q.List(db, "vpcs", "vpc_id", kVpcColumns, "created_at, rowid", page),
+                              VpcFromRow);
+}
+
+Result<std::optional<SubnetRecord>> FindSubnet(Transaction& tx, const Scope& scope,
+                                               const std::string& subnet_id) {
+  auto rows = tx.Query(std::string("SELECT ") + kSubnetColumns +
+                           " FROM subnets WHERE subnet_id = ? AND owner_uin = ? AND vpc_id IN "
+                           "(SELECT vpc_id FROM vpcs WHERE region = ?)",
+                       {subnet_id, scope.owner_uin, scope.region});
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return std::optional<SubnetRecord>();
+  return std::optional(SubnetFromRow(rows->front()));
+}
+
+Result<std::optional<SubnetRecord>> FindSubnetOfAccount(Transaction& tx,
+                                                        const std::string& owner_uin,
+                                                        const std::string& subnet_id) {
+  auto rows = tx.Query(std::string("SELECT ") + kSubnetColumns +
+                           " FROM subnets WHERE subnet_id = ? AND owner_uin = ?",
+                       {subnet_id, owner_uin});
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return std::optional<SubnetRecord>();
+  return std::optional(SubnetFromRow(rows->front()));
+}
+
+Result<std::vector<SubnetRecord>> SubnetsOfVpc(Transaction& tx, const std::string& vpc_id) {
+  auto rows = tx.Query(std::string("SELECT ") + kSubnetColumns +
+                           " FROM subnets WHERE vpc_id = ? ORDER BY created_at, rowid",
+                       {vpc_id});
+  if (!rows.ok()) return rows.status();
+  std::vector<SubnetRecord> out;
+  for (const auto& r : *rows) out.push_back(SubnetFromRow(r));
+  return out;
+}
+
+Result<int64_t> CountSubnets(Transaction& tx, const std::string& vpc_id) {
+  auto rows = tx.Query("SELECT COUNT(*) FROM subnets WHERE vpc_id = ?", {vpc_id});
+  if (!rows.ok()) return rows.status();
+  return (*rows)[0].Int(0);
+}
+
+Status RenameSubnet(Transaction& tx, const std::string& subnet_id, const std::string& name) {
+  return tx.Exec("UPDATE subnets SET name = ? WHERE subnet_id = ?", {name, subnet_id});
+}
+
+Status DeleteSubnet(Transaction& tx, const std::string& subnet_id) {
+  CVM_RETURN_IF_ERROR(tx.Exec("DELETE FROM tags WHERE resource_id = ?", {subnet_id}));
+  return tx.Exec("DELETE FROM subnets WHERE subnet_id = ?", {subnet_id});
+}
+
+Result<int64_t> CountSubnetAddressesInUse(Database& db, const std::string& subnet_id) {
+  auto rows = db.Query(
+      "SELECT COUNT(*) FROM instances WHERE subnet_id = ? AND deleted = 0 AND private_ip != ''",
+      {subnet_id});
+  if (!rows.ok()) return rows.status();
+  return (*rows)[0].Int(0);
+}
+
+Result<Page<SubnetRecord>> ListSubnets(Database& db, const Scope& scope, const SubnetFilter& f,
+                                       const PageRequest& page) {
+  ListQuery q("owner_uin = ? AND vpc_id IN (SELECT vpc_id FROM vpcs WHERE region = ?)",
+              {scope.owner_uin, scope.region});
+  if (!f.ids.empty()) q.In("subnet_id", f.ids);
+  q.In("cidr", f.cidrs);
+  q.In("name", f.names);
+  q.In("subnet_id", f.subnet_ids);
+  q.In("vpc_id", f.vpc_ids);
+  q.In("zone", f.zones);
+  q.Flag("is_default", f.is_default);
+  if (f.match_nothing) q.MatchNothing();
+  q.Tagged("subnet_id", f.tags);
+  return TypedPage<SubnetRecord>(
+      q.List(db, "subnets", "subnet_id", kSubnetColumns, "created_at, rowid", page), SubnetFromRow);
+}
+
+namespace {
+Result<std::string> AnyLiveInstance(Transaction& tx, const char* column, const std::string& id) {
+  auto rows = tx.Query(std::string("SELECT instance_id FROM instances WHERE ") + column +
+                           " = ? AND deleted = 0 LIMIT 1",
+                       {id});
+  if (!rows.ok()) return rows.status();
+  return rows->empty() ? std::string() : rows->front().Str(0);
+}
+}  // namespace
+
+Result<std::string> AnyInstanceInVpc(Transaction& tx, const std::string& vpc_id) {
+  return AnyLiveInstance(tx, "vpc_id", vpc_id);
+}
+Result<std::string> AnyInstanceInSubnet(Transaction& tx, const std::string& subnet_id) {
+  return AnyLiveInstance(tx, "subnet_id", subnet_id);
+}
+
+// ---- security groups ----
+
+namespace {
+constexpr const char* kGroupColumns =
+    "sg_id, owner_uin, region, name, description, project_id, is_default, version, created_at, "
+    "updated_at";
+
+SecurityGroupRecord GroupFromRow(const Row& r) {
+  return SecurityGroupRecord{r.Str(0), r.Str(1),      r.Str(2), r.Str(3), r.Str(4),
+                             r.Int(5), r.Int(6) != 0, r.Int(7), r.Int(8), r.Int(9)};
+}
+
+template <typename Src>
+Result<std::optional<SecurityGroupRecord>> FindGroup(Src& src, const Scope& scope,
+                                                     const std::string& sg_id) {
+  auto rows =
+      src.Query(std::string("SELECT ") + kGroupColumns +
+                    " FROM security_groups WHERE sg_id = ? AND owner_uin = ? AND region = ?",
+                {sg_id, scope.owner_uin, scope.region});
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return std::optional<SecurityGroupRecord>();
+  return std::optional(GroupFromRow(rows->front()));
+}
+}  // namespace
+
+Status InsertSecurityGroup(Transaction& tx, const SecurityGroupRecord& g) {
+  return tx.Exec(std::string("INSERT INTO security_groups(") + kGroupColumns +
+                     ") VALUES (?,?,?,?,?,?,?,?,?,?)",
+                 {g.sg_id, g.owner_uin, g.region, g.name, g.description, g.project_id,
+                  int64_t{g.is_default}, g.version, g.created_at, g.updated_at});
+}
+
+Result<std::optional<SecurityGroupRecord>> FindSecurityGroup(Transaction& tx, const Scope& scope,
+                                                             const std::string& sg_id) {
+  return FindGroup(tx, scope, sg_id);
+}
+Result<std::optional<SecurityGroupRecord>> FindSecurityGroup(Database& db, const Scope& scope,
+                                                             const std::string& sg_id) {
+  return FindGroup(db, scope, sg_id);
+}
+
+Result<int64_t> CountSecurityGroups(Transaction& tx, const Scope& scope) {
+  auto rows = tx.Query("SELECT COUNT(*) FROM security_groups WHERE owner_uin = ? AND region = ?",
+                       {scope.owner_uin, scope.region});
+  if (!rows.ok()) return rows.status();
+  return (*rows)[0].Int(0);
+}
+
+Status UpdateSecurityGroup(Transaction& tx, const std::string& sg_id,
+                           const std::optional<std::string>& name,
+                           const std::optional<std::string>& description, int64_t now) {
+  auto text = [](const std::optional<std::string>& v) { return v ? Value(*v) : Value(nullptr); };
+  return tx.Exec(
+      "UPDATE security_groups SET name = COALESCE(?, name), description = "
+      "COALESCE(?, description), updated_at = ? WHERE sg_id = ?",
+      {text(name), text(description), now, sg_id});
+}
+
+Status BumpSecurityGroupVersion(Transaction& tx, const std::string& sg_id, int64_t now) {
+  return tx.Exec("UPDATE security_groups SET version = version + 1, updated_at = ? WHERE sg_id = ?",
+                 {now, sg_id});
+}
+
+Status DeleteSecurityGroup(Transaction& tx, const std::string& sg_id) {
+  CVM_RETURN_IF_ERROR(tx.Exec("DELETE FROM sg_rules WHERE sg_id = ?", {sg_id}));
+  CVM_RETURN_IF_ERROR(tx.Exec("DELETE FROM tags WHERE resource_id = ?", {sg_id}));
+  return tx.Exec("DELETE FROM security_groups WHERE sg_id = ?", {sg_id});
+}
+
+Result<SecurityGroupHolder> AnyHolderOfSecurityGroup(Transaction& tx, const std::string& sg_id) {
+  auto rows = tx.Query(
+      "SELECT (SELECT instance_id FROM instance_security_groups WHERE sg_id = ? LIMIT 1), "
+      "(SELECT sg_id FROM sg_rules WHERE peer_sg_id = ? AND sg_id != ? LIMIT 1)",
+      {sg_id, sg_id, sg_id});
+  if (!rows.ok()) return rows.status();
+  return SecurityGroupHolder{rows->front().Str(0), rows->front().Str(1)};
+}
+
+Result<std::vector<std::string>> GroupsReferencing(Transaction& tx, const std::string& sg_id) {
+  auto rows = tx.Query(
+      "SELECT DISTINCT sg_id FROM sg_rules WHERE peer_sg_id = ? AND sg_id != ? ORDER BY sg_id",
+      {sg_id, sg_id});
+  if (!rows.ok()) return rows.status();
+  std::vector<std::string> out;
+  for (const auto& r : *rows) out.push_back(r.Str(0));
+  return out;
+}
+
+Result<Page<SecurityGroupRecord>> ListSecurityGroups(Database& db, const Scope& scope,
+                                                     const SecurityGroupFilter& f,
+                                                     const SecurityGroupOrder& order,
+                                                     const PageRequest& page) {
+  ListQuery q("owner_uin = ? AND region = ?", {scope.owner_uin, scope.region});
+  if (!f.ids.empty()) q.In("sg_id", f.ids);
+  q.In("CAST(project_id AS TEXT)", f.project_ids);
+  q.In("sg_id", f.sg_ids);
+  q.In("name", f.names);
+  q.Tagged("sg_id", f.tags);
+  const std::string direction = order.descending ? "DESC" : "ASC";
+  const std::string by =
+      (order.by_update_time ? "updated_at " : "created_at ") + direction + ", rowid " + direction;
+  return TypedPage<SecurityGroupRecord>(
+      q.List(db, "security_groups", "sg_id", kGroupColumns, by, page), GroupFromRow);
 }
 
 }  // namespace cvm::store

@@ -79,4 +79,19 @@ Result<bool> HasUnfinishedOperationWithTarget(Transaction& tx, const std::string
   return false;
 }
 
+Result<std::vector<UnfinishedOperation>> UnfinishedOperationsOf(Transaction& tx,
+                                                                const std::string& action,
+                                                                const std::string& owner_uin) {
+  auto rows = tx.Query(std::string("SELECT resource_id, args FROM operations WHERE action = ? AND "
+                                   "owner_uin = ? AND ") +
+                           kUnfinished,
+                       {action, owner_uin});
+  if (!rows.ok()) return rows.status();
+  std::vector<UnfinishedOperation> out;
+  for (const auto& r : *rows) {
+    out.push_back({r.Str(0), nlohmann::json::parse(r.Str(1), nullptr, false)});
+  }
+  return out;
+}
+
 }  // namespace cvm::store

@@ -33,5 +33,13 @@ Result<std::vector<std::string>> UnfinishedOperationIds(Database& db);
 // Whether a PENDING or RUNNING `action` operation has `target` as its args' Target.
 Result<bool> HasUnfinishedOperationWithTarget(Transaction& tx, const std::string& action,
                                               const std::string& target);
+// The account's PENDING or RUNNING `action` operations: their resource and args.
+struct UnfinishedOperation {
+  std::string resource_id;
+  nlohmann::json args;  // not an object when unreadable
+};
+Result<std::vector<UnfinishedOperation>> UnfinishedOperationsOf(Transaction& tx,
+                                                                const std::string& action,
+                                                                const std::string& owner_uin);
 
 }  // namespace cvm::store

@@ -199,4 +199,19 @@ Result<std::vector<SubnetRoute>> LoadSubnetRoutes(Database& db) {
   return out;
 }
 
+Result<Page<RouteTableRecord>> ListRouteTables(Database& db, const Scope& scope,
+                                               const RouteTableFilter& f, const PageRequest& page) {
+  ListQuery q("owner_uin = ? AND region = ?", {scope.owner_uin, scope.region});
+  if (!f.ids.empty()) q.In("route_table_id", f.ids);
+  q.In("name", f.names);
+  q.In("route_table_id", f.route_table_ids);
+  q.In("vpc_id", f.vpc_ids);
+  q.Flag("is_main", f.is_main);
+  if (f.match_nothing) q.MatchNothing();
+  q.Tagged("route_table_id", f.tags);
+  return TypedPage<RouteTableRecord>(
+      q.List(db, "route_tables", "route_table_id", kRouteTableColumns, "created_at, rowid", page),
+      RouteTableFromRow);
+}
+
 }  // namespace cvm::store

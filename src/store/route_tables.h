@@ -13,6 +13,7 @@
 
 #include "common/status.h"
 #include "store/database.h"
+#include "store/listing.h"
 
 namespace cvm::store {
 
@@ -32,6 +33,18 @@ struct RouteRecord {
   std::string route_item_id, route_table_id, destination, gateway_type, gateway_id, description;
   int64_t created_at = 0;
 };
+
+// DescribeRouteTables: every set field narrows the listing.
+struct RouteTableFilter {
+  std::vector<std::string> ids;  // RouteTableIds; empty: no condition
+  AnyOf route_table_ids, names, vpc_ids;
+  std::optional<bool> is_main;
+  TagFilter tags;
+  bool match_nothing = false;
+};
+// In creation order.
+Result<Page<RouteTableRecord>> ListRouteTables(Database& db, const Scope& scope,
+                                               const RouteTableFilter& f, const PageRequest& page);
 
 // A new table of `vpc_cidr`'s VPC (its id, kernel table number and LOCAL route are made here).
 Status InsertRouteTable(Transaction& tx, RouteTableRecord& t, const std::string& vpc_cidr);

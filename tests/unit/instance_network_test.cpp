@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "services/cvm/instance_network.h"
+#include "store/datapath_records.h"
 #include "store/network_records.h"
 #include "store_fixture.h"
 
@@ -42,7 +43,7 @@ class InstanceNetworkTest : public testutil::StoreTransactionTest {
       Status st = AssignAddresses(*tx_, *plan, *request, static_cast<size_t>(i), config_, r);
       if (!st.ok()) return fail(st);
       EXPECT_TRUE(store::InsertInstance(*tx_, r).ok());
-      EXPECT_TRUE(BindSecurityGroups(*tx_, r.instance_id, plan->sg_ids).ok());
+      EXPECT_TRUE(store::ReplaceSecurityGroupBindings(*tx_, r.instance_id, plan->sg_ids).ok());
       out.push_back(r);
     }
     if (code) *code = "";
@@ -69,10 +70,10 @@ TEST_F(InstanceNetworkTest, DefaultsGiveEachInstanceItsOwnAddressAndTheDefaultGr
   EXPECT_EQ(two[1].private_ip, "172.16.0.3");
   EXPECT_EQ(two[0].vpc_id, two[1].vpc_id);
   EXPECT_EQ(two[0].public_ip, "");
-  auto groups = BoundSecurityGroups(*tx_, two[0].instance_id);
+  auto groups = store::BoundSecurityGroups(*tx_, two[0].instance_id);
   ASSERT_TRUE(groups.ok());
   ASSERT_EQ(groups->size(), 1u);
-  EXPECT_EQ(*groups, *BoundSecurityGroups(*tx_, two[1].instance_id));
+  EXPECT_EQ(*groups, *store::BoundSecurityGroups(*tx_, two[1].instance_id));
   auto def = store::EnsureDefaultSecurityGroup(*tx_, ctx_.owner_uin, ctx_.region);
   EXPECT_EQ(groups->front(), *def);
   // "DEFAULT"/"DEFAULT" is the same network.
@@ -138,7 +139,7 @@ TEST_F(InstanceNetworkTest, SecurityGroupsKeepBindingOrderAndTheLimit) {
   std::vector<std::string> three = {six[2], six[0], six[1]};
   auto one = Launch({{"SecurityGroupIds", three}}, 1);
   ASSERT_EQ(one.size(), 1u);
-  EXPECT_EQ(*BoundSecurityGroups(*tx_, one[0].instance_id), three);
+  EXPECT_EQ(*store::BoundSecurityGroups(*tx_, one[0].instance_id), three);
   std::string code;
   Launch({{"SecurityGroupIds", six}}, 1, &code);
   EXPECT_EQ(code, "LimitExceeded.AssociateUSGLimitExceeded");

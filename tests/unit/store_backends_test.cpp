@@ -22,8 +22,10 @@
 #include "common/error_codes.h"
 #include "store/database.h"
 #include "store/migrations.h"
+#include "store/network_records.h"
 #include "store/open_database.h"
 #include "store/postgres/postgres_database.h"
+#include "store/tag_records.h"
 #include "test_files.h"
 
 namespace cvm::store {
@@ -348,6 +350,59 @@ TEST(StoreBackendsSchema, PostgresSchemaMatchesSqlite) {
             collect(**pg, "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"));
   pg->reset();
   PgAdmin("DROP DATABASE " + name + " WITH (FORCE)");
+}
+
+// A Describe listing pages and counts alike on both backends, whether the database pages (the
+// caller sees everything) or the ids are judged one by one (a CAM visibility), and its typed
+// filters (a name substring, a tag) narrow it the same way.
+TEST_P(StoreBackends, ListingsPageAndCountAlike) {
+  const Scope scope{"100001", "ap-guangzhou"};
+  ASSERT_TRUE(WithTransaction(*db_, [&](Transaction& tx) -> Status {
+                for (const std::string n : {"a", "b", "c", "d", "e"}) {
+                  VpcRecord v{.vpc_id = "vpc-" + n,
+                              .owner_uin = scope.owner_uin,
+                              .region = scope.region,
+                              .name = "net-" + n,
+                              .cidr = "10.0.0.0/16",
+                              .created_at = 7};  // one time: the id's insertion order decides
+                  CVM_RETURN_IF_ERROR(InsertVpc(tx, v));
+                }
+                // Another account's VPC is never listed.
+                CVM_RETURN_IF_ERROR(InsertVpc(tx, {.vpc_id = "vpc-x",
+                                                   .owner_uin = "100002",
+                                                   .region = scope.region,
+                                                   .name = "net-a",
+                                                   .cidr = "10.0.0.0/16",
+                                                   .created_at = 7}));
+                return SetTags(tx, scope.owner_uin, "vpc-d", {{"env", "prod"}}, "LimitExceeded");
+              }).ok());
+  auto ids = [](const Page<VpcRecord>& p) {
+    std::vector<std::string> out;
+    for (const auto& v : p.items) out.push_back(v.vpc_id);
+    return out;
+  };
+  auto all = ListVpcs(*db_, scope, {}, {.offset = 1, .limit = 2});
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  EXPECT_EQ(all->total, 5);
+  EXPECT_EQ(ids(*all), (std::vector<std::string>{"vpc-b", "vpc-c"}));
+
+  PageRequest hiding_b{.offset = 1, .limit = 2};
+  hiding_b.visible = [](std::string_view id) { return id != "vpc-b"; };
+  auto visible = ListVpcs(*db_, scope, {}, hiding_b);
+  ASSERT_TRUE(visible.ok()) << visible.status().ToString();
+  EXPECT_EQ(visible->total, 4);
+  EXPECT_EQ(ids(*visible), (std::vector<std::string>{"vpc-c", "vpc-d"}));
+
+  VpcFilter named{.name_contains = std::vector<std::string>{"t-e", "T-A"}};
+  auto by_name = ListVpcs(*db_, scope, named, {});
+  ASSERT_TRUE(by_name.ok()) << by_name.status().ToString();
+  EXPECT_EQ(ids(*by_name), (std::vector<std::string>{"vpc-e"}));  // case counts on both
+
+  VpcFilter tagged{.tags = {{TagCondition::Kind::kKeyValue, "env", {"prod", "dev"}}}};
+  auto by_tag = ListVpcs(*db_, scope, tagged, {});
+  ASSERT_TRUE(by_tag.ok()) << by_tag.status().ToString();
+  EXPECT_EQ(by_tag->total, 1);
+  EXPECT_EQ(ids(*by_tag), (std::vector<std::string>{"vpc-d"}));
 }
 
 TEST(NumberParameters, NumbersAsSqliteDoesAndLeavesQuotesAlone) {

@@ -10,6 +10,7 @@
 #include "common/error_codes.h"
 #include "common/subprocess.h"
 #include "common/time_format.h"
+#include "store/image_records.h"
 
 namespace cvm::services {
 
@@ -61,19 +62,24 @@ Status RegisterPublicImages(store::Database& db, const fs::path& dir) {
     std::string name = m.value("name", entry.path().stem().string());
     std::string id = m.value("image_id", StableImageId(name));
     int64_t size_gb = std::max<int64_t>(1, (vsize + (1LL << 30) - 1) >> 30);
-    Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
-      CVM_RETURN_IF_ERROR(tx.Exec("DELETE FROM images WHERE image_id = ?", {id}));
-      return tx.Exec(
-          "INSERT INTO images(image_id, owner_uin, image_type, image_source, name, description, "
-          "os_name, platform, architecture, state, size_gb, virtual_size, file_path, "
-          "default_user, min_memory_mib, created_at) "
-          "VALUES (?, NULL, ?, ?, ?, ?, ?, ?, ?, 'NORMAL', ?, ?, ?, ?, ?, ?)",
-          {id, m.value("image_type", "PUBLIC_IMAGE"), m.value("image_source", "OFFICIAL"), name,
-           m.value("description", ""), m.value("os_name", name), m.value("platform", "Linux"),
-           m.value("architecture", "x86_64"), size_gb, vsize, fs::absolute(file).string(),
-           m.value("default_user", "root"), m.value("min_memory_mib", int64_t{128}),
-           FileMtime(file)});
-    });
+    store::ImageRecord image;
+    image.image_id = id;
+    image.image_type = m.value("image_type", "PUBLIC_IMAGE");
+    image.image_source = m.value("image_source", "OFFICIAL");
+    image.name = name;
+    image.description = m.value("description", "");
+    image.os_name = m.value("os_name", name);
+    image.platform = m.value("platform", "Linux");
+    image.architecture = m.value("architecture", "x86_64");
+    image.state = "NORMAL";
+    image.size_gb = size_gb;
+    image.virtual_size = vsize;
+    image.file_path = fs::absolute(file).string();
+    image.default_user = m.value("default_user", "root");
+    image.min_memory_mib = m.value("min_memory_mib", int64_t{128});
+    image.created_at = FileMtime(file);
+    Status st = store::WithTransaction(
+        db, [&](store::Transaction& tx) { return store::ReplaceImage(tx, image); });
     if (!st.ok()) return st;
     spdlog::info("images: registered {} {} ({} GiB)", id, name, size_gb);
   }

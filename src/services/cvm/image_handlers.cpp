@@ -22,6 +22,7 @@
 #include "services/resource_tags.h"
 #include "services/service_deps.h"
 #include "services/storage_rules.h"
+#include "store/image_records.h"
 
 namespace cvm::services {
 
@@ -300,9 +301,8 @@ int64_t TaskProgress(engine::Engine& engine, store::Database& db, const store::R
     // From one of the data-disk snapshots the image lists, or from the image's own file.
     if (args.contains("SnapshotId")) {
       source = AllocatedBytes(engine.SnapshotPath(args.value("SnapshotId", "")));
-    } else if (auto img = db.Query("SELECT file_path FROM images WHERE image_id = ?", {image_id});
-               img.ok() && !img->empty()) {
-      source = AllocatedBytes(img->front().Str(0));
+    } else if (auto file = store::ImageFilePath(db, image_id); file.ok() && file->has_value()) {
+      source = AllocatedBytes(**file);
     }
     target = args.value("Target", "");
     if (drivers::http::IsHttpUrl(target)) {

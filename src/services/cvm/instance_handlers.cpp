@@ -18,7 +18,10 @@
 #include "services/storage_rules.h"
 #include "services/vpc/vpc_common.h"
 #include "store/client_tokens.h"
+#include "store/datapath_records.h"
 #include "store/instance_records.h"
+#include "store/key_pair_records.h"
+#include "store/snapshot_records.h"
 #include "store/tag_records.h"
 
 namespace cvm::services {
@@ -176,11 +179,9 @@ Result<LoginChoice> ParseLoginSettings(store::Transaction& tx, const api::Reques
         return Status(err::kInvalidKeyPairIdMalformed,
                       "The key pair id `" + id.substr(0, 32) + "` is malformed.");
       }
-      auto rows =
-          tx.Query("SELECT 1 FROM key_pairs WHERE key_id = ? AND owner_uin = ? AND region = ?",
-                   {id, ctx.owner_uin, ctx.region});
-      if (!rows.ok()) return rows.status();
-      if (rows->empty()) {
+      auto key = store::FindKeyPair(tx, ScopeOf(ctx), id);
+      if (!key.ok()) return key.status();
+      if (!*key) {
         return Status(err::kInvalidKeyPairIdNotFound, "The key pair " + id + " does not exist.");
       }
       out.key_ids.push_back(id);
@@ -398,19 +399,17 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
       CVM_RETURN_IF_ERROR(CheckDiskSize(**system_type, size, "SystemDisk.DiskSize"));
       for (auto& dd : *data_disks) {
         if (dd.source_snapshot_id.empty()) continue;
-        auto snap = tx.Query(
-            "SELECT disk_size_gb FROM snapshots WHERE snapshot_id = ? AND owner_uin = ? AND "
-            "region = ? AND state = 'NORMAL' AND deleted = 0",
-            {dd.source_snapshot_id, ctx.owner_uin, ctx.region});
+        // A snapshot still being made or applied counts as missing here.
+        auto snap = store::FindSnapshot(tx, ScopeOf(ctx), dd.source_snapshot_id);
         if (!snap.ok()) return snap.status();
-        if (snap->empty()) {
+        if (!*snap || (*snap)->state != "NORMAL") {
           return Status(err::kInvalidSnapshotIdNotFound,
                         "The snapshot " + dd.source_snapshot_id + " does not exist.");
         }
-        if (dd.size_gb < snap->front().Int(0)) {
+        if (dd.size_gb < (*snap)->disk_size_gb) {
           return Status(err::kInvalidParameterValue,
                         "DataDisks.DiskSize must be at least the snapshot's " +
-                            std::to_string(snap->front().Int(0)) + " GiB.");
+                            std::to_string((*snap)->disk_size_gb) + " GiB.");
         }
       }
       auto login = ParseLoginSettings(tx, ctx, p);
@@ -457,7 +456,8 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
         CVM_RETURN_IF_ERROR(
             AssignAddresses(tx, *network, *network_request, static_cast<size_t>(i), config, r));
         CVM_RETURN_IF_ERROR(store::InsertInstance(tx, r));
-        CVM_RETURN_IF_ERROR(BindSecurityGroups(tx, r.instance_id, network->sg_ids));
+        CVM_RETURN_IF_ERROR(
+            store::ReplaceSecurityGroupBindings(tx, r.instance_id, network->sg_ids));
         CVM_RETURN_IF_ERROR(store::SetTags(tx, ctx.owner_uin, r.instance_id, *tags,
                                            err::kInvalidParameterValueTagQuotaLimitExceeded));
         store::DiskRecord d;
@@ -665,57 +665,56 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
   auto batch = [&](const char* api_action, const std::set<std::string>& allowed,
                    const std::string& transitional, const char* op_action,
                    std::function<json(const json&, const InstanceRecord&)> args_of) {
-    router.Register(api_action,
-                    [&, allowed, transitional, op_action, args_of](const api::RequestContext& ctx,
-                                                                   json& p) -> Result<json> {
-                      auto ids = InstanceIdsParam(p, "InstanceIds");
-                      if (!ids.ok()) return ids.status();
-                      if (ids->empty())
-                        return Status(err::kMissingParameter, "InstanceIds is empty.");
-                      if (p.contains("StopType")) {
-                        std::string t = p["StopType"].get<std::string>();
-                        if (t != "SOFT" && t != "HARD" && t != "SOFT_FIRST") {
-                          return Status(err::kInvalidParameterValue,
-                                        "StopType must be SOFT, HARD or SOFT_FIRST.");
-                        }
-                      }
-                      std::vector<std::string> ops;
-                      Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
-                        auto insts = LoadOwned(tx, ctx, *ids);
-                        if (!insts.ok()) return insts.status();
-                        int add_cpu = 0, add_mem = 0;
-                        for (const auto& i : *insts) {
-                          if (!allowed.count(i.state))
-                            return Status(WrongStateCode(i.state),
-                                          "The instance " + i.instance_id + " is " + i.state + ".");
-                          CVM_RETURN_IF_ERROR(CheckNotBusy(i));
-                          add_cpu += i.cpu;
-                          add_mem += i.memory_mib;
-                        }
-                        if (transitional == "STARTING")
-                          CVM_RETURN_IF_ERROR(CheckCapacity(tx, engine, add_cpu, add_mem));
-                        for (const auto& i : *insts) {
-                          CVM_RETURN_IF_ERROR(
-                              tx.Exec("UPDATE instances SET state = ?, state_reason = '' "
-                                      "WHERE instance_id = ?",
-                                      {transitional, i.instance_id}));
-                          // A terminated instance leaves its groups at once (its addresses
-                          // are freed when its row is marked deleted).
-                          if (transitional == "TERMINATING") {
-                            CVM_RETURN_IF_ERROR(BindSecurityGroups(tx, i.instance_id, {}));
-                          }
-                          auto op = engine::RecordOperation(tx, ctx, op_action, i.instance_id,
-                                                            args_of(p, i));
-                          if (!op.ok()) return op.status();
-                          ops.push_back(*op);
-                        }
-                        return Status::Ok();
-                      });
-                      if (!st.ok()) return st;
-                      if (transitional == "TERMINATING") vpc::SyncNetworkAfterCommit(engine, ctx);
-                      for (const auto& op : ops) engine.Submit(op);
-                      return json::object();
-                    });
+    router.Register(
+        api_action,
+        [&, allowed, transitional, op_action, args_of](const api::RequestContext& ctx,
+                                                       json& p) -> Result<json> {
+          auto ids = InstanceIdsParam(p, "InstanceIds");
+          if (!ids.ok()) return ids.status();
+          if (ids->empty()) return Status(err::kMissingParameter, "InstanceIds is empty.");
+          if (p.contains("StopType")) {
+            std::string t = p["StopType"].get<std::string>();
+            if (t != "SOFT" && t != "HARD" && t != "SOFT_FIRST") {
+              return Status(err::kInvalidParameterValue,
+                            "StopType must be SOFT, HARD or SOFT_FIRST.");
+            }
+          }
+          std::vector<std::string> ops;
+          Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
+            auto insts = LoadOwned(tx, ctx, *ids);
+            if (!insts.ok()) return insts.status();
+            int add_cpu = 0, add_mem = 0;
+            for (const auto& i : *insts) {
+              if (!allowed.count(i.state))
+                return Status(WrongStateCode(i.state),
+                              "The instance " + i.instance_id + " is " + i.state + ".");
+              CVM_RETURN_IF_ERROR(CheckNotBusy(i));
+              add_cpu += i.cpu;
+              add_mem += i.memory_mib;
+            }
+            if (transitional == "STARTING")
+              CVM_RETURN_IF_ERROR(CheckCapacity(tx, engine, add_cpu, add_mem));
+            for (const auto& i : *insts) {
+              CVM_RETURN_IF_ERROR(
+                  tx.Exec("UPDATE instances SET state = ?, state_reason = '' "
+                          "WHERE instance_id = ?",
+                          {transitional, i.instance_id}));
+              // A terminated instance leaves its groups at once (its addresses
+              // are freed when its row is marked deleted).
+              if (transitional == "TERMINATING") {
+                CVM_RETURN_IF_ERROR(store::ReplaceSecurityGroupBindings(tx, i.instance_id, {}));
+              }
+              auto op = engine::RecordOperation(tx, ctx, op_action, i.instance_id, args_of(p, i));
+              if (!op.ok()) return op.status();
+              ops.push_back(*op);
+            }
+            return Status::Ok();
+          });
+          if (!st.ok()) return st;
+          if (transitional == "TERMINATING") vpc::SyncNetworkAfterCommit(engine, ctx);
+          for (const auto& op : ops) engine.Submit(op);
+          return json::object();
+        });
   };
   auto no_args = [](const json&, const InstanceRecord&) { return json::object(); };
   batch("StartInstances", {"STOPPED"}, "STARTING", engine::op::kStart, no_args);
@@ -784,12 +783,7 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
                   "usage = 'SYSTEM_DISK' AND deleted = 0",
                   {size, id}));
       if (login->given) {
-        CVM_RETURN_IF_ERROR(
-            tx.Exec("UPDATE instances SET key_ids = ?, password_hash = ? WHERE instance_id = ?",
-                    {json(login->key_ids).dump(),
-                     login->password_hash.empty() ? store::Value(nullptr)
-                                                  : store::Value(login->password_hash),
-                     id}));
+        CVM_RETURN_IF_ERROR(store::SetInstanceLogin(tx, id, login->key_ids, login->password_hash));
       }
       if (!host_name.empty()) {
         CVM_RETURN_IF_ERROR(
@@ -965,7 +959,7 @@ void RegisterCvmInstanceHandlers(api::Router& router, ServiceDeps& deps) {
               // The whole list is replaced, in the order given (the evaluation order).
               auto ids = CheckSecurityGroupIds(tx, ctx, p["SecurityGroups"]);
               if (!ids.ok()) return ids.status();
-              CVM_RETURN_IF_ERROR(BindSecurityGroups(tx, i.instance_id, *ids));
+              CVM_RETURN_IF_ERROR(store::ReplaceSecurityGroupBindings(tx, i.instance_id, *ids));
             }
           }
           return Status::Ok();

@@ -4,7 +4,9 @@
 
 #include "common/error_codes.h"
 #include "common/ids.h"
+#include "services/service_deps.h"
 #include "services/vpc/vpc_common.h"
+#include "store/datapath_records.h"
 #include "store/network_records.h"
 
 namespace cvm::services {
@@ -68,35 +70,30 @@ Result<NetworkPlan> ResolveNetwork(store::Transaction& tx, const api::RequestCon
     plan.subnet_id = net->subnet.subnet_id;
     cidr = net->subnet.cidr;
   } else {
-    auto vpc = tx.Query("SELECT 1 FROM vpcs WHERE vpc_id = ? AND owner_uin = ? AND region = ?",
-                        {request.vpc_id, ctx.owner_uin, ctx.region});
+    auto vpc = store::FindVpc(tx, ScopeOf(ctx), request.vpc_id);
     if (!vpc.ok()) return vpc.status();
-    if (vpc->empty()) {
+    if (!*vpc) {
       return Status(err::kInvalidParameterValueVpcIdNotExist,
                     "The VPC " + request.vpc_id + " does not exist.");
     }
-    auto subnet = tx.Query(
-        "SELECT vpc_id, zone, cidr FROM subnets WHERE subnet_id = ? AND "
-        "owner_uin = ?",
-        {request.subnet_id, ctx.owner_uin});
+    auto subnet = store::FindSubnetOfAccount(tx, ctx.owner_uin, request.subnet_id);
     if (!subnet.ok()) return subnet.status();
-    if (subnet->empty()) {
+    if (!*subnet) {
       return Status(err::kInvalidParameterValueSubnetNotExist,
                     "The subnet " + request.subnet_id + " does not exist.");
     }
-    const auto& s = subnet->front();
-    if (s.Str(0) != request.vpc_id) {
+    const store::SubnetRecord& s = **subnet;
+    if (s.vpc_id != request.vpc_id) {
       return Status(err::kInvalidParameterValueVpcIdSubnetIdNotMatch,
                     "The subnet " + request.subnet_id + " is not in " + request.vpc_id + ".");
     }
-    if (s.Str(1) != zone) {
-      return Status(
-          err::kInvalidParameterValueSubnetIdZoneIdNotMatch,
-          "The subnet " + request.subnet_id + " is in " + s.Str(1) + ", not " + zone + ".");
+    if (s.zone != zone) {
+      return Status(err::kInvalidParameterValueSubnetIdZoneIdNotMatch,
+                    "The subnet " + request.subnet_id + " is in " + s.zone + ", not " + zone + ".");
     }
     plan.vpc_id = request.vpc_id;
     plan.subnet_id = request.subnet_id;
-    cidr = s.Str(2);
+    cidr = s.cidr;
   }
   auto parsed = network::ParseCidr(cidr, /*strict=*/true);
   if (!parsed) return Status(err::kInternalError, "Subnet " + plan.subnet_id + " has no CIDR.");
@@ -165,38 +162,13 @@ Result<std::vector<std::string>> CheckSecurityGroupIds(store::Transaction& tx,
   return out;
 }
 
-Status BindSecurityGroups(store::Transaction& tx, const std::string& instance_id,
-                          const std::vector<std::string>& sg_ids) {
-  CVM_RETURN_IF_ERROR(
-      tx.Exec("DELETE FROM instance_security_groups WHERE instance_id = ?", {instance_id}));
-  for (size_t i = 0; i < sg_ids.size(); ++i) {
-    CVM_RETURN_IF_ERROR(
-        tx.Exec("INSERT INTO instance_security_groups(instance_id, sg_id, position) VALUES (?,?,?)",
-                {instance_id, sg_ids[i], static_cast<int64_t>(i)}));
-  }
-  return Status::Ok();
-}
-
-Result<std::vector<std::string>> BoundSecurityGroups(store::Transaction& tx,
-                                                     const std::string& instance_id) {
-  auto rows =
-      tx.Query("SELECT sg_id FROM instance_security_groups WHERE instance_id = ? ORDER BY position",
-               {instance_id});
-  if (!rows.ok()) return rows.status();
-  std::vector<std::string> out;
-  for (const auto& r : *rows) out.push_back(r.Str(0));
-  return out;
-}
-
 Result<std::map<std::string, std::vector<std::string>>> SecurityGroupsOf(
     store::Database& db, const std::vector<std::string>& instance_ids) {
-  auto rows =
-      db.Query("SELECT instance_id, sg_id FROM instance_security_groups WHERE instance_id IN " +
-                   store::InList(instance_ids.size()) + " ORDER BY instance_id, position",
-               store::Values(instance_ids));
-  if (!rows.ok()) return rows.status();
+  auto bindings = store::LoadSecurityGroupBindings(
+      db, std::set<std::string>(instance_ids.begin(), instance_ids.end()));
+  if (!bindings.ok()) return bindings.status();
   std::map<std::string, std::vector<std::string>> out;
-  for (const auto& r : *rows) out[r.Str(0)].push_back(r.Str(1));
+  for (const auto& b : *bindings) out[b.instance_id].push_back(b.sg_id);
   return out;
 }
 

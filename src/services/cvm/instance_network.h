@@ -47,11 +47,6 @@ Status AssignAddresses(store::Transaction& tx, const NetworkPlan& plan,
 Result<std::vector<std::string>> CheckSecurityGroupIds(store::Transaction& tx,
                                                        const api::RequestContext& ctx,
                                                        const nlohmann::json& ids);
-// Replaces an instance's groups with `sg_ids`, in that (binding) order.
-Status BindSecurityGroups(store::Transaction& tx, const std::string& instance_id,
-                          const std::vector<std::string>& sg_ids);
-Result<std::vector<std::string>> BoundSecurityGroups(store::Transaction& tx,
-                                                     const std::string& instance_id);
 // The groups of each instance in binding order, for DescribeInstances.
 Result<std::map<std::string, std::vector<std::string>>> SecurityGroupsOf(
     store::Database& db, const std::vector<std::string>& instance_ids);

@@ -17,6 +17,7 @@
 #include "services/cvm/instance_rules.h"
 #include "services/extension_params.h"
 #include "services/service_deps.h"
+#include "store/image_records.h"
 #include "store/instance_records.h"
 
 namespace cvm::services {
@@ -128,9 +129,9 @@ void RegisterCvmLoginEndpointHandlers(api::Router& router, ServiceDeps& deps) {
                         "The instance " + inst->instance_id + " has no SSH port forwarded.");
         }
         std::string user = "root";
-        auto img = db.Query("SELECT default_user FROM images WHERE image_id = ?", {inst->image_id});
+        auto img = store::FindImage(db, inst->image_id);
         if (!img.ok()) return img.status();
-        if (!img->empty() && !img->front().Str(0).empty()) user = img->front().Str(0);
+        if (*img && !(*img)->default_user.empty()) user = (*img)->default_user;
         return json{{"InstanceId", inst->instance_id},
                     {"Host", "127.0.0.1"},
                     {"Port", inst->ssh_port},

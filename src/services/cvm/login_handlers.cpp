@@ -17,6 +17,7 @@
 #include "engine/operations.h"
 #include "services/cvm/instance_rules.h"
 #include "services/service_deps.h"
+#include "store/key_pair_records.h"
 
 namespace cvm::services {
 namespace {
@@ -30,11 +31,9 @@ Result<std::vector<std::string>> OwnedKeyIds(store::Transaction& tx, const api::
   auto ids = KeyIdsParam(p);
   if (!ids.ok()) return ids.status();
   for (const auto& id : *ids) {
-    auto rows =
-        tx.Query("SELECT 1 FROM key_pairs WHERE key_id = ? AND owner_uin = ? AND region = ?",
-                 {id, ctx.owner_uin, ctx.region});
-    if (!rows.ok()) return rows.status();
-    if (rows->empty()) {
+    auto k = store::FindKeyPair(tx, ScopeOf(ctx), id);
+    if (!k.ok()) return k.status();
+    if (!*k) {
       return Status(err::kInvalidKeyPairIdNotFound, "The key pair " + id + " does not exist.");
     }
   }
@@ -49,9 +48,7 @@ using OnlineChange = std::function<bool(const InstanceRecord&)>;
 // Records a restart of a RUNNING instance, which gives the guest its new seed.
 Result<std::string> RecordRestart(store::Transaction& tx, const api::RequestContext& ctx,
                                   const std::string& instance_id) {
-  CVM_RETURN_IF_ERROR(tx.Exec(
-      "UPDATE instances SET state = 'STOPPING', state_reason = '' WHERE instance_id = ?",
-      {instance_id}));
+  CVM_RETURN_IF_ERROR(store::SetInstanceState(tx, instance_id, "STOPPING", ""));
   return engine::RecordOperation(tx, ctx, engine::op::kRestart, instance_id);
 }
 
@@ -95,11 +92,7 @@ Result<json> ChangeLogin(ServiceDeps& deps, const api::RequestContext& ctx, cons
     }
     for (auto& i : *insts) {
       CVM_RETURN_IF_ERROR(change(tx, i));
-      CVM_RETURN_IF_ERROR(
-          tx.Exec("UPDATE instances SET key_ids = ?, password_hash = ? WHERE instance_id = ?",
-                  {json(i.key_ids).dump(),
-                   i.password_hash.empty() ? store::Value(nullptr) : store::Value(i.password_hash),
-                   i.instance_id}));
+      CVM_RETURN_IF_ERROR(store::SetInstanceLogin(tx, i.instance_id, i.key_ids, i.password_hash));
       if (i.state == "RUNNING" && !agent_online.count(i.instance_id)) {
         auto op = RecordRestart(tx, ctx, i.instance_id);
         if (!op.ok()) return op.status();
@@ -108,10 +101,7 @@ Result<json> ChangeLogin(ServiceDeps& deps, const api::RequestContext& ctx, cons
         if (i.state == "RUNNING") changed_online.push_back(i);
         // Nothing to do until the next start, which writes the new seed.
         CVM_RETURN_IF_ERROR(
-            tx.Exec("UPDATE instances SET latest_operation = ?, latest_operation_state = "
-                    "'SUCCESS', latest_operation_request_id = ?, latest_operation_error = '' "
-                    "WHERE instance_id = ?",
-                    {ctx.action, ctx.request_id, i.instance_id}));
+            store::MarkInstanceOperationDone(tx, i.instance_id, ctx.action, ctx.request_id));
       }
     }
     return Status::Ok();
@@ -131,77 +121,78 @@ Result<json> ChangeLogin(ServiceDeps& deps, const api::RequestContext& ctx, cons
   return json::object();
 }
 
+Result<json> AssociateInstancesKeyPairs(ServiceDeps& deps, const api::RequestContext& ctx,
+                                        json& p) {
+  std::vector<std::string> keys;
+  return ChangeLogin(deps, ctx, p, [&](store::Transaction& tx, InstanceRecord& i) -> Status {
+    if (keys.empty()) {
+      auto k = OwnedKeyIds(tx, ctx, p);
+      if (!k.ok()) return k.status();
+      keys = *k;
+    }
+    // The new keys replace the old ones; password login goes off.
+    i.key_ids = keys;
+    if (!i.password_hash.empty() && !Locked(i.password_hash)) {
+      i.password_hash = "!" + i.password_hash;
+    }
+    return Status::Ok();
+  });
+}
+
+Result<json> DisassociateInstancesKeyPairs(ServiceDeps& deps, const api::RequestContext& ctx,
+                                           json& p) {
+  std::vector<std::string> keys;
+  return ChangeLogin(deps, ctx, p, [&](store::Transaction& tx, InstanceRecord& i) -> Status {
+    if (keys.empty()) {
+      auto k = OwnedKeyIds(tx, ctx, p);
+      if (!k.ok()) return k.status();
+      keys = *k;
+    }
+    std::erase_if(i.key_ids, [&](const std::string& k) {
+      return std::find(keys.begin(), keys.end(), k) != keys.end();
+    });
+    // With no key left, the password set before works again.
+    if (i.key_ids.empty() && Locked(i.password_hash)) {
+      i.password_hash.erase(0, 1);
+    }
+    return Status::Ok();
+  });
+}
+
+Result<json> ResetInstancesPassword(ServiceDeps& deps, const api::RequestContext& ctx, json& p) {
+  std::string user = p.value("UserName", "root");
+  if (user != "root") {
+    return Status(err::kInvalidParameterValue,
+                  "UserName: OpenCVM's Linux images log in as root only.");
+  }
+  std::string password = p.value("Password", "");
+  CVM_RETURN_IF_ERROR(CheckPassword(password));
+  auto hash = drivers::guest::HashPassword(password);
+  if (!hash.ok()) return hash.status();
+  // An explicit new password turns password login on again.
+  return ChangeLogin(
+      deps, ctx, p,
+      [&](store::Transaction&, InstanceRecord& i) -> Status {
+        i.password_hash = *hash;
+        return Status::Ok();
+      },
+      [&](const InstanceRecord& i) {
+        Status set = engine::SetGuestPassword(deps.engine, i.instance_id, user, *hash);
+        if (!set.ok()) {
+          spdlog::warn("{}: password through the guest agent failed ({}); restarting",
+                       i.instance_id, set.ToString());
+        }
+        return set.ok();
+      });
+}
+
 }  // namespace
 
 void RegisterCvmLoginHandlers(api::Router& router, ServiceDeps& deps) {
-  router.Register("AssociateInstancesKeyPairs",
-                  [&deps](const api::RequestContext& ctx, json& p) -> Result<json> {
-                    std::vector<std::string> keys;
-                    return ChangeLogin(deps, ctx, p,
-                                       [&](store::Transaction& tx, InstanceRecord& i) -> Status {
-                                         if (keys.empty()) {
-                                           auto k = OwnedKeyIds(tx, ctx, p);
-                                           if (!k.ok()) return k.status();
-                                           keys = *k;
-                                         }
-                                         // The new keys replace the old ones; password login goes
-                                         // off.
-                                         i.key_ids = keys;
-                                         if (!i.password_hash.empty() && !Locked(i.password_hash)) {
-                                           i.password_hash = "!" + i.password_hash;
-                                         }
-                                         return Status::Ok();
-                                       });
-                  });
-
-  router.Register("DisassociateInstancesKeyPairs",
-                  [&deps](const api::RequestContext& ctx, json& p) -> Result<json> {
-                    std::vector<std::string> keys;
-                    return ChangeLogin(
-                        deps, ctx, p, [&](store::Transaction& tx, InstanceRecord& i) -> Status {
-                          if (keys.empty()) {
-                            auto k = OwnedKeyIds(tx, ctx, p);
-                            if (!k.ok()) return k.status();
-                            keys = *k;
-                          }
-                          std::erase_if(i.key_ids, [&](const std::string& k) {
-                            return std::find(keys.begin(), keys.end(), k) != keys.end();
-                          });
-                          // With no key left, the password set before works again.
-                          if (i.key_ids.empty() && Locked(i.password_hash)) {
-                            i.password_hash.erase(0, 1);
-                          }
-                          return Status::Ok();
-                        });
-                  });
-
-  router.Register(
-      "ResetInstancesPassword", [&deps](const api::RequestContext& ctx, json& p) -> Result<json> {
-        std::string user = p.value("UserName", "root");
-        if (user != "root") {
-          return Status(err::kInvalidParameterValue,
-                        "UserName: OpenCVM's Linux images log in as root only.");
-        }
-        std::string password = p.value("Password", "");
-        CVM_RETURN_IF_ERROR(CheckPassword(password));
-        auto hash = drivers::guest::HashPassword(password);
-        if (!hash.ok()) return hash.status();
-        // An explicit new password turns password login on again.
-        return ChangeLogin(
-            deps, ctx, p,
-            [&](store::Transaction&, InstanceRecord& i) -> Status {
-              i.password_hash = *hash;
-              return Status::Ok();
-            },
-            [&](const InstanceRecord& i) {
-              Status set = engine::SetGuestPassword(deps.engine, i.instance_id, user, *hash);
-              if (!set.ok()) {
-                spdlog::warn("{}: password through the guest agent failed ({}); restarting",
-                             i.instance_id, set.ToString());
-              }
-              return set.ok();
-            });
-      });
+  RegisterActions(router, deps,
+                  {{"AssociateInstancesKeyPairs", &AssociateInstancesKeyPairs},
+                   {"DisassociateInstancesKeyPairs", &DisassociateInstancesKeyPairs},
+                   {"ResetInstancesPassword", &ResetInstancesPassword}});
 }
 
 }  // namespace cvm::services

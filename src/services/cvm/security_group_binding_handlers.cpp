@@ -5,6 +5,7 @@
 #include "services/cvm/instance_rules.h"
 #include "services/service_deps.h"
 #include "services/vpc/vpc_common.h"
+#include "store/datapath_records.h"
 
 namespace cvm::services {
 
@@ -36,11 +37,11 @@ void RegisterCvmSecurityGroupHandlers(api::Router& router, ServiceDeps& deps) {
             return Status(WrongStateCode(i.state),
                           "The instance " + i.instance_id + " is " + i.state + ".");
           }
-          auto current = BoundSecurityGroups(tx, i.instance_id);
+          auto current = store::BoundSecurityGroups(tx, i.instance_id);
           if (!current.ok()) return current.status();
           auto next = change(std::move(*current), *groups);
           if (!next.ok()) return next.status();
-          CVM_RETURN_IF_ERROR(BindSecurityGroups(tx, i.instance_id, *next));
+          CVM_RETURN_IF_ERROR(store::ReplaceSecurityGroupBindings(tx, i.instance_id, *next));
         }
         return Status::Ok();
       });

@@ -184,239 +184,238 @@ Status CheckUnique(std::set<std::string>& destinations, const RouteRecord& r) {
   return Status::Ok();
 }
 
+Result<json> CreateRouteTable(ServiceDeps& deps, const api::RequestContext& ctx, json& p) {
+  RouteTableRecord t{
+      .owner_uin = ctx.owner_uin, .region = ctx.region, .name = p.value("RouteTableName", "")};
+  CVM_RETURN_IF_ERROR(CheckName(t.name, "RouteTableName"));
+  std::vector<RouteRecord> routes;
+  std::string vpc_cidr;
+  Status st = store::WithTransaction(deps.db, [&](store::Transaction& tx) -> Status {
+    auto v = LoadOwnedVpc(tx, ctx, p.value("VpcId", ""));
+    if (!v.ok()) return v.status();
+    auto count = store::CountRouteTables(tx, v->vpc_id);
+    if (!count.ok()) return count.status();
+    if (*count >= kMaxRouteTablesPerVpc) {
+      return Status(err::kLimitExceeded,
+                    "At most " + std::to_string(kMaxRouteTablesPerVpc) + " route tables per VPC.");
+    }
+    t.vpc_id = v->vpc_id;
+    vpc_cidr = v->cidr;
+    CVM_RETURN_IF_ERROR(store::InsertRouteTable(tx, t, v->cidr));
+    CVM_RETURN_IF_ERROR(InsertTags(tx, p, t.route_table_id, ctx.owner_uin));
+    auto made = store::LoadRoutes(tx, t.route_table_id);
+    if (!made.ok()) return made.status();
+    routes = std::move(*made);
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  return json{
+      {"RouteTable",
+       RouteTableJson(t, routes, {}, TagListsOf(deps.db, {t.route_table_id})[t.route_table_id],
+                      vpc_cidr)}};
+}
+
+Result<json> DescribeRouteTables(ServiceDeps& deps, const api::RequestContext& ctx, json& p) {
+  auto ids = IdsParam(p, "RouteTableIds", "rtb", err::kInvalidRouteTableIdMalformed);
+  if (!ids.ok()) return ids.status();
+  auto filters = ParseFilters(
+      p, {"route-table-id", "route-table-name", "vpc-id", "association.main", "tag-key", "tag:"},
+      "RouteTableIds");
+  if (!filters.ok()) return filters.status();
+  auto paging = ParsePaging(p, ctx.visible, iam::kind::kRouteTable);
+  if (!paging.ok()) return paging.status();
+  store::RouteTableFilter f{.ids = *ids,
+                            .route_table_ids = filters->Any("route-table-id"),
+                            .names = filters->Any("route-table-name"),
+                            .vpc_ids = filters->Any("vpc-id"),
+                            .tags = filters->Tags()};
+  f.is_main = filters->Bool("association.main", &f.match_nothing);
+  auto list = store::ListRouteTables(deps.db, ScopeOf(ctx), f, paging->Request());
+  if (!list.ok()) return list.status();
+  CVM_RETURN_IF_ERROR(CheckAllFound(*ids, list->total, err::kInvalidRouteTableIdNotFound));
+  const std::vector<RouteTableRecord>& tables = list->items;
+  std::vector<std::string> page_ids;
+  for (const auto& t : tables) page_ids.push_back(t.route_table_id);
+  auto routes = store::LoadRoutes(deps.db, page_ids);
+  if (!routes.ok()) return routes.status();
+  auto assoc = store::LoadAssociations(deps.db, page_ids);
+  if (!assoc.ok()) return assoc.status();
+  auto tags = TagListsOf(deps.db, page_ids);
+  const bool with_routes = !p.contains("NeedRouterInfo") || p["NeedRouterInfo"].get<bool>();
+  json set = json::array();
+  for (const auto& t : tables) {
+    const auto& rs = (*routes)[t.route_table_id];
+    set.push_back(RouteTableJson(t, with_routes ? rs : std::vector<RouteRecord>{},
+                                 (*assoc)[t.route_table_id], tags[t.route_table_id],
+                                 LocalCidr(rs)));
+  }
+  return json{{"TotalCount", list->total}, {"RouteTableSet", std::move(set)}};
+}
+
+Result<json> ModifyRouteTableAttribute(ServiceDeps& deps, const api::RequestContext& ctx, json& p) {
+  const std::string name = p.value("RouteTableName", "");
+  CVM_RETURN_IF_ERROR(CheckName(name, "RouteTableName"));
+  Status st = store::WithTransaction(deps.db, [&](store::Transaction& tx) -> Status {
+    auto t = LoadOwnedRouteTable(tx, ctx, p.value("RouteTableId", ""));
+    if (!t.ok()) return t.status();
+    return store::RenameRouteTable(tx, t->route_table_id, name);
+  });
+  if (!st.ok()) return st;
+  return json::object();
+}
+
+Result<json> DeleteRouteTable(ServiceDeps& deps, const api::RequestContext& ctx, json& p) {
+  Status st = store::WithTransaction(deps.db, [&](store::Transaction& tx) -> Status {
+    auto t = LoadOwnedRouteTable(tx, ctx, p.value("RouteTableId", ""));
+    if (!t.ok()) return t.status();
+    if (t->is_main) {
+      return Status(err::kUnsupportedOperationDelDefaultRoute,
+                    t->route_table_id + " is the main route table of " + t->vpc_id +
+                        "; it goes with the VPC.");
+    }
+    auto used = store::CountAssociatedSubnets(tx, t->route_table_id);
+    if (!used.ok()) return used.status();
+    if (*used > 0) {
+      return Status(err::kUnsupportedOperationDelRouteWithSubnet,
+                    t->route_table_id + " is associated with " + std::to_string(*used) +
+                        " subnet(s); associate them with another table first.");
+    }
+    return store::DeleteRouteTable(tx, t->route_table_id);
+  });
+  if (!st.ok()) return st;
+  SyncNetworkAfterCommit(deps.engine, ctx);
+  return json::object();
+}
+
+Result<json> ReplaceRouteTableAssociation(ServiceDeps& deps, const api::RequestContext& ctx,
+                                          json& p) {
+  Status st = store::WithTransaction(deps.db, [&](store::Transaction& tx) -> Status {
+    auto t = LoadOwnedRouteTable(tx, ctx, p.value("RouteTableId", ""));
+    if (!t.ok()) return t.status();
+    auto s = LoadOwnedSubnet(tx, ctx, p.value("SubnetId", ""));
+    if (!s.ok()) return s.status();
+    if (s->vpc_id != t->vpc_id) {
+      return Status(err::kUnsupportedOperationVpcMismatch,
+                    "The subnet " + s->subnet_id + " is in " + s->vpc_id + ", the table " +
+                        t->route_table_id + " in " + t->vpc_id + ".");
+    }
+    return store::AssociateSubnet(tx, s->subnet_id, t->route_table_id);
+  });
+  if (!st.ok()) return st;
+  SyncNetworkAfterCommit(deps.engine, ctx);
+  return json::object();
+}
+
+Result<json> CreateRoutes(ServiceDeps& deps, const api::RequestContext& ctx, json& p) {
+  RouteTableRecord table;
+  std::vector<RouteRecord> made;
+  std::string vpc_cidr;
+  Status st = store::WithTransaction(deps.db, [&](store::Transaction& tx) -> Status {
+    auto t = LoadOwnedRouteTable(tx, ctx, p.value("RouteTableId", ""));
+    if (!t.ok()) return t.status();
+    table = *t;
+    auto v = LoadOwnedVpc(tx, ctx, t->vpc_id);
+    if (!v.ok()) return v.status();
+    vpc_cidr = v->cidr;
+    auto existing = store::LoadRoutes(tx, t->route_table_id);
+    if (!existing.ok()) return existing.status();
+    if (p["Routes"].empty()) return Status(err::kMissingParameter, "Routes holds no route.");
+    // The LOCAL route does not count.
+    if (existing->size() - 1 + p["Routes"].size() > kMaxRoutesPerTable) {
+      return Status(err::kLimitExceeded, "A route table holds at most " +
+                                             std::to_string(kMaxRoutesPerTable) + " routes.");
+    }
+    std::set<std::string> destinations;
+    for (const auto& r : *existing) destinations.insert(r.destination);
+    for (const auto& spec : p["Routes"]) {
+      auto r = ParseRoute(tx, spec, *v);
+      if (!r.ok()) return r.status();
+      CVM_RETURN_IF_ERROR(CheckUnique(destinations, *r));
+      r->route_table_id = t->route_table_id;
+      CVM_RETURN_IF_ERROR(store::InsertRoute(tx, *r));
+      made.push_back(std::move(*r));
+    }
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  SyncNetworkAfterCommit(deps.engine, ctx);
+  auto assoc = store::LoadAssociations(deps.db, {table.route_table_id});
+  if (!assoc.ok()) return assoc.status();
+  return json{{"TotalCount", made.size()},
+              {"RouteTableSet",
+               json::array({RouteTableJson(
+                   table, made, (*assoc)[table.route_table_id],
+                   TagListsOf(deps.db, {table.route_table_id})[table.route_table_id], vpc_cidr)})}};
+}
+
+Result<json> DeleteRoutes(ServiceDeps& deps, const api::RequestContext& ctx, json& p) {
+  std::vector<RouteRecord> gone;
+  Status st = store::WithTransaction(deps.db, [&](store::Transaction& tx) -> Status {
+    auto t = LoadOwnedRouteTable(tx, ctx, p.value("RouteTableId", ""));
+    if (!t.ok()) return t.status();
+    auto existing = store::LoadRoutes(tx, t->route_table_id);
+    if (!existing.ok()) return existing.status();
+    auto named = NamedRoutes(p, *existing, t->route_table_id);
+    if (!named.ok()) return named.status();
+    for (const auto& r : *named) CVM_RETURN_IF_ERROR(store::DeleteRoute(tx, r.route_id));
+    gone = std::move(*named);
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  SyncNetworkAfterCommit(deps.engine, ctx);
+  return json{{"RouteSet", RouteSetJson(gone)}};
+}
+
+Result<json> ReplaceRoutes(ServiceDeps& deps, const api::RequestContext& ctx, json& p) {
+  std::vector<RouteRecord> old_routes, new_routes;
+  Status st = store::WithTransaction(deps.db, [&](store::Transaction& tx) -> Status {
+    auto t = LoadOwnedRouteTable(tx, ctx, p.value("RouteTableId", ""));
+    if (!t.ok()) return t.status();
+    auto v = LoadOwnedVpc(tx, ctx, t->vpc_id);
+    if (!v.ok()) return v.status();
+    auto existing = store::LoadRoutes(tx, t->route_table_id);
+    if (!existing.ok()) return existing.status();
+    auto named = NamedRoutes(p, *existing, t->route_table_id);
+    if (!named.ok()) return named.status();
+    // A replaced route's destination is free for the routes of this call.
+    std::set<std::string> destinations;
+    for (const auto& r : *existing) {
+      bool replaced = false;
+      for (const auto& n : *named) replaced = replaced || n.route_id == r.route_id;
+      if (!replaced) destinations.insert(r.destination);
+    }
+    for (size_t i = 0; i < named->size(); ++i) {
+      auto r = ParseRoute(tx, p["Routes"][i], *v);
+      if (!r.ok()) return r.status();
+      CVM_RETURN_IF_ERROR(CheckUnique(destinations, *r));
+      RouteRecord next = (*named)[i];
+      next.destination = r->destination;
+      next.gateway_type = r->gateway_type;
+      next.gateway_id = r->gateway_id;
+      next.description = r->description;
+      CVM_RETURN_IF_ERROR(store::UpdateRoute(tx, next));
+      new_routes.push_back(std::move(next));
+    }
+    old_routes = std::move(*named);
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  SyncNetworkAfterCommit(deps.engine, ctx);
+  return json{{"OldRouteSet", RouteSetJson(old_routes)}, {"NewRouteSet", RouteSetJson(new_routes)}};
+}
+
 }  // namespace
 
 void RegisterVpcRouteTableHandlers(api::Router& router, ServiceDeps& deps) {
-  auto& db = deps.db;
-  auto& engine = deps.engine;
-
-  router.Register("CreateRouteTable", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
-    RouteTableRecord t{
-        .owner_uin = ctx.owner_uin, .region = ctx.region, .name = p.value("RouteTableName", "")};
-    CVM_RETURN_IF_ERROR(CheckName(t.name, "RouteTableName"));
-    std::vector<RouteRecord> routes;
-    std::string vpc_cidr;
-    Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
-      auto v = LoadOwnedVpc(tx, ctx, p.value("VpcId", ""));
-      if (!v.ok()) return v.status();
-      auto count = store::CountRouteTables(tx, v->vpc_id);
-      if (!count.ok()) return count.status();
-      if (*count >= kMaxRouteTablesPerVpc) {
-        return Status(err::kLimitExceeded, "At most " + std::to_string(kMaxRouteTablesPerVpc) +
-                                               " route tables per VPC.");
-      }
-      t.vpc_id = v->vpc_id;
-      vpc_cidr = v->cidr;
-      CVM_RETURN_IF_ERROR(store::InsertRouteTable(tx, t, v->cidr));
-      CVM_RETURN_IF_ERROR(InsertTags(tx, p, t.route_table_id, ctx.owner_uin));
-      auto made = store::LoadRoutes(tx, t.route_table_id);
-      if (!made.ok()) return made.status();
-      routes = std::move(*made);
-      return Status::Ok();
-    });
-    if (!st.ok()) return st;
-    return json{{"RouteTable",
-                 RouteTableJson(t, routes, {}, TagListsOf(db, {t.route_table_id})[t.route_table_id],
-                                vpc_cidr)}};
-  });
-
-  router.Register(
-      "DescribeRouteTables", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
-        auto ids = IdsParam(p, "RouteTableIds", "rtb", err::kInvalidRouteTableIdMalformed);
-        if (!ids.ok()) return ids.status();
-        auto filters = ParseFilters(
-            p,
-            {"route-table-id", "route-table-name", "vpc-id", "association.main", "tag-key", "tag:"},
-            "RouteTableIds");
-        if (!filters.ok()) return filters.status();
-        auto paging = ParsePaging(p, ctx.visible, iam::kind::kRouteTable);
-        if (!paging.ok()) return paging.status();
-        SqlWhere where("owner_uin = ? AND region = ?", {ctx.owner_uin, ctx.region});
-        if (!ids->empty()) where.In("route_table_id", *ids);
-        where.Filtered(*filters, {{"route-table-id", "route_table_id"},
-                                  {"route-table-name", "name"},
-                                  {"vpc-id", "vpc_id"}});
-        FilterByBool(where, *filters, "association.main", "is_main");
-        FilterByTags(where, *filters, "route_table_id");
-        auto list =
-            ListPage(db, where, "route_tables", "route_table_id", store::kRouteTableColumns,
-                     "created_at, rowid", *paging, *ids, err::kInvalidRouteTableIdNotFound.data());
-        if (!list.ok()) return list.status();
-        std::vector<RouteTableRecord> tables;
-        std::vector<std::string> page_ids;
-        for (const auto& r : list->rows) {
-          tables.push_back(store::RouteTableFromRow(r));
-          page_ids.push_back(tables.back().route_table_id);
-        }
-        auto routes = store::LoadRoutes(db, page_ids);
-        if (!routes.ok()) return routes.status();
-        auto assoc = store::LoadAssociations(db, page_ids);
-        if (!assoc.ok()) return assoc.status();
-        auto tags = TagListsOf(db, page_ids);
-        const bool with_routes = !p.contains("NeedRouterInfo") || p["NeedRouterInfo"].get<bool>();
-        json set = json::array();
-        for (const auto& t : tables) {
-          const auto& rs = (*routes)[t.route_table_id];
-          set.push_back(RouteTableJson(t, with_routes ? rs : std::vector<RouteRecord>{},
-                                       (*assoc)[t.route_table_id], tags[t.route_table_id],
-                                       LocalCidr(rs)));
-        }
-        return json{{"TotalCount", list->total}, {"RouteTableSet", std::move(set)}};
-      });
-
-  router.Register("ModifyRouteTableAttribute",
-                  [&](const api::RequestContext& ctx, json& p) -> Result<json> {
-                    const std::string name = p.value("RouteTableName", "");
-                    CVM_RETURN_IF_ERROR(CheckName(name, "RouteTableName"));
-                    Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
-                      auto t = LoadOwnedRouteTable(tx, ctx, p.value("RouteTableId", ""));
-                      if (!t.ok()) return t.status();
-                      return store::RenameRouteTable(tx, t->route_table_id, name);
-                    });
-                    if (!st.ok()) return st;
-                    return json::object();
-                  });
-
-  router.Register("DeleteRouteTable", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
-    Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
-      auto t = LoadOwnedRouteTable(tx, ctx, p.value("RouteTableId", ""));
-      if (!t.ok()) return t.status();
-      if (t->is_main) {
-        return Status(err::kUnsupportedOperationDelDefaultRoute,
-                      t->route_table_id + " is the main route table of " + t->vpc_id +
-                          "; it goes with the VPC.");
-      }
-      auto used = store::CountAssociatedSubnets(tx, t->route_table_id);
-      if (!used.ok()) return used.status();
-      if (*used > 0) {
-        return Status(err::kUnsupportedOperationDelRouteWithSubnet,
-                      t->route_table_id + " is associated with " + std::to_string(*used) +
-                          " subnet(s); associate them with another table first.");
-      }
-      return store::DeleteRouteTable(tx, t->route_table_id);
-    });
-    if (!st.ok()) return st;
-    SyncNetworkAfterCommit(engine, ctx);
-    return json::object();
-  });
-
-  router.Register(
-      "ReplaceRouteTableAssociation", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
-        Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
-          auto t = LoadOwnedRouteTable(tx, ctx, p.value("RouteTableId", ""));
-          if (!t.ok()) return t.status();
-          auto s = LoadOwnedSubnet(tx, ctx, p.value("SubnetId", ""));
-          if (!s.ok()) return s.status();
-          if (s->vpc_id != t->vpc_id) {
-            return Status(err::kUnsupportedOperationVpcMismatch,
-                          "The subnet " + s->subnet_id + " is in " + s->vpc_id + ", the table " +
-                              t->route_table_id + " in " + t->vpc_id + ".");
-          }
-          return store::AssociateSubnet(tx, s->subnet_id, t->route_table_id);
-        });
-        if (!st.ok()) return st;
-        SyncNetworkAfterCommit(engine, ctx);
-        return json::object();
-      });
-
-  router.Register("CreateRoutes", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
-    RouteTableRecord table;
-    std::vector<RouteRecord> made;
-    std::string vpc_cidr;
-    Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
-      auto t = LoadOwnedRouteTable(tx, ctx, p.value("RouteTableId", ""));
-      if (!t.ok()) return t.status();
-      table = *t;
-      auto v = LoadOwnedVpc(tx, ctx, t->vpc_id);
-      if (!v.ok()) return v.status();
-      vpc_cidr = v->cidr;
-      auto existing = store::LoadRoutes(tx, t->route_table_id);
-      if (!existing.ok()) return existing.status();
-      if (p["Routes"].empty()) return Status(err::kMissingParameter, "Routes holds no route.");
-      // The LOCAL route does not count.
-      if (existing->size() - 1 + p["Routes"].size() > kMaxRoutesPerTable) {
-        return Status(err::kLimitExceeded, "A route table holds at most " +
-                                               std::to_string(kMaxRoutesPerTable) + " routes.");
-      }
-      std::set<std::string> destinations;
-      for (const auto& r : *existing) destinations.insert(r.destination);
-      for (const auto& spec : p["Routes"]) {
-        auto r = ParseRoute(tx, spec, *v);
-        if (!r.ok()) return r.status();
-        CVM_RETURN_IF_ERROR(CheckUnique(destinations, *r));
-        r->route_table_id = t->route_table_id;
-        CVM_RETURN_IF_ERROR(store::InsertRoute(tx, *r));
-        made.push_back(std::move(*r));
-      }
-      return Status::Ok();
-    });
-    if (!st.ok()) return st;
-    SyncNetworkAfterCommit(engine, ctx);
-    auto assoc = store::LoadAssociations(db, {table.route_table_id});
-    if (!assoc.ok()) return assoc.status();
-    return json{{"TotalCount", made.size()},
-                {"RouteTableSet",
-                 json::array({RouteTableJson(
-                     table, made, (*assoc)[table.route_table_id],
-                     TagListsOf(db, {table.route_table_id})[table.route_table_id], vpc_cidr)})}};
-  });
-
-  router.Register("DeleteRoutes", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
-    std::vector<RouteRecord> gone;
-    Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
-      auto t = LoadOwnedRouteTable(tx, ctx, p.value("RouteTableId", ""));
-      if (!t.ok()) return t.status();
-      auto existing = store::LoadRoutes(tx, t->route_table_id);
-      if (!existing.ok()) return existing.status();
-      auto named = NamedRoutes(p, *existing, t->route_table_id);
-      if (!named.ok()) return named.status();
-      for (const auto& r : *named) CVM_RETURN_IF_ERROR(store::DeleteRoute(tx, r.route_id));
-      gone = std::move(*named);
-      return Status::Ok();
-    });
-    if (!st.ok()) return st;
-    SyncNetworkAfterCommit(engine, ctx);
-    return json{{"RouteSet", RouteSetJson(gone)}};
-  });
-
-  router.Register("ReplaceRoutes", [&](const api::RequestContext& ctx, json& p) -> Result<json> {
-    std::vector<RouteRecord> old_routes, new_routes;
-    Status st = store::WithTransaction(db, [&](store::Transaction& tx) -> Status {
-      auto t = LoadOwnedRouteTable(tx, ctx, p.value("RouteTableId", ""));
-      if (!t.ok()) return t.status();
-      auto v = LoadOwnedVpc(tx, ctx, t->vpc_id);
-      if (!v.ok()) return v.status();
-      auto existing = store::LoadRoutes(tx, t->route_table_id);
-      if (!existing.ok()) return existing.status();
-      auto named = NamedRoutes(p, *existing, t->route_table_id);
-      if (!named.ok()) return named.status();
-      // A replaced route's destination is free for the routes of this call.
-      std::set<std::string> destinations;
-      for (const auto& r : *existing) {
-        bool replaced = false;
-        for (const auto& n : *named) replaced = replaced || n.route_id == r.route_id;
-        if (!replaced) destinations.insert(r.destination);
-      }
-      for (size_t i = 0; i < named->size(); ++i) {
-        auto r = ParseRoute(tx, p["Routes"][i], *v);
-        if (!r.ok()) return r.status();
-        CVM_RETURN_IF_ERROR(CheckUnique(destinations, *r));
-        RouteRecord next = (*named)[i];
-        next.destination = r->destination;
-        next.gateway_type = r->gateway_type;
-        next.gateway_id = r->gateway_id;
-        next.description = r->description;
-        CVM_RETURN_IF_ERROR(store::UpdateRoute(tx, next));
-        new_routes.push_back(std::move(next));
-      }
-      old_routes = std::move(*named);
-      return Status::Ok();
-    });
-    if (!st.ok()) return st;
-    SyncNetworkAfterCommit(engine, ctx);
-    return json{{"OldRouteSet", RouteSetJson(old_routes)},
-                {"NewRouteSet", RouteSetJson(new_routes)}};
-  });
+  RegisterActions(router, deps,
+                  {{"CreateRouteTable", &CreateRouteTable},
+                   {"DescribeRouteTables", &DescribeRouteTables},
+                   {"ModifyRouteTableAttribute", &ModifyRouteTableAttribute},
+                   {"DeleteRouteTable", &DeleteRouteTable},
+                   {"ReplaceRouteTableAssociation", &ReplaceRouteTableAssociation},
+                   {"CreateRoutes", &CreateRoutes},
+                   {"DeleteRoutes", &DeleteRoutes},
+                   {"ReplaceRoutes", &ReplaceRoutes}});
 }
 
 }  // namespace cvm::services

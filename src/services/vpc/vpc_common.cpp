@@ -90,27 +90,12 @@ Status InsertTags(store::Transaction& tx, const json& p, const std::string& reso
                         err::kLimitExceededTagKeyPerResourceExceeded);
 }
 
-Result<Listing> ListPage(store::Database& db, const SqlWhere& where, const std::string& table,
-                         const std::string& id_column, const std::string& columns,
-                         const std::string& order, Paging& paging,
-                         const std::vector<std::string>& ids, std::string_view missing_code) {
-  auto out = where.List(db, table, id_column, columns, order, paging);
-  if (!out.ok()) return out.status();
-  // Named ids passed the CAM check one by one, so each one found is visible.
-  if (!ids.empty() && static_cast<size_t>(out->total) < std::set(ids.begin(), ids.end()).size()) {
+Status CheckAllFound(const std::vector<std::string>& ids, int64_t found,
+                     std::string_view missing_code) {
+  if (!ids.empty() && static_cast<size_t>(found) < std::set(ids.begin(), ids.end()).size()) {
     return Status(missing_code, "Some of the ids given do not exist.");
   }
-  return out;
-}
-
-void FilterByBool(SqlWhere& where, const Filters& filters, const std::string& name,
-                  const std::string& column) {
-  auto v = filters.Values(name);
-  if (!v) return;
-  const bool t = std::find(v->begin(), v->end(), "true") != v->end();
-  const bool f = std::find(v->begin(), v->end(), "false") != v->end();
-  if (t != f) where.And(column + (t ? " = 1" : " = 0"));
-  if (!t && !f) where.MatchNothing();
+  return Status::Ok();
 }
 
 void SyncNetworkAfterCommit(engine::Engine& engine, const api::RequestContext& ctx) {
@@ -127,14 +112,10 @@ Result<store::VpcRecord> LoadOwnedVpc(store::Transaction& tx, const api::Request
   if (!IsWellFormedId("vpc", vpc_id)) {
     return Status(err::kInvalidVpcIdMalformed, "`" + vpc_id.substr(0, 40) + "` is not a VPC id.");
   }
-  auto rows = tx.Query(std::string("SELECT ") + store::kVpcColumns +
-                           " FROM vpcs WHERE vpc_id = ? AND owner_uin = ? AND region = ?",
-                       {vpc_id, ctx.owner_uin, ctx.region});
-  if (!rows.ok()) return rows.status();
-  if (rows->empty()) {
-    return Status(err::kResourceNotFound, "The VPC " + vpc_id + " does not exist.");
-  }
-  return store::VpcFromRow(rows->front());
+  auto v = store::FindVpc(tx, {ctx.owner_uin, ctx.region}, vpc_id);
+  if (!v.ok()) return v.status();
+  if (!*v) return Status(err::kResourceNotFound, "The VPC " + vpc_id + " does not exist.");
+  return std::move(**v);
 }
 
 Result<store::SubnetRecord> LoadOwnedSubnet(store::Transaction& tx, const api::RequestContext& ctx,
@@ -143,15 +124,10 @@ Result<store::SubnetRecord> LoadOwnedSubnet(store::Transaction& tx, const api::R
     return Status(err::kInvalidParameterValueMalformed,
                   "`" + subnet_id.substr(0, 40) + "` is not a subnet id.");
   }
-  auto rows = tx.Query(std::string("SELECT ") + store::kSubnetColumns +
-                           " FROM subnets WHERE subnet_id = ? AND owner_uin = ? AND vpc_id IN "
-                           "(SELECT vpc_id FROM vpcs WHERE region = ?)",
-                       {subnet_id, ctx.owner_uin, ctx.region});
-  if (!rows.ok()) return rows.status();
-  if (rows->empty()) {
-    return Status(err::kResourceNotFound, "The subnet " + subnet_id + " does not exist.");
-  }
-  return store::SubnetFromRow(rows->front());
+  auto s = store::FindSubnet(tx, {ctx.owner_uin, ctx.region}, subnet_id);
+  if (!s.ok()) return s.status();
+  if (!*s) return Status(err::kResourceNotFound, "The subnet " + subnet_id + " does not exist.");
+  return std::move(**s);
 }
 
 Status CheckOwnedSecurityGroup(store::Transaction& tx, const api::RequestContext& ctx,
@@ -160,11 +136,9 @@ Status CheckOwnedSecurityGroup(store::Transaction& tx, const api::RequestContext
     return Status(err::kInvalidSecurityGroupIDMalformed,
                   "`" + sg_id.substr(0, 40) + "` is not a security group id.");
   }
-  auto rows =
-      tx.Query("SELECT 1 FROM security_groups WHERE sg_id = ? AND owner_uin = ? AND region = ?",
-               {sg_id, ctx.owner_uin, ctx.region});
-  if (!rows.ok()) return rows.status();
-  if (rows->empty()) {
+  auto g = store::FindSecurityGroup(tx, {ctx.owner_uin, ctx.region}, sg_id);
+  if (!g.ok()) return g.status();
+  if (!*g) {
     return Status(err::kInvalidSecurityGroupIDNotFound,
                   "The security group " + sg_id + " does not exist.");
   }
@@ -184,14 +158,6 @@ Result<store::RouteTableRecord> LoadOwnedRouteTable(store::Transaction& tx,
     return Status(err::kInvalidRouteTableIdNotFound, "The route table " + id + " does not exist.");
   }
   return **t;
-}
-
-Result<int64_t> UsedAddressCount(store::Database& db, const std::string& subnet_id) {
-  auto rows = db.Query(
-      "SELECT COUNT(*) FROM instances WHERE subnet_id = ? AND deleted = 0 AND private_ip != ''",
-      {subnet_id});
-  if (!rows.ok()) return rows.status();
-  return (*rows)[0].Int(0);
 }
 
 }  // namespace cvm::services::vpc

@@ -37,16 +37,10 @@ Status CheckName(const std::string& value, const char* field, size_t max_len = 6
 // Tags [{Key, Value}] of a create call, stored for `resource_id`.
 Status InsertTags(store::Transaction& tx, const json& p, const std::string& resource_id,
                   const std::string& owner_uin);
-// One page of a filtered listing and the total; ids named explicitly that are not all found
-// answer `missing_code`, as Tencent does for an id that does not exist.
-Result<Listing> ListPage(store::Database& db, const SqlWhere& where, const std::string& table,
-                         const std::string& id_column, const std::string& columns,
-                         const std::string& order, Paging& paging,
-                         const std::vector<std::string>& ids, std::string_view missing_code);
-
-// A "true"/"false" filter `name` on 0/1 `column` (both values listed: no condition).
-void FilterByBool(SqlWhere& where, const Filters& filters, const std::string& name,
-                  const std::string& column);
+// Ids named explicitly that are not all found answer `missing_code`, as Tencent does for an id
+// that does not exist (each named id passed the CAM check, so each one found is counted).
+Status CheckAllFound(const std::vector<std::string>& ids, int64_t found,
+                     std::string_view missing_code);
 
 // After a committed change to groups, rules, bindings or addresses: brings the data path along.
 // A failure is logged, not answered: the state is committed and the reconciler retries.
@@ -63,8 +57,5 @@ Status CheckOwnedSecurityGroup(store::Transaction& tx, const api::RequestContext
 Result<store::RouteTableRecord> LoadOwnedRouteTable(store::Transaction& tx,
                                                     const api::RequestContext& ctx,
                                                     const std::string& route_table_id);
-
-// Addresses in use in each subnet (live instances), for AvailableIpAddressCount.
-Result<int64_t> UsedAddressCount(store::Database& db, const std::string& subnet_id);
 
 }  // namespace cvm::services::vpc
