@@ -64,16 +64,16 @@ Result<store::TatCommand> CommandFrom(const api::RequestContext& ctx, const json
   c.working_directory = p.value("WorkingDirectory", "");
   if (c.working_directory.find_first_of(std::string("\n\r\0", 3)) != std::string::npos ||
       c.working_directory.size() > 512) {
-    return Status(err::kTatInvalidWorkingDirectory,
-                  "WorkingDirectory is not a usable path.");
+    return Status(err::kTatInvalidWorkingDirectory, "WorkingDirectory is not a usable path.");
   }
   c.timeout = p.value("Timeout", kDefaultTimeout);
   if (c.timeout < 1 || c.timeout > kMaxTimeout) {
-    return Status(err::kTatRange, "Timeout must be 1 to 86400 seconds.");
+    return Status(err::kInvalidParameterValueRange, "Timeout must be 1 to 86400 seconds.");
   }
   c.username = p.value("Username", "root");
   if (c.username.empty() || c.username.size() > 32 ||
-      c.username.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-.") != std::string::npos ||
+      c.username.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-.") !=
+          std::string::npos ||
       c.username[0] == '-') {
     return Status(err::kTatInvalidUsername,
                   "Username must be a Linux user name (lower-case letters, digits, _ - .).");
@@ -84,12 +84,13 @@ Result<store::TatCommand> CommandFrom(const api::RequestContext& ctx, const json
 
 // Records an invocation of `c` on the instances, which must be the caller's, running, and have
 // an agent that answers now.
-Result<std::string> Invoke(Tat& deps, const api::RequestContext& ctx,
-                           const store::TatCommand& c, std::vector<std::string> instance_ids) {
+Result<std::string> Invoke(Tat& deps, const api::RequestContext& ctx, const store::TatCommand& c,
+                           std::vector<std::string> instance_ids) {
   std::sort(instance_ids.begin(), instance_ids.end());
   instance_ids.erase(std::unique(instance_ids.begin(), instance_ids.end()), instance_ids.end());
   if (instance_ids.empty() || instance_ids.size() > kMaxInstances) {
-    return Status(err::kTatLimitExceeded, "InstanceIds names 1 to 200 instances.");
+    return Status(err::kInvalidParameterValueLimitExceeded,
+                  "InstanceIds names 1 to 200 instances.");
   }
   for (const auto& id : instance_ids) {
     if (!IsWellFormedId("ins", id)) {
@@ -105,8 +106,7 @@ Result<std::string> Invoke(Tat& deps, const api::RequestContext& ctx,
                     "Instance " + id + " is " + (*inst)->state + ", not RUNNING.");
     }
     if (!engine::ProbeGuestAgent(deps.engine, id).online) {
-      return Status(err::kTatAgentNotOnline,
-                    "The agent of instance " + id + " does not answer.");
+      return Status(err::kTatAgentNotOnline, "The agent of instance " + id + " does not answer.");
     }
   }
   store::TatInvocation inv{.invocation_id = NewResourceId("inv"),
@@ -130,9 +130,8 @@ Result<std::string> Invoke(Tat& deps, const api::RequestContext& ctx,
                      .created_at = inv.created_at,
                      .updated_at = inv.created_at});
   }
-  CVM_RETURN_IF_ERROR(store::WithTransaction(deps.db, [&](store::Transaction& tx) {
-    return store::InsertTatInvocation(tx, inv, tasks);
-  }));
+  CVM_RETURN_IF_ERROR(store::WithTransaction(
+      deps.db, [&](store::Transaction& tx) { return store::InsertTatInvocation(tx, inv, tasks); }));
   deps.runner.Wake();
   return inv.invocation_id;
 }
@@ -163,12 +162,9 @@ json TaskJson(const store::TatTask& t, const store::TatInvocation* inv, bool hid
   auto time_or_null = [](int64_t at) { return at ? json(FormatIsoTime(at)) : json(nullptr); };
   json doc = json::object();
   if (inv) {
-    doc = {{"Content", inv->content},
-           {"CommandType", inv->command_type},
-           {"Timeout", inv->timeout},
-           {"WorkingDirectory", inv->working_directory},
-           {"Username", inv->username},
-           {"OutputCOSBucketUrl", ""},
+    doc = {{"Content", inv->content},   {"CommandType", inv->command_type},
+           {"Timeout", inv->timeout},   {"WorkingDirectory", inv->working_directory},
+           {"Username", inv->username}, {"OutputCOSBucketUrl", ""},
            {"OutputCOSKeyPrefix", ""}};
   }
   return {{"InvocationId", t.invocation_id},
@@ -274,7 +270,8 @@ Result<json> DescribeCommands(Tat& deps, const api::RequestContext& ctx, json& p
   if (!filters.ok()) return filters.status();
   store::TatCommandQuery q{.scope = ScopeOf(ctx), .created_by = "USER"};
   q.command_ids = Strings(p, "CommandIds");
-  if (auto v = filters->Values("command-id")) q.command_ids.insert(q.command_ids.end(), v->begin(), v->end());
+  if (auto v = filters->Values("command-id"))
+    q.command_ids.insert(q.command_ids.end(), v->begin(), v->end());
   if (auto v = filters->Values("command-name")) q.command_names = *v;
   q.offset = p.value("Offset", 0);
   q.limit = std::min<int64_t>(p.value("Limit", 20), 100);
@@ -286,8 +283,7 @@ Result<json> DescribeCommands(Tat& deps, const api::RequestContext& ctx, json& p
 }
 
 // The tasks of the scope the caller may see, newest first, after the request's filters.
-Result<std::vector<store::TatTask>> VisibleTasks(Tat& deps, store::TatTaskQuery q,
-                                                 Paging& paging) {
+Result<std::vector<store::TatTask>> VisibleTasks(Tat& deps, store::TatTaskQuery q, Paging& paging) {
   q.limit = 0;
   auto all = store::ListTatTasks(deps.db, q);
   if (!all.ok()) return all.status();
@@ -299,13 +295,14 @@ Result<std::vector<store::TatTask>> VisibleTasks(Tat& deps, store::TatTaskQuery 
 }
 
 Result<json> DescribeInvocationTasks(Tat& deps, const api::RequestContext& ctx, json& p) {
-  auto filters = Filters::Parse(p, {"invocation-id", "invocation-task-id", "instance-kind",
-                                    "instance-id", "command-id"});
+  auto filters = Filters::Parse(
+      p, {"invocation-id", "invocation-task-id", "instance-kind", "instance-id", "command-id"});
   if (!filters.ok()) return filters.status();
   auto paging = Paging::Parse(p, ctx.visible, iam::kind::kInstance);
   if (!paging.ok()) return paging.status();
   store::TatTaskQuery q{.scope = ScopeOf(ctx), .task_ids = Strings(p, "InvocationTaskIds")};
-  if (auto v = filters->Values("invocation-task-id")) q.task_ids.insert(q.task_ids.end(), v->begin(), v->end());
+  if (auto v = filters->Values("invocation-task-id"))
+    q.task_ids.insert(q.task_ids.end(), v->begin(), v->end());
   if (auto v = filters->Values("invocation-id")) q.invocation_ids = *v;
   if (auto v = filters->Values("instance-id")) q.instance_ids = *v;
   auto tasks = VisibleTasks(deps, q, *paging);
@@ -329,11 +326,12 @@ Result<json> DescribeInvocationTasks(Tat& deps, const api::RequestContext& ctx, 
 }
 
 Result<json> DescribeInvocations(Tat& deps, const api::RequestContext& ctx, json& p) {
-  auto filters = Filters::Parse(p, {"invocation-id", "command-id", "command-created-by",
-                                    "instance-kind"});
+  auto filters =
+      Filters::Parse(p, {"invocation-id", "command-id", "command-created-by", "instance-kind"});
   if (!filters.ok()) return filters.status();
   store::TatInvocationQuery q{.scope = ScopeOf(ctx), .invocation_ids = Strings(p, "InvocationIds")};
-  if (auto v = filters->Values("invocation-id")) q.invocation_ids.insert(q.invocation_ids.end(), v->begin(), v->end());
+  if (auto v = filters->Values("invocation-id"))
+    q.invocation_ids.insert(q.invocation_ids.end(), v->begin(), v->end());
   if (auto v = filters->Values("command-id")) q.command_ids = *v;
   q.offset = p.value("Offset", 0);
   q.limit = std::min<int64_t>(p.value("Limit", 20), 100);
@@ -347,19 +345,20 @@ Result<json> DescribeInvocations(Tat& deps, const api::RequestContext& ctx, json
     json task_set = json::array(), instances = json::array();
     for (const auto& t : tasks->tasks) {
       instances.push_back(t.instance_id);
-      task_set.push_back({{"InvocationTaskId", t.task_id},
-                          {"TaskStatus", t.status},
-                          {"InstanceId", t.instance_id},
-                          {"InstanceKind", "CVM"},
-                          {"TaskResult",
-                           {{"ExitCode", t.exit_code},
-                            {"Output", ""},
-                            {"ExecStartTime", t.start_time ? json(FormatIsoTime(t.start_time)) : json(nullptr)},
-                            {"ExecEndTime", t.end_time ? json(FormatIsoTime(t.end_time)) : json(nullptr)},
-                            {"Dropped", t.dropped},
-                            {"OutputUrl", ""},
-                            {"OutputUploadCOSErrorInfo", ""}}},
-                          {"ErrorInfo", t.error_info}});
+      task_set.push_back(
+          {{"InvocationTaskId", t.task_id},
+           {"TaskStatus", t.status},
+           {"InstanceId", t.instance_id},
+           {"InstanceKind", "CVM"},
+           {"TaskResult",
+            {{"ExitCode", t.exit_code},
+             {"Output", ""},
+             {"ExecStartTime", t.start_time ? json(FormatIsoTime(t.start_time)) : json(nullptr)},
+             {"ExecEndTime", t.end_time ? json(FormatIsoTime(t.end_time)) : json(nullptr)},
+             {"Dropped", t.dropped},
+             {"OutputUrl", ""},
+             {"OutputUploadCOSErrorInfo", ""}}},
+           {"ErrorInfo", t.error_info}});
     }
     set.push_back({{"InvocationId", inv.invocation_id},
                    {"CommandId", inv.command_id},
@@ -403,8 +402,7 @@ Result<json> CancelInvocation(Tat& deps, const api::RequestContext& ctx, json& p
   return json::object();
 }
 
-Result<json> DescribeAutomationAgentStatus(Tat& deps, const api::RequestContext& ctx,
-                                           json& p) {
+Result<json> DescribeAutomationAgentStatus(Tat& deps, const api::RequestContext& ctx, json& p) {
   auto filters = Filters::Parse(p, {"agent-status", "environment", "instance-id"});
   if (!filters.ok()) return filters.status();
   auto paging = Paging::Parse(p, ctx.visible, iam::kind::kInstance);
@@ -423,7 +421,8 @@ Result<json> DescribeAutomationAgentStatus(Tat& deps, const api::RequestContext&
     if (!paging->Take(id)) continue;
     set.push_back({{"InstanceId", id},
                    {"Version", agent.version},
-                   {"LastHeartbeatTime", agent.last_seen ? json(FormatIsoTime(agent.last_seen)) : json(nullptr)},
+                   {"LastHeartbeatTime",
+                    agent.last_seen ? json(FormatIsoTime(agent.last_seen)) : json(nullptr)},
                    {"AgentStatus", status},
                    {"Environment", "Linux"},
                    {"SupportFeatures", json::array()}});
@@ -471,9 +470,12 @@ void RegisterTatHandlers(api::Router& router, ServiceDeps& deps, engine::TatRunn
           if ((*inst)->state == "RUNNING") {
             auto m = engine::ReadGuestMetrics(eng, id);
             if (m.ok()) {
-              item = {{"InstanceId", id},      {"AgentStatus", "Online"},
-                      {"MemTotal", m->mem_total_mb}, {"MemUsed", m->mem_used_mb},
-                      {"MemUsage", m->mem_usage},    {"CpuLoadavg", m->cpu_loadavg},
+              item = {{"InstanceId", id},
+                      {"AgentStatus", "Online"},
+                      {"MemTotal", m->mem_total_mb},
+                      {"MemUsed", m->mem_used_mb},
+                      {"MemUsage", m->mem_usage},
+                      {"CpuLoadavg", m->cpu_loadavg},
                       {"TcpCurrEstab", m->tcp_curr_estab}};
             }
           }
