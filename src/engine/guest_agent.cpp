@@ -5,8 +5,8 @@
 #include <sstream>
 #include <thread>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "common/base64.h"
 #include "common/error_codes.h"
@@ -71,7 +71,8 @@ void TatRunner::KillGuestProcess(const store::TatTask& task) {
       engine_, task.instance_id, "guest-exec",
       {{"path", "/bin/sh"}, {"arg", {"-c", "kill -9 -" + pid + " 2>/dev/null || kill -9 " + pid}}},
       kAgentCallTimeout);
-  if (!killed.ok()) spdlog::warn("tat: stopping task {}: {}", task.task_id, killed.status().message());
+  if (!killed.ok())
+    spdlog::warn("tat: stopping task {}: {}", task.task_id, killed.status().message());
 }
 
 AgentState ProbeGuestAgent(const Engine& engine, const std::string& instance_id) {
@@ -95,8 +96,7 @@ AgentState LastGuestAgent(const std::string& instance_id) {
 Status SetGuestPassword(const Engine& engine, const std::string& instance_id,
                         const std::string& user, const std::string& hash) {
   auto r = Agent(engine, instance_id, "guest-set-user-password",
-                           {{"username", user}, {"password", Base64Encode(hash)}, {"crypted", true}},
-                           10s);
+                 {{"username", user}, {"password", Base64Encode(hash)}, {"crypted", true}}, 10s);
   return r.ok() ? Status::Ok() : r.status();
 }
 
@@ -143,17 +143,21 @@ Result<GuestMetrics> ReadGuestMetrics(const Engine& engine, const std::string& i
           if (tcp_names[i] == "CurrEstab") m.tcp_curr_estab = std::stoll(cols[i]);
         }
       }
-    } else if (m.cpu_loadavg == 0 && !first.empty() && std::isdigit(static_cast<unsigned char>(first[0])) &&
+    } else if (m.cpu_loadavg == 0 && !first.empty() &&
+               std::isdigit(static_cast<unsigned char>(first[0])) &&
                line.find('/') != std::string::npos) {
       m.cpu_loadavg = std::stod(first);  // /proc/loadavg: "0.31 0.07 0.02 1/58 158"
     }
   }
   m.mem_used_mb = m.mem_total_mb - available_kb / 1024;
-  if (m.mem_total_mb > 0) m.mem_usage = 100.0 * static_cast<double>(m.mem_used_mb) / static_cast<double>(m.mem_total_mb);
+  if (m.mem_total_mb > 0)
+    m.mem_usage = 100.0 * static_cast<double>(m.mem_used_mb) / static_cast<double>(m.mem_total_mb);
   return m;
 }
 
-void TatRunner::Start() { thread_ = std::thread([this] { Loop(); }); }
+void TatRunner::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
 
 void TatRunner::Stop() {
   {
@@ -180,7 +184,8 @@ void TatRunner::Loop() {
   // A daemon that died while a guest's file systems were frozen for a disk copy left them so:
   // nothing else ever freezes them across a restart, so any frozen guest is thawed now.
   auto running = store::RunningInstanceIds(db_);
-  if (!running.ok()) spdlog::warn("tat: listing running instances: {}", running.status().ToString());
+  if (!running.ok())
+    spdlog::warn("tat: listing running instances: {}", running.status().ToString());
   for (const auto& id : running.ok() ? *running : std::vector<std::string>{}) {
     if (stopping()) return;
     auto st = Agent(engine_, id, "guest-fsfreeze-status", json::object(), kAgentProbeTimeout);
@@ -235,8 +240,8 @@ bool TatRunner::Step(const store::TatTask& task) {
     } else {
       // No agent answered: never delivered. The agent refused: it could not start.
       const Status& st = started.ok() ? Status(kind::kExternal, "no pid") : started.status();
-      next.status = st.code() == kind::kExternal ? store::kTatStartFailed
-                                                 : store::kTatDeliverFailed;
+      next.status =
+          st.code() == kind::kExternal ? store::kTatStartFailed : store::kTatDeliverFailed;
       next.error_info = st.message().substr(0, 500);
       next.start_time = next.end_time = now;
     }

@@ -14,17 +14,16 @@ constexpr const char* kTaskColumns =
     "exit_code, output, dropped, error_info, start_time, end_time, created_at, updated_at";
 
 TatCommand CommandFrom(const Row& r) {
-  return {r.Str(0), r.Str(1), r.Str(2),  r.Str(3),  r.Str(4),  r.Str(5),  r.Str(6),
+  return {r.Str(0), r.Str(1), r.Str(2), r.Str(3),  r.Str(4),  r.Str(5), r.Str(6),
           r.Str(7), r.Int(8), r.Str(9), r.Str(10), r.Int(11), r.Int(12)};
 }
 TatInvocation InvocationFrom(const Row& r) {
-  return {r.Str(0), r.Str(1), r.Str(2), r.Str(3),  r.Str(4), r.Str(5),
+  return {r.Str(0), r.Str(1), r.Str(2), r.Str(3), r.Str(4), r.Str(5),
           r.Str(6), r.Str(8), r.Int(7), r.Str(9), r.Int(10)};
 }
 TatTask TaskFrom(const Row& r) {
-  return {r.Str(0),  r.Str(1),  r.Str(2),  r.Str(3),  r.Str(4),  r.Str(5),
-          r.Str(6),  r.Int(7),  r.Int(8),  r.Str(9),  r.Int(10), r.Str(11),
-          r.Int(12), r.Int(13), r.Int(14), r.Int(15)};
+  return {r.Str(0), r.Str(1), r.Str(2),  r.Str(3),  r.Str(4),  r.Str(5),  r.Str(6),  r.Int(7),
+          r.Int(8), r.Str(9), r.Int(10), r.Str(11), r.Int(12), r.Int(13), r.Int(14), r.Int(15)};
 }
 
 // Appends " AND column IN (?,...)" for a non-empty list.
@@ -44,8 +43,8 @@ Result<std::pair<int64_t, Rows>> Page(Database& db, const std::string& table,
                                       int64_t offset, int64_t limit) {
   auto count = db.Query("SELECT COUNT(*) FROM " + table + " WHERE " + where, args);
   if (!count.ok()) return count.status();
-  std::string sql = "SELECT " + columns + " FROM " + table + " WHERE " + where + " ORDER BY " +
-                    order;
+  std::string sql =
+      "SELECT " + columns + " FROM " + table + " WHERE " + where + " ORDER BY " + order;
   if (limit > 0) {
     sql += " LIMIT ? OFFSET ?";
     args.emplace_back(limit);
@@ -63,28 +62,29 @@ bool TatTaskFinished(const std::string& status) {
 }
 
 Status InsertTatCommand(Transaction& tx, const TatCommand& c) {
-  return tx.Exec(std::string("INSERT INTO tat_commands(") + kCommandColumns +
-                     ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                 {c.command_id, c.owner_uin, c.region, c.name, c.description, c.content,
-                  c.command_type, c.working_directory, c.timeout, c.username, c.created_by,
-                  c.created_at, c.updated_at});
+  return tx.Exec(
+      std::string("INSERT INTO tat_commands(") + kCommandColumns +
+          ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+      {c.command_id, c.owner_uin, c.region, c.name, c.description, c.content, c.command_type,
+       c.working_directory, c.timeout, c.username, c.created_by, c.created_at, c.updated_at});
 }
 
 Result<std::optional<TatCommand>> FindTatCommand(Transaction& tx, const Scope& scope,
                                                  const std::string& command_id) {
-  auto rows = tx.Query(std::string("SELECT ") + kCommandColumns +
-                           " FROM tat_commands WHERE command_id = ? AND owner_uin = ? AND region = ?",
-                       {command_id, scope.owner_uin, scope.region});
+  auto rows =
+      tx.Query(std::string("SELECT ") + kCommandColumns +
+                   " FROM tat_commands WHERE command_id = ? AND owner_uin = ? AND region = ?",
+               {command_id, scope.owner_uin, scope.region});
   if (!rows.ok()) return rows.status();
   if (rows->empty()) return std::optional<TatCommand>();
   return std::optional<TatCommand>(CommandFrom(rows->front()));
 }
 
 Result<bool> DeleteTatCommand(Transaction& tx, const Scope& scope, const std::string& command_id) {
-  CVM_RETURN_IF_ERROR(tx.Exec(
-      "DELETE FROM tat_commands WHERE command_id = ? AND owner_uin = ? AND region = ? "
-      "AND created_by = 'USER'",
-      {command_id, scope.owner_uin, scope.region}));
+  CVM_RETURN_IF_ERROR(
+      tx.Exec("DELETE FROM tat_commands WHERE command_id = ? AND owner_uin = ? AND region = ? "
+              "AND created_by = 'USER'",
+              {command_id, scope.owner_uin, scope.region}));
   return tx.ChangedRows() > 0;
 }
 
@@ -97,8 +97,8 @@ Result<TatCommandPage> ListTatCommands(Database& db, const TatCommandQuery& q) {
     where += " AND created_by = ?";
     args.emplace_back(q.created_by);
   }
-  auto page = Page(db, "tat_commands", kCommandColumns, where, args,
-                   "created_at DESC, command_id", q.offset, q.limit);
+  auto page = Page(db, "tat_commands", kCommandColumns, where, args, "created_at DESC, command_id",
+                   q.offset, q.limit);
   if (!page.ok()) return page.status();
   TatCommandPage out{page->first, {}};
   for (const auto& r : page->second) out.commands.push_back(CommandFrom(r));
@@ -107,18 +107,18 @@ Result<TatCommandPage> ListTatCommands(Database& db, const TatCommandQuery& q) {
 
 Status InsertTatInvocation(Transaction& tx, const TatInvocation& inv,
                            const std::vector<TatTask>& tasks) {
-  CVM_RETURN_IF_ERROR(tx.Exec(std::string("INSERT INTO tat_invocations(") + kInvocationColumns +
-                                  ") VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                              {inv.invocation_id, inv.owner_uin, inv.region, inv.command_id,
-                               inv.content, inv.command_type, inv.working_directory, inv.timeout,
-                               inv.username, inv.source, inv.created_at}));
+  CVM_RETURN_IF_ERROR(tx.Exec(
+      std::string("INSERT INTO tat_invocations(") + kInvocationColumns +
+          ") VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+      {inv.invocation_id, inv.owner_uin, inv.region, inv.command_id, inv.content, inv.command_type,
+       inv.working_directory, inv.timeout, inv.username, inv.source, inv.created_at}));
   for (const auto& t : tasks) {
-    CVM_RETURN_IF_ERROR(tx.Exec(std::string("INSERT INTO tat_tasks(") + kTaskColumns +
-                                    ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                                {t.task_id, t.invocation_id, t.owner_uin, t.region, t.instance_id,
-                                 t.command_id, t.status, t.guest_pid, t.exit_code, t.output,
-                                 t.dropped, t.error_info, t.start_time, t.end_time, t.created_at,
-                                 t.updated_at}));
+    CVM_RETURN_IF_ERROR(
+        tx.Exec(std::string("INSERT INTO tat_tasks(") + kTaskColumns +
+                    ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                {t.task_id, t.invocation_id, t.owner_uin, t.region, t.instance_id, t.command_id,
+                 t.status, t.guest_pid, t.exit_code, t.output, t.dropped, t.error_info,
+                 t.start_time, t.end_time, t.created_at, t.updated_at}));
   }
   return Status::Ok();
 }
@@ -187,10 +187,10 @@ Result<int64_t> CancelTatTasks(Transaction& tx, const Scope& scope,
       "WHERE invocation_id = ? AND owner_uin = ? AND region = ? AND status = ?",
       {kTatCancelled, now, now, invocation_id, scope.owner_uin, scope.region, kTatPending}));
   int64_t n = tx.ChangedRows();
-  CVM_RETURN_IF_ERROR(tx.Exec(
-      "UPDATE tat_tasks SET status = ?, updated_at = ? "
-      "WHERE invocation_id = ? AND owner_uin = ? AND region = ? AND status = ?",
-      {kTatCancelling, now, invocation_id, scope.owner_uin, scope.region, kTatRunning}));
+  CVM_RETURN_IF_ERROR(
+      tx.Exec("UPDATE tat_tasks SET status = ?, updated_at = ? "
+              "WHERE invocation_id = ? AND owner_uin = ? AND region = ? AND status = ?",
+              {kTatCancelling, now, invocation_id, scope.owner_uin, scope.region, kTatRunning}));
   return n + tx.ChangedRows();
 }
 

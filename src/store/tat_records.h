@@ -41,8 +41,8 @@ inline constexpr const char* kTatCancelling = "CANCELLING";
 inline constexpr const char* kTatSuccess = "SUCCESS";
 inline constexpr const char* kTatFailed = "FAILED";
 inline constexpr const char* kTatTimeout = "TIMEOUT";
-inline constexpr const char* kTatCancelled = "CANCELLED";      // before it started
-inline constexpr const char* kTatTerminated = "TERMINATED";    // while it ran
+inline constexpr const char* kTatCancelled = "CANCELLED";           // before it started
+inline constexpr const char* kTatTerminated = "TERMINATED";         // while it ran
 inline constexpr const char* kTatDeliverFailed = "DELIVER_FAILED";  // no agent answered
 inline constexpr const char* kTatStartFailed = "START_FAILED";
 
@@ -52,7 +52,7 @@ struct TatTask {
   std::string status = kTatPending;
   int64_t guest_pid = 0;  // the agent's process id while RUNNING
   int64_t exit_code = 0;
-  std::string output;  // base64 of at most kTatOutputLimit bytes
+  std::string output;   // base64 of at most kTatOutputLimit bytes
   int64_t dropped = 0;  // output bytes beyond the limit
   std::string error_info;
   int64_t start_time = 0, end_time = 0, created_at = 0, updated_at = 0;

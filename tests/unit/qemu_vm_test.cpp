@@ -7,9 +7,9 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cstdlib>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -538,8 +538,9 @@ TEST_F(QemuVmTest, TinyImageAgentAnswers) {
   ASSERT_TRUE(thawed.ok()) << thawed.status().ToString();
   EXPECT_EQ(*ExecuteQga(s.run_dir, "guest-fsfreeze-status"), "thawed");
 
-  auto pw = ExecuteQga(s.run_dir, "guest-set-user-password",
-                       {{"username", "root"}, {"password", "TmV3LXBhc3N3MHJk"}, {"crypted", false}});
+  auto pw =
+      ExecuteQga(s.run_dir, "guest-set-user-password",
+                 {{"username", "root"}, {"password", "TmV3LXBhc3N3MHJk"}, {"crypted", false}});
   EXPECT_TRUE(pw.ok()) << pw.status().ToString();
   auto nouser = ExecuteQga(s.run_dir, "guest-set-user-password",
                            {{"username", "nobody-here"}, {"password", "eA=="}, {"crypted", false}});

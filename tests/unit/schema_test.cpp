@@ -76,12 +76,9 @@ TEST(SchemaEmbedded, KnowsActionsOfAllServices) {
 TEST(SchemaEmbedded, HoldsEveryActionAndMemberOfTheCommittedFile) {
   const json file = json::parse(EmbeddedSchemaJson());
   const ApiSchema& schema = ApiSchema::Embedded();
-  const std::map<std::string, std::pair<size_t, size_t>> counts = {{"cvm", {106, 286}},
-                                                                   {"cbs", {61, 148}},
-                                                                   {"vpc", {448, 1081}},
-                                                                   {"cam", {95, 224}},
-                                                                   {"tag", {31, 72}},
-                                                                   {"tat", {29, 76}}};
+  const std::map<std::string, std::pair<size_t, size_t>> counts = {
+      {"cvm", {106, 286}}, {"cbs", {61, 148}}, {"vpc", {448, 1081}},
+      {"cam", {95, 224}},  {"tag", {31, 72}},  {"tat", {29, 76}}};
   ASSERT_EQ(file["services"].size(), counts.size());
   size_t total = 0;
   for (const auto& [service, expected] : counts) {

@@ -3,8 +3,8 @@
 #include <map>
 #include <thread>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "common/best_effort.h"
 #include "common/error_codes.h"
@@ -196,11 +196,11 @@ Status CopyDiskLive(const fs::path& run_dir, const std::string& disk_id, const f
                   {"auto-dismiss", false}});
   if (frozen) {
     ThawGuest(run_dir);
-    spdlog::info("qemu: {}: file systems frozen for {} ms around the copy of {}",
-                 run_dir.filename().string(),
-                 std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - freeze_began)
-                     .count(),
-                 disk_id);
+    spdlog::info(
+        "qemu: {}: file systems frozen for {} ms around the copy of {}",
+        run_dir.filename().string(),
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - freeze_began).count(),
+        disk_id);
   }
   if (!r.ok()) {
     cleanup();

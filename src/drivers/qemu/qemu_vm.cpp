@@ -175,9 +175,9 @@ Status ValidateSpec(const VmSpec& spec) {
   }
   // unix socket paths must fit sockaddr_un.sun_path (108 bytes including NUL).
   fs::path run_dir = NormalizeRunDir(spec.run_dir);
-  for (const fs::path& p : {QmpSocketPath(run_dir), EventsSocketPath(run_dir),
-                            SerialSocketPath(run_dir), VncSocketPath(run_dir),
-                            QgaSocketPath(run_dir)}) {
+  for (const fs::path& p :
+       {QmpSocketPath(run_dir), EventsSocketPath(run_dir), SerialSocketPath(run_dir),
+        VncSocketPath(run_dir), QgaSocketPath(run_dir)}) {
     if (p.string().size() >= sizeof(sockaddr_un{}.sun_path)) {
       return BadSpec(fmt::format("run directory too long for a unix socket path: {}", p.string()));
     }
@@ -373,9 +373,9 @@ std::optional<OurProcess> FindOurProcess(const fs::path& run_dir) {
 
 void RemoveRuntimeFiles(const fs::path& run_dir) {
   std::error_code ec;
-  for (const fs::path& p : {PidfilePath(run_dir), QmpSocketPath(run_dir), EventsSocketPath(run_dir),
-                            SerialSocketPath(run_dir), VncSocketPath(run_dir),
-                            QgaSocketPath(run_dir)}) {
+  for (const fs::path& p :
+       {PidfilePath(run_dir), QmpSocketPath(run_dir), EventsSocketPath(run_dir),
+        SerialSocketPath(run_dir), VncSocketPath(run_dir), QgaSocketPath(run_dir)}) {
     fs::remove(p, ec);
   }
 }
@@ -418,8 +418,8 @@ Result<json> WithQga(const fs::path& run_dir, std::string_view command, const js
   std::unique_lock lock(*mu, std::defer_lock);
   if (!lock.try_lock_for(timeout)) {
     return Status(kind::kTimeout,
-                  fmt::format("QGA {} on {}: another guest agent command is still running",
-                              command, run_dir.string()));
+                  fmt::format("QGA {} on {}: another guest agent command is still running", command,
+                              run_dir.string()));
   }
   auto client = QgaClient::Connect(QgaSocketPath(run_dir), Remaining(deadline));
   if (!client.ok()) return client.status();

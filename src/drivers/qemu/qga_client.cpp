@@ -52,8 +52,8 @@ Status QgaClient::Sync(Clock::time_point deadline) {
   while (true) {
     auto msg = ReadMessage(deadline, want_delimiter);
     if (!msg.ok()) {
-      return Status(msg.status().code(),
-                    fmt::format("guest agent not answering on {}: {}", path_, msg.status().message()));
+      return Status(msg.status().code(), fmt::format("guest agent not answering on {}: {}", path_,
+                                                     msg.status().message()));
     }
     want_delimiter = false;
     auto r = msg->find("return");
@@ -94,7 +94,8 @@ Result<json> QgaClient::ReadMessage(Clock::time_point deadline, bool after_delim
       }
     }
     if (rbuf_.size() > kMaxMessage) {
-      return Status(kind::kUnavailable, fmt::format("QGA peer {} sent an oversized message", path_));
+      return Status(kind::kUnavailable,
+                    fmt::format("QGA peer {} sent an oversized message", path_));
     }
     CVM_RETURN_IF_ERROR(WaitReadable(fd_, deadline, kWhat, path_));
     CVM_RETURN_IF_ERROR(ReceiveSome(fd_, rbuf_, kWhat, path_));

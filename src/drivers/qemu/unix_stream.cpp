@@ -98,9 +98,11 @@ Status WaitReadable(int fd, Clock::time_point deadline, std::string_view what,
     int left = RemainingMs(deadline);
     int pr = left == 0 ? 0 : ::poll(&p, 1, left);
     if (pr < 0 && errno == EINTR) continue;
-    if (pr == 0) return Status(kind::kTimeout, fmt::format("{} read from {} timed out", what, path));
+    if (pr == 0)
+      return Status(kind::kTimeout, fmt::format("{} read from {} timed out", what, path));
     if (pr < 0) {
-      return Status(kind::kUnavailable, fmt::format("{} poll {}: {}", what, path, std::strerror(errno)));
+      return Status(kind::kUnavailable,
+                    fmt::format("{} poll {}: {}", what, path, std::strerror(errno)));
     }
     return Status::Ok();
   }

@@ -16,7 +16,8 @@ int RemainingMs(std::chrono::steady_clock::time_point deadline);
 // A connected non-blocking, close-on-exec socket. kUnavailable when nothing listens,
 // kTimeout when the listen backlog stays full until the deadline. `what` names the peer in
 // messages ("QMP", "QGA").
-Result<int> ConnectUnixStream(const std::string& path, std::chrono::steady_clock::time_point deadline,
+Result<int> ConnectUnixStream(const std::string& path,
+                              std::chrono::steady_clock::time_point deadline,
                               std::string_view what);
 
 // Writes all of `data`. kTimeout on deadline, kUnavailable when the peer is gone.
